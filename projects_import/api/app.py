@@ -1,0 +1,46 @@
+"""Build the FastAPI application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from projects_import import __version__
+from projects_import.api.deps import Services
+from projects_import.api.errors import install_error_handlers
+from projects_import.api.middleware import RequestContextMiddleware
+from projects_import.api.routes import anomalies, dashboard, health, imports
+from projects_import.db.connection import Database
+from projects_import.observability import Metrics, configure_logging
+from projects_import.scheduler import start_scheduler
+from projects_import.settings import Settings
+
+
+def create_app(settings: Settings, database_url: str) -> FastAPI:
+    """The app for an already-migrated database at `database_url`."""
+    configure_logging()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(database_url, max_size=settings.pool_max_size)
+        await db.open()
+        app.state.services = Services(settings=settings, db=db, metrics=Metrics())
+        scheduler = start_scheduler(settings, database_url) if settings.scheduler_enabled else None
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown()
+            await db.close()
+
+    app = FastAPI(title="projects-import", version=__version__, lifespan=lifespan,
+                  docs_url="/docs", redoc_url=None)
+    app.add_middleware(RequestContextMiddleware)
+    install_error_handlers(app)
+    app.include_router(imports.router)
+    app.include_router(anomalies.router)
+    app.include_router(dashboard.router)
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,102 @@
+"""The error shape every 4xx/5xx answers with, and the handlers that guarantee it.
+
+`{"error": {"code", "message", "correlation_id"}}`, plus `violations` for contract errors.
+No traceback or exception text from the server reaches a client.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from projects_import.imports.contract import Violation
+
+MAX_VIOLATIONS = 100
+log = structlog.get_logger("projects_import.api")
+
+
+class ApiError(Exception):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        violations: Sequence[Violation] = (),
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.violations = list(violations)
+        self.headers = headers or {}
+
+
+def correlation_id_of(request: Request) -> str:
+    """The request's correlation id, assigned once per request."""
+    value = getattr(request.state, "correlation_id", None)
+    if value is None:
+        value = str(uuid.uuid4())
+        request.state.correlation_id = value
+    return str(value)
+
+
+def error_body(code: str, message: str, correlation_id: str,
+               violations: Sequence[Violation] = ()) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "error": {"code": code, "message": message, "correlation_id": correlation_id}
+    }
+    if violations:
+        body["violations"] = [v.as_dict() for v in violations[:MAX_VIOLATIONS]]
+        body["violations_total"] = len(violations)
+    return body
+
+
+def internal_error_body(correlation_id: str) -> dict[str, Any]:
+    return error_body(
+        "internal_error",
+        "unexpected server error; nothing was written. Retry with backoff and quote "
+        f"correlation_id {correlation_id} if it persists",
+        correlation_id,
+    )
+
+
+def error_response(request: Request, exc: ApiError) -> JSONResponse:
+    request.state.status = exc.status
+    return JSONResponse(
+        error_body(exc.code, exc.message, correlation_id_of(request), exc.violations),
+        status_code=exc.status,
+        headers=exc.headers,
+    )
+
+
+_STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                 405: "method_not_allowed", 413: "payload_too_large", 429: "too_many_requests"}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return error_response(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_parameters(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err.get('loc', ())[1:]) or 'request'}: {err.get('msg')}"
+            for err in exc.errors()
+        )
+        return error_response(request, ApiError(400, "invalid_parameters", problems))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _STATUS_CODES.get(exc.status_code, "error")
+        return error_response(request, ApiError(exc.status_code, code, str(exc.detail),
+                                                headers=dict(exc.headers or {})))

@@ -1,0 +1,42 @@
+"""Operations: liveness, readiness and Prometheus metrics (SPEC §4.5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from projects_import.api.deps import ServicesDep
+from projects_import.db import migrations
+from projects_import.db.queries import query
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", summary="The process is up")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="The database answers and migrations are current")
+async def readyz(services: ServicesDep) -> Any:
+    try:
+        async with services.db.pool.connection(timeout=5) as conn:
+            await conn.execute(query("database_ping"))
+            cur = await conn.execute(
+                "select version from public.projects_import_migrations")
+            applied = {row["version"] for row in await cur.fetchall()}
+    except Exception:
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+    missing = [m.version for m in migrations.available() if m.version not in applied]
+    if missing:
+        return JSONResponse({"status": "unavailable", "pending_migrations": missing},
+                            status_code=503)
+    return {"status": "ready", "migrations": len(applied)}
+
+
+@router.get("/metrics", summary="Prometheus metrics")
+async def metrics(services: ServicesDep) -> Response:
+    return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,183 @@
+"""POST /import-projects — the upstream's entry point (SPEC §4.1)."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import time
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from projects_import.api.body import read_body
+from projects_import.api.deps import ServicesDep
+from projects_import.api.errors import ApiError, correlation_id_of
+from projects_import.imports.contract import (
+    ContractError,
+    MalformedPayload,
+    Violation,
+    parse_payload,
+)
+from projects_import.imports.service import ImportBusy
+
+router = APIRouter(tags=["import"])
+
+_JSON = "application/json"
+_CSV = "text/csv"
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "unauthorized",
+                       "missing bearer: send `Authorization: Bearer <tenant secret>`",
+                       headers={"WWW-Authenticate": "Bearer"})
+    return token.strip()
+
+
+def _media_type(request: Request) -> str:
+    content_type = request.headers.get("content-type")
+    if content_type is None:
+        return _JSON
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media in (_JSON, _CSV):
+        return media
+    raise ApiError(400, "unsupported_content_type",
+                   f"Content-Type {media!r} is not accepted; send application/json "
+                   "(or text/csv with tenant_id and batch_id as query parameters)")
+
+
+def _decode_json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, "invalid_json", "the body is not UTF-8 encoded JSON") from exc
+    except json.JSONDecodeError as exc:
+        raise ApiError(400, "invalid_json",
+                       f"the body is not valid JSON: {exc.msg} at line {exc.lineno} "
+                       f"column {exc.colno}") from exc
+
+
+def _decode_csv(body: bytes, request: Request) -> dict[str, Any]:
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, "invalid_csv", "the CSV body is not UTF-8") from exc
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if not reader.fieldnames or "stage_application" not in reader.fieldnames:
+        raise ApiError(400, "invalid_csv",
+                       "the CSV needs a header row with at least a stage_application column")
+    try:
+        rows = [{k: v for k, v in row.items() if k is not None} for row in reader]
+    except csv.Error as exc:
+        raise ApiError(400, "invalid_csv", f"the CSV cannot be read: {exc}") from exc
+    payload: dict[str, Any] = {"rows": rows}
+    for name in ("tenant_id", "batch_id", "source", "correlation_id"):
+        if name in request.query_params:
+            payload[name] = request.query_params[name]
+    return payload
+
+
+def _adopt_correlation_id(request: Request, payload: Any) -> None:
+    """Errors from here on carry the caller's correlation id when it sent a UUID."""
+    candidate = payload.get("correlation_id") if isinstance(payload, dict) else None
+    candidate = candidate or request.headers.get("x-correlation-id")
+    if isinstance(candidate, str):
+        with contextlib.suppress(ValueError):
+            request.state.correlation_id = str(uuid.UUID(candidate.strip()))
+
+
+@router.post("/import-projects", summary="Import one batch of projects")
+async def import_projects(request: Request, services: ServicesDep) -> dict[str, Any]:
+    settings = services.settings
+    fields: dict[str, Any] = request.state.log_fields
+    started = time.perf_counter()
+    try:
+        bearer = _bearer(request)
+        media = _media_type(request)
+        tenant_id = await services.tenants.authenticate(bearer)
+        if tenant_id is None:
+            raise ApiError(401, "unauthorized", "invalid bearer secret",
+                           headers={"WWW-Authenticate": "Bearer"})
+        fields["tenant_id"] = tenant_id
+        body, received = await read_body(request, settings.max_body_bytes)
+        fields["bytes"] = received
+        payload = _decode_json(body) if media == _JSON else _decode_csv(body, request)
+        _adopt_correlation_id(request, payload)
+        claimed = payload.get("tenant_id") if isinstance(payload, dict) else None
+        if isinstance(claimed, str) and claimed.strip() and claimed.strip() != tenant_id:
+            raise ApiError(401, "unauthorized",
+                           "the bearer secret does not belong to this tenant_id")
+        try:
+            batch = parse_payload(payload, max_rows=settings.max_rows,
+                                  generated_correlation_id=uuid.UUID(correlation_id_of(request)))
+        except MalformedPayload as exc:
+            raise ApiError(400, "invalid_body", str(exc)) from exc
+        request.state.correlation_id = str(batch.correlation_id)
+        fields.update(batch_id=str(batch.batch_id), rows=len(batch.rows))
+        parse_s = time.perf_counter() - started
+        fields["parse_ms"] = round(parse_s * 1000, 2)
+        result = await services.imports.submit(batch)
+    except ContractError as exc:
+        error = ApiError(422, "contract_violation", _summary(exc.violations),
+                         violations=exc.violations)
+        _count(services, fields, error.status)
+        raise error from exc
+    except ImportBusy as exc:
+        retry_after = str(settings.retry_after_seconds)
+        error = ApiError(429, "import_in_progress",
+                         "another import for this tenant is in progress; retry after "
+                         f"{retry_after} s (concurrency is 1 per tenant)",
+                         headers={"Retry-After": retry_after})
+        _count(services, fields, error.status)
+        raise error from exc
+    except ApiError as exc:
+        fields["error_code"] = exc.code
+        _count(services, fields, exc.status)
+        raise
+
+    metrics = result.metrics
+    fields.update(
+        inserted=metrics["inserted_projects"], updated=metrics["updated_projects"],
+        unchanged=metrics["unchanged_projects"],
+        org_memberships_upserted=metrics["org_memberships_upserted"],
+        user_memberships_upserted=metrics["user_memberships_upserted"],
+        anomalies_count=metrics["anomalies_count"], replayed=result.replayed,
+        merge_ms=round(result.merge_ms, 2),
+    )
+    _count(services, fields, 200, parse_s=parse_s, merge_s=result.merge_ms / 1000,
+           accepted=not result.replayed)
+    return result.as_dict()
+
+
+def _summary(violations: list[Violation]) -> str:
+    if not violations:
+        return "the payload breaks the import contract"
+    first = violations[0]
+    where = f"row {first.row_index}, " if first.row_index is not None else ""
+    return (f"{len(violations)} contract violation(s); first: {first.message} "
+            f"({where}{first.field})")
+
+
+def _count(services: Any, fields: dict[str, Any], status: int, *, parse_s: float | None = None,
+           merge_s: float | None = None, accepted: bool = False) -> None:
+    m = services.metrics
+    labels = {"tenant_id": fields.get("tenant_id", "unknown"), "status": str(status)}
+    m.requests.labels(**labels).inc()
+    if "bytes" in fields:
+        m.bytes.labels(**labels).inc(fields["bytes"])
+    if parse_s is not None:
+        m.parse_seconds.labels(**labels).observe(parse_s)
+    if merge_s is not None:
+        m.merge_seconds.labels(**labels).observe(merge_s)
+    if accepted:
+        m.rows.labels(**labels).inc(fields.get("rows", 0))
+        m.inserted.labels(**labels).inc(fields.get("inserted", 0))
+        m.updated.labels(**labels).inc(fields.get("updated", 0))
+        m.org_memberships.labels(**labels).inc(fields.get("org_memberships_upserted", 0))
+        m.user_memberships.labels(**labels).inc(fields.get("user_memberships_upserted", 0))
+        m.anomalies.labels(**labels).inc(fields.get("anomalies_count", 0))

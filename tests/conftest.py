@@ -1,0 +1,188 @@
+"""Shared fixtures: a real PostgreSQL for every test, fast.
+
+One server per session — the embedded default, or the server named by
+`PROJECTS_IMPORT_TEST_ADMIN_URL` (a role that may create databases, e.g. the machine's
+PostgreSQL 15 in CI). Migrations are applied once into a template database; every test gets
+its own `CREATE DATABASE … TEMPLATE` copy.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+import uvicorn
+from psycopg import sql
+
+from projects_import.db import embedded, migrations
+from projects_import.settings import Settings
+from tests.support import create_tenant
+
+JWT_SECRET = "test-jwt-secret-0123456789abcdef0123456789"
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A superuser-ish URI on the test server's `postgres` database."""
+    given = os.environ.get("PROJECTS_IMPORT_TEST_ADMIN_URL")
+    if given:
+        yield given
+        return
+    home = tmp_path_factory.mktemp("embedded")
+    yield embedded.admin_uri(home)
+    embedded.stop_server(home)
+
+
+@pytest.fixture(scope="session")
+def template_db(pg_admin_url: str) -> Iterator[str]:
+    name = f"pi_template_{os.getpid()}"
+    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {}").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    migrations.migrate(embedded.with_database(pg_admin_url, name))
+    yield name
+    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(
+            sql.Identifier(name)))
+
+
+@pytest.fixture
+def fresh_database(pg_admin_url: str) -> Iterator[Callable[[str | None], str]]:
+    """Factory: a new database (from `template`, or empty with None); dropped afterwards."""
+    made: list[str] = []
+
+    def make(template: str | None) -> str:
+        name = f"pi_test_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+            stmt = sql.SQL("create database {}").format(sql.Identifier(name))
+            if template:
+                stmt = sql.SQL("create database {} template {}").format(
+                    sql.Identifier(name), sql.Identifier(template))
+            conn.execute(stmt)
+        made.append(name)
+        return embedded.with_database(pg_admin_url, name)
+
+    yield make
+    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+        for name in made:
+            conn.execute(sql.SQL("drop database if exists {} with (force)").format(
+                sql.Identifier(name)))
+
+
+@pytest.fixture
+def database_url(template_db: str, fresh_database: Callable[[str | None], str]) -> str:
+    """A migrated database of this test's own."""
+    return fresh_database(template_db)
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[psycopg.Connection[Any]]:
+    """An autocommit connection to the test database, for arranging and asserting."""
+    from psycopg.rows import dict_row
+
+    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
+        yield conn
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("PROJECTS_IMPORT_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("JWT_SECRET", JWT_SECRET)
+    for name in ("ANOMALIES_ALERT_WEBHOOK", "PROJECTS_IMPORT_MAX_BODY_BYTES",
+                 "PROJECTS_IMPORT_MAX_ROWS", "PROJECTS_IMPORT_BEARER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PROJECTS_IMPORT_SCHEDULER", "false")
+    return Settings()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class LiveServer:
+    """The real app under uvicorn on a loopback port, in a background thread."""
+
+    def __init__(self, settings: Settings, database_url: str) -> None:
+        from projects_import.api.app import create_app
+
+        self.settings = settings
+        self.app = create_app(settings, database_url)
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="error",
+                                access_log=False, lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("test server did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def make_server(database_url: str) -> Iterator[Callable[[Settings], LiveServer]]:
+    """Factory for a live server with custom settings (e.g. a small body limit)."""
+    servers: list[LiveServer] = []
+
+    def make(custom: Settings) -> LiveServer:
+        server = LiveServer(custom, database_url).start()
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def live_server(settings: Settings, make_server: Callable[[Settings], LiveServer]) -> LiveServer:
+    return make_server(settings)
+
+
+@pytest.fixture
+def http(live_server: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=live_server.url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def tenant(database_url: str) -> tuple[str, str]:
+    """(tenant_id, bearer secret) of tenant TELCO."""
+    return "TELCO", create_tenant(database_url, "TELCO", "Australia/Adelaide")
+
+
+@pytest.fixture
+def directories(db: psycopg.Connection[Any], tenant: tuple[str, str]) -> None:
+    """A small directory set for TELCO: one partner alias, two DSs (one inactive), one RM."""
+    db.execute("insert into partner_normalization (tenant_id, alias, canonical) values "
+               "('TELCO', 'Fulton Hogan', 'Fulton Hogan Pty Ltd'), "
+               "('TELCO', 'Downer', 'Downer Group')")
+    db.execute("insert into ds_directory (tenant_id, preferred_username, display_name, active) "
+               "values ('TELCO', 'PREFERRED_USERNAME', 'Pat Doe', true), "
+               "('TELCO', 'ds.second', 'Sam Roe', true), "
+               "('TELCO', 'ds.gone', 'Gone Person', false)")
+    db.execute("insert into rm_directory (tenant_id, preferred_username, display_name, active) "
+               "values ('TELCO', 'flast', 'First Last', true), "
+               "('TELCO', 'rm.second', 'Second Manager', true)")

@@ -1,0 +1,45 @@
+"""Helpers for building tenants and payloads in tests."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+
+def create_tenant(database_url: str, tenant_id: str, timezone: str = "UTC") -> str:
+    """Create a tenant through the same manager the CLI uses; returns its bearer secret."""
+    from projects_import.db.connection import Database
+    from projects_import.tenants import TenantStore
+
+    async def add() -> str:
+        async with Database(database_url, max_size=1) as database:
+            return await TenantStore(database).add(tenant_id, timezone)
+
+    return asyncio.run(add())
+
+
+def project_row(key: str, **overrides: Any) -> dict[str, Any]:
+    """A contract row resolving fully against the `directories` fixture."""
+    row: dict[str, Any] = {
+        "stage_application": key,
+        "delivery_partner": "Fulton Hogan",
+        "developer_class": "Class 2",
+        "relationship_manager": "First Last",
+        "deployment_specialist": "PREFERRED_USERNAME",
+        "residential": "45",
+        "commercial": "5",
+        "essential": "",
+        "stage_application_created": "2025-04-01",
+    }
+    row.update(overrides)
+    return row
+
+
+def batch(rows: list[dict[str, Any]], *, tenant_id: str = "TELCO",
+          batch_id: str | None = "2025-08-18T17:00:00+0930-batch-001",
+          **extra: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = {"tenant_id": tenant_id, "source": "projects-import", "rows": rows}
+    if batch_id is not None:
+        payload["batch_id"] = batch_id
+    payload.update(extra)
+    return payload

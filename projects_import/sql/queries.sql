@@ -95,3 +95,10 @@ on conflict (tenant_id, username_key) do update
 -- database_ping --
 -- Readiness: the database answers.
 select 1 as ok;
+
+-- import_request_record --
+-- Record the outcome of one authenticated import request.
+insert into public.import_requests (tenant_id, correlation_id, batch_id, status, error_code, rows,
+                                    parse_ms, merge_ms, bytes, replayed)
+values (%(tenant_id)s, %(correlation_id)s, %(batch_id)s, %(status)s, %(error_code)s, %(rows)s,
+        %(parse_ms)s, %(merge_ms)s, %(bytes)s, %(replayed)s);

@@ -10,20 +10,23 @@ import time
 import uuid
 from typing import Any
 
+import structlog
 from fastapi import APIRouter, Request
 
 from projects_import.api.body import read_body
-from projects_import.api.deps import ServicesDep
+from projects_import.api.deps import Services, ServicesDep
 from projects_import.api.errors import ApiError, correlation_id_of
+from projects_import.db.queries import query
 from projects_import.imports.contract import (
     ContractError,
     MalformedPayload,
     Violation,
     parse_payload,
 )
-from projects_import.imports.service import ImportBusy
+from projects_import.imports.service import ImportBusy, ImportResult
 
 router = APIRouter(tags=["import"])
+log = structlog.get_logger("projects_import.api")
 
 _JSON = "application/json"
 _CSV = "text/csv"
@@ -93,53 +96,17 @@ def _adopt_correlation_id(request: Request, payload: Any) -> None:
 
 @router.post("/import-projects", summary="Import one batch of projects")
 async def import_projects(request: Request, services: ServicesDep) -> dict[str, Any]:
-    settings = services.settings
     fields: dict[str, Any] = request.state.log_fields
-    started = time.perf_counter()
     try:
-        bearer = _bearer(request)
-        media = _media_type(request)
-        tenant_id = await services.tenants.authenticate(bearer)
-        if tenant_id is None:
-            raise ApiError(401, "unauthorized", "invalid bearer secret",
-                           headers={"WWW-Authenticate": "Bearer"})
-        fields["tenant_id"] = tenant_id
-        body, received = await read_body(request, settings.max_body_bytes)
-        fields["bytes"] = received
-        payload = _decode_json(body) if media == _JSON else _decode_csv(body, request)
-        _adopt_correlation_id(request, payload)
-        claimed = payload.get("tenant_id") if isinstance(payload, dict) else None
-        if isinstance(claimed, str) and claimed.strip() and claimed.strip() != tenant_id:
-            raise ApiError(401, "unauthorized",
-                           "the bearer secret does not belong to this tenant_id")
-        try:
-            batch = parse_payload(payload, max_rows=settings.max_rows,
-                                  generated_correlation_id=uuid.UUID(correlation_id_of(request)))
-        except MalformedPayload as exc:
-            raise ApiError(400, "invalid_body", str(exc)) from exc
-        request.state.correlation_id = str(batch.correlation_id)
-        fields.update(batch_id=str(batch.batch_id), rows=len(batch.rows))
-        parse_s = time.perf_counter() - started
-        fields["parse_ms"] = round(parse_s * 1000, 2)
-        result = await services.imports.submit(batch)
-    except ContractError as exc:
-        error = ApiError(422, "contract_violation", _summary(exc.violations),
-                         violations=exc.violations)
-        _count(services, fields, error.status)
-        raise error from exc
-    except ImportBusy as exc:
-        retry_after = str(settings.retry_after_seconds)
-        error = ApiError(429, "import_in_progress",
-                         "another import for this tenant is in progress; retry after "
-                         f"{retry_after} s (concurrency is 1 per tenant)",
-                         headers={"Retry-After": retry_after})
-        _count(services, fields, error.status)
-        raise error from exc
+        result = await _run_import(request, services, fields)
     except ApiError as exc:
         fields["error_code"] = exc.code
-        _count(services, fields, exc.status)
+        await _finish(request, services, fields, exc.status)
         raise
-
+    except Exception:
+        fields["error_code"] = "internal_error"
+        await _finish(request, services, fields, 500)
+        raise
     metrics = result.metrics
     fields.update(
         inserted=metrics["inserted_projects"], updated=metrics["updated_projects"],
@@ -149,9 +116,47 @@ async def import_projects(request: Request, services: ServicesDep) -> dict[str, 
         anomalies_count=metrics["anomalies_count"], replayed=result.replayed,
         merge_ms=round(result.merge_ms, 2),
     )
-    _count(services, fields, 200, parse_s=parse_s, merge_s=result.merge_ms / 1000,
-           accepted=not result.replayed)
+    await _finish(request, services, fields, 200)
     return result.as_dict()
+
+
+async def _run_import(request: Request, services: Services,
+                      fields: dict[str, Any]) -> ImportResult:
+    """Authenticate, read, validate and submit; every refusal is an ApiError."""
+    settings = services.settings
+    started = time.perf_counter()
+    bearer = _bearer(request)
+    media = _media_type(request)
+    tenant_id = await services.tenants.authenticate(bearer)
+    if tenant_id is None:
+        raise ApiError(401, "unauthorized", "invalid bearer secret",
+                       headers={"WWW-Authenticate": "Bearer"})
+    fields["tenant_id"] = tenant_id
+    body, received = await read_body(request, settings.max_body_bytes)
+    fields["bytes"] = received
+    payload = _decode_json(body) if media == _JSON else _decode_csv(body, request)
+    _adopt_correlation_id(request, payload)
+    claimed = payload.get("tenant_id") if isinstance(payload, dict) else None
+    if isinstance(claimed, str) and claimed.strip() and claimed.strip() != tenant_id:
+        raise ApiError(401, "unauthorized", "the bearer secret does not belong to this tenant_id")
+    try:
+        batch = parse_payload(payload, max_rows=settings.max_rows,
+                              generated_correlation_id=uuid.UUID(correlation_id_of(request)))
+        request.state.correlation_id = str(batch.correlation_id)
+        fields.update(batch_id=str(batch.batch_id), rows=len(batch.rows))
+        fields["parse_ms"] = round((time.perf_counter() - started) * 1000, 2)
+        return await services.imports.submit(batch)
+    except MalformedPayload as exc:
+        raise ApiError(400, "invalid_body", str(exc)) from exc
+    except ContractError as exc:
+        raise ApiError(422, "contract_violation", _summary(exc.violations),
+                       violations=exc.violations) from exc
+    except ImportBusy as exc:
+        retry_after = str(settings.retry_after_seconds)
+        raise ApiError(429, "import_in_progress",
+                       "another import for this tenant is in progress; retry after "
+                       f"{retry_after} s (concurrency is 1 per tenant)",
+                       headers={"Retry-After": retry_after}) from exc
 
 
 def _summary(violations: list[Violation]) -> str:
@@ -163,21 +168,40 @@ def _summary(violations: list[Violation]) -> str:
             f"({where}{first.field})")
 
 
-def _count(services: Any, fields: dict[str, Any], status: int, *, parse_s: float | None = None,
-           merge_s: float | None = None, accepted: bool = False) -> None:
+async def _finish(request: Request, services: Services, fields: dict[str, Any],
+                  status: int) -> None:
+    """Count the request in Prometheus and, for a known tenant, in import_requests."""
     m = services.metrics
     labels = {"tenant_id": fields.get("tenant_id", "unknown"), "status": str(status)}
     m.requests.labels(**labels).inc()
-    if "bytes" in fields:
-        m.bytes.labels(**labels).inc(fields["bytes"])
-    if parse_s is not None:
-        m.parse_seconds.labels(**labels).observe(parse_s)
-    if merge_s is not None:
-        m.merge_seconds.labels(**labels).observe(merge_s)
-    if accepted:
+    m.bytes.labels(**labels).inc(fields.get("bytes", 0))
+    if "parse_ms" in fields:
+        m.parse_seconds.labels(**labels).observe(fields["parse_ms"] / 1000)
+    if "merge_ms" in fields:
+        m.merge_seconds.labels(**labels).observe(fields["merge_ms"] / 1000)
+    if status == 200 and not fields.get("replayed"):
         m.rows.labels(**labels).inc(fields.get("rows", 0))
         m.inserted.labels(**labels).inc(fields.get("inserted", 0))
         m.updated.labels(**labels).inc(fields.get("updated", 0))
         m.org_memberships.labels(**labels).inc(fields.get("org_memberships_upserted", 0))
         m.user_memberships.labels(**labels).inc(fields.get("user_memberships_upserted", 0))
         m.anomalies.labels(**labels).inc(fields.get("anomalies_count", 0))
+    if "tenant_id" not in fields:
+        return
+    try:
+        async with services.db.pool.connection() as conn:
+            await conn.execute(query("import_request_record"), {
+                "tenant_id": fields["tenant_id"],
+                "correlation_id": correlation_id_of(request),
+                "batch_id": fields.get("batch_id"),
+                "status": status,
+                "error_code": fields.get("error_code"),
+                "rows": fields.get("rows"),
+                "parse_ms": fields.get("parse_ms"),
+                "merge_ms": fields.get("merge_ms"),
+                "bytes": fields.get("bytes"),
+                "replayed": bool(fields.get("replayed")),
+            })
+    except Exception as exc:  # the history must never change the answer
+        log.warning("import_request_not_recorded", error_type=type(exc).__name__,
+                    correlation_id=correlation_id_of(request))

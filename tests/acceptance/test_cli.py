@@ -1,0 +1,199 @@
+"""The console script, as an operator runs it: real processes, real PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+
+from tests.conftest import JWT_SECRET
+from tests.support import batch, project_row
+
+EXE = shutil.which("projects-import") or str(Path(sys.executable).parent / "projects-import")
+
+
+def run(env: dict[str, str], *args: str, stdin: str | None = None,
+        timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([EXE, *args], env=env, input=stdin, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+@pytest.fixture
+def env(database_url: str, tmp_path: Path) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith(("PROJECTS_IMPORT_", "DATABASE_URL", "JWT_SECRET"))}
+    return {**base, "DATABASE_URL": database_url, "JWT_SECRET": JWT_SECRET,
+            "PROJECTS_IMPORT_HOME": str(tmp_path / "home")}
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    for needle in needles:
+        assert needle in lines[0]
+
+
+def test_migrate_is_idempotent(env) -> None:
+    first = run(env, "migrate")
+    assert first.returncode == 0, first.stderr
+    assert "migrations current" in first.stdout
+    assert run(env, "migrate").returncode == 0
+
+
+def test_tenant_add_prints_the_secret_last_and_it_authenticates(env, live_server, db) -> None:
+    result = run(env, "tenant", "add", "ACME", "--timezone", "Australia/Adelaide")
+    assert result.returncode == 0, result.stderr
+    secret = result.stdout.strip().splitlines()[-1]
+    assert secret.startswith("pit_")
+    response = httpx.post(f"{live_server.url}/import-projects",
+                          json=batch([project_row("STG-1")], tenant_id="ACME"),
+                          headers={"Authorization": f"Bearer {secret}"})
+    assert response.status_code == 200, response.text
+    assert db.execute("select timezone from tenants where tenant_id = 'ACME'"
+                      ).fetchone()["timezone"] == "Australia/Adelaide"
+
+
+def test_tenant_errors_are_one_clear_line(env) -> None:
+    assert run(env, "tenant", "add", "ACME").returncode == 0
+    assert_one_line_error(run(env, "tenant", "add", "ACME"), "already exists")
+    assert_one_line_error(run(env, "tenant", "add", "BAD ID"), "tenant id")
+    assert_one_line_error(run(env, "tenant", "add", "B", "--timezone", "Mars/Base"),
+                          "time zone")
+    assert_one_line_error(run(env, "tenant", "rotate", "NOPE"), "no tenant NOPE")
+
+
+def test_tenant_rotate_and_list(env, db) -> None:
+    first = run(env, "tenant", "add", "ACME").stdout.strip().splitlines()[-1]
+    rotated = run(env, "tenant", "rotate", "ACME")
+    assert rotated.returncode == 0, rotated.stderr
+    second = rotated.stdout.strip().splitlines()[-1]
+    assert second.startswith("pit_") and second != first
+    listing = run(env, "tenant", "list")
+    assert listing.returncode == 0
+    assert any(line.split()[:3] == ["ACME", "UTC", "2"] for line in listing.stdout.splitlines())
+    for secret in (first, second):
+        assert secret not in listing.stdout
+
+
+def test_directory_import_upserts_each_kind(env, db, tmp_path) -> None:
+    run(env, "tenant", "add", "TELCO")
+    files = {
+        "partners": "alias,canonical\nFulton Hogan,Fulton Hogan Pty Ltd\nFH,Fulton Hogan Pty Ltd\n",
+        "ds": "preferred_username,display_name,active\njdoe,Jo Doe,true\nold,Old One,false\n",
+        "rm": "display_name,preferred_username,active\nFirst Last,flast,yes\n",
+    }
+    for kind, text in files.items():
+        path = tmp_path / f"{kind}.csv"
+        path.write_text(text)
+        result = run(env, "directory", "import", kind, str(path), "--tenant", "TELCO")
+        assert result.returncode == 0, result.stderr
+    assert db.execute("select count(*) as n from partner_normalization").fetchone()["n"] == 2
+    assert db.execute("select active from ds_directory where preferred_username = 'old'"
+                      ).fetchone()["active"] is False
+    (tmp_path / "rm.csv").write_text("display_name,preferred_username,active\nFirst Last,flast,no\n")
+    result = run(env, "directory", "import", "rm", str(tmp_path / "rm.csv"), "--tenant", "TELCO")
+    assert "1 inserted or changed" in result.stdout
+    assert db.execute("select active from rm_directory").fetchone()["active"] is False
+
+
+def test_directory_import_errors(env, tmp_path) -> None:
+    run(env, "tenant", "add", "TELCO")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,canonical\nx,y\n")
+    assert_one_line_error(run(env, "directory", "import", "partners", str(bad), "--tenant",
+                              "TELCO"), "missing column", "alias")
+    bad.write_text("preferred_username,display_name,active\njdoe,Jo,maybe\n")
+    assert_one_line_error(run(env, "directory", "import", "ds", str(bad), "--tenant", "TELCO"),
+                          "line 2", "active")
+    assert_one_line_error(run(env, "directory", "import", "ds", str(tmp_path / "none.csv"),
+                              "--tenant", "TELCO"), "cannot read")
+    bad.write_text("preferred_username\njdoe\n")
+    assert_one_line_error(run(env, "directory", "import", "ds", str(bad), "--tenant", "NOPE"),
+                          "no tenant NOPE")
+    assert_one_line_error(run(env, "directory", "import", "people", str(bad), "--tenant", "T"),
+                          "partners, ds or rm")
+
+
+def test_token_is_a_supabase_shaped_jwt(env) -> None:
+    result = run(env, "token", "--sub", "user-1", "--role", "operator", "--ttl", "600")
+    assert result.returncode == 0, result.stderr
+    claims: dict[str, Any] = jwt.decode(result.stdout.strip(), JWT_SECRET, algorithms=["HS256"],
+                                        audience="authenticated")
+    assert claims["sub"] == "user-1" and claims["role"] == "authenticated"
+    assert claims["app_metadata"] == {"role": "operator"}
+    assert 590 <= claims["exp"] - claims["iat"] <= 600
+    assert_one_line_error(run(env, "token", "--sub", "u", "--role", "root"), "unknown role")
+
+
+def test_unreachable_database_is_one_clear_line(env) -> None:
+    env = {**env, "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2"}
+    assert_one_line_error(run(env, "migrate"), "cannot connect to the database")
+
+
+# ---------------------------------------------------------------- the embedded default
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.mark.slow
+def test_every_verb_works_on_the_embedded_default(tmp_path) -> None:
+    """No DATABASE_URL: the CLI starts a private server, uses it, and stops it again."""
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith(("PROJECTS_IMPORT_", "DATABASE_URL", "JWT_SECRET"))}
+    env = {**base, "PROJECTS_IMPORT_HOME": str(tmp_path / "home")}
+    pgdata = tmp_path / "home" / "pgdata"
+
+    assert run(env, "migrate").returncode == 0
+    assert (pgdata / "PG_VERSION").exists()
+    assert not (pgdata / "postmaster.pid").exists(), "the server should stop after the verb"
+    added = run(env, "tenant", "add", "TELCO")
+    assert added.returncode == 0, added.stderr
+    secret = added.stdout.strip().splitlines()[-1]
+    token = run(env, "token", "--sub", "u1", "--role", "admin")
+    assert token.returncode == 0 and (tmp_path / "home" / "jwt_secret").exists()
+
+    port = _free_port()
+    server = subprocess.Popen([EXE, "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None, server.stderr.read() if server.stderr else ""
+            assert time.monotonic() < deadline, "serve did not become ready"
+            time.sleep(0.2)
+        rows = [project_row(f"STG-{i}") for i in range(3)]
+        response = httpx.post(f"{url}/import-projects", json=batch(rows),
+                              headers={"Authorization": f"Bearer {secret}"}, timeout=30)
+        assert response.status_code == 200, response.text
+        assert response.json()["metrics"]["inserted_projects"] == 3
+        # a verb run while the server is up shares the same embedded database
+        listing = run(env, "tenant", "list")
+        assert "TELCO" in listing.stdout
+    finally:
+        server.send_signal(signal.SIGINT)
+        out, err = server.communicate(timeout=30)
+    assert server.returncode == 0, err
+    assert f"http://127.0.0.1:{port}" in out
+    assert not (pgdata / "postmaster.pid").exists(), "serve should stop the embedded server"

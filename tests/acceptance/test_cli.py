@@ -102,7 +102,8 @@ def test_directory_import_upserts_each_kind(env, db, tmp_path) -> None:
     assert db.execute("select count(*) as n from partner_normalization").fetchone()["n"] == 2
     assert db.execute("select active from ds_directory where preferred_username = 'old'"
                       ).fetchone()["active"] is False
-    (tmp_path / "rm.csv").write_text("display_name,preferred_username,active\nFirst Last,flast,no\n")
+    (tmp_path / "rm.csv").write_text(
+        "display_name,preferred_username,active\nFirst Last,flast,no\n")
     result = run(env, "directory", "import", "rm", str(tmp_path / "rm.csv"), "--tenant", "TELCO")
     assert "1 inserted or changed" in result.stdout
     assert db.execute("select active from rm_directory").fetchone()["active"] is False

@@ -1,6 +1,7 @@
 """Import benchmarks on the embedded default (SPEC §7), side by side in one run.
 
-    .venv/bin/python bench/bench_import.py [--repeat 5] [--anomalies 1000000] [--write docs/benchmarks.md]
+    .venv/bin/python bench/bench_import.py [--repeat 5] [--anomalies 1000000] \
+        [--write docs/benchmarks.md]
 
 Measures, through the real HTTP service on loopback:
   * a 5000-row first import,
@@ -16,8 +17,6 @@ Results are medians of --repeat runs, each on a fresh database.
 from __future__ import annotations
 
 import argparse
-import io
-import json
 import platform
 import statistics
 import sys
@@ -34,11 +33,11 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from projects_import.auth import mint_token  # noqa: E402
-from projects_import.db import embedded, migrations  # noqa: E402
-from projects_import.settings import Settings  # noqa: E402
-from tests.conftest import LiveServer  # noqa: E402
-from tests.support import create_tenant  # noqa: E402
+from projects_import.auth import mint_token
+from projects_import.db import embedded, migrations
+from projects_import.settings import Settings
+from tests.conftest import LiveServer
+from tests.support import create_tenant
 
 SECRET = "bench-jwt-secret-0123456789abcdef0123456789"
 COLUMNS = ("stage_application", "delivery_partner", "developer_class", "relationship_manager",
@@ -257,7 +256,8 @@ def main() -> None:
     table = "\n".join(lines)
     print(table)
     if args.write:
-        header = (f"Run on {time.strftime('%Y-%m-%d')}, {platform.processor() or platform.machine()},"
+        cpu = platform.processor() or platform.machine()
+        header = (f"Run on {time.strftime('%Y-%m-%d')}, {cpu},"
                   f" Python {platform.python_version()}, embedded PostgreSQL, "
                   f"{args.repeat} repetitions (median).\n\n")
         args.write.write_text("# Benchmarks\n\n`.venv/bin/python bench/bench_import.py "

@@ -34,9 +34,15 @@ def serve(
     """Apply pending migrations, start the HTTP service and print its URL."""
     import uvicorn
 
+    from projects_import.alerts import WebhookConfigError, validate_webhook
     from projects_import.api.app import create_app
 
     config = runtime.settings()
+    if config.alert_webhook:
+        try:
+            validate_webhook(config.alert_webhook)
+        except WebhookConfigError as exc:
+            runtime.fail(str(exc))
     url = runtime.database_url(config)
     application = create_app(config, url)
     print(f"projects-import listening on http://{host}:{port}", flush=True)

@@ -198,3 +198,8 @@ def test_every_verb_works_on_the_embedded_default(tmp_path) -> None:
     assert server.returncode == 0, err
     assert f"http://127.0.0.1:{port}" in out
     assert not (pgdata / "postmaster.pid").exists(), "serve should stop the embedded server"
+
+
+def test_serve_refuses_a_plain_http_webhook_to_another_host(env) -> None:
+    env = {**env, "ANOMALIES_ALERT_WEBHOOK": "http://alerts.example.com/hook"}
+    assert_one_line_error(run(env, "serve", "--port", "1"), "ANOMALIES_ALERT_WEBHOOK")

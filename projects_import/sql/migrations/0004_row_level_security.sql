@@ -25,23 +25,23 @@ alter table public.import_anomalies enable row level security;
 -- Operators and admins may read the anomalies and the data needed to correlate them;
 -- nobody reads bearer hashes or raw staged payloads through a user role.
 create policy operators_read on public.import_anomalies
-    for select to authenticated using (public.fn_is_operator());
+    for select to authenticated using ((select public.fn_is_operator()));
 create policy operators_read on public.projects
-    for select to authenticated using (public.fn_is_operator());
+    for select to authenticated using ((select public.fn_is_operator()));
 create policy operators_read on public.project_org_memberships
-    for select to authenticated using (public.fn_is_operator());
+    for select to authenticated using ((select public.fn_is_operator()));
 create policy operators_read on public.project_user_memberships
-    for select to authenticated using (public.fn_is_operator());
+    for select to authenticated using ((select public.fn_is_operator()));
 create policy operators_read on public.partner_normalization
-    for select to authenticated using (public.fn_is_operator());
+    for select to authenticated using ((select public.fn_is_operator()));
 create policy operators_read on public.ds_directory
-    for select to authenticated using (public.fn_is_operator());
+    for select to authenticated using ((select public.fn_is_operator()));
 create policy operators_read on public.rm_directory
-    for select to authenticated using (public.fn_is_operator());
+    for select to authenticated using ((select public.fn_is_operator()));
 create policy operators_read on public.organizations
-    for select to authenticated using (public.fn_is_operator());
+    for select to authenticated using ((select public.fn_is_operator()));
 create policy operators_read on public.tenants
-    for select to authenticated using (public.fn_is_operator());
+    for select to authenticated using ((select public.fn_is_operator()));
 
 do $$
 begin

@@ -20,7 +20,7 @@ create index import_requests_created on public.import_requests (created_at desc)
 
 alter table public.import_requests enable row level security;
 create policy operators_read on public.import_requests
-    for select to authenticated using (public.fn_is_operator());
+    for select to authenticated using ((select public.fn_is_operator()));
 
 do $$
 begin

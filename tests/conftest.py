@@ -9,7 +9,9 @@ its own `CREATE DATABASE … TEMPLATE` copy.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import tempfile
 import threading
 import time
 import uuid
@@ -31,15 +33,20 @@ JWT_SECRET = "test-jwt-secret-0123456789abcdef0123456789"
 
 
 @pytest.fixture(scope="session")
-def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_admin_url() -> Iterator[str]:
     """A superuser-ish URI on the test server's `postgres` database."""
     given = os.environ.get("PROJECTS_IMPORT_TEST_ADMIN_URL")
     if given:
         yield given
         return
-    home = tmp_path_factory.mktemp("embedded")
-    yield embedded.admin_uri(home)
-    embedded.stop_server(home)
+    # Not under pytest's basetemp: as root the server runs as its own system user, which
+    # must be able to reach the data folder, and other pytest runs prune basetemps.
+    home = Path(tempfile.mkdtemp(prefix="projects-import-test-"))
+    try:
+        yield embedded.admin_uri(home)
+    finally:
+        embedded.stop_server(home)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

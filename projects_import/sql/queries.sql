@@ -102,3 +102,240 @@ insert into public.import_requests (tenant_id, correlation_id, batch_id, status,
                                     parse_ms, merge_ms, bytes, replayed)
 values (%(tenant_id)s, %(correlation_id)s, %(batch_id)s, %(status)s, %(error_code)s, %(rows)s,
         %(parse_ms)s, %(merge_ms)s, %(bytes)s, %(replayed)s);
+
+-- anomalies_list --
+-- The newest anomalies of a window, as the calling operator (fn_anomalies_for_operator).
+select id, tenant_id, batch_id, row_index, project_key, anomaly_type, severity, payload_excerpt,
+       correlation_id, created_at, status, acknowledged_at, acknowledged_by, resolved_at
+  from public.fn_anomalies_for_operator(%(window_hours)s::integer, %(tenant)s::text,
+                                        %(severity)s::text[], %(limit)s::integer);
+
+-- anomalies_stats --
+-- Counts by tenant, type and severity over a window, as the calling operator (fn_anomalies_stats).
+select tenant_id, anomaly_type, severity, count, unresolved, last_seen_at
+  from public.fn_anomalies_stats(%(window_hours)s::integer)
+ where (%(tenant)s::text is null or tenant_id = %(tenant)s::text)
+   and (%(severity)s::text[] is null or severity = any (%(severity)s::text[]));
+
+-- anomaly_set_status --
+-- Acknowledge or resolve one anomaly as the calling operator (fn_anomaly_set_status).
+select id, tenant_id, status, acknowledged_at, acknowledged_by, resolved_at
+  from public.fn_anomaly_set_status(%(anomaly_id)s::bigint, %(status)s::text);
+
+-- membership_backfill --
+-- Recompute canonical partner/DS/RM and memberships from today's directories (all tenants when null).
+select public.fn_projects_membership_backfill(%(tenant_id)s) as counts;
+
+-- cleanup_import_data --
+-- Retention: delete old anomalies and staging rows, counting them into import_retention_stats.
+select public.fn_cleanup_import_data(
+    %(imports_days)s, %(anomalies_days)s, %(chunk_size)s, %(max_chunks)s) as counts;
+
+-- retention_try_lock --
+-- One retention runner across replicas: session advisory lock, class 7302 (scheduled jobs).
+select pg_try_advisory_lock(7302, 1) as locked;
+
+-- retention_unlock --
+-- Release the retention runner's lock.
+select pg_advisory_unlock(7302, 1) as unlocked;
+
+-- retention_cron_job --
+-- This database's pg_cron job imports-anomalies-retention, or null.
+select public.fn_import_retention_cron_job() as job;
+
+-- migrations_applied --
+-- Applied migrations with their checksums.
+select version, checksum from public.projects_import_migrations order by version;
+
+-- verify_relations --
+-- Kind (r/p table, v view) and row-level security of public relations by name; null kind when missing.
+select e.name, c.relkind::text as kind, coalesce(c.relrowsecurity, false) as rls
+  from unnest(%(names)s::text[]) as e(name)
+  left join pg_catalog.pg_class c on c.oid = to_regclass('public.' || quote_ident(e.name));
+
+-- verify_functions --
+-- Whether each named function exists in schema public.
+select e.name,
+       exists (select 1 from pg_catalog.pg_proc p
+                 join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+                where n.nspname = 'public' and p.proname = e.name) as present
+  from unnest(%(names)s::text[]) as e(name);
+
+-- verify_checksum_unique --
+-- Whether staging_imports has UNIQUE (tenant_id, batch_checksum).
+select exists (
+    select 1
+      from pg_catalog.pg_constraint c
+     where c.conrelid = to_regclass('public.staging_imports')
+       and c.contype in ('u', 'p')
+       and array(select a.attname::text
+                   from unnest(c.conkey) with ordinality as k(attnum, ord)
+                   join pg_catalog.pg_attribute a
+                     on a.attrelid = c.conrelid and a.attnum = k.attnum
+                  order by k.ord) = array['tenant_id', 'batch_checksum']
+) as present;
+
+-- verify_anomalies_rpc --
+-- Call the operator RPC under the current claims (refused unless operator/admin).
+select 1 as answered from public.fn_anomalies_for_operator(1, null, null) limit 1;
+
+-- project_members_of_tenant --
+-- Active memberships of one tenant's projects.
+select project_key, member_type, member, role
+  from public.vw_project_members
+ where tenant_id = %(tenant_id)s
+ order by project_key, member_type, role, member;
+
+-- anomalies_of_tenant --
+-- One tenant's anomalies with their lifecycle status.
+select project_key, anomaly_type, severity, status
+  from public.import_anomalies
+ where tenant_id = %(tenant_id)s
+ order by project_key, anomaly_type;
+
+-- dashboard_user_insert --
+-- Create a dashboard login; returns nothing when the email already has one.
+insert into public.dashboard_users (email, password_hash, role)
+values (%(email)s, %(password_hash)s, %(role)s)
+on conflict (email) do nothing
+returning email;
+
+-- dashboard_user_update --
+-- Change a login's password and role, and lift any lock.
+update public.dashboard_users
+   set password_hash = %(password_hash)s, role = %(role)s, failed_logins = 0,
+       locked_until = null, updated_at = now()
+ where email = %(email)s;
+
+-- dashboard_user_delete --
+-- Delete a login (its sessions go with it).
+delete from public.dashboard_users where email = %(email)s returning email;
+
+-- dashboard_user_list --
+-- Every login with its role and any sign-in lock still in force.
+select email, role, created_at,
+       case when locked_until > now() then locked_until end as locked_until
+  from public.dashboard_users
+ order by email;
+
+-- dashboard_user_get --
+-- A login for sign-in, with how many seconds it stays locked (0 when it is not).
+select email, role, password_hash,
+       greatest(0, ceil(extract(epoch from (locked_until - now()))))::integer as locked_seconds
+  from public.dashboard_users
+ where email = %(email)s;
+
+-- dashboard_user_login_failed --
+-- Count a wrong password; the max_failed-th in a row locks the login for lockout_seconds.
+update public.dashboard_users
+   set failed_logins = case when failed_logins + 1 >= %(max_failed)s then 0
+                            else failed_logins + 1 end,
+       locked_until = case when failed_logins + 1 >= %(max_failed)s
+                           then now() + make_interval(secs => %(lockout_seconds)s)
+                           else locked_until end
+ where email = %(email)s;
+
+-- dashboard_user_login_succeeded --
+-- Reset the failure count; store a fresh hash when the hashing parameters changed.
+update public.dashboard_users
+   set failed_logins = 0, locked_until = null,
+       password_hash = coalesce(%(password_hash)s::text, password_hash)
+ where email = %(email)s;
+
+-- dashboard_sessions_purge_expired --
+-- Forget sessions past their expiry.
+delete from public.dashboard_sessions where expires_at <= now();
+
+-- dashboard_session_insert --
+-- Store a new session by the SHA-256 of its token.
+insert into public.dashboard_sessions (token_sha256, email, expires_at)
+values (%(token_sha256)s, %(email)s, now() + make_interval(secs => %(lifetime_seconds)s));
+
+-- dashboard_session_user --
+-- The login behind a live session token's hash.
+select u.email, u.role
+  from public.dashboard_sessions s
+  join public.dashboard_users u using (email)
+ where s.token_sha256 = %(token_sha256)s and s.expires_at > now();
+
+-- dashboard_session_delete --
+-- Sign out: forget one session.
+delete from public.dashboard_sessions where token_sha256 = %(token_sha256)s;
+
+-- dashboard_sessions_end_for_user --
+-- End every session of a login (its password or role changed).
+delete from public.dashboard_sessions where email = %(email)s;
+
+-- dashboard_anomaly_stats_24h --
+-- Anomalies of the last 24 hours by tenant, anomaly_type and severity (RLS applies).
+select tenant_id, anomaly_type, severity, count(*)::integer as anomalies
+  from public.import_anomalies
+ where created_at >= now() - interval '24 hours'
+ group by tenant_id, anomaly_type, severity
+ order by tenant_id, anomaly_type, severity;
+
+-- dashboard_import_stats_24h --
+-- Import requests of the last 24 hours by tenant: total, succeeded, replayed, rows merged.
+select tenant_id, count(*)::integer as requests,
+       (count(*) filter (where status between 200 and 299))::integer as succeeded,
+       (count(*) filter (where replayed))::integer as replayed,
+       coalesce(sum(rows) filter (where status = 200 and not replayed), 0)::bigint
+           as rows_merged
+  from public.import_requests
+ where created_at >= now() - interval '24 hours'
+ group by tenant_id
+ order by tenant_id;
+
+-- dashboard_recent_anomalies --
+-- The most recent anomalies, payload_excerpt only (never the staged raw payload).
+select id, tenant_id, batch_id, row_index, project_key, anomaly_type, severity,
+       payload_excerpt, correlation_id, created_at, status
+  from public.import_anomalies
+ order by created_at desc, id desc
+ limit %(limit)s;
+
+-- dashboard_import_outcomes --
+-- Import requests per UTC-aligned time bucket: total, succeeded (2xx), and p50/p95 latency
+-- (parse + merge) of merged batches. Every bucket of the window is listed, empty or not.
+with buckets as (
+    select generate_series(
+               date_bin(%(step)s::interval, now(), timestamptz '2000-01-01 00:00:00+00')
+                   - (%(buckets)s - 1) * %(step)s::interval,
+               date_bin(%(step)s::interval, now(), timestamptz '2000-01-01 00:00:00+00'),
+               %(step)s::interval) as bucket_start
+), requests as (
+    select date_bin(%(step)s::interval, r.created_at, timestamptz '2000-01-01 00:00:00+00')
+               as bucket_start,
+           count(*)::integer as requests,
+           (count(*) filter (where r.status between 200 and 299))::integer as succeeded,
+           percentile_cont(0.5) within group (order by coalesce(r.parse_ms, 0) + r.merge_ms)
+               filter (where r.status = 200 and not r.replayed and r.merge_ms is not null)
+               as p50_ms,
+           percentile_cont(0.95) within group (order by coalesce(r.parse_ms, 0) + r.merge_ms)
+               filter (where r.status = 200 and not r.replayed and r.merge_ms is not null)
+               as p95_ms
+      from public.import_requests r
+     where r.created_at >= (select min(bucket_start) from buckets)
+     group by 1
+)
+select b.bucket_start, coalesce(r.requests, 0) as requests,
+       coalesce(r.succeeded, 0) as succeeded, r.p50_ms, r.p95_ms
+  from buckets b
+  left join requests r using (bucket_start)
+ order by b.bucket_start;
+
+-- dashboard_anomalies_over_time --
+-- Anomalies per UTC-aligned time bucket and anomaly_type since window_start (RLS applies).
+select date_bin(%(step)s::interval, created_at, timestamptz '2000-01-01 00:00:00+00')
+           as bucket_start,
+       anomaly_type, count(*)::integer as anomalies
+  from public.import_anomalies
+ where created_at >= %(window_start)s
+ group by 1, 2
+ order by 1, 2;
+
+-- dashboard_membership_changes --
+-- Membership changes of the most recent merged batches (operator/admin only).
+select tenant_id, batch_id, staged_at, row_count, org_memberships_upserted,
+       user_memberships_upserted, memberships_ended
+  from public.fn_dashboard_membership_changes(%(window_hours)s, %(limit)s);

@@ -1,7 +1,200 @@
-"""The operator dashboard (SPEC §4.4)."""
+"""The operator dashboard (SPEC §4.4): sign-in with a session cookie, then one
+server-rendered page of stats, recent anomalies and SVG charts. No script, no CDN.
+
+Forms are protected against cross-site posts twice: the cookie is SameSite=Lax, and every
+POST must come from this origin (Origin, else Referer); sign-out also carries a token
+derived from the session.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import hashlib
+import hmac
+from importlib import resources
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import psycopg
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from projects_import.api.dashboard_view import chart_figures
+from projects_import.api.deps import ServicesDep
+from projects_import.auth import OPERATOR_ROLES
+from projects_import.dashboard import MAX_WINDOW_DAYS, SEVERITIES, Window, read_dashboard
+from projects_import.users import SESSION_LIFETIME, LoginLocked, User, UserStore
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
+
+COOKIE = "projects_import_session"
+MAX_FORM_BYTES = 16_384
+_templates = Environment(loader=PackageLoader("projects_import.api", "templates"),
+                         autoescape=select_autoescape(default=True, default_for_string=True))
+_STATIC = {entry.name: entry for entry in
+           (resources.files("projects_import.api") / "static").iterdir() if entry.is_file()}
+_STATIC_TYPES = {".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
+_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; "
+                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+class FormError(Exception):
+    """A POST that is not a same-origin, form-encoded request of reasonable size."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    html = _templates.get_template(name).render(**context)
+    return HTMLResponse(html, status_code=status, headers=_HEADERS)
+
+
+def _redirect(location: str) -> RedirectResponse:
+    return RedirectResponse(location, status_code=303, headers={"Cache-Control": "no-store"})
+
+
+def _refused(message: str, status: int = 403) -> HTMLResponse:
+    return _page("refused.html", status, title="Request refused", message=message)
+
+
+def _denied(user: User, token: str) -> HTMLResponse:
+    return _page("denied.html", 403, title="Access denied", user=user, csrf=csrf_token(token))
+
+
+def csrf_token(session_token: str) -> str:
+    """Bound to the session and unknown to another site (the cookie is HttpOnly)."""
+    return hmac.new(session_token.encode(), b"projects-import dashboard form",
+                    hashlib.sha256).hexdigest()
+
+
+def _same_origin(request: Request) -> bool:
+    host = request.headers.get("host", "").lower()
+    source = request.headers.get("origin") or request.headers.get("referer")
+    if not host or not source or source == "null":
+        return False
+    return urlsplit(source).netloc.lower() == host
+
+
+async def _read_form(request: Request) -> dict[str, str]:
+    if not _same_origin(request):
+        raise FormError("cross-site form refused: the request's Origin (or Referer) is not "
+                        "this site", 403)
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != "application/x-www-form-urlencoded":
+        raise FormError("send the form as application/x-www-form-urlencoded")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise FormError(f"the form is over {MAX_FORM_BYTES} bytes")
+    try:
+        fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise FormError("the form cannot be read") from exc
+    return {key: values[0] for key, values in fields.items()}
+
+
+async def _signed_in(request: Request, users: UserStore) -> tuple[User | None, str]:
+    token = request.cookies.get(COOKIE, "")
+    user = await users.session_user(token) if token else None
+    return user, token
+
+
+def _set_session_cookie(response: Response, request: Request, token: str) -> None:
+    response.set_cookie(COOKIE, token, max_age=int(SESSION_LIFETIME.total_seconds()),
+                        path="/", httponly=True, samesite="lax",
+                        secure=request.url.scheme == "https")
+
+
+@router.get("/login")
+async def login_form(request: Request, services: ServicesDep) -> Response:
+    user, _ = await _signed_in(request, UserStore(services.db))
+    if user is not None:
+        return _redirect("/dashboard")
+    return _page("login.html", title="Sign in", email="", message=None)
+
+
+@router.post("/login")
+async def login(request: Request, services: ServicesDep) -> Response:
+    try:
+        form = await _read_form(request)
+    except FormError as exc:
+        return _refused(str(exc), exc.status)
+    email, password = form.get("email", "").strip(), form.get("password", "")
+    if not email or not password:
+        return _page("login.html", 401, title="Sign in", email=email,
+                     message="Enter your email and password.")
+    users = UserStore(services.db)
+    try:
+        user = await users.authenticate(email, password)
+    except LoginLocked as exc:
+        return _page("login.html", 429, title="Sign in", email=email,
+                     message=f"Too many failed sign-ins for this login; try again in "
+                             f"{exc.minutes} minute(s).")
+    if user is None:
+        return _page("login.html", 401, title="Sign in", email=email,
+                     message="Wrong email or password.")
+    previous = request.cookies.get(COOKIE)
+    if previous:
+        await users.end_session(previous)
+    token = await users.create_session(user)
+    response = _redirect("/dashboard")
+    _set_session_cookie(response, request, token)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, services: ServicesDep) -> Response:
+    try:
+        form = await _read_form(request)
+    except FormError as exc:
+        return _refused(str(exc), exc.status)
+    token = request.cookies.get(COOKIE, "")
+    if token:
+        if not hmac.compare_digest(form.get("csrf", ""), csrf_token(token)):
+            return _refused("the sign-out form is stale or forged: reload the dashboard and "
+                            "sign out again")
+        await UserStore(services.db).end_session(token)
+    response = _redirect("/login")
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax",
+                           secure=request.url.scheme == "https")
+    return response
+
+
+@router.get("/dashboard")
+async def dashboard(request: Request, services: ServicesDep) -> Response:
+    user, token = await _signed_in(request, UserStore(services.db))
+    if user is None:
+        return _redirect("/login")
+    if user.role not in OPERATOR_ROLES:
+        return _denied(user, token)
+    raw_days = request.query_params.get("days", str(Window.days))
+    if not raw_days.isdigit() or not 1 <= int(raw_days) <= MAX_WINDOW_DAYS:
+        return _refused(f"days must be a whole number from 1 to {MAX_WINDOW_DAYS}", 400)
+    window = Window(int(raw_days))
+    try:
+        data = await read_dashboard(services.db, user, window)
+    except psycopg.errors.InsufficientPrivilege:  # the database refused this role too
+        return _denied(user, token)
+    return _page("dashboard.html", title="Operator dashboard", user=user,
+                 csrf=csrf_token(token), data=data, severities=SEVERITIES,
+                 charts=chart_figures(data), window_choices=(1, 2, 7, 14, 30, 90))
+
+
+@router.get("/dashboard/static/{name}")
+async def static_file(name: str) -> Response:
+    entry = _STATIC.get(name)
+    suffix = name[name.rfind("."):] if "." in name else ""
+    if entry is None or suffix not in _STATIC_TYPES:
+        return Response("not found", status_code=404, media_type="text/plain")
+    return Response(entry.read_bytes(), media_type=_STATIC_TYPES[suffix],
+                    headers={"Cache-Control": "public, max-age=3600",
+                             "X-Content-Type-Options": "nosniff"})

@@ -1,0 +1,119 @@
+"""What the operator dashboard shows, read under the signed-in user's role (SPEC §4.4).
+
+Every query runs in `Database.user_transaction` with the user's claims, so row-level security
+and the operator-only function refuse a non-operator in the database too, not only here.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from projects_import.db.connection import Database
+from projects_import.db.queries import query
+from projects_import.users import User
+
+SEVERITIES = ("error", "warning", "info")
+ANOMALY_TYPES = ("UNKNOWN_DELIVERY_PARTNER", "UNKNOWN_DS", "UNKNOWN_RM")
+RECENT_ANOMALIES = 100
+BATCHES_CHARTED = 30
+MAX_WINDOW_DAYS = 90
+DEFAULT_WINDOW_DAYS = 14
+
+
+@dataclass(frozen=True)
+class Window:
+    """The charts' time span: hourly buckets up to two days, daily (UTC) beyond."""
+
+    days: int = DEFAULT_WINDOW_DAYS
+
+    @property
+    def hourly(self) -> bool:
+        return self.days <= 2
+
+    @property
+    def step(self) -> timedelta:
+        return timedelta(hours=1) if self.hourly else timedelta(days=1)
+
+    @property
+    def buckets(self) -> int:
+        return self.days * 24 if self.hourly else self.days
+
+
+@dataclass
+class DashboardData:
+    window: Window
+    anomalies_24h: int = 0
+    by_tenant: list[tuple[str, int]] = field(default_factory=list)
+    by_type: list[tuple[str, int]] = field(default_factory=list)
+    by_severity: list[tuple[str, int]] = field(default_factory=list)
+    imports_24h: list[dict[str, Any]] = field(default_factory=list)
+    recent: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    recent_count: int = 0
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
+    anomalies_over_time: dict[str, list[int]] = field(default_factory=dict)
+    membership_changes: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def buckets(self) -> list[datetime]:
+        return [row["bucket_start"] for row in self.outcomes]
+
+
+def _ranked(counter: Counter[str], order: tuple[str, ...] = ()) -> list[tuple[str, int]]:
+    known = [(key, counter[key]) for key in order if counter[key]]
+    rest = sorted((key, n) for key, n in counter.items() if key not in order)
+    return known + rest
+
+
+async def read_dashboard(db: Database, user: User, window: Window) -> DashboardData:
+    """Everything the page shows, in one read-only transaction under the user's role."""
+    data = DashboardData(window)
+    span = {"step": window.step, "buckets": window.buckets}
+    async with db.user_transaction(user.claims) as conn:
+        await conn.execute("set transaction read only")
+        await conn.execute("set local time zone 'UTC'")
+        stats = await (await conn.execute(query("dashboard_anomaly_stats_24h"))).fetchall()
+        data.imports_24h = await (
+            await conn.execute(query("dashboard_import_stats_24h"))).fetchall()
+        recent = await (await conn.execute(query("dashboard_recent_anomalies"),
+                                           {"limit": RECENT_ANOMALIES})).fetchall()
+        data.outcomes = await (
+            await conn.execute(query("dashboard_import_outcomes"), span)).fetchall()
+        window_start = data.outcomes[0]["bucket_start"]
+        over_time = await (await conn.execute(query("dashboard_anomalies_over_time"), {
+            "step": window.step, "window_start": window_start})).fetchall()
+        changes = await (await conn.execute(query("dashboard_membership_changes"), {
+            "window_hours": window.days * 24, "limit": BATCHES_CHARTED})).fetchall()
+
+    by_tenant: Counter[str] = Counter()
+    by_type: Counter[str] = Counter()
+    by_severity: Counter[str] = Counter()
+    for row in stats:
+        by_tenant[row["tenant_id"]] += row["anomalies"]
+        by_type[row["anomaly_type"]] += row["anomalies"]
+        by_severity[row["severity"]] += row["anomalies"]
+    data.anomalies_24h = sum(by_severity.values())
+    data.by_tenant = _ranked(by_tenant)
+    data.by_type = _ranked(by_type, ANOMALY_TYPES)
+    data.by_severity = _ranked(by_severity, SEVERITIES)
+
+    data.recent_count = len(recent)
+    for severity in SEVERITIES:
+        data.recent[severity] = [row for row in recent if row["severity"] == severity]
+    for row in recent:
+        if row["severity"] not in SEVERITIES:
+            data.recent.setdefault(row["severity"], []).append(row)
+
+    index = {bucket: i for i, bucket in enumerate(data.buckets)}
+    types = list(ANOMALY_TYPES) + sorted({r["anomaly_type"] for r in over_time}
+                                         - set(ANOMALY_TYPES))
+    data.anomalies_over_time = {t: [0] * len(index) for t in types}
+    for row in over_time:
+        i = index.get(row["bucket_start"])
+        if i is not None:
+            data.anomalies_over_time[row["anomaly_type"]][i] += row["anomalies"]
+
+    data.membership_changes = list(reversed(changes))
+    return data

@@ -1,0 +1,183 @@
+"""Dashboard logins and their server-side sessions (SPEC §4.4).
+
+Passwords are stored as argon2 hashes only. A session is a random token carried by the
+browser's cookie; the database keeps only its SHA-256, so a copy of the table signs nobody in.
+Users are operators across tenants, so they are not keyed by tenant (see migration 0007).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from projects_import.auth import ROLES
+from projects_import.db.connection import Database
+from projects_import.db.queries import query
+
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 1024
+SESSION_LIFETIME = timedelta(hours=12)
+MAX_FAILED_LOGINS = 10
+LOCKOUT = timedelta(minutes=15)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+_hasher = PasswordHasher()
+# Verified when the email is unknown, so a wrong email costs the same time as a wrong password.
+_UNUSABLE_HASH = _hasher.hash(secrets.token_urlsafe(32))
+
+
+class UserError(Exception):
+    """A login operation that cannot be done, with a message fit for the user."""
+
+
+class LoginLocked(Exception):
+    """Too many wrong passwords in a row; sign-in is refused until the lock expires."""
+
+    def __init__(self, minutes: int) -> None:
+        super().__init__(f"too many failed sign-ins; try again in {minutes} minute(s)")
+        self.minutes = minutes
+
+
+@dataclass(frozen=True)
+class User:
+    email: str
+    role: str
+
+    @property
+    def claims(self) -> dict[str, object]:
+        """Supabase-shaped JWT claims, so database reads run under this user's role (RLS)."""
+        return {"sub": self.email, "role": "authenticated",
+                "app_metadata": {"role": self.role}}
+
+
+def normalize_email(email: str) -> str:
+    value = email.strip().lower()
+    if len(value) > 254 or not _EMAIL.match(value):
+        raise UserError(f"{email.strip()!r} is not an email address")
+    return value
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise UserError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+    return role
+
+
+def check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"the password is too short: use at least {MIN_PASSWORD_LENGTH} "
+                        "characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise UserError(f"the password is too long: use at most {MAX_PASSWORD_LENGTH} "
+                        "characters")
+    return password
+
+
+def token_digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+class UserStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def add(self, email: str, role: str, password: str, *, update: bool = False) -> bool:
+        """Create the login (or, with `update`, change its password and role, which ends
+        its sessions). Returns True when it was created."""
+        email = normalize_email(email)
+        check_role(role)
+        password_hash = await asyncio.to_thread(_hasher.hash, check_password(password))
+        params = {"email": email, "role": role, "password_hash": password_hash}
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(query("dashboard_user_insert"), params)
+            if await cur.fetchone() is not None:
+                return True
+            if not update:
+                raise UserError(f"dashboard user {email} already exists; pass --update to "
+                                "change its password and role")
+            await conn.execute(query("dashboard_user_update"), params)
+            await conn.execute(query("dashboard_sessions_end_for_user"), {"email": email})
+        return False
+
+    async def remove(self, email: str) -> None:
+        """Delete the login; its sessions end with it."""
+        email = normalize_email(email)
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(query("dashboard_user_delete"), {"email": email})
+            if await cur.fetchone() is None:
+                raise UserError(f"no dashboard user {email}")
+
+    async def list(self) -> list[dict[str, Any]]:
+        """Every login: email, role, created_at, locked_until (None unless locked now)."""
+        async with self.db.pool.connection() as conn:
+            cur = await conn.execute(query("dashboard_user_list"))
+            return await cur.fetchall()
+
+    async def authenticate(self, email: str, password: str) -> User | None:
+        """The user these credentials sign in, or None. Raises LoginLocked after
+        MAX_FAILED_LOGINS wrong passwords in a row, until the lock expires."""
+        try:
+            email = normalize_email(email)
+        except UserError:
+            email = ""
+        async with self.db.pool.connection() as conn:
+            cur = await conn.execute(query("dashboard_user_get"), {"email": email})
+            row = await cur.fetchone()
+        if row is not None and row["locked_seconds"] > 0:
+            raise LoginLocked(max(1, -(-int(row["locked_seconds"]) // 60)))
+        password_hash = row["password_hash"] if row else _UNUSABLE_HASH
+        valid = await asyncio.to_thread(_verify, password_hash, password)
+        if row is None:
+            return None
+        if not valid:
+            async with self.db.pool.connection() as conn:
+                await conn.execute(query("dashboard_user_login_failed"), {
+                    "email": email, "max_failed": MAX_FAILED_LOGINS,
+                    "lockout_seconds": int(LOCKOUT.total_seconds())})
+            return None
+        new_hash = None
+        if _hasher.check_needs_rehash(row["password_hash"]):  # hashing parameters changed
+            new_hash = await asyncio.to_thread(_hasher.hash, password)
+        async with self.db.pool.connection() as conn:
+            await conn.execute(query("dashboard_user_login_succeeded"),
+                               {"email": email, "password_hash": new_hash})
+        return User(row["email"], row["role"])
+
+    async def create_session(self, user: User) -> str:
+        """A new session token for the cookie (shown once; only its hash is stored)."""
+        token = secrets.token_urlsafe(32)
+        async with self.db.transaction() as conn:
+            await conn.execute(query("dashboard_sessions_purge_expired"))
+            await conn.execute(query("dashboard_session_insert"), {
+                "token_sha256": token_digest(token), "email": user.email,
+                "lifetime_seconds": int(SESSION_LIFETIME.total_seconds())})
+        return token
+
+    async def session_user(self, token: str) -> User | None:
+        """The user a live session token belongs to (with the role the login has now)."""
+        if not token:
+            return None
+        async with self.db.pool.connection() as conn:
+            cur = await conn.execute(query("dashboard_session_user"),
+                                     {"token_sha256": token_digest(token)})
+            row = await cur.fetchone()
+        return User(row["email"], row["role"]) if row else None
+
+    async def end_session(self, token: str) -> None:
+        async with self.db.pool.connection() as conn:
+            await conn.execute(query("dashboard_session_delete"),
+                               {"token_sha256": token_digest(token)})

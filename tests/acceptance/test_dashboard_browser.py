@@ -1,0 +1,175 @@
+"""The dashboard in a real headless Chromium (SPEC §4.4: "works in a real browser").
+
+Uses the system's Chromium (`/usr/bin/chromium`, installed by scripts/install-browser);
+Playwright never downloads a browser here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import batch, project_row
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]
+PASSWORD = "correct horse battery"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK),
+                       reason=f"{CHROMIUM} is not installed (run scripts/install-browser)"),
+]
+
+
+def add_user(database_url: str, email: str, role: str) -> None:
+    """Create a login; in its own thread, as Playwright's sync API holds this one's loop."""
+    from projects_import.db.connection import Database
+    from projects_import.users import UserStore
+
+    async def add() -> None:
+        async with Database(database_url, max_size=1) as database:
+            await UserStore(database).add(email, role, PASSWORD)
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, add()).result()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Request it after fixtures that run asyncio (tenant, history): it holds the loop."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def history(http, tenant, directories, db) -> None:
+    """Real imports (with anomalies and a reassignment), plus two weeks of request history."""
+    _, secret = tenant
+    auth = {"Authorization": f"Bearer {secret}"}
+    batches = [
+        [project_row(f"STG-{i:012d}") for i in range(1, 6)]
+        + [project_row("STG-000000000006", deployment_specialist="unknown.ds"),
+           project_row("STG-000000000007", delivery_partner="Acme <Civil> & Sons")],
+        [project_row("STG-000000000001", deployment_specialist="ds.second"),
+         project_row("STG-000000000008", relationship_manager="Nobody Known")],
+        [project_row("STG-000000000002", delivery_partner="Downer"),
+         project_row("STG-000000000009")],
+    ]
+    for rows in batches:
+        response = http.post("/import-projects", json=batch(rows, batch_id=str(uuid.uuid4())),
+                             headers=auth)
+        assert response.status_code == 200, response.text
+    db.execute("""
+        insert into import_requests (tenant_id, correlation_id, status, rows, parse_ms,
+                                     merge_ms, replayed, created_at)
+        select 'TELCO', gen_random_uuid(),
+               case when (d + n) % 7 = 0 then 422 when (d * n) % 11 = 5 then 429 else 200 end,
+               1000, 20 + n, 300 + 40 * d + 25 * n, false,
+               now() - make_interval(days => d, hours => n)
+          from generate_series(1, 13) as d, generate_series(0, 4) as n
+    """)
+    db.execute("""
+        insert into import_anomalies (tenant_id, batch_id, row_index, project_key, anomaly_type,
+                                      severity, payload_excerpt, created_at)
+        select 'TELCO', gen_random_uuid(), n, 'STG-OLD-' || d || '-' || n,
+               (array['UNKNOWN_DELIVERY_PARTNER', 'UNKNOWN_DS', 'UNKNOWN_RM'])[1 + n % 3],
+               case when n % 3 = 0 then 'warning' else 'error' end,
+               '{"stage_application": "old"}', now() - make_interval(days => d)
+          from generate_series(1, 13) as d, generate_series(0, (d % 4) * 2) as n
+    """)
+
+
+def _sign_in(page: Any, base: str, email: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+
+
+def test_operator_signs_in_and_sees_stats_anomalies_and_charts(
+        live_server, database_url, history, tmp_path: Path, browser) -> None:
+    add_user(database_url, "ops@example.com", "operator")
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    requested: list[str] = []
+    problems: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+
+    _sign_in(page, live_server.url, "ops@example.com")
+    page.wait_for_url(f"{live_server.url}/dashboard")
+    assert page.inner_text("h1") == "Operator dashboard"
+    cookie = next(c for c in context.cookies() if c["name"] == "projects_import_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+    assert page.evaluate("document.cookie") == ""  # invisible to scripts
+
+    assert page.inner_text("#anomalies-24h") == "3"
+    assert "TELCO" in page.inner_text("#stats-by-tenant")
+    assert "UNKNOWN_DS" in page.inner_text("#stats-by-type")
+    errors = page.locator("#severity-error tr.anomaly")
+    warnings = page.locator("#severity-warning tr.anomaly")
+    assert errors.count() >= 2 and warnings.count() >= 1
+    assert "Acme <Civil> & Sons" in page.inner_text("#severity-warning")  # shown as text
+
+    charts = page.locator("svg.chart")
+    assert charts.count() == 4
+    for i in range(4):
+        box = charts.nth(i).bounding_box()
+        assert box is not None and box["width"] > 300 and box["height"] > 100
+    assert page.locator("#chart-success-rate rect[data-series='success rate']").count() >= 13
+    assert page.locator("#chart-anomalies-by-type rect[data-series]").count() >= 10
+    assert page.locator("#chart-membership-changes rect[data-series]").count() >= 3
+    assert page.locator("#chart-import-latency circle[data-series='p95']").count() >= 13
+
+    screenshot = tmp_path / "dashboard.png"
+    page.screenshot(path=str(screenshot), full_page=True)
+    assert screenshot.stat().st_size > 20_000
+    page.locator("#charts").screenshot(path=str(tmp_path / "charts.png"))
+
+    assert all(url.startswith((live_server.url, "data:")) for url in requested), requested
+    assert problems == []  # no CSP violations or script errors
+
+    page.click("form.logout button")
+    page.wait_for_url(f"{live_server.url}/login")
+    page.goto(f"{live_server.url}/dashboard")
+    assert page.url == f"{live_server.url}/login"
+    context.close()
+
+
+def test_viewer_signs_in_and_sees_access_denied(live_server, database_url, browser) -> None:
+    add_user(database_url, "viewer@example.com", "viewer")
+    context = browser.new_context()
+    page = context.new_page()
+    _sign_in(page, live_server.url, "viewer@example.com")
+    page.wait_for_url(f"{live_server.url}/dashboard")
+    assert page.inner_text("h1") == "Access denied"
+    assert page.locator("svg.chart").count() == 0
+    context.close()
+
+
+def test_a_wrong_password_shows_the_form_again(live_server, database_url, browser) -> None:
+    add_user(database_url, "ops@example.com", "operator")
+    page = browser.new_page()
+    page.goto(f"{live_server.url}/login")
+    page.fill("#email", "ops@example.com")
+    page.fill("#password", "not the password")
+    with page.expect_response(f"{live_server.url}/login") as answer:
+        page.click("button[type=submit]")
+    assert answer.value.status == 401
+    assert page.inner_text("[role=alert]") == "Wrong email or password."
+    assert page.input_value("#email") == "ops@example.com"
+    page.close()

@@ -1,0 +1,147 @@
+"""`projects-import user add|list|remove` through the real console script (SPEC §3)."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import select
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+
+from tests.conftest import JWT_SECRET
+
+CLI = str(Path(sys.executable).parent / "projects-import")
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def cli_env(database_url: str, tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "JWT_SECRET")}
+    env.update(DATABASE_URL=database_url, JWT_SECRET=JWT_SECRET,
+               PROJECTS_IMPORT_HOME=str(tmp_path / "home"))
+    return env
+
+
+def run(env: dict[str, str], *args: str,
+        stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([CLI, *args], input=stdin, capture_output=True, text=True, env=env,
+                          timeout=60, stdin=None if stdin is not None else subprocess.DEVNULL)
+
+
+def users(db: Any) -> list[dict[str, Any]]:
+    return db.execute("select email, role, password_hash from dashboard_users "
+                      "order by email").fetchall()
+
+
+def test_user_add_reads_the_password_from_stdin_and_stores_only_a_hash(cli_env, db) -> None:
+    result = run(cli_env, "user", "add", " Ops@Example.COM ", "--role", "operator",
+                 "--password-stdin", stdin=PASSWORD + "\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "created dashboard user ops@example.com (operator)"
+    [row] = users(db)
+    assert row["email"] == "ops@example.com" and row["role"] == "operator"
+    assert row["password_hash"].startswith("$argon2id$")
+    assert PASSWORD not in row["password_hash"]
+    assert PasswordHasher().verify(row["password_hash"], PASSWORD)  # newline not included
+
+    listed = run(cli_env, "user", "list")
+    assert listed.returncode == 0
+    assert listed.stdout.split() == ["ops@example.com", "operator"]
+
+
+@pytest.mark.parametrize(("args", "stdin", "message"), [
+    (["--role", "operator", "--password-stdin"], "short pass\n",
+     "error: the password is too short: use at least 12 characters"),
+    (["--role", "superuser", "--password-stdin"], PASSWORD,
+     "error: unknown role 'superuser'; use one of operator, admin, viewer"),
+    (["--role", "operator"], None,
+     "error: no terminal to prompt for the password; pipe it in with --password-stdin"),
+])
+def test_user_add_refuses_bad_input_in_one_line(cli_env, db, args, stdin, message) -> None:
+    result = run(cli_env, "user", "add", "ops@example.com", *args, stdin=stdin)
+    assert result.returncode != 0
+    assert result.stderr.strip() == message
+    assert "Traceback" not in result.stderr
+    assert users(db) == []
+
+
+def test_an_existing_email_is_refused_unless_updated(cli_env, db) -> None:
+    assert run(cli_env, "user", "add", "ops@example.com", "--role", "viewer",
+               "--password-stdin", stdin=PASSWORD).returncode == 0
+    db.execute("insert into dashboard_sessions (token_sha256, email, expires_at) "
+               "values (sha256('t'::bytea), 'ops@example.com', now() + interval '1 hour')")
+    again = run(cli_env, "user", "add", "OPS@example.com", "--role", "operator",
+                "--password-stdin", stdin="another password here")
+    assert again.returncode == 1
+    assert again.stderr.strip() == ("error: dashboard user ops@example.com already exists; "
+                                    "pass --update to change its password and role")
+    assert users(db)[0]["role"] == "viewer"
+
+    updated = run(cli_env, "user", "add", "ops@example.com", "--role", "operator", "--update",
+                  "--password-stdin", stdin="another password here")
+    assert updated.returncode == 0, updated.stderr
+    assert updated.stdout.strip() == "updated dashboard user ops@example.com (operator)"
+    [row] = users(db)
+    assert row["role"] == "operator"
+    assert PasswordHasher().verify(row["password_hash"], "another password here")
+    assert db.execute("select count(*) as n from dashboard_sessions").fetchone()["n"] == 0
+
+    removed = run(cli_env, "user", "remove", "ops@example.com")
+    assert removed.returncode == 0 and users(db) == []
+    missing = run(cli_env, "user", "remove", "ops@example.com")
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == "error: no dashboard user ops@example.com"
+
+
+def _attach_terminal() -> None:
+    """In the child: a new session whose controlling terminal is stdin (the pty)."""
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def test_user_add_prompts_for_the_password_on_a_terminal(cli_env, db) -> None:
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [CLI, "user", "add", "admin@example.com", "--role", "admin"], stdin=follower,
+        stdout=follower, stderr=follower, env=cli_env, preexec_fn=_attach_terminal)
+    os.close(follower)
+    output = b""
+
+    def read_until(text: bytes, deadline: float) -> None:
+        nonlocal output
+        while text not in output:
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, output
+            if select.select([leader], [], [], remaining)[0]:
+                try:
+                    output += os.read(leader, 1024)
+                except OSError:  # the child closed the terminal
+                    break
+        assert text in output, output
+
+    # getpass turns echo off (and flushes input) before it writes the prompt's last space:
+    # answer only after that space, or the answer is discarded.
+    deadline = time.monotonic() + 30
+    try:
+        read_until(b"Password: ", deadline)
+        os.write(leader, PASSWORD.encode() + b"\n")
+        read_until(b"Repeat for confirmation: ", deadline)
+        os.write(leader, PASSWORD.encode() + b"\n")
+        read_until(b"created dashboard user", deadline)
+        assert process.wait(timeout=30) == 0
+    finally:
+        process.kill()
+        process.wait()
+        os.close(leader)
+    assert PASSWORD.encode() not in output  # the prompt does not echo
+    [row] = users(db)
+    assert row["email"] == "admin@example.com" and row["role"] == "admin"
+    assert PasswordHasher().verify(row["password_hash"], PASSWORD)

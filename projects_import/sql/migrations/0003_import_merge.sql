@@ -10,6 +10,41 @@ create or replace function public.fn_projects_import_try_lock(p_tenant_id text) 
     language sql volatile
     as $$ select pg_try_advisory_xact_lock(7301, hashtext(p_tenant_id)) $$;
 
+-- fn_projects_resolve_canonical — canonical partner org, DS and RM for one project's values,
+-- from today's directories. One definition for the merge and the backfill (0006):
+-- a partner alias wins over a canonical name; a DS is an active preferred_username; an RM is found by
+-- rm_preferred_username first, then by a display name that names exactly one active RM.
+-- Plain SQL without SET clauses so the planner inlines it into set-based callers.
+create or replace function public.fn_projects_resolve_canonical(
+    p_tenant_id              text,
+    p_delivery_partner       text,
+    p_deployment_specialist  text,
+    p_relationship_manager   text,
+    p_rm_preferred_username  text
+) returns table (partner_org text, ds_username text, rm_username text)
+    language sql stable
+    as $$
+    select coalesce(
+               (select pn.canonical from public.partner_normalization pn
+                 where pn.tenant_id = p_tenant_id
+                   and pn.alias_key = public.fn_directory_key(p_delivery_partner)),
+               (select min(pn.canonical) from public.partner_normalization pn
+                 where pn.tenant_id = p_tenant_id
+                   and public.fn_directory_key(pn.canonical)
+                       = public.fn_directory_key(p_delivery_partner))),
+           (select d.preferred_username from public.ds_directory d
+             where d.tenant_id = p_tenant_id and d.active
+               and d.username_key = public.fn_directory_key(p_deployment_specialist)),
+           coalesce(
+               (select r.preferred_username from public.rm_directory r
+                 where r.tenant_id = p_tenant_id and r.active
+                   and r.username_key = public.fn_directory_key(p_rm_preferred_username)),
+               (select min(r.preferred_username) from public.rm_directory r
+                 where r.tenant_id = p_tenant_id and r.active
+                   and r.display_key = public.fn_directory_key(p_relationship_manager)
+                having count(*) = 1))
+    $$;
+
 -- fn_projects_import_merge — upsert one batch of rows into the domain tables.
 --
 -- p_rows is a JSON array of row objects with the contract's fields (SPEC §4.1); row_index is
@@ -99,27 +134,14 @@ begin
 
     select count(*) into v_rows from pg_temp.import_batch;
 
-    -- Canonical values from today's directories. An alias wins over a canonical name;
-    -- an RM is found by rm_preferred_username first, then by a display name that is unique.
+    -- Canonical values from today's directories (fn_projects_resolve_canonical).
     update pg_temp.import_batch b
-       set partner_org = coalesce(
-               (select pn.canonical from partner_normalization pn
-                 where pn.tenant_id = p_tenant_id
-                   and pn.alias_key = fn_directory_key(b.delivery_partner)),
-               (select min(pn.canonical) from partner_normalization pn
-                 where pn.tenant_id = p_tenant_id
-                   and fn_directory_key(pn.canonical) = fn_directory_key(b.delivery_partner))),
-           ds_username = (select d.preferred_username from ds_directory d
-                           where d.tenant_id = p_tenant_id and d.active
-                             and d.username_key = fn_directory_key(b.deployment_specialist)),
-           rm_username = coalesce(
-               (select r.preferred_username from rm_directory r
-                 where r.tenant_id = p_tenant_id and r.active
-                   and r.username_key = fn_directory_key(b.rm_preferred_username)),
-               (select min(r.preferred_username) from rm_directory r
-                 where r.tenant_id = p_tenant_id and r.active
-                   and r.display_key = fn_directory_key(b.relationship_manager)
-                having count(*) = 1));
+       set (partner_org, ds_username, rm_username) =
+           (select c.partner_org, c.ds_username, c.rm_username
+              from fn_projects_resolve_canonical(p_tenant_id, b.delivery_partner,
+                                                 b.deployment_specialist,
+                                                 b.relationship_manager,
+                                                 b.rm_preferred_username) c);
 
     insert into organizations (tenant_id, name)
     select distinct p_tenant_id, b.partner_org

@@ -18,6 +18,20 @@ def create_tenant(database_url: str, tenant_id: str, timezone: str = "UTC") -> s
     return asyncio.run(add())
 
 
+def submit(database_url: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """Stage and merge a batch through the service the HTTP route uses."""
+    from projects_import.db.connection import Database
+    from projects_import.imports.contract import parse_payload
+    from projects_import.imports.service import ImportService
+
+    async def go() -> dict[str, Any]:
+        async with Database(database_url, max_size=1) as db:
+            request = parse_payload(payload, max_rows=5000)
+            return (await ImportService(db).submit(request)).as_dict()
+
+    return asyncio.run(go())
+
+
 def project_row(key: str, **overrides: Any) -> dict[str, Any]:
     """A contract row resolving fully against the `directories` fixture."""
     row: dict[str, Any] = {

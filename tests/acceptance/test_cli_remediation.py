@@ -3,22 +3,18 @@ smoke."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from projects_import.db.connection import Database
-from projects_import.imports.contract import derive_uuid, parse_payload
-from projects_import.imports.service import ImportService
+from projects_import.imports.contract import derive_uuid
 from tests.conftest import JWT_SECRET
-from tests.support import batch, project_row
+from tests.support import batch, project_row, submit
 
 SCRIPT = Path(sys.executable).with_name("projects-import")
 Cli = Callable[..., subprocess.CompletedProcess[str]]
@@ -38,13 +34,6 @@ def cli(database_url: str, tmp_path: Path) -> Cli:
     return run
 
 
-def submit(database_url: str, payload: dict[str, Any]) -> dict[str, Any]:
-    async def go() -> dict[str, Any]:
-        async with Database(database_url, max_size=1) as db:
-            request = parse_payload(payload, max_rows=5000)
-            return (await ImportService(db).submit(request)).as_dict()
-
-    return asyncio.run(go())
 
 
 def counts(stdout: str) -> dict[str, str]:

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import psycopg
 import pytest
 
-from projects_import.db.connection import Database
-from projects_import.imports.contract import parse_payload
-from projects_import.imports.service import ImportService
-from tests.support import batch, create_tenant, project_row
+from tests.support import batch, create_tenant, project_row, submit
 
 ZEROS = {"projects_updated": 0, "org_memberships_added": 0, "user_memberships_added": 0,
          "org_memberships_ended": 0, "user_memberships_ended": 0, "memberships_ended": 0,
          "anomalies_resolved": 0}
 
 
-def submit(database_url: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """Stage and merge a batch through the service the HTTP route uses."""
-    async def go() -> dict[str, Any]:
-        async with Database(database_url, max_size=1) as db:
-            request = parse_payload(payload, max_rows=5000)
-            return (await ImportService(db).submit(request)).as_dict()
-
-    return asyncio.run(go())
 
 
 def backfill(db: psycopg.Connection[Any], tenant_id: str | None = None) -> dict[str, int]:

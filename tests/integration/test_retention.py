@@ -10,19 +10,8 @@ import psycopg
 import pytest
 
 from projects_import.db.connection import Database
-from projects_import.imports.contract import parse_payload
-from projects_import.imports.service import ImportService
 from projects_import.remediation import Remediation
-from tests.support import batch, project_row
-
-
-def submit(database_url: str, payload: dict[str, Any]) -> dict[str, Any]:
-    async def go() -> dict[str, Any]:
-        async with Database(database_url, max_size=1) as db:
-            request = parse_payload(payload, max_rows=5000)
-            return (await ImportService(db).submit(request)).as_dict()
-
-    return asyncio.run(go())
+from tests.support import batch, project_row, submit
 
 
 def cleanup(db: psycopg.Connection[Any], *args: int) -> dict[str, Any]:

@@ -260,8 +260,11 @@ def main() -> None:
         header = (f"Run on {time.strftime('%Y-%m-%d')}, {cpu},"
                   f" Python {platform.python_version()}, embedded PostgreSQL, "
                   f"{args.repeat} repetitions (median).\n\n")
+        # keep the hand-written sections (from the first "## " heading on)
+        previous = args.write.read_text() if args.write.exists() else ""
+        notes = previous[previous.index("\n## "):] if "\n## " in previous else ""
         args.write.write_text("# Benchmarks\n\n`.venv/bin/python bench/bench_import.py "
-                              f"--write {args.write}`\n\n" + header + table + "\n")
+                              f"--write {args.write}`\n\n" + header + table + "\n" + notes)
 
 
 if __name__ == "__main__":

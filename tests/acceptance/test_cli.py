@@ -203,3 +203,17 @@ def test_every_verb_works_on_the_embedded_default(tmp_path) -> None:
 def test_serve_refuses_a_plain_http_webhook_to_another_host(env) -> None:
     env = {**env, "ANOMALIES_ALERT_WEBHOOK": "http://alerts.example.com/hook"}
     assert_one_line_error(run(env, "serve", "--port", "1"), "ANOMALIES_ALERT_WEBHOOK")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the server as another user")
+def test_embedded_default_under_a_private_folder_as_root(tmp_path) -> None:
+    """As root the server runs as a system user of its own, which must reach the data folder;
+    folders above it get search permission only, never read (nothing private becomes listable)."""
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith(("PROJECTS_IMPORT_", "DATABASE_URL", "JWT_SECRET"))}
+    env = {**base, "PROJECTS_IMPORT_HOME": str(private / "home")}
+    result = run(env, "migrate")
+    assert result.returncode == 0, result.stderr
+    assert (private.stat().st_mode & 0o777) == 0o711

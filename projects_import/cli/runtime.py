@@ -46,6 +46,8 @@ def database_url(config: Settings) -> str:
         migrations.migrate(url)
     except psycopg.OperationalError as exc:
         fail(f"cannot connect to the database: {str(exc).strip().splitlines()[0]}")
+    except migrations.MigrationError as exc:
+        fail(str(exc))
     return url
 
 

@@ -217,3 +217,12 @@ def test_embedded_default_under_a_private_folder_as_root(tmp_path) -> None:
     result = run(env, "migrate")
     assert result.returncode == 0, result.stderr
     assert (private.stat().st_mode & 0o777) == 0o711
+
+
+@pytest.mark.parametrize("verb", [["migrate"], ["serve", "--port", "1"], ["tenant", "list"]])
+def test_an_edited_migration_stops_every_verb_with_one_line(env, database_url, verb) -> None:
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("update projects_import_migrations set checksum = 'x' where version = '0003'")
+    assert_one_line_error(run(env, *verb), "0003_import_merge changed after it was applied")

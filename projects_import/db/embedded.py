@@ -15,6 +15,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import psutil
 import psycopg
 from psycopg import sql
 
@@ -94,9 +95,28 @@ def embedded_database_url(home: Path) -> str:
     return with_database(uri, DATABASE_NAME)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.Error:
+        return False
+
+
+def _forget_dead_handles(server: Any) -> None:
+    """Drop handles of processes that died without letting go (killed, crashed), so the last
+    live process still stops the server."""
+    handles = server.global_process_id_list
+    with server._lock:
+        pids = handles.get()
+        alive = [pid for pid in pids if pid == os.getpid() or _alive(pid)]
+        if alive != pids:
+            handles.put(alive)
+
+
 def stop_server(home: Path) -> None:
-    """Release this process's handle; the server stops when no process holds one."""
+    """Release this process's handle; the server stops when no live process holds one."""
     pgdata = home.expanduser().resolve() / "pgdata"
     server = _servers.pop(pgdata, None)
     if server is not None:
+        _forget_dead_handles(server)
         server.cleanup()

@@ -226,3 +226,28 @@ def test_an_edited_migration_stops_every_verb_with_one_line(env, database_url, v
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("update projects_import_migrations set checksum = 'x' where version = '0003'")
     assert_one_line_error(run(env, *verb), "0003_import_merge changed after it was applied")
+
+
+@pytest.mark.slow
+def test_a_killed_process_does_not_keep_the_embedded_server_alive(tmp_path) -> None:
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith(("PROJECTS_IMPORT_", "DATABASE_URL", "JWT_SECRET"))}
+    env = {**base, "PROJECTS_IMPORT_HOME": str(tmp_path / "home")}
+    pgdata = tmp_path / "home" / "pgdata"
+    port = _free_port()
+    server = subprocess.Popen([EXE, "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "serve did not become ready"
+        time.sleep(0.2)
+    server.kill()  # no chance to let go of its handle
+    server.wait(timeout=10)
+    assert (pgdata / "postmaster.pid").exists()
+    assert run(env, "tenant", "list").returncode == 0
+    assert not (pgdata / "postmaster.pid").exists(), "the last live process should stop it"

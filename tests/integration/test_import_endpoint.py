@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import time
 import uuid
 from typing import Any
 
@@ -390,9 +391,16 @@ def test_logs_carry_figures_but_no_names_or_secrets(http, tenant, directories, c
                         deployment_specialist="zq.secretive")]
     post(http, secret, batch(rows))
     post(http, secret, batch([project_row("", delivery_partner="Zelda Quintrell")]))
-    err = capfd.readouterr().err
-    events = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
-    requests = [e for e in events if e.get("event") == "request"]
+    # the server logs a request after its response is sent: wait for both lines
+    err = ""
+    deadline = time.monotonic() + 10
+    while True:
+        err += capfd.readouterr().err
+        events = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+        requests = [e for e in events if e.get("event") == "request"]
+        if len(requests) >= 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert [e["status"] for e in requests] == [200, 422]
     assert requests[0]["rows"] == 1 and requests[0]["anomalies_count"] == 2
     for field in ("correlation_id", "tenant_id", "batch_id", "inserted", "updated", "parse_ms",

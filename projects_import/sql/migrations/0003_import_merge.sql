@@ -56,17 +56,25 @@ create or replace function public.fn_projects_resolve_canonical(
 --   * records UNKNOWN_* anomalies, resolving earlier ones for these projects that no longer apply,
 --   * memoizes the metrics into staging_imports.validation->'metrics' (later runs go to 'reruns').
 -- Running it again with the same arguments changes nothing.
+-- The parameters carry the runbook's names (callable with named arguments, as Supabase's
+-- rpc() does); the body works on p_* copies and lets unqualified names mean columns.
 create or replace function public.fn_projects_import_merge(
-    p_tenant_id       text,
-    p_source          text,
-    p_batch_id        uuid,
-    p_rows            jsonb,
-    p_correlation_id  uuid
+    tenant_id       text,
+    source          text,
+    batch_id        uuid,
+    rows            jsonb,
+    correlation_id  uuid
 ) returns jsonb
     language plpgsql
     set search_path = public, pg_temp
     as $$
+#variable_conflict use_column
 declare
+    p_tenant_id       text := fn_projects_import_merge.tenant_id;
+    p_source          text := fn_projects_import_merge.source;
+    p_batch_id        uuid := fn_projects_import_merge.batch_id;
+    p_rows            jsonb := fn_projects_import_merge.rows;
+    p_correlation_id  uuid := fn_projects_import_merge.correlation_id;
     v_staging_id      uuid;
     v_rows            integer;
     v_inserted        integer := 0;

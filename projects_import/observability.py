@@ -39,7 +39,7 @@ def configure_logging(level: int = logging.INFO) -> None:
                            structlog.processors.add_log_level, timestamper],
     ))
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.addHandler(handler)  # beside any handler already there (e.g. a test's capture)
     root.setLevel(level)
     # the scheduler narrates every start and stop at INFO; its warnings still show
     logging.getLogger("apscheduler").setLevel(logging.WARNING)

@@ -14,9 +14,12 @@ from projects_import.api.errors import ApiError
 
 
 def _too_large(limit: int, what: str) -> ApiError:
+    # Connection: close makes the server drop the connection after answering instead of
+    # draining the rest of an oversized upload.
     return ApiError(413, "payload_too_large",
-                    f"{what} is over the {limit}-byte limit; split the batch into chunks of "
-                    "at most 5000 rows and 5 MB")
+                    f"{what} is over the {limit}-byte limit; split the batch into smaller "
+                    "chunks (projects-import send does this)",
+                    headers={"Connection": "close"})
 
 
 async def read_body(request: Request, limit: int) -> tuple[bytes, int]:

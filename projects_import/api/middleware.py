@@ -20,6 +20,9 @@ log = structlog.get_logger("projects_import.api")
 LOG_FIELDS = ("tenant_id", "batch_id", "rows", "inserted", "updated", "unchanged",
               "org_memberships_upserted", "user_memberships_upserted", "anomalies_count",
               "parse_ms", "merge_ms", "bytes", "replayed", "error_code")
+IMPORT_LOG_FIELDS = ("tenant_id", "batch_id", "rows", "inserted", "updated",
+                     "org_memberships_upserted", "user_memberships_upserted", "anomalies_count",
+                     "parse_ms", "merge_ms", "bytes")
 
 
 class RequestContextMiddleware:
@@ -54,9 +57,12 @@ class RequestContextMiddleware:
             await _send_internal_error(send, state["correlation_id"])
             status = 500
         finally:
+            request = Request(scope)
             fields: dict[str, Any] = {k: v for k, v in state["log_fields"].items()
                                       if k in LOG_FIELDS}
-            request = Request(scope)
+            if request.url.path == "/import-projects":
+                # SPEC §6: every import event has the same fields, null when not reached
+                fields = {name: fields.get(name) for name in IMPORT_LOG_FIELDS} | fields
             if request.url.path not in ("/healthz", "/readyz", "/metrics"):
                 log.info("request", method=scope.get("method"), path=request.url.path,
                          status=status, correlation_id=state["correlation_id"],

@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,9 +47,9 @@ CHECKSUM_FIELDS = (
     "rm_preferred_username",
 )
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DIGITS = re.compile(r"^\d+$")
-_NEGATIVE = re.compile(r"^-\d+$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_DIGITS = re.compile(r"^[0-9]+$")
+_NEGATIVE = re.compile(r"^-[0-9]+$")
 
 
 @dataclass(frozen=True)
@@ -141,11 +142,45 @@ def _text(value: Any, index: int | None, name: str, out: list[Violation]) -> str
         out.append(Violation(index, name, "invalid_type", f"{name} must be a string"))
         return None
     text = value.strip() if isinstance(value, str) else str(value)
+    if not storable(text):
+        out.append(Violation(index, name, "invalid_character", _UNSTORABLE.format(name=name)))
+        return None
     if len(text) > MAX_STRING:
         out.append(Violation(index, name, "too_long",
                              f"{name} is {len(text)} characters; at most {MAX_STRING} allowed"))
         return None
     return text
+
+
+_UNSTORABLE = "{name} contains a NUL character or invalid Unicode (a lone surrogate)"
+
+
+def storable(text: str) -> bool:
+    """PostgreSQL text and jsonb hold neither NUL nor lone surrogates."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _unstorable_paths(value: Any, path: str) -> Iterator[str]:
+    """Where in a decoded JSON value a string (or key) cannot be stored."""
+    if isinstance(value, str):
+        if not storable(value):
+            yield path
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if not storable(str(key)):
+                yield where
+            else:
+                yield from _unstorable_paths(item, where)
+    elif isinstance(value, list):
+        for position, item in enumerate(value):
+            yield from _unstorable_paths(item, f"{path}[{position}]")
 
 
 def _count(value: Any, index: int, name: str, out: list[Violation]) -> int | None:
@@ -207,6 +242,10 @@ def normalize_row(raw: Any, index: int, out: list[Violation]) -> dict[str, Any] 
         out.append(Violation(index, "row", "invalid_type", "each row must be a JSON object"))
         return None
     before = len(out)
+    known = (*TEXT_FIELDS, *COUNT_FIELDS, DATE_FIELD)
+    extra = {key: value for key, value in raw.items() if key not in known}
+    for where in _unstorable_paths(extra, ""):
+        out.append(Violation(index, where, "invalid_character", _UNSTORABLE.format(name=where)))
     row: dict[str, Any] = {}
     for name in TEXT_FIELDS:
         row[name] = _text(raw.get(name), index, name, out)
@@ -252,6 +291,9 @@ def parse_payload(payload: Any, *, max_rows: int,
         raise MalformedPayload("`rows` must be an array")
 
     out: list[Violation] = []
+    envelope = {key: value for key, value in payload.items() if key != "rows"}
+    for where in _unstorable_paths(envelope, ""):
+        out.append(Violation(None, where, "invalid_character", _UNSTORABLE.format(name=where)))
     tenant_id = _top_text(payload, "tenant_id", out, required=True)
     source = _top_text(payload, "source", out, required=False) or DEFAULT_SOURCE
     batch_text = _top_text(payload, "batch_id", out, required=False)

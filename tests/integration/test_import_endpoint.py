@@ -233,6 +233,37 @@ def test_streamed_body_over_limit_is_413(small_limit_server, db, tenant) -> None
     assert counts(db)["staging_imports"] == 0
 
 
+def test_server_stops_reading_an_oversized_stream(small_limit_server, tenant) -> None:
+    """After the 413 the server closes the connection instead of draining the upload."""
+    import socket
+
+    _, secret = tenant
+    with socket.create_connection(("127.0.0.1", small_limit_server.port), timeout=10) as sock:
+        sock.sendall((f"POST /import-projects HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                      f"Authorization: Bearer {secret}\r\nContent-Type: application/json\r\n"
+                      "Transfer-Encoding: chunked\r\n\r\n").encode())
+        chunk = b"x" * 1000
+        answer = b""
+        closed = False
+        try:
+            for _ in range(2000):  # up to 2 MB, far past the 2000-byte limit
+                sock.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            closed = True
+        try:
+            while True:
+                data = sock.recv(65536)
+                if not data:
+                    closed = True
+                    break
+                answer += data
+        except ConnectionResetError:
+            closed = True
+    assert answer.startswith(b"HTTP/1.1 413")
+    assert b"connection: close" in answer.lower()
+    assert closed
+
+
 def test_gzip_limit_applies_to_the_decoded_body(small_limit_server, db, tenant,
                                                 directories) -> None:
     _, secret = tenant
@@ -292,6 +323,18 @@ def test_row_count_limits_are_422(http, settings, make_server, tenant) -> None:
     response = httpx.post(f"{server.url}/import-projects", json=batch(rows), headers=auth(secret))
     body = assert_error(response, 422, "contract_violation")
     assert body["violations"][0]["code"] == "row_count"
+
+
+def test_unstorable_characters_are_422_not_500(http, db, tenant) -> None:
+    _, secret = tenant
+    body = assert_error(post(http, secret, batch([project_row("STG\u0000-1")])),
+                        422, "contract_violation")
+    assert body["violations"][0]["code"] == "invalid_character"
+    response = http.post("/import-projects",
+                         content=b'{"tenant_id":"TELCO","rows":[{"stage_application":"S\\ud800"}]}',
+                         headers={**auth(secret), "Content-Type": "application/json"})
+    assert_error(response, 422, "contract_violation")
+    assert counts(db)["staging_imports"] == 0
 
 
 def test_error_body_carries_the_callers_correlation_id(http, tenant) -> None:
@@ -406,5 +449,7 @@ def test_logs_carry_figures_but_no_names_or_secrets(http, tenant, directories, c
     for field in ("correlation_id", "tenant_id", "batch_id", "inserted", "updated", "parse_ms",
                   "merge_ms", "bytes", "org_memberships_upserted", "user_memberships_upserted"):
         assert field in requests[0]
+        assert field in requests[1]  # a rejected import has the same fields, null if unknown
+    assert requests[1]["inserted"] is None and requests[1]["tenant_id"] == "TELCO"
     for secret_or_name in (secret, "Zelda", "Quintrell", "zq.secretive", "Fulton", "STG-1"):
         assert secret_or_name not in err

@@ -167,3 +167,20 @@ def test_checksum_function_is_stable() -> None:
     rows = parse(batch([project_row("A")])).rows
     assert batch_checksum(rows) == batch_checksum(list(reversed(rows)))
     assert len(batch_checksum(rows)) == 64
+
+
+@pytest.mark.parametrize("bad", ["F7\x00x", "SUR\ud800"])
+def test_strings_postgresql_cannot_store_are_violations(bad: str) -> None:
+    assert violations_of(batch([project_row(bad)])) == [
+        (0, "stage_application", "invalid_character")]
+    assert violations_of(batch([project_row("A", upstream_note={"deep": [bad]})])) == [
+        (0, "upstream_note.deep[0]", "invalid_character")]
+    assert violations_of(batch([project_row("A")], source_system=bad)) == [
+        (None, "source_system", "invalid_character")]
+
+
+def test_only_ascii_digits_are_counts() -> None:
+    assert violations_of(batch([project_row("A", residential="\u0663")])) == [
+        (0, "residential", "not_integer")]
+    assert violations_of(batch([project_row("A", stage_application_created="\u0662025-01-01")])
+                         ) == [(0, "stage_application_created", "invalid_date")]

@@ -53,6 +53,21 @@ def test_rm_preferred_username_resolves_the_rm(db) -> None:
     assert ("user", "rm.second", "relationship_manager") in members(db, "STG-1")
 
 
+def test_an_unknown_rm_preferred_username_is_an_anomaly_even_if_the_name_matches(db) -> None:
+    metrics = merge(db, [project_row("STG-1", relationship_manager="First Last",
+                                     rm_preferred_username="nobody")])
+    assert metrics["anomalies_count"] == 1
+    assert anomalies(db) == [("STG-1", "UNKNOWN_RM", "error")]
+    assert ("user", "flast", "relationship_manager") not in members(db, "STG-1")
+
+
+def test_an_ambiguous_rm_display_name_does_not_resolve(db) -> None:
+    db.execute("insert into rm_directory (tenant_id, preferred_username, display_name) "
+               "values ('TELCO', 'flast2', 'First Last')")
+    merge(db, [project_row("STG-1")])
+    assert anomalies(db) == [("STG-1", "UNKNOWN_RM", "error")]
+
+
 def test_reassignment_ends_old_memberships(db) -> None:
     merge(db, [project_row("STG-1")])
     metrics = merge(db, [project_row("STG-1", deployment_specialist="ds.second",

@@ -13,7 +13,8 @@ create or replace function public.fn_projects_import_try_lock(p_tenant_id text) 
 -- fn_projects_resolve_canonical — canonical partner org, DS and RM for one project's values,
 -- from today's directories. One definition for the merge and the backfill (0006):
 -- a partner alias wins over a canonical name; a DS is an active preferred_username; an RM is found by
--- rm_preferred_username first, then by a display name that names exactly one active RM.
+-- rm_preferred_username when one is given (an unknown one is not overridden by the
+-- display name), else by a display name that names exactly one active RM.
 -- Plain SQL without SET clauses so the planner inlines it into set-based callers.
 create or replace function public.fn_projects_resolve_canonical(
     p_tenant_id              text,
@@ -35,14 +36,16 @@ create or replace function public.fn_projects_resolve_canonical(
            (select d.preferred_username from public.ds_directory d
              where d.tenant_id = p_tenant_id and d.active
                and d.username_key = public.fn_directory_key(p_deployment_specialist)),
-           coalesce(
+           case when public.fn_directory_key(p_rm_preferred_username) is not null then
                (select r.preferred_username from public.rm_directory r
                  where r.tenant_id = p_tenant_id and r.active
-                   and r.username_key = public.fn_directory_key(p_rm_preferred_username)),
+                   and r.username_key = public.fn_directory_key(p_rm_preferred_username))
+           else
                (select min(r.preferred_username) from public.rm_directory r
                  where r.tenant_id = p_tenant_id and r.active
                    and r.display_key = public.fn_directory_key(p_relationship_manager)
-                having count(*) = 1))
+                having count(*) = 1)
+           end
     $$;
 
 -- fn_projects_import_merge — upsert one batch of rows into the domain tables.

@@ -3,6 +3,8 @@ call the same managers the HTTP service uses."""
 
 from __future__ import annotations
 
+import signal
+import socket
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -29,7 +31,8 @@ users.register(app)
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).",
+                                      min=0, max=65535)] = 8000,
 ) -> None:
     """Apply pending migrations, start the HTTP service and print its URL."""
     import uvicorn
@@ -43,17 +46,40 @@ def serve(
             validate_webhook(config.alert_webhook)
         except WebhookConfigError as exc:
             runtime.fail(str(exc))
+    listener = _listen(host, port)
     url = runtime.database_url(config)
     application = create_app(config, url)
-    print(f"projects-import listening on http://{host}:{port}", flush=True)
+    bound_port = listener.getsockname()[1]
+    shown_host = f"[{host}]" if ":" in host else host
+    print(f"projects-import listening on http://{shown_host}:{bound_port}", flush=True)
+    server = uvicorn.Server(uvicorn.Config(application, log_level="warning", access_log=False,
+                                           server_header=False))
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal: let that
+    # end the process normally so the embedded server below is stopped too.
+    signal.signal(signal.SIGTERM, _exit_quietly)
     try:
-        uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False,
-                    server_header=False)
+        server.run(sockets=[listener])
+    except KeyboardInterrupt:
+        pass
     finally:
+        listener.close()
         if not config.database_url:
             from projects_import.db import embedded
 
             embedded.stop_server(config.home)
+
+
+def _exit_quietly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind before announcing the URL, so a taken port is one clear error, not a false URL."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        runtime.fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
 
 
 @app.command()
@@ -135,11 +161,21 @@ def token(
 
 
 def main() -> None:
+    """Run the CLI; a usage error is one `error:` line on stderr (exit 2), like other errors."""
     try:
-        app()
+        result = app(standalone_mode=False)
+    except typer.Abort:
+        print("aborted", file=sys.stderr)
+        sys.exit(1)
+    except typer.TyperException as exc:
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        command = getattr(getattr(exc, "ctx", None), "command_path", "projects-import")
+        print(f"error: {message} (see `{command} --help`)", file=sys.stderr)
+        sys.exit(getattr(exc, "exit_code", 2))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
+    sys.exit(result if isinstance(result, int) else 0)
 
 
 __all__ = ["app", "main"]

@@ -153,7 +153,8 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
-def test_every_verb_works_on_the_embedded_default(tmp_path) -> None:
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_every_verb_works_on_the_embedded_default(tmp_path, stop_signal) -> None:
     """No DATABASE_URL: the CLI starts a private server, uses it, and stops it again."""
     base = {k: v for k, v in os.environ.items()
             if not k.startswith(("PROJECTS_IMPORT_", "DATABASE_URL", "JWT_SECRET"))}
@@ -193,7 +194,7 @@ def test_every_verb_works_on_the_embedded_default(tmp_path) -> None:
         listing = run(env, "tenant", "list")
         assert "TELCO" in listing.stdout
     finally:
-        server.send_signal(signal.SIGINT)
+        server.send_signal(stop_signal)
         out, err = server.communicate(timeout=30)
     assert server.returncode == 0, err
     assert f"http://127.0.0.1:{port}" in out
@@ -202,7 +203,7 @@ def test_every_verb_works_on_the_embedded_default(tmp_path) -> None:
 
 def test_serve_refuses_a_plain_http_webhook_to_another_host(env) -> None:
     env = {**env, "ANOMALIES_ALERT_WEBHOOK": "http://alerts.example.com/hook"}
-    assert_one_line_error(run(env, "serve", "--port", "1"), "ANOMALIES_ALERT_WEBHOOK")
+    assert_one_line_error(run(env, "serve", "--port", "0"), "ANOMALIES_ALERT_WEBHOOK")
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the server as another user")
@@ -219,7 +220,7 @@ def test_embedded_default_under_a_private_folder_as_root(tmp_path) -> None:
     assert (private.stat().st_mode & 0o777) == 0o711
 
 
-@pytest.mark.parametrize("verb", [["migrate"], ["serve", "--port", "1"], ["tenant", "list"]])
+@pytest.mark.parametrize("verb", [["migrate"], ["serve", "--port", "0"], ["tenant", "list"]])
 def test_an_edited_migration_stops_every_verb_with_one_line(env, database_url, verb) -> None:
     import psycopg
 
@@ -251,3 +252,16 @@ def test_a_killed_process_does_not_keep_the_embedded_server_alive(tmp_path) -> N
     assert (pgdata / "postmaster.pid").exists()
     assert run(env, "tenant", "list").returncode == 0
     assert not (pgdata / "postmaster.pid").exists(), "the last live process should stop it"
+
+
+def test_serve_with_a_taken_or_invalid_port_is_one_line(env) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run(env, "serve", "--port", str(port))
+        assert_one_line_error(result, "cannot listen on 127.0.0.1")
+        assert "listening" not in result.stdout
+    result = run(env, "serve", "--port", "99999")
+    assert result.returncode == 2
+    assert_one_line_error(result, "--port")

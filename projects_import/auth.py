@@ -4,9 +4,15 @@ application role in `app_metadata.role`. Any tool that mints that shape works he
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Any
 
 import jwt
+from jwt.warnings import InsecureKeyLengthWarning
+
+# The key is the operator's JWT_SECRET (Supabase's is long enough); a short one still works and
+# must not put a library warning with source lines on stderr at every token.
+warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
 
 ROLES = ("operator", "admin", "viewer")
 OPERATOR_ROLES = ("operator", "admin")

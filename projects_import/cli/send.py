@@ -170,7 +170,8 @@ def _run_schedule(folder: Path, timezone: str, config: SendSettings) -> None:
         signal.signal(signum, request_stop)
     scheduler.start()
     next_run = installed.next_run_time
-    log(f"scheduled: daily at 17:00 {timezone}, sending the newest *.csv or *.json in "
+    what = "the newest *.csv or *.json in" if folder.is_dir() else "the export"
+    log(f"scheduled: daily at 17:00 {timezone}, sending {what} "
         f"{folder} for tenant {config.tenant}; next run "
         f"{next_run.isoformat() if next_run else 'never'}")
     while not stop.wait(1.0):
@@ -244,9 +245,10 @@ def register(app: typer.Typer) -> None:
             options=SendOptions(url=target, bearer=_bearer(), gzip=gzip, timeout=timeout,
                                 backoff_base=backoff_base, min_interval=min_interval))
         if schedule:
-            folder = drop_folder or (file if file is not None and file.is_dir() else None)
-            if folder is None or not folder.is_dir():
-                runtime.fail("--schedule needs --drop-folder DIR (an existing folder)")
+            folder = drop_folder or file
+            if folder is None or not (folder.is_dir() or folder.is_file()):
+                runtime.fail("--schedule needs the export FILE to send daily, or "
+                             "--drop-folder DIR whose newest export is sent")
             if batch_id:
                 runtime.fail("--batch-id cannot be used with --schedule: each day's file "
                              "gets its own id from its name and content")

@@ -1,5 +1,5 @@
 """`send --schedule`: every day at 17:00 in the tenant's time zone (the runbook's schedule),
-send the newest export in a drop folder.
+send the export FILE as it is then, or the newest export in a drop folder.
 
 The pieces are apart so each can be checked without waiting a day: the trigger (its next fire
 time), the choice of file, and one run of the job.
@@ -38,11 +38,12 @@ def newest_export(folder: Path) -> Path | None:
 
 
 class DailySend:
-    """The scheduled job: pick the newest export and send it with `send_file`."""
+    """The scheduled job: pick the export (the file itself, or a folder's newest) and send it
+    with `send_file`."""
 
     def __init__(self, folder: Path, timezone: str, send_file: Callable[[Path], int],
                  log: Callable[[str], None]) -> None:
-        self.folder = folder
+        self.folder = folder  # a drop folder, or one export file sent every day
         self.zone = ZoneInfo(timezone)
         self.timezone = timezone
         self.send_file = send_file
@@ -54,14 +55,17 @@ class DailySend:
     def run_once(self) -> int | None:
         """One scheduled run: the send's exit code, or None when there was nothing to send."""
         try:
-            newest = newest_export(self.folder)
+            if self.folder.is_dir():
+                newest = newest_export(self.folder)
+            else:
+                newest = self.folder if self.folder.is_file() else None
         except OSError as exc:
             self.log(f"[{self._stamp()}] scheduled run: cannot read the drop folder "
                      f"{self.folder}: {exc.strerror}")
             return None
         if newest is None:
-            self.log(f"[{self._stamp()}] scheduled run: no *.csv or *.json in {self.folder}; "
-                     "nothing sent")
+            what = "no *.csv or *.json in" if self.folder.is_dir() else "no export at"
+            self.log(f"[{self._stamp()}] scheduled run: {what} {self.folder}; nothing sent")
             return None
         self.log(f"[{self._stamp()}] scheduled run: sending {newest.name}")
         code = self.send_file(newest)

@@ -100,6 +100,28 @@ def test_one_scheduled_run_sends_the_newest_file(live_server, tenant, directorie
     assert "nothing sent" in log[-1]
 
 
+def test_a_scheduled_file_is_sent_as_it_is_each_day(live_server, tenant, directories, db,
+                                                    tmp_path: Path) -> None:
+    """`send FILE --schedule`: the same path, rewritten by the upstream export every day."""
+    _, secret = tenant
+    export = write_csv(tmp_path / "export.csv", rows(2))
+    config = SendSettings(tenant="TELCO", batch_id=None, source=None, limits=Limits(),
+                          json_output=False,
+                          options=SendOptions(url=f"{live_server.url}/import-projects",
+                                              bearer=secret, min_interval=0))
+    log: list[str] = []
+    job = DailySend(export, "Australia/Adelaide",
+                    lambda path: send_file(path, config, progress=False), log.append)
+    assert job.run_once() == 0
+    write_csv(export, rows(3, start=200))          # the next day's export
+    assert job.run_once() == 0
+    assert db.execute("select count(*) as n from projects").fetchone()["n"] == 5
+    assert "scheduled run: sending export.csv" in log[-2]
+    export.unlink()
+    assert job.run_once() is None
+    assert "no export at" in log[-1]
+
+
 def test_cli_schedule_reads_the_tenant_time_zone_and_stops_on_sigterm(
         tenant, database_url, tmp_path: Path) -> None:
     _, secret = tenant  # TELCO was created with Australia/Adelaide
@@ -134,7 +156,10 @@ def test_cli_schedule_refusals(send_cli, tmp_path: Path, settings) -> None:
     url = ("--url", "http://127.0.0.1:9/import-projects", "--tenant", "NOBODY")
     no_folder = send_cli("--schedule", *url)
     assert no_folder.exit_code == 1
-    assert "--schedule needs --drop-folder DIR" in no_folder.stderr
+    assert "--schedule needs the export FILE to send daily, or --drop-folder DIR" in (
+        no_folder.stderr)
+    missing = send_cli(str(tmp_path / "absent.csv"), "--schedule", *url)
+    assert missing.exit_code == 1 and "--schedule needs the export FILE" in missing.stderr
     with_id = send_cli("--schedule", "--drop-folder", str(tmp_path), "--batch-id", "x", *url)
     assert with_id.exit_code == 1 and "--batch-id cannot be used with --schedule" in (
         with_id.stderr)

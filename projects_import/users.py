@@ -64,9 +64,15 @@ def normalize_email(email: str) -> str:
     return value
 
 
+_ROLE = re.compile(r"^[a-z][a-z0-9_.-]{0,31}$")
+
+
 def check_role(role: str) -> str:
-    if role not in ROLES:
-        raise UserError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+    """operator and admin see the dashboard; any other role (viewer, member, …) signs in and
+    sees "Access denied"."""
+    if not _ROLE.match(role):
+        raise UserError(f"invalid role {role!r}: 1-32 lower-case letters, digits, '_', '.' or "
+                        f"'-', such as {', '.join(ROLES)}")
     return role
 
 

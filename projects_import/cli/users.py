@@ -31,7 +31,9 @@ def _read_password(from_stdin: bool) -> str:
 @user_app.command("add")
 def user_add(
     email: Annotated[str, typer.Argument(help="The login's email address.")],
-    role: Annotated[str, typer.Option(help=f"One of {', '.join(ROLES)}.")],
+    role: Annotated[str, typer.Option(
+        help=f"{', '.join(ROLES)} or another role name (only operator and admin see the "
+             "dashboard).")],
     password_stdin: Annotated[bool, typer.Option(
         "--password-stdin", help="Read the password from stdin instead of a prompt.")] = False,
     update: Annotated[bool, typer.Option(

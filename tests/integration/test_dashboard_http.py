@@ -133,8 +133,9 @@ def test_repeated_wrong_passwords_lock_the_login_for_a_while(http, live_server, 
     assert sign_in(http, live_server.url).status_code == 303
 
 
-def test_a_viewer_sees_access_denied(http, live_server, database_url) -> None:
-    add_user(database_url, VIEWER, "viewer")
+@pytest.mark.parametrize("role", ["viewer", "member"])
+def test_other_roles_see_access_denied(http, live_server, database_url, role) -> None:
+    add_user(database_url, VIEWER, role)
     assert sign_in(http, live_server.url, VIEWER).status_code == 303
     page = http.get("/dashboard")
     assert page.status_code == 403

@@ -60,8 +60,9 @@ def test_user_add_reads_the_password_from_stdin_and_stores_only_a_hash(cli_env, 
 @pytest.mark.parametrize(("args", "stdin", "message"), [
     (["--role", "operator", "--password-stdin"], "short pass\n",
      "error: the password is too short: use at least 12 characters"),
-    (["--role", "superuser", "--password-stdin"], PASSWORD,
-     "error: unknown role 'superuser'; use one of operator, admin, viewer"),
+    (["--role", "Super User", "--password-stdin"], PASSWORD,
+     "error: invalid role 'Super User': 1-32 lower-case letters, digits, '_', '.' or '-', "
+     "such as operator, admin, viewer"),
     (["--role", "operator"], None,
      "error: no terminal to prompt for the password; pipe it in with --password-stdin"),
 ])

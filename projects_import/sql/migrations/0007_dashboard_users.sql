@@ -14,7 +14,7 @@ create table public.dashboard_users (
                    check (email = lower(btrim(email)) and email ~ '^[^@\s]+@[^@\s]+$'
                           and char_length(email) <= 254),
     password_hash  text not null,
-    role           text not null check (role in ('operator', 'admin', 'viewer')),
+    role           text not null check (role ~ '^[a-z][a-z0-9_.-]{0,31}$'),
     failed_logins  integer not null default 0,
     locked_until   timestamptz,
     created_at     timestamptz not null default now(),

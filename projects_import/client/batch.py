@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import zip_longest
 from pathlib import Path
+from typing import Any
 
 from projects_import.client.chunker import Envelope, Limits, derive_batch_id, split
 from projects_import.client.reader import Export, ExportError, file_digest, open_export
@@ -97,10 +98,25 @@ def plan_batch(path: Path, *, tenant_id: str, source: str | None, batch_id: str 
     envelope = Envelope(tenant_id=tenant_id, batch_id=chosen_id,
                         source=source or export.envelope.get("source") or DEFAULT_SOURCE)
     parts = [Part(chunk.number, chunk.batch_id, chunk.first_row, chunk.row_count)
-             for chunk in split(export.rows(), envelope, limits)]
+             for chunk in split(_unique_keys(export.rows(), path.name), envelope, limits)]
     if not parts:
         raise ExportError(f"{path.name} has no rows to send")
     return Plan(export, envelope, limits, parts, batch_id_derived=derived)
+
+
+def _unique_keys(rows: Iterator[dict[str, Any]], name: str) -> Iterator[dict[str, Any]]:
+    """Refuse a file that repeats a stage_application, as one batch would be refused (422):
+    split into parts, the later row would silently win on the server."""
+    seen: dict[str, int] = {}
+    for number, row in enumerate(rows, start=1):
+        value = row.get("stage_application")
+        key = value.strip() if isinstance(value, str) else str(value) if value is not None else ""
+        if key:
+            if key in seen:
+                raise ExportError(f"{name}: row {number} repeats the stage_application of row "
+                                  f"{seen[key]}; a batch holds each project once")
+            seen[key] = number
+        yield row
 
 
 def send_batch(plan: Plan, options: SendOptions, *,

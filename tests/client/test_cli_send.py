@@ -54,6 +54,17 @@ def test_unreadable_files(send_cli, tmp_path) -> None:
     assert unreadable.stderr.startswith("error: bad.csv: the CSV needs a header row")
 
 
+def test_a_file_repeating_a_project_is_refused_before_sending(send_cli, tmp_path) -> None:
+    """Split into parts, a repeated stage_application would silently overwrite; one batch
+    would be a 422. Nothing is sent (the URL is not even reachable)."""
+    data = rows(7000)
+    data[6500]["stage_application"] = data[10]["stage_application"]
+    file = write_csv(tmp_path / "dup.csv", data)
+    result = send_cli(str(file), "--url", "http://127.0.0.1:9", "--tenant", "T")
+    assert result.exit_code == 1
+    assert "row 6501 repeats the stage_application of row 11" in result.stderr
+
+
 def test_plain_http_to_a_remote_host_warns(send_cli, tmp_path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("name\nx\n")

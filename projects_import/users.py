@@ -27,7 +27,7 @@ MAX_PASSWORD_LENGTH = 1024
 SESSION_LIFETIME = timedelta(hours=12)
 MAX_FAILED_LOGINS = 10
 LOCKOUT = timedelta(minutes=15)
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+$")
 _hasher = PasswordHasher()
 # Verified when the email is unknown, so a wrong email costs the same time as a wrong password.
 _UNUSABLE_HASH = _hasher.hash(secrets.token_urlsafe(32))

@@ -51,10 +51,12 @@ async def read_body(request: Request, limit: int) -> tuple[bytes, int]:
             try:
                 data = chunk
                 while data:
+                    if inflater.eof:  # a gzip stream may hold several members, back to back
+                        inflater = zlib.decompressobj(wbits=31)
                     decoded += inflater.decompress(data, limit + 1 - len(decoded))
                     if len(decoded) > limit:
                         raise _too_large(limit, "the decoded (gunzipped) body")
-                    data = inflater.unconsumed_tail
+                    data = inflater.unused_data if inflater.eof else inflater.unconsumed_tail
             except zlib.error as exc:
                 raise ApiError(400, "invalid_gzip", "the body is not valid gzip data") from exc
     except ClientDisconnect as exc:

@@ -78,7 +78,8 @@ def ensure_database(server_uri: str, name: str) -> None:
         exists = conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone()
         if exists:
             return
-        with contextlib.suppress(psycopg.errors.DuplicateDatabase):  # a concurrent process won
+        # a concurrent process may win: PostgreSQL says so as either error
+        with contextlib.suppress(psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
             conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
 
 

@@ -6,6 +6,7 @@ the first, so an upstream operator can fix a file in one pass.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -166,21 +167,27 @@ def storable(text: str) -> bool:
     return True
 
 
-def _unstorable_paths(value: Any, path: str) -> Iterator[str]:
-    """Where in a decoded JSON value a string (or key) cannot be stored."""
-    if isinstance(value, str):
+MAX_DEPTH = 32
+
+
+def _unstorable(value: Any, path: str, depth: int = 0) -> Iterator[Violation]:
+    """Violations (row_index unset) for strings or keys of a decoded JSON value that cannot
+    be stored, and for nesting deeper than MAX_DEPTH."""
+    if depth > MAX_DEPTH:
+        yield Violation(None, path, "too_deep", f"{path} is nested more than {MAX_DEPTH} deep")
+    elif isinstance(value, str):
         if not storable(value):
-            yield path
+            yield Violation(None, path, "invalid_character", _UNSTORABLE.format(name=path))
     elif isinstance(value, dict):
         for key, item in value.items():
             where = f"{path}.{key}" if path else str(key)
             if not storable(str(key)):
-                yield where
+                yield Violation(None, where, "invalid_character", _UNSTORABLE.format(name=where))
             else:
-                yield from _unstorable_paths(item, where)
+                yield from _unstorable(item, where, depth + 1)
     elif isinstance(value, list):
         for position, item in enumerate(value):
-            yield from _unstorable_paths(item, f"{path}[{position}]")
+            yield from _unstorable(item, f"{path}[{position}]", depth + 1)
 
 
 def _count(value: Any, index: int, name: str, out: list[Violation]) -> int | None:
@@ -244,8 +251,7 @@ def normalize_row(raw: Any, index: int, out: list[Violation]) -> dict[str, Any] 
     before = len(out)
     known = (*TEXT_FIELDS, *COUNT_FIELDS, DATE_FIELD)
     extra = {key: value for key, value in raw.items() if key not in known}
-    for where in _unstorable_paths(extra, ""):
-        out.append(Violation(index, where, "invalid_character", _UNSTORABLE.format(name=where)))
+    out.extend(dataclasses.replace(v, row_index=index) for v in _unstorable(extra, ""))
     row: dict[str, Any] = {}
     for name in TEXT_FIELDS:
         row[name] = _text(raw.get(name), index, name, out)
@@ -292,8 +298,7 @@ def parse_payload(payload: Any, *, max_rows: int,
 
     out: list[Violation] = []
     envelope = {key: value for key, value in payload.items() if key != "rows"}
-    for where in _unstorable_paths(envelope, ""):
-        out.append(Violation(None, where, "invalid_character", _UNSTORABLE.format(name=where)))
+    out.extend(_unstorable(envelope, ""))
     tenant_id = _top_text(payload, "tenant_id", out, required=True)
     source = _top_text(payload, "source", out, required=False) or DEFAULT_SOURCE
     batch_text = _top_text(payload, "batch_id", out, required=False)

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
 from psycopg.types.json import Jsonb
 
 from projects_import.db.connection import Database
@@ -71,21 +72,14 @@ class ImportService:
 
     async def submit(self, request: ImportRequest) -> ImportResult:
         started = time.perf_counter()
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(query("import_submit"), {
-                "tenant_id": request.tenant_id,
-                "source": request.source,
-                "batch_id": request.batch_id,
-                "batch_checksum": request.checksum,
-                "checksum_version": CHECKSUM_VERSION,
-                "raw": Jsonb(request.raw),
-                "rows": Jsonb(request.rows),
-                "correlation_id": request.correlation_id,
-                "validation": Jsonb(request.validation),
-            })
-            row = await cur.fetchone()
-        assert row is not None
-        result: dict[str, Any] = row["result"]
+        try:
+            result = await self._submit(request)
+        except psycopg.errors.DataError as exc:
+            # values the contract check let through but PostgreSQL refuses: the caller's data
+            raise ContractError([Violation(
+                None, "rows", "invalid_value",
+                f"a value cannot be stored: {exc.diag.message_primary or 'invalid data'}")]
+            ) from exc
         merge_ms = (time.perf_counter() - started) * 1000
         outcome = result["outcome"]
         if outcome == "busy":
@@ -103,6 +97,24 @@ class ImportService:
             metrics=_public_metrics(result["metrics"]),
             merge_ms=merge_ms,
         )
+
+    async def _submit(self, request: ImportRequest) -> dict[str, Any]:
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(query("import_submit"), {
+                "tenant_id": request.tenant_id,
+                "source": request.source,
+                "batch_id": request.batch_id,
+                "batch_checksum": request.checksum,
+                "checksum_version": CHECKSUM_VERSION,
+                "raw": Jsonb(request.raw),
+                "rows": Jsonb(request.rows),
+                "correlation_id": request.correlation_id,
+                "validation": Jsonb(request.validation),
+            })
+            row = await cur.fetchone()
+        assert row is not None
+        result: dict[str, Any] = row["result"]
+        return result
 
     async def rerun(self, tenant_id: str, batch_id: uuid.UUID, *, max_rows: int) -> ImportResult:
         """Re-merge a staged batch's raw rows with today's directories (SPEC §5.6)."""

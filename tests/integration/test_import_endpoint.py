@@ -283,10 +283,26 @@ def test_gzip_limit_applies_to_the_decoded_body(small_limit_server, db, tenant,
 
 def test_corrupt_gzip_is_400(http, tenant) -> None:
     _, secret = tenant
+    headers = {**auth(secret), "Content-Type": "application/json", "Content-Encoding": "gzip"}
     response = http.post("/import-projects", content=b"\x1f\x8bnot gzip at all",
+                         headers=headers)
+    assert_error(response, 400, "invalid_gzip")
+    whole = gzip.compress(json.dumps(batch([project_row("STG-1")])).encode())
+    assert_error(http.post("/import-projects", content=whole + b"junk", headers=headers),
+                 400, "invalid_gzip")
+    assert_error(http.post("/import-projects", content=whole[:-5], headers=headers),
+                 400, "invalid_gzip")
+
+
+def test_multi_member_gzip_is_read_whole(http, db, tenant, directories) -> None:
+    _, secret = tenant
+    text = json.dumps(batch([project_row("STG-1"), project_row("STG-2")])).encode()
+    body = gzip.compress(text[:100]) + gzip.compress(text[100:])
+    response = http.post("/import-projects", content=body,
                          headers={**auth(secret), "Content-Type": "application/json",
                                   "Content-Encoding": "gzip"})
-    assert_error(response, 400, "invalid_gzip")
+    assert response.status_code == 200, response.text
+    assert response.json()["metrics"]["inserted_projects"] == 2
 
 
 # ---------------------------------------------------------------- 422
@@ -335,6 +351,62 @@ def test_unstorable_characters_are_422_not_500(http, db, tenant) -> None:
                          headers={**auth(secret), "Content-Type": "application/json"})
     assert_error(response, 422, "contract_violation")
     assert counts(db)["staging_imports"] == 0
+
+
+@pytest.mark.parametrize("body", [
+    b"[" * 100_000 + b"]" * 100_000,
+    b'{"tenant_id":"TELCO","rows":[{"stage_application":"A","e":NaN}]}',
+    b'{"tenant_id":"TELCO","rows":[{"stage_application":"A"}],"x":Infinity}',
+    b'{"tenant_id":"TELCO","rows":[{"stage_application":"A","delivery_partner":1e400}]}',
+    b'{"tenant_id":"TELCO","rows":[{"stage_application":"A","residential":' + b"9" * 5000
+    + b"}]}",
+])
+def test_json_postgresql_cannot_hold_is_400_not_500(http, db, tenant, body: bytes) -> None:
+    _, secret = tenant
+    response = http.post("/import-projects", content=body,
+                         headers={**auth(secret), "Content-Type": "application/json"})
+    assert_error(response, 400, "invalid_json")
+    assert counts(db)["staging_imports"] == 0
+
+
+def test_deeply_nested_extra_values_are_422(http, db, tenant) -> None:
+    _, secret = tenant
+    deep: Any = "x"
+    for _ in range(200):
+        deep = [deep]
+    body = assert_error(post(http, secret, batch([project_row("STG-1", extra=deep)])),
+                        422, "contract_violation")
+    assert body["violations"][0]["code"] == "too_deep"
+    assert body["violations"][0]["row_index"] == 0
+
+
+@pytest.mark.parametrize(("csv_body", "status", "detail"), [
+    ('stage_application,delivery_partner\n"C-8,P\n', 400, "invalid_csv"),
+    ("stage_application,stage_application\nC-10,C-11\n", 400, "invalid_csv"),
+    ("stage_application,delivery_partner\nC-1,P\nC-3,P,extra\n", 422, "too_many_cells"),
+])
+def test_broken_csv_is_refused_not_guessed(http, db, tenant, csv_body: str, status: int,
+                                           detail: str) -> None:
+    _, secret = tenant
+    response = http.post("/import-projects", content=csv_body.encode(),
+                         params={"tenant_id": "TELCO", "batch_id": "csv-x"},
+                         headers={**auth(secret), "Content-Type": "text/csv"})
+    body = assert_error(response, status, "invalid_csv" if status == 400 else
+                        "contract_violation")
+    if status == 422:
+        assert body["violations"] == [{"row_index": 1, "field": "row", "code": detail,
+                                       "message": "the row has 3 cells; the header has 2 "
+                                                  "columns"}]
+    assert counts(db)["projects"] == 0
+
+
+def test_short_csv_rows_leave_the_missing_columns_blank(http, db, tenant, directories) -> None:
+    _, secret = tenant
+    response = http.post("/import-projects", content=b"stage_application,residential\nC-1\n",
+                         params={"tenant_id": "TELCO", "batch_id": "csv-short"},
+                         headers={**auth(secret), "Content-Type": "text/csv"})
+    assert response.status_code == 200, response.text
+    assert db.execute("select residential from projects").fetchone()["residential"] == 0
 
 
 def test_error_body_carries_the_callers_correlation_id(http, tenant) -> None:

@@ -90,3 +90,22 @@ def test_every_key_starts_with_tenant_id(database_url) -> None:
     offenders = [(t, name, col) for t, name, col in rows
                  if col != "tenant_id" and t.removeprefix("public.") not in exempt]
     assert offenders == []
+
+
+def test_user_roles_cannot_run_writing_functions_or_read_the_ledger(database_url) -> None:
+    """As Supabase's PostgREST would call them, with an operator's claims even."""
+    with psycopg.connect(database_url) as conn:
+        conn.execute("grant all on public.projects_import_migrations to authenticated")
+        conn.execute("select set_config('request.jwt.claims', %s, true)",
+                     ('{"sub": "u1", "app_metadata": {"role": "admin"}}',))
+        conn.execute("set local role authenticated")
+        # even with a table grant (Supabase's default privileges), RLS shows nothing
+        assert conn.execute("select count(*) from projects_import_migrations").fetchone() == (0,)
+        for call in ("select public.fn_projects_import_merge('T', 's', gen_random_uuid(), "
+                     "'[]'::jsonb, gen_random_uuid())",
+                     "select public.fn_cleanup_import_data(0, 0)",
+                     "select public.fn_projects_membership_backfill()"):
+            conn.execute("savepoint s")
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(call)
+            conn.execute("rollback to savepoint s")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -185,7 +186,7 @@ async def dashboard(request: Request, services: ServicesDep) -> Response:
     if user.role not in OPERATOR_ROLES:
         return _denied(user, token)
     raw_days = request.query_params.get("days", str(Window.days))
-    if not raw_days.isdigit() or not 1 <= int(raw_days) <= MAX_WINDOW_DAYS:
+    if not re.fullmatch(r"[0-9]{1,3}", raw_days) or not 1 <= int(raw_days) <= MAX_WINDOW_DAYS:
         return _refused(f"days must be a whole number from 1 to {MAX_WINDOW_DAYS}", 400)
     window = Window(int(raw_days))
     try:

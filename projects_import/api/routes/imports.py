@@ -6,6 +6,7 @@ import contextlib
 import csv
 import io
 import json
+import math
 import time
 import uuid
 from typing import Any
@@ -54,15 +55,30 @@ def _media_type(request: Request) -> str:
                    "(or text/csv with tenant_id and batch_id as query parameters)")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"the number {text[:20]} is out of range")
+    return value
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON (PostgreSQL cannot store it)")
+
+
 def _decode_json(body: bytes) -> Any:
     try:
-        return json.loads(body)
+        return json.loads(body, parse_float=_finite_float, parse_constant=_no_constants)
     except UnicodeDecodeError as exc:
         raise ApiError(400, "invalid_json", "the body is not UTF-8 encoded JSON") from exc
     except json.JSONDecodeError as exc:
         raise ApiError(400, "invalid_json",
                        f"the body is not valid JSON: {exc.msg} at line {exc.lineno} "
                        f"column {exc.colno}") from exc
+    except RecursionError as exc:
+        raise ApiError(400, "invalid_json", "the JSON is nested too deeply") from exc
+    except ValueError as exc:  # NaN/Infinity, huge floats, integers of thousands of digits
+        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from exc
 
 
 def _decode_csv(body: bytes, request: Request) -> dict[str, Any]:
@@ -70,14 +86,32 @@ def _decode_csv(body: bytes, request: Request) -> dict[str, Any]:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ApiError(400, "invalid_csv", "the CSV body is not UTF-8") from exc
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    if not reader.fieldnames or "stage_application" not in reader.fieldnames:
-        raise ApiError(400, "invalid_csv",
-                       "the CSV needs a header row with at least a stage_application column")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
-        rows = [{k: v for k, v in row.items() if k is not None} for row in reader]
+        header = [name.strip() for name in next(reader, [])]
+        if "stage_application" not in header:
+            raise ApiError(400, "invalid_csv",
+                           "the CSV needs a header row with at least a stage_application column")
+        repeated = sorted({name for name in header if header.count(name) > 1})
+        if repeated:
+            raise ApiError(400, "invalid_csv",
+                           f"the CSV header repeats column(s) {', '.join(repeated)}")
+        rows: list[dict[str, str]] = []
+        shifted: list[Violation] = []
+        for cells in reader:
+            if not any(cell.strip() for cell in cells):
+                continue  # blank line
+            if len(cells) > len(header):
+                # more cells than columns: an unquoted comma has shifted the values
+                shifted.append(Violation(len(rows), "row", "too_many_cells",
+                                         f"the row has {len(cells)} cells; the header has "
+                                         f"{len(header)} columns"))
+            rows.append(dict(zip(header, cells, strict=False)))
     except csv.Error as exc:
-        raise ApiError(400, "invalid_csv", f"the CSV cannot be read: {exc}") from exc
+        raise ApiError(400, "invalid_csv",
+                       f"the CSV cannot be read near line {reader.line_num}: {exc}") from exc
+    if shifted:
+        raise ApiError(422, "contract_violation", _summary(shifted), violations=shifted)
     payload: dict[str, Any] = {"rows": rows}
     for name in ("tenant_id", "batch_id", "source", "correlation_id"):
         if name in request.query_params:

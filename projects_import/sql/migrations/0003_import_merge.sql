@@ -1,14 +1,18 @@
 -- 0003 — The import: per-tenant lock, staging with replay detection, and the set-based merge.
 
 -- Concurrency is one import per tenant, across every replica: a transaction-scoped advisory
--- lock keyed by the tenant. Class 7301 keeps it apart from other advisory users.
+-- lock keyed by a 64-bit hash of the tenant (a 32-bit one lets two tenants block each other).
+create or replace function public.fn_projects_import_lock_key(p_tenant_id text) returns bigint
+    language sql immutable parallel safe
+    as $$ select hashtextextended('projects-import:' || p_tenant_id, 7301) $$;
+
 create or replace function public.fn_projects_import_lock(p_tenant_id text) returns void
     language sql volatile
-    as $$ select pg_advisory_xact_lock(7301, hashtext(p_tenant_id)) $$;
+    as $$ select pg_advisory_xact_lock(public.fn_projects_import_lock_key(p_tenant_id)) $$;
 
 create or replace function public.fn_projects_import_try_lock(p_tenant_id text) returns boolean
     language sql volatile
-    as $$ select pg_try_advisory_xact_lock(7301, hashtext(p_tenant_id)) $$;
+    as $$ select pg_try_advisory_xact_lock(public.fn_projects_import_lock_key(p_tenant_id)) $$;
 
 -- fn_projects_resolve_canonical — canonical partner org, DS and RM for one project's values,
 -- from today's directories. One definition for the merge and the backfill (0006):

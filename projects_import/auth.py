@@ -10,6 +10,8 @@ from typing import Any
 import jwt
 from jwt.warnings import InsecureKeyLengthWarning
 
+from projects_import.imports.contract import storable
+
 # The key is the operator's JWT_SECRET (Supabase's is long enough); a short one still works and
 # must not put a library warning with source lines on stderr at every token.
 warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
@@ -47,7 +49,17 @@ def decode_token(secret: str, token: str) -> dict[str, Any]:
         raise TokenError("the token has expired") from exc
     except jwt.InvalidTokenError as exc:
         raise TokenError("the token is not a valid HS256 JWT for this service") from exc
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub.strip() or len(sub) > 256 or not storable(sub):
+        raise TokenError("the token's sub is not a usable subject")
     return claims
+
+
+def database_claims(claims: dict[str, Any]) -> dict[str, Any]:
+    """The claims the database sees (`request.jwt.claims`): the subject and the roles only,
+    so nothing else a token carries can break or reach SQL."""
+    return {"sub": claims["sub"], "role": "authenticated",
+            "app_metadata": {"role": app_role(claims)}}
 
 
 def app_role(claims: dict[str, Any]) -> str:

@@ -1,21 +1,20 @@
 """Tenants and their bearer secrets.
 
-A secret reads `pit_<secret_id>.<random>`. The id finds the stored row; the random part is
-checked against an argon2 hash (constant-time by construction). Only the hash is stored, and
-the secret is shown once, when it is made.
+A secret reads `pit_<secret_id>.<random>` with 256 random bits. The id finds the stored row;
+the whole secret is checked against its SHA-256 digest with a constant-time comparison. Only
+the digest is stored, and the secret is shown once, when it is made. (A slow password hash
+adds nothing for a 256-bit random secret, and would let any caller burn CPU per request.)
 """
 
 from __future__ import annotations
 
-import asyncio
+import hashlib
+import hmac
 import re
 import secrets
 import zoneinfo
 from dataclasses import dataclass
 from typing import Any
-
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 
 from projects_import.db.connection import Database
 from projects_import.db.queries import query
@@ -23,9 +22,7 @@ from projects_import.db.queries import query
 _PREFIX = "pit_"
 _SECRET = re.compile(r"^pit_([0-9a-f]{16})\.([A-Za-z0-9_-]{20,128})$")
 TENANT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
-# Bearer secrets are long random strings, not passwords: modest argon2 cost is plenty.
-_hasher = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
-_UNUSABLE_HASH = _hasher.hash(secrets.token_urlsafe(32))
+_DIGEST_PREFIX = "sha256$"
 
 
 class TenantError(Exception):
@@ -38,11 +35,15 @@ class Tenant:
     timezone: str
 
 
+def secret_digest(secret: str) -> str:
+    return _DIGEST_PREFIX + hashlib.sha256(secret.encode()).hexdigest()
+
+
 def new_secret() -> tuple[str, str, str]:
-    """(secret_id, full secret, argon2 hash of the secret)."""
+    """(secret_id, full secret, stored digest of the secret)."""
     secret_id = secrets.token_hex(8)
     secret = f"{_PREFIX}{secret_id}.{secrets.token_urlsafe(32)}"
-    return secret_id, secret, _hasher.hash(secret)
+    return secret_id, secret, secret_digest(secret)
 
 
 def check_timezone(name: str) -> str:
@@ -52,13 +53,6 @@ def check_timezone(name: str) -> str:
         raise TenantError(f"unknown time zone {name!r} (use an IANA name such as "
                           "Australia/Adelaide)") from exc
     return name
-
-
-def _verify(secret_hash: str, secret: str) -> bool:
-    try:
-        return _hasher.verify(secret_hash, secret)
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 class TenantStore:
@@ -107,13 +101,16 @@ class TenantStore:
         return Tenant(row["tenant_id"], row["timezone"]) if row else None
 
     async def authenticate(self, bearer: str) -> str | None:
-        """The tenant a bearer secret belongs to, or None. Takes the same time for an
-        unknown secret id as for a wrong secret, so ids cannot be probed."""
+        """The tenant a bearer secret belongs to, or None. A bearer not shaped like a secret
+        is refused without a database round trip; the digest comparison is constant-time."""
         match = _SECRET.match(bearer)
-        secret_id = match.group(1) if match else ""
+        if match is None:
+            return None
         async with self.db.pool.connection() as conn:
-            cur = await conn.execute(query("tenant_secret_lookup"), {"secret_id": secret_id})
+            cur = await conn.execute(query("tenant_secret_lookup"),
+                                     {"secret_id": match.group(1)})
             row = await cur.fetchone()
-        secret_hash = row["secret_hash"] if row else _UNUSABLE_HASH
-        valid = await asyncio.to_thread(_verify, secret_hash, bearer)
-        return row["tenant_id"] if row and valid else None
+        if row is None:
+            return None
+        valid = hmac.compare_digest(row["secret_hash"], secret_digest(bearer))
+        return str(row["tenant_id"]) if valid else None

@@ -109,7 +109,8 @@ def tenant_add(
 @tenant_app.command("rotate")
 def tenant_rotate(
     tenant: Annotated[str, typer.Argument(help="Tenant id.")],
-    grace_hours: Annotated[float, typer.Option(help="How long the old secret stays valid.")] = 24,
+    grace_hours: Annotated[float, typer.Option(
+        help="How long the old secret stays valid (0..8760 hours).", min=0, max=8760)] = 24,
 ) -> None:
     """Issue a new bearer secret; the old one stays valid for the grace period."""
     config = runtime.settings()

@@ -265,3 +265,23 @@ def test_serve_with_a_taken_or_invalid_port_is_one_line(env) -> None:
     result = run(env, "serve", "--port", "99999")
     assert result.returncode == 2
     assert_one_line_error(result, "--port")
+
+
+def test_grace_hours_out_of_range_is_one_line(env) -> None:
+    assert run(env, "tenant", "add", "ACME").returncode == 0
+    for value in ("nan", "inf", "1e12", "-1"):
+        result = run(env, "tenant", "rotate", "ACME", "--grace-hours", value)
+        assert_one_line_error(result, "--grace-hours")
+
+
+@pytest.mark.slow
+def test_parallel_verbs_on_a_fresh_embedded_home(tmp_path) -> None:
+    """The first processes to start race to create the database; none may fail."""
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith(("PROJECTS_IMPORT_", "DATABASE_URL", "JWT_SECRET"))}
+    env = {**base, "PROJECTS_IMPORT_HOME": str(tmp_path / "home")}
+    procs = [subprocess.Popen([EXE, "migrate"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    results = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], results
+    assert not (tmp_path / "home" / "pgdata" / "postmaster.pid").exists()

@@ -416,3 +416,19 @@ def test_acknowledge_and_resolve_over_http(http, db, imported) -> None:
     assert_error(http.post(f"/anomalies/{target}/resolve"), 401, "unauthorized")
     stats = http.get("/anomalies", params={"stats": "true"}, headers=auth).json()["stats"]
     assert sum(s["unresolved"] for s in stats) == 2
+
+
+def test_only_subject_and_role_reach_the_database(http, imported) -> None:
+    """Claims PostgreSQL could not store (NUL, lone surrogates, NaN) must not turn a valid
+    operator token into a 500; a subject that cannot be stored is a 401."""
+    now = int(time.time())
+    base = {"role": "authenticated", "app_metadata": {"role": "operator"}, "exp": now + 600}
+    odd = jwt.encode({**base, "sub": "ops-1", "x": "a\u0000b", "y": "\ud800",
+                      "z": float("nan")}, JWT_SECRET, algorithm="HS256")
+    for path in ("/anomalies", "/anomalies?stats=true"):
+        response = http.get(path, headers=bearer(odd))
+        assert response.status_code == 200, response.text
+    bad_sub = jwt.encode({**base, "sub": "a\u0000b"}, JWT_SECRET, algorithm="HS256")
+    response = http.get("/anomalies", headers=bearer(bad_sub))
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthorized"

@@ -310,3 +310,14 @@ def test_the_window_parameter_is_checked(http, live_server, operator) -> None:
     bad = http.get("/dashboard", params={"days": "0"})
     assert bad.status_code == 400
     assert "days must be a whole number from 1 to 90" in bad.text
+
+
+def test_hostile_sign_in_and_window_values_are_refused_not_500(http, live_server,
+                                                               operator) -> None:
+    response = http.post("/login", data={"email": "a\x00@b", "password": "x" * 20},
+                         headers={"Origin": live_server.url})
+    assert response.status_code == 401
+    assert sign_in(http, live_server.url).status_code == 303
+    for days in ("\u00b2", "0", "91", "1e2", "-1"):
+        assert http.get("/dashboard", params={"days": days}).status_code == 400, days
+    assert http.get("/dashboard", params={"days": "7"}).status_code == 200

@@ -34,7 +34,13 @@ from projects_import.anomalies import (
 )
 from projects_import.api.deps import ServicesDep
 from projects_import.api.errors import ApiError
-from projects_import.auth import OPERATOR_ROLES, TokenError, app_role, decode_token
+from projects_import.auth import (
+    OPERATOR_ROLES,
+    TokenError,
+    app_role,
+    database_claims,
+    decode_token,
+)
 from projects_import.tenants import TENANT_ID
 
 router = APIRouter(tags=["anomalies"])
@@ -60,7 +66,7 @@ def operator_claims(request: Request, services: ServicesDep) -> dict[str, Any]:
     if app_role(claims) not in OPERATOR_ROLES:
         raise _refused(request, ApiError(
             403, "forbidden", "operator or admin role required (app_metadata.role)"))
-    return claims
+    return database_claims(claims)
 
 
 OperatorClaims = Annotated[dict[str, Any], Depends(operator_claims)]

@@ -14,7 +14,7 @@ create table public.tenants (
     created_at  timestamptz not null default now()
 );
 
--- Bearer secrets are stored as argon2 hashes only. A secret reads `<secret_id>.<random>`;
+-- Bearer secrets are stored as SHA-256 digests only. A secret reads `pit_<secret_id>.<random>`;
 -- secret_id finds the row, the hash proves the rest. expires_at is set on rotation (grace).
 create table public.tenant_secrets (
     tenant_id    text not null references public.tenants on delete cascade,

@@ -28,12 +28,41 @@ def run(env: dict[str, str], *args: str, stdin: str | None = None,
                           timeout=timeout, check=False)
 
 
-@pytest.fixture
-def env(database_url: str, tmp_path: Path) -> dict[str, str]:
+def embedded_env(tmp_path: Path) -> dict[str, str]:
+    """This process's environment without the project's settings: the embedded default."""
     base = {k: v for k, v in os.environ.items()
             if not k.startswith(("PROJECTS_IMPORT_", "DATABASE_URL", "JWT_SECRET"))}
-    return {**base, "DATABASE_URL": database_url, "JWT_SECRET": JWT_SECRET,
-            "PROJECTS_IMPORT_HOME": str(tmp_path / "home")}
+    return {**base, "PROJECTS_IMPORT_HOME": str(tmp_path / "home")}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_serve(env: dict[str, str], **streams: Any) -> tuple[subprocess.Popen[str], str]:
+    """`projects-import serve` on a free port, once /readyz answers 200."""
+    port = _free_port()
+    server = subprocess.Popen([EXE, "serve", "--port", str(port)], env=env, text=True,
+                              **streams)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return server, url
+        except httpx.TransportError:
+            pass
+        assert server.poll() is None, "serve exited before it was ready"
+        assert time.monotonic() < deadline, "serve did not become ready"
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def env(database_url: str, tmp_path: Path) -> dict[str, str]:
+    return {**embedded_env(tmp_path), "DATABASE_URL": database_url, "JWT_SECRET": JWT_SECRET}
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
@@ -145,20 +174,11 @@ def test_unreachable_database_is_one_clear_line(env) -> None:
 
 # ---------------------------------------------------------------- the embedded default
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
 def test_every_verb_works_on_the_embedded_default(tmp_path, stop_signal) -> None:
     """No DATABASE_URL: the CLI starts a private server, uses it, and stops it again."""
-    base = {k: v for k, v in os.environ.items()
-            if not k.startswith(("PROJECTS_IMPORT_", "DATABASE_URL", "JWT_SECRET"))}
-    env = {**base, "PROJECTS_IMPORT_HOME": str(tmp_path / "home")}
+    env = embedded_env(tmp_path)
     pgdata = tmp_path / "home" / "pgdata"
 
     assert run(env, "migrate").returncode == 0
@@ -170,21 +190,8 @@ def test_every_verb_works_on_the_embedded_default(tmp_path, stop_signal) -> None
     token = run(env, "token", "--sub", "u1", "--role", "admin")
     assert token.returncode == 0 and (tmp_path / "home" / "jwt_secret").exists()
 
-    port = _free_port()
-    server = subprocess.Popen([EXE, "serve", "--port", str(port)], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server, url = start_serve(env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, server.stderr.read() if server.stderr else ""
-            assert time.monotonic() < deadline, "serve did not become ready"
-            time.sleep(0.2)
         rows = [project_row(f"STG-{i}") for i in range(3)]
         response = httpx.post(f"{url}/import-projects", json=batch(rows),
                               headers={"Authorization": f"Bearer {secret}"}, timeout=30)
@@ -197,7 +204,7 @@ def test_every_verb_works_on_the_embedded_default(tmp_path, stop_signal) -> None
         server.send_signal(stop_signal)
         out, err = server.communicate(timeout=30)
     assert server.returncode == 0, err
-    assert f"http://127.0.0.1:{port}" in out
+    assert url in out
     assert not (pgdata / "postmaster.pid").exists(), "serve should stop the embedded server"
 
 
@@ -212,9 +219,7 @@ def test_embedded_default_under_a_private_folder_as_root(tmp_path) -> None:
     folders above it get search permission only, never read (nothing private becomes listable)."""
     private = tmp_path / "private"
     private.mkdir(mode=0o700)
-    base = {k: v for k, v in os.environ.items()
-            if not k.startswith(("PROJECTS_IMPORT_", "DATABASE_URL", "JWT_SECRET"))}
-    env = {**base, "PROJECTS_IMPORT_HOME": str(private / "home")}
+    env = embedded_env(private)
     result = run(env, "migrate")
     assert result.returncode == 0, result.stderr
     assert (private.stat().st_mode & 0o777) == 0o711
@@ -231,22 +236,9 @@ def test_an_edited_migration_stops_every_verb_with_one_line(env, database_url, v
 
 @pytest.mark.slow
 def test_a_killed_process_does_not_keep_the_embedded_server_alive(tmp_path) -> None:
-    base = {k: v for k, v in os.environ.items()
-            if not k.startswith(("PROJECTS_IMPORT_", "DATABASE_URL", "JWT_SECRET"))}
-    env = {**base, "PROJECTS_IMPORT_HOME": str(tmp_path / "home")}
+    env = embedded_env(tmp_path)
     pgdata = tmp_path / "home" / "pgdata"
-    port = _free_port()
-    server = subprocess.Popen([EXE, "serve", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "serve did not become ready"
-        time.sleep(0.2)
+    server, _ = start_serve(env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     server.kill()  # no chance to let go of its handle
     server.wait(timeout=10)
     assert (pgdata / "postmaster.pid").exists()
@@ -277,9 +269,7 @@ def test_grace_hours_out_of_range_is_one_line(env) -> None:
 @pytest.mark.slow
 def test_parallel_verbs_on_a_fresh_embedded_home(tmp_path) -> None:
     """The first processes to start race to create the database; none may fail."""
-    base = {k: v for k, v in os.environ.items()
-            if not k.startswith(("PROJECTS_IMPORT_", "DATABASE_URL", "JWT_SECRET"))}
-    env = {**base, "PROJECTS_IMPORT_HOME": str(tmp_path / "home")}
+    env = embedded_env(tmp_path)
     procs = [subprocess.Popen([EXE, "migrate"], env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(4)]
     results = [p.communicate(timeout=120) for p in procs]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import tempfile
 import threading
 import time
@@ -27,7 +26,7 @@ from psycopg import sql
 
 from projects_import.db import embedded, migrations
 from projects_import.settings import Settings
-from tests.support import create_tenant
+from tests.support import create_tenant, free_port
 
 JWT_SECRET = "test-jwt-secret-0123456789abcdef0123456789"
 
@@ -112,13 +111,6 @@ def settings(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     return Settings()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 class LiveServer:
     """The real app under uvicorn on a loopback port, in a background thread."""
 
@@ -127,7 +119,7 @@ class LiveServer:
 
         self.settings = settings
         self.app = create_app(settings, database_url)
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="error",
                                 access_log=False, lifespan="on")

@@ -17,7 +17,7 @@ import jwt
 import pytest
 
 from tests.conftest import JWT_SECRET
-from tests.support import batch, project_row
+from tests.support import batch, free_port, project_row
 
 EXE = shutil.which("projects-import") or str(Path(sys.executable).parent / "projects-import")
 
@@ -35,16 +35,9 @@ def embedded_env(tmp_path: Path) -> dict[str, str]:
     return {**base, "PROJECTS_IMPORT_HOME": str(tmp_path / "home")}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def start_serve(env: dict[str, str], **streams: Any) -> tuple[subprocess.Popen[str], str]:
     """`projects-import serve` on a free port, once /readyz answers 200."""
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([EXE, "serve", "--port", str(port)], env=env, text=True,
                               **streams)
     url = f"http://127.0.0.1:{port}"

@@ -4,7 +4,6 @@ are retried, how often, after how long, and the exit code each outcome gives."""
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from projects_import.client.sender import Sender, SendOptions
 from tests.client.conftest import FAST, rows, write_csv
 from tests.client.fault_server import RESET, Fault, FaultServer, error
+from tests.support import free_port
 
 BASE = 0.2  # --backoff-base for the timing tests: delays 0.2, 0.4, 0.8, 1.6 s
 SLACK = 0.5  # scheduling and request overhead allowed on top of a delay (a busy machine)
@@ -120,9 +120,7 @@ def test_min_interval_spaces_requests(send_cli, fault_server, tmp_path) -> None:
 
 
 def test_unreachable_server_exits_3(send_cli, tmp_path) -> None:
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()  # nobody listens there
     result = send_cli(str(write_csv(tmp_path / "a.csv", rows(1))), "--url",
                       f"http://127.0.0.1:{port}/import-projects", "--tenant", "TELCO", *FAST)
     assert result.exit_code == 3

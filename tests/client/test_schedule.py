@@ -69,6 +69,14 @@ def test_the_job_is_installed_for_17_local(tmp_path: Path) -> None:
         scheduler.shutdown(wait=False)
 
 
+def live_send_settings(server_url: str, secret: str) -> SendSettings:
+    """What `send` would use against the live test server, without request spacing."""
+    return SendSettings(tenant="TELCO", batch_id=None, source=None, limits=Limits(),
+                        json_output=False,
+                        options=SendOptions(url=f"{server_url}/import-projects", bearer=secret,
+                                            min_interval=0))
+
+
 def test_one_scheduled_run_sends_the_newest_file(live_server, tenant, directories, db,
                                                  tmp_path: Path, capsys) -> None:
     _, secret = tenant
@@ -77,10 +85,7 @@ def test_one_scheduled_run_sends_the_newest_file(live_server, tenant, directorie
     old = write_csv(folder / "monday.csv", rows(2))
     os.utime(old, (time.time() - 3600, time.time() - 3600))
     write_csv(folder / "tuesday.csv", rows(3, start=100))
-    config = SendSettings(tenant="TELCO", batch_id=None, source=None, limits=Limits(),
-                          json_output=False,
-                          options=SendOptions(url=f"{live_server.url}/import-projects",
-                                              bearer=secret, min_interval=0))
+    config = live_send_settings(live_server.url, secret)
     log: list[str] = []
     job = DailySend(folder, "Australia/Adelaide",
                     lambda path: send_file(path, config, progress=False), log.append)
@@ -105,10 +110,7 @@ def test_a_scheduled_file_is_sent_as_it_is_each_day(live_server, tenant, directo
     """`send FILE --schedule`: the same path, rewritten by the upstream export every day."""
     _, secret = tenant
     export = write_csv(tmp_path / "export.csv", rows(2))
-    config = SendSettings(tenant="TELCO", batch_id=None, source=None, limits=Limits(),
-                          json_output=False,
-                          options=SendOptions(url=f"{live_server.url}/import-projects",
-                                              bearer=secret, min_interval=0))
+    config = live_send_settings(live_server.url, secret)
     log: list[str] = []
     job = DailySend(export, "Australia/Adelaide",
                     lambda path: send_file(path, config, progress=False), log.append)

@@ -40,6 +40,16 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
+def bearer_token(request: Request, expected: str) -> str:
+    """The `Authorization: Bearer …` token; a 401 naming what to send when there is none."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "unauthorized",
+                       f"missing bearer: send `Authorization: Bearer <{expected}>`",
+                       headers={"WWW-Authenticate": "Bearer"})
+    return token.strip()
+
+
 def correlation_id_of(request: Request) -> str:
     """The request's correlation id, assigned once per request."""
     value = getattr(request.state, "correlation_id", None)

@@ -33,7 +33,7 @@ from projects_import.anomalies import (
     StatusConflict,
 )
 from projects_import.api.deps import ServicesDep
-from projects_import.api.errors import ApiError
+from projects_import.api.errors import ApiError, bearer_token
 from projects_import.auth import (
     OPERATOR_ROLES,
     TokenError,
@@ -53,13 +53,12 @@ _INTEGER = re.compile(r"^[+-]?[0-9]+$")
 
 def operator_claims(request: Request, services: ServicesDep) -> dict[str, Any]:
     """The verified claims of an operator/admin user JWT (401 / 403 otherwise)."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise _refused(request, ApiError(
-            401, "unauthorized", "missing bearer: send `Authorization: Bearer <user JWT>`",
-            headers=_UNAUTHORIZED))
     try:
-        claims = decode_token(services.settings.jwt_secret, token.strip())
+        token = bearer_token(request, "user JWT")
+    except ApiError as exc:
+        raise _refused(request, exc) from exc
+    try:
+        claims = decode_token(services.settings.jwt_secret, token)
     except TokenError as exc:
         raise _refused(request, ApiError(401, "unauthorized", str(exc),
                                          headers=_UNAUTHORIZED)) from exc

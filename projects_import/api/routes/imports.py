@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 
 from projects_import.api.body import read_body
 from projects_import.api.deps import Services, ServicesDep
-from projects_import.api.errors import ApiError, correlation_id_of
+from projects_import.api.errors import ApiError, bearer_token, correlation_id_of
 from projects_import.db.queries import query
 from projects_import.imports.contract import (
     ContractError,
@@ -31,16 +31,6 @@ log = structlog.get_logger("projects_import.api")
 
 _JSON = "application/json"
 _CSV = "text/csv"
-
-
-def _bearer(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, "unauthorized",
-                       "missing bearer: send `Authorization: Bearer <tenant secret>`",
-                       headers={"WWW-Authenticate": "Bearer"})
-    return token.strip()
 
 
 def _media_type(request: Request) -> str:
@@ -158,14 +148,14 @@ async def _run_import(request: Request, services: Services,
                       fields: dict[str, Any]) -> ImportResult:
     """Authenticate, read, validate and submit; every refusal is an ApiError."""
     settings = services.settings
-    started = time.perf_counter()
-    bearer = _bearer(request)
+    bearer = bearer_token(request, "tenant secret")
     media = _media_type(request)
     tenant_id = await services.tenants.authenticate(bearer)
     if tenant_id is None:
         raise ApiError(401, "unauthorized", "invalid bearer secret",
                        headers={"WWW-Authenticate": "Bearer"})
     fields["tenant_id"] = tenant_id
+    started = time.perf_counter()  # parse_ms: body read, decode and validation
     body, received = await read_body(request, settings.max_body_bytes)
     fields["bytes"] = received
     payload = _decode_json(body) if media == _JSON else _decode_csv(body, request)

@@ -24,8 +24,9 @@ from projects_import.client import report
 from projects_import.client.batch import BatchRun, Part, plan_batch, send_batch
 from projects_import.client.chunker import MAX_BYTES, MAX_ROWS, ChunkError, Limits
 from projects_import.client.reader import ExportError
-from projects_import.client.schedule import DailySend
+from projects_import.client.schedule import DailySend, SendResult
 from projects_import.client.sender import RetryNotice, SendOptions
+from projects_import.client.state import STATE_FILE, SendState
 from projects_import.tenants import TenantError, TenantStore, check_timezone
 
 BEARER_ENV = "PROJECTS_IMPORT_BEARER"
@@ -89,13 +90,18 @@ def _progress(enabled: bool, total: int) -> Iterator[Callable[[int], None]]:
 
 def send_file(path: Path, config: SendSettings, *, progress: bool) -> int:
     """Plan, send and report one file; returns the exit code (1 when it cannot be sent)."""
+    return send_and_report(path, config, progress=progress).exit_code
+
+
+def send_and_report(path: Path, config: SendSettings, *, progress: bool) -> SendResult:
+    """`send_file`, also telling whether every part was answered as a replay."""
     human = not config.json_output
     try:
         plan = plan_batch(path, tenant_id=config.tenant, source=config.source,
                           batch_id=config.batch_id, limits=config.limits)
     except (ExportError, ChunkError) as exc:
         print(f"error: {path.name}: {exc}", file=sys.stderr, flush=True)
-        return EXIT_UNSENDABLE
+        return SendResult(EXIT_UNSENDABLE)
     total = len(plan.parts)
     if human:
         print(report.plan_line(plan, config.options.url, config.options.gzip), flush=True)
@@ -117,14 +123,15 @@ def send_file(path: Path, config: SendSettings, *, progress: bool) -> int:
                                        on_retry=on_retry)
         except (ExportError, ChunkError) as exc:
             print(f"error: {path.name}: {exc}", file=sys.stderr, flush=True)
-            return EXIT_UNSENDABLE
+            return SendResult(EXIT_UNSENDABLE)
     if human:
         print()
         print(report.table(run))
         print(report.verdict(run), flush=True)
     else:
         print(json.dumps(report.as_json(run), ensure_ascii=False), flush=True)
-    return run.exit_code
+    return SendResult(run.exit_code,
+                      replayed=all(part.status == "replayed" for part in run.parts))
 
 
 def _tenant_timezone(tenant: str, given: str | None) -> str:
@@ -142,7 +149,7 @@ def _tenant_timezone(tenant: str, given: str | None) -> str:
     return record.timezone
 
 
-def _run_schedule(folder: Path, timezone: str, config: SendSettings) -> None:
+def _run_schedule(folder: Path, timezone: str, config: SendSettings, state: SendState) -> None:
     """Run the daily job until SIGTERM or Ctrl-C; a run in progress is allowed to finish."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -151,14 +158,14 @@ def _run_schedule(folder: Path, timezone: str, config: SendSettings) -> None:
     def log(line: str) -> None:
         print(line, file=out, flush=True)
 
-    def send_newest(path: Path) -> int:
+    def send_newest(path: Path) -> SendResult:
         try:
-            return send_file(path, config, progress=False)
+            return send_and_report(path, config, progress=False)
         except Exception as exc:  # a daily job outlives one bad run
             log(f"error: scheduled send of {path.name} stopped: {type(exc).__name__}: {exc}")
-            return EXIT_UNSENDABLE
+            return SendResult(EXIT_UNSENDABLE)
 
-    job = DailySend(folder, timezone, send_newest, log)
+    job = DailySend(folder, timezone, send_newest, log, tenant_id=config.tenant, state=state)
     scheduler = BackgroundScheduler(timezone=job.zone)
     installed = job.install(scheduler)
     stop = threading.Event()
@@ -252,7 +259,8 @@ def register(app: typer.Typer) -> None:
             if batch_id:
                 runtime.fail("--batch-id cannot be used with --schedule: each day's file "
                              "gets its own id from its name and content")
-            _run_schedule(folder, _tenant_timezone(tenant, timezone), config)
+            state = SendState(runtime.settings().home / STATE_FILE)
+            _run_schedule(folder, _tenant_timezone(tenant, timezone), config, state)
             return
         if file is None:
             runtime.fail("give the export FILE to send")

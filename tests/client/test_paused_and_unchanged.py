@@ -1,0 +1,118 @@
+"""A paused tenant's 423 is final and said plainly; a scheduled send warns when the export has
+not changed since the tenant's last successful send, or when the server only replays it."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+from projects_import.cli.send import send_and_report
+from projects_import.client.schedule import DailySend
+from projects_import.client.state import LastSend, SendState
+from tests.client.conftest import FAST, rows, write_csv
+from tests.client.fault_server import Fault
+from tests.client.test_schedule import live_send_settings
+
+
+def _paused(reason: str = "directory rebuild", paused_at: str = "2025-08-18T07:30:00Z") -> Fault:
+    return Fault(423, {}, {"error": {"code": "tenant_paused",
+                                     "message": "tenant TELCO is paused: imports are refused",
+                                     "correlation_id": str(uuid.uuid4()),
+                                     "reason": reason, "paused_at": paused_at}})
+
+
+def test_423_is_not_retried_exit_2_with_the_reason(send_cli, fault_server, tmp_path) -> None:
+    fault_server.script = [_paused()]
+    file = write_csv(tmp_path / "a.csv", rows(4))
+    result = send_cli(str(file), "--url", fault_server.url, "--tenant", "TELCO",
+                      "--max-rows", "2", *FAST)
+    assert result.exit_code == 2, result.stdout
+    assert len(fault_server.attempts) == 1, "a paused tenant is refused once, never retried"
+    assert "retry:" not in result.stderr
+    assert "REJECTED (423 tenant_paused): tenant TELCO is paused" in result.stdout
+    verdict = [line for line in result.stdout.splitlines() if line.startswith("result:")]
+    assert len(verdict) == 1
+    assert ("tenant TELCO is paused (quarantined) on the server (reason: directory rebuild; "
+            "paused at 2025-08-18T07:30:00Z); not retried") in verdict[0]
+    assert "projects-import tenant resume TELCO" in verdict[0]
+    assert "not sent: 2" in verdict[0]
+
+
+def test_423_in_json_output_keeps_the_reason(send_cli, fault_server, tmp_path) -> None:
+    fault_server.script = [_paused(reason="bad partner data")]
+    file = write_csv(tmp_path / "a.csv", rows(2))
+    result = send_cli(str(file), "--url", fault_server.url, "--tenant", "TELCO", "--json",
+                      *FAST)
+    assert result.exit_code == 2
+    part = json.loads(result.stdout)["parts"][0]
+    assert part["status"] == "rejected" and part["http_status"] == 423
+    assert part["error"]["code"] == "tenant_paused"
+
+
+def test_send_state_survives_a_damaged_file(tmp_path: Path) -> None:
+    state = SendState(tmp_path / "home" / "send-state.json")
+    assert state.last("TELCO") is None
+    state.record("TELCO", LastSend("ab" * 32, "export.csv", "2025-08-18T17:00:00+09:30"))
+    state.record("OTHER", LastSend("cd" * 32, "other.csv", "2025-08-18T17:00:00+09:30"))
+    assert state.last("TELCO") == LastSend("ab" * 32, "export.csv",
+                                           "2025-08-18T17:00:00+09:30")
+    assert state.last("OTHER") is not None
+    state.path.write_text("{not json")
+    assert state.last("TELCO") is None
+    assert [p.name for p in state.path.parent.iterdir()] == ["send-state.json"]
+
+
+def test_unchanged_export_and_replay_warn_in_the_scheduled_report(
+        live_server, tenant, directories, tmp_path: Path, capsys) -> None:
+    _, secret = tenant
+    export = write_csv(tmp_path / "export.csv", rows(3))
+    config = live_send_settings(live_server.url, secret)
+    state = SendState(tmp_path / "home" / "send-state.json")
+    log: list[str] = []
+    job = DailySend(export, "Australia/Adelaide",
+                    lambda path: send_and_report(path, config, progress=False), log.append,
+                    tenant_id="TELCO", state=state)
+
+    assert job.run_once() == 0                      # day 1: new data, no warning
+    assert not [line for line in log if "warning" in line]
+    recorded = state.last("TELCO")
+    assert recorded is not None and recorded.file == "export.csv"
+
+    log.clear()
+    assert job.run_once() == 0                      # day 2: the same export again
+    warnings = [line for line in log if "warning:" in line]
+    assert len(warnings) == 2, log
+    assert "export.csv has not changed since the last successful send (export.csv at " in (
+        warnings[0])
+    assert "every part of export.csv was answered as a replay" in warnings[1]
+
+    log.clear()
+    write_csv(export, rows(3, start=50))            # day 3: a fresh export
+    assert job.run_once() == 0
+    assert not [line for line in log if "warning" in line], log
+    assert state.last("TELCO") != recorded
+    capsys.readouterr()
+
+
+def test_a_failed_send_is_not_remembered(send_cli, fault_server, tmp_path: Path) -> None:
+    """Only a successful send counts as 'last sent': a rejected export sent again is news."""
+    from projects_import.cli.send import SendSettings
+    from projects_import.client.chunker import Limits
+    from projects_import.client.sender import SendOptions
+
+    fault_server.script = [_paused()]
+    export = write_csv(tmp_path / "export.csv", rows(2))
+    config = SendSettings(tenant="TELCO", batch_id=None, source=None, limits=Limits(),
+                          json_output=True,
+                          options=SendOptions(url=fault_server.url, bearer="pit_x.y",
+                                              min_interval=0, backoff_base=0.01))
+    state = SendState(tmp_path / "send-state.json")
+    log: list[str] = []
+    job = DailySend(export, "UTC", lambda path: send_and_report(path, config, progress=False),
+                    log.append, tenant_id="TELCO", state=state)
+    assert job.run_once() == 2
+    assert state.last("TELCO") is None
+    assert job.run_once() == 0
+    assert not [line for line in log if "warning" in line]
+    assert state.last("TELCO") is not None

@@ -17,6 +17,7 @@ import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from projects_import.alerting.jobs import install_alert_jobs
 from projects_import.db.connection import Database
 from projects_import.remediation import (
     DEFAULT_ANOMALIES_DAYS,
@@ -97,5 +98,8 @@ class RetentionScheduler:
 
 
 def start_scheduler(settings: Settings, database_url: str) -> RetentionScheduler:
-    """Start the retention scheduler; the caller shuts it down with `.shutdown()`."""
-    return RetentionScheduler(database_url).start()
+    """Start the retention scheduler (and the alert jobs when a webhook is configured); the
+    caller shuts it down with `.shutdown()`."""
+    scheduler = RetentionScheduler(database_url)
+    install_alert_jobs(scheduler.scheduler, settings, database_url)
+    return scheduler.start()

@@ -19,14 +19,20 @@ class Settings(BaseSettings):
     jwt_secret_env: str | None = Field(default=None, alias="JWT_SECRET", repr=False)
     alert_webhook: str | None = Field(default=None, alias="ANOMALIES_ALERT_WEBHOOK")
     alert_window_hours: int = Field(default=1, ge=1, le=8760, alias="ANOMALIES_ALERT_WINDOW_HOURS")
-    alert_min_count: int = Field(default=1, ge=1, alias="ANOMALIES_ALERT_MIN_COUNT")
+    alert_min_count: int | None = Field(default=None, ge=1, alias="ANOMALIES_ALERT_MIN_COUNT")
+    alert_secret: str | None = Field(default=None, alias="ANOMALIES_ALERT_SECRET", repr=False)
+    escalation_webhook: str | None = Field(default=None, alias="ANOMALIES_ESCALATION_WEBHOOK")
+    alert_suppress_hours: float = Field(default=4, ge=0, le=8760,
+                                        alias="ANOMALIES_ALERT_SUPPRESS_HOURS")
+    public_url: str | None = Field(default=None, alias="PROJECTS_IMPORT_PUBLIC_URL")
     max_body_bytes: int = Field(default=5_242_880, ge=1, alias="PROJECTS_IMPORT_MAX_BODY_BYTES")
     max_rows: int = Field(default=5000, ge=1, alias="PROJECTS_IMPORT_MAX_ROWS")
     pool_max_size: int = Field(default=10, ge=1, alias="PROJECTS_IMPORT_POOL_MAX_SIZE")
     retry_after_seconds: int = Field(default=5, ge=1, alias="PROJECTS_IMPORT_RETRY_AFTER_SECONDS")
     scheduler_enabled: bool = Field(default=True, alias="PROJECTS_IMPORT_SCHEDULER")
 
-    @field_validator("database_url", "alert_webhook", "jwt_secret_env", mode="before")
+    @field_validator("database_url", "alert_webhook", "jwt_secret_env", "alert_secret",
+                     "escalation_webhook", "public_url", "alert_min_count", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -37,15 +37,15 @@ def serve(
     """Apply pending migrations, start the HTTP service and print its URL."""
     import uvicorn
 
-    from projects_import.alerts import WebhookConfigError, validate_webhook
+    from projects_import.alerting.engine import AlertConfig
+    from projects_import.alerting.webhook import WebhookConfigError
     from projects_import.api.app import create_app
 
     config = runtime.settings()
-    if config.alert_webhook:
-        try:
-            validate_webhook(config.alert_webhook)
-        except WebhookConfigError as exc:
-            runtime.fail(str(exc))
+    try:
+        AlertConfig.from_settings(config)  # both webhooks: https, or http to loopback
+    except WebhookConfigError as exc:
+        runtime.fail(str(exc))
     listener = _listen(host, port)
     url = runtime.database_url(config)
     application = create_app(config, url)

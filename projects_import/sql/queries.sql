@@ -339,3 +339,65 @@ select date_bin(%(step)s::interval, created_at, timestamptz '2000-01-01 00:00:00
 select tenant_id, batch_id, staged_at, row_count, org_memberships_upserted,
        user_memberships_upserted, memberships_ended
   from public.fn_dashboard_membership_changes(%(window_hours)s, %(limit)s);
+
+-- alert_lock --
+-- One alert evaluation at a time across replicas: transaction advisory lock, class 7302 key 2.
+select pg_advisory_xact_lock(7302, 2);
+
+-- alert_try_lock --
+-- The scheduled evaluation skips when another replica holds the alert lock.
+select pg_try_advisory_xact_lock(7302, 2) as locked;
+
+-- alert_evaluate --
+-- The runbook's alert and escalation rules for every tenant over the window (fn_alert_evaluate).
+select tenant_id, window_start, window_end, occurrences, errors, overdue, open_problems,
+       new_problems, by_type, by_severity, problem_ids, batch_ids, alerting, reasons,
+       consecutive_windows, ds_rm_problems_24h, escalate, escalation_reasons,
+       escalation_problem_ids, alert_fingerprint, escalation_fingerprint, alert_suppressed,
+       escalation_suppressed, alert_pending_id, escalation_pending_id
+  from public.fn_alert_evaluate(%(window_hours)s::integer, %(min_occurrences)s::integer,
+                                %(suppress_hours)s::numeric, %(escalate_windows)s::integer,
+                                %(escalate_ds_rm)s::integer, %(alert_target)s::text,
+                                %(escalation_target)s::text);
+
+-- alert_delivery_insert --
+-- Queue one delivery, due now.
+insert into public.alert_deliveries (tenant_id, kind, fingerprint, problem_ids, batch_ids,
+                                     reasons, window_start, window_end, body, next_retry_at)
+values (%(tenant_id)s, %(kind)s, %(fingerprint)s, %(problem_ids)s, %(batch_ids)s,
+        %(reasons)s, %(window_start)s, %(window_end)s, %(body)s, now())
+returning tenant_id, id, kind;
+
+-- alert_deliveries_claim --
+-- Take deliveries to post (the given ids, or every one due), counting the attempt and leasing
+-- them for lease_seconds so no other replica posts them meanwhile.
+update public.alert_deliveries d
+   set attempts = d.attempts + 1,
+       next_retry_at = now() + make_interval(secs => %(lease_seconds)s),
+       updated_at = now()
+  from (select tenant_id, id
+          from public.alert_deliveries
+         where status in ('pending', 'retrying')
+           and case when %(ids)s::bigint[] is null then next_retry_at <= now()
+                    else id = any (%(ids)s::bigint[]) end
+         order by next_retry_at, id
+         limit %(limit)s
+           for update skip locked) c
+ where d.tenant_id = c.tenant_id and d.id = c.id
+returning d.tenant_id, d.id, d.kind, d.body, d.attempts;
+
+-- alert_delivery_record --
+-- The outcome of one attempt: delivered, retrying at next_retry_at, or failed for good.
+update public.alert_deliveries
+   set status = %(status)s, response_code = %(response_code)s, last_error = %(last_error)s,
+       next_retry_at = %(next_retry_at)s,
+       delivered_at = case when %(status)s = 'delivered' then now() end,
+       updated_at = now()
+ where tenant_id = %(tenant_id)s and id = %(id)s
+returning tenant_id, id, kind, status, attempts, response_code, next_retry_at;
+
+-- alert_deliveries_by_status --
+-- Delivery log counts by tenant, kind and status (for /metrics).
+select tenant_id, kind, status, count(*)::integer as deliveries
+  from public.alert_deliveries
+ group by 1, 2, 3;

@@ -11,13 +11,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from projects_import.alerts import (
-    WebhookConfigError,
-    WebhookDeliveryError,
-    send_alert,
-    summarize,
-    validate_webhook,
-)
+from projects_import.alerting.engine import AlertConfig, AlertEngine
+from projects_import.alerting.webhook import WebhookConfigError
 from projects_import.anomalies import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -169,37 +164,37 @@ async def list_anomalies(
     return {"anomalies": [{k: r[k] for k in ROW_FIELDS} for r in rows]}
 
 
-@router.post("/anomalies/alerts", summary="Post an aggregate alert when anomalies reach the "
-             "threshold", status_code=202,
-             responses={200: {"description": "below the threshold: not alerted"},
+@router.post("/anomalies/alerts", summary="Evaluate the alert rules now and post what they "
+             "call for", status_code=202,
+             responses={200: {"description": "nothing to alert (below the rules, or suppressed)"},
                         204: {"description": "no webhook configured"},
-                        502: {"description": "the webhook failed"}})
+                        502: {"description": "a webhook is invalid or failed"}})
 async def post_alert(request: Request, services: ServicesDep, claims: OperatorClaims,
                      response: Response) -> Any:
     settings = services.settings
     if not settings.alert_webhook:
         return Response(status_code=204)
     try:
-        webhook = validate_webhook(settings.alert_webhook)
+        config = AlertConfig.from_settings(settings)
     except WebhookConfigError as exc:
         raise _refused(request, ApiError(502, "alert_webhook_invalid", str(exc))) from exc
-    selection = AnomalyFilter(window_hours=settings.alert_window_hours, limit=None)
-    try:
-        stats = await _manager(services).stats(claims, selection)
-    except NotOperator as exc:
-        raise _refused(request, ApiError(403, "forbidden", "operator or admin role required "
-                                                           "(refused by the database)")) from exc
-    summary = summarize(stats, window_hours=settings.alert_window_hours,
-                        threshold=settings.alert_min_count)
-    request.state.log_fields["anomalies_count"] = summary.total
-    if not summary.due:
+    evaluation, sent = await AlertEngine(services.db, config).run()
+    summary = evaluation.summary()
+    summary["deliveries"] = [delivery.as_dict() for delivery in sent]
+    request.state.log_fields["anomalies_count"] = summary["total"]
+    failed = [delivery for delivery in sent if delivery.status != "delivered"]
+    if failed:
+        first = failed[0]
+        later = (f"; delivery {first.id} will be retried with backoff"
+                 if first.status == "retrying" else "")
+        raise _refused(request, ApiError(
+            502, "alert_webhook_failed",
+            f"{first.error or 'the webhook did not accept the alert'}; the {first.kind} was "
+            f"not accepted{later}"))
+    if not sent:
         response.status_code = 200
-        return {"alerted": False, **summary.as_dict()}
-    try:
-        await send_alert(webhook, summary)
-    except WebhookDeliveryError as exc:
-        raise _refused(request, ApiError(502, "alert_webhook_failed", str(exc))) from exc
-    return {"alerted": True, **summary.as_dict()}
+        return {"alerted": False, **summary}
+    return {"alerted": True, **summary}
 
 
 async def _set_status(request: Request, services: ServicesDep, claims: dict[str, Any],

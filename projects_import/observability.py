@@ -12,6 +12,8 @@ import sys
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from projects_import.gauges import DatabaseGauges
+
 _configured = False
 
 
@@ -88,3 +90,6 @@ class Metrics:
         self.merge_seconds = Histogram("projects_import_merge_seconds",
                                        "Stage + merge transaction time", labels,
                                        buckets=buckets, registry=self.registry)
+        # the database's figures (problems, freshness, alert deliveries), read at scrape time
+        self.database = DatabaseGauges()
+        self.registry.register(self.database)

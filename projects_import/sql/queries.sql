@@ -401,3 +401,20 @@ returning tenant_id, id, kind, status, attempts, response_code, next_retry_at;
 select tenant_id, kind, status, count(*)::integer as deliveries
   from public.alert_deliveries
  group by 1, 2, 3;
+
+-- metrics_problems --
+-- Unresolved problems by tenant, type and severity: open, acknowledged, past an SLA clock.
+select tenant_id, anomaly_type, severity,
+       (count(*) filter (where status = 'open'))::integer as open,
+       (count(*) filter (where status = 'acknowledged'))::integer as acknowledged,
+       (count(*) filter (where (status = 'open' and ack_due_at <= now())
+                            or resolve_due_at <= now()))::integer as overdue
+  from public.import_problems
+ where status <> 'resolved'
+ group by 1, 2, 3;
+
+-- metrics_freshness --
+-- Each tenant's last successful import (Unix seconds), lateness and pause (vw_tenant_freshness).
+select tenant_id, extract(epoch from last_success_at)::double precision as last_success, late,
+       paused
+  from public.vw_tenant_freshness;

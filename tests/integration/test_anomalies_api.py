@@ -17,7 +17,7 @@ import jwt
 import psycopg
 import pytest
 
-from projects_import.alerts import WebhookConfigError, validate_webhook
+from projects_import.anomalies.alerts import WebhookConfigError, validate_webhook
 from projects_import.auth import mint_token
 from projects_import.settings import Settings
 from tests.conftest import JWT_SECRET, LiveServer

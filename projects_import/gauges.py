@@ -18,7 +18,6 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from projects_import.db.connection import Database
-from projects_import.db.queries import query
 
 log = structlog.get_logger("projects_import.metrics")
 
@@ -39,11 +38,10 @@ class DatabaseGauges(Collector):
 
     async def refresh(self, db: Database) -> None:
         try:
-            async with db.transaction() as conn:
-                problems = await (await conn.execute(query("metrics_problems"))).fetchall()
-                freshness = await (await conn.execute(query("metrics_freshness"))).fetchall()
-                deliveries = await (await conn.execute(
-                    query("alert_deliveries_by_status"))).fetchall()
+            async with db.session(timeout=5) as session:
+                problems = await session.fetch_all("metrics_problems")
+                freshness = await session.fetch_all("metrics_freshness")
+                deliveries = await session.fetch_all("alert_deliveries_by_status")
         except Exception as exc:  # a scrape still shows the process's own figures
             log.warning("metrics_database_unavailable", error=type(exc).__name__)
             self.snapshot = Snapshot()

@@ -54,7 +54,3 @@ class Settings(BaseSettings):
         with os.fdopen(fd, "w") as handle:
             handle.write(value + "\n")
         return value
-
-
-def get_settings() -> Settings:
-    return Settings()

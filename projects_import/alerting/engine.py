@@ -30,7 +30,6 @@ from psycopg.types.json import Jsonb
 from projects_import.alerting import payload
 from projects_import.alerting.webhook import PostResult, post, validate_webhook
 from projects_import.db.connection import Database
-from projects_import.db.queries import query
 from projects_import.settings import Settings
 
 log = structlog.get_logger("projects_import.alerts")
@@ -156,22 +155,17 @@ class AlertEngine:
         config = self.config
         now = datetime.now(UTC)
         result = Evaluation(False, config.window_hours, config.min_count, now)
-        async with self.db.transaction() as conn:
+        async with self.db.transaction() as tx:
             if wait:
-                await conn.execute(query("alert_lock"))
-            else:
-                cur = await conn.execute(query("alert_try_lock"))
-                locked = await cur.fetchone()
-                if not locked or not locked["locked"]:
-                    return result
-            cur = await conn.execute(query("alert_evaluate"), {
-                "window_hours": config.window_hours, "min_occurrences": config.min_count,
-                "suppress_hours": config.suppress_hours,
-                "escalate_windows": ESCALATE_AFTER_WINDOWS,
-                "escalate_ds_rm": ESCALATE_DS_RM_PROBLEMS,
-                "alert_target": config.target("alert"),
-                "escalation_target": config.target("escalation")})
-            result.tenants = await cur.fetchall()
+                await tx.execute("alert_lock")
+            elif not await tx.fetch_value("alert_try_lock"):
+                return result
+            result.tenants = await tx.fetch_all(
+                "alert_evaluate", window_hours=config.window_hours,
+                min_occurrences=config.min_count, suppress_hours=config.suppress_hours,
+                escalate_windows=ESCALATE_AFTER_WINDOWS, escalate_ds_rm=ESCALATE_DS_RM_PROBLEMS,
+                alert_target=config.target("alert"),
+                escalation_target=config.target("escalation"))
             result.evaluated = True
             for row in result.tenants:
                 for kind, due in (("alert", row["alerting"]), ("escalation", row["escalate"])):
@@ -186,14 +180,12 @@ class AlertEngine:
                     body = payload.build(row, kind, window_hours=config.window_hours,
                                          threshold=config.min_count,
                                          public_url=config.public_url, generated_at=now)
-                    cur = await conn.execute(query("alert_delivery_insert"), {
-                        "tenant_id": row["tenant_id"], "kind": kind,
-                        "fingerprint": row[f"{kind}_fingerprint"],
-                        "problem_ids": body_ids(row, kind),
-                        "batch_ids": list(row["batch_ids"]), "reasons": body["reasons"],
-                        "window_start": row["window_start"], "window_end": row["window_end"],
-                        "body": Jsonb(body)})
-                    queued = await cur.fetchone()
+                    queued = await tx.fetch_one(
+                        "alert_delivery_insert", tenant_id=row["tenant_id"], kind=kind,
+                        fingerprint=row[f"{kind}_fingerprint"], problem_ids=body_ids(row, kind),
+                        batch_ids=list(row["batch_ids"]), reasons=body["reasons"],
+                        window_start=row["window_start"], window_end=row["window_end"],
+                        body=Jsonb(body))
                     assert queued is not None
                     result.queued.append((queued["tenant_id"], int(queued["id"])))
         log.info("alerts_evaluated", window_hours=config.window_hours,
@@ -205,11 +197,9 @@ class AlertEngine:
 
     async def deliver(self, ids: Sequence[int] | None = None) -> list[Delivery]:
         """Post the given deliveries (or every one due) once each and record the outcome."""
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(query("alert_deliveries_claim"), {
-                "ids": list(ids) if ids is not None else None,
-                "lease_seconds": LEASE_SECONDS, "limit": CLAIM_LIMIT})
-            claimed = await cur.fetchall()
+        claimed = await self.db.fetch_all(
+            "alert_deliveries_claim", ids=list(ids) if ids is not None else None,
+            lease_seconds=LEASE_SECONDS, limit=CLAIM_LIMIT)
         return [await self._attempt(row) for row in claimed]
 
     async def run(self, *, wait: bool = True) -> tuple[Evaluation, list[Delivery]]:
@@ -236,11 +226,9 @@ class AlertEngine:
             next_retry = datetime.now(UTC) + timedelta(seconds=delay)
         else:
             status, next_retry = "failed", None
-        async with self.db.transaction() as conn:
-            await conn.execute(query("alert_delivery_record"), {
-                "tenant_id": row["tenant_id"], "id": row["id"], "status": status,
-                "response_code": result.status_code, "last_error": result.error,
-                "next_retry_at": next_retry})
+        await self.db.execute(
+            "alert_delivery_record", tenant_id=row["tenant_id"], id=row["id"], status=status,
+            response_code=result.status_code, last_error=result.error, next_retry_at=next_retry)
         delivery = Delivery(row["tenant_id"], int(row["id"]), row["kind"], status, attempts,
                             result.status_code, result.error)
         log.info("alert_delivery", tenant_id=delivery.tenant_id, delivery_id=delivery.id,

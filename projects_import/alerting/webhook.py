@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import logging
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -18,6 +17,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from projects_import import __version__
+from projects_import.errors import ProjectsImportError
+from projects_import.vocabulary import is_loopback
 
 SIGNATURE_HEADER = "X-Projects-Import-Signature"
 DEFAULT_TIMEOUT_SECONDS = 10.0
@@ -26,17 +27,18 @@ DEFAULT_TIMEOUT_SECONDS = 10.0
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
-def is_loopback(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost."):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-class WebhookConfigError(ValueError):
+class WebhookConfigError(ProjectsImportError):
     """A webhook setting is not an acceptable URL."""
+
+    code = "alert_webhook_invalid"
+    http_status = 502
+
+
+class WebhookDeliveryError(ProjectsImportError):
+    """A webhook could not be reached or did not accept a delivery."""
+
+    code = "alert_webhook_failed"
+    http_status = 502
 
 
 def validate_webhook(url: str, variable: str = "ANOMALIES_ALERT_WEBHOOK") -> str:

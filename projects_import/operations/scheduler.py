@@ -19,15 +19,15 @@ from apscheduler.triggers.cron import CronTrigger
 
 from projects_import.alerting.jobs import install_alert_jobs
 from projects_import.db.connection import Database
-from projects_import.remediation import (
+from projects_import.operations.retention import (
     DEFAULT_ANOMALIES_DAYS,
     DEFAULT_CHUNK_SIZE,
     DEFAULT_IMPORTS_DAYS,
-    RETENTION_JOB,
-    Remediation,
+    Retention,
     RetentionRun,
 )
 from projects_import.settings import Settings
+from projects_import.vocabulary import RETENTION_JOB
 
 log = structlog.get_logger("projects_import.scheduler")
 
@@ -50,7 +50,7 @@ def run_retention_job(
 
     async def once() -> RetentionRun:
         async with Database(database_url, max_size=1) as db:
-            return await Remediation(db).retention_job(
+            return await Retention(db).run_job(
                 imports_days, anomalies_days, chunk_size=chunk_size,
                 should_stop=stop.is_set if stop is not None else None)
 
@@ -97,9 +97,10 @@ class RetentionScheduler:
             self.scheduler.shutdown(wait=True)
 
 
-def start_scheduler(settings: Settings, database_url: str) -> RetentionScheduler:
-    """Start the retention scheduler (and the alert jobs when a webhook is configured); the
-    caller shuts it down with `.shutdown()`."""
+def start_scheduler(database_url: str, settings: Settings | None = None) -> RetentionScheduler:
+    """Start the retention scheduler (and, given settings with an alert webhook, the alert
+    jobs); the caller shuts it down with `.shutdown()`."""
     scheduler = RetentionScheduler(database_url)
-    install_alert_jobs(scheduler.scheduler, settings, database_url)
+    if settings is not None:
+        install_alert_jobs(scheduler.scheduler, settings, database_url)
     return scheduler.start()

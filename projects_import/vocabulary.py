@@ -27,6 +27,7 @@ OPERATOR_ROLES = ("operator", "admin")
 # (fn_projects_import_lock_key, seeded with MIGRATIONS_LOCK's class).
 MIGRATIONS_LOCK = (7301, 0)
 RETENTION_LOCK = (7302, 1)
+ALERT_LOCK = (7302, 2)        # one alert evaluation at a time (transaction-scoped)
 RETENTION_JOB = "imports-anomalies-retention"
 
 # Limits of one import request and of stored values.

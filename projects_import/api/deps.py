@@ -10,7 +10,9 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from projects_import.alerting.engine import AlertConfig, AlertEngine
+from projects_import.anomalies.cursor import CursorCodec
 from projects_import.anomalies.manager import AnomalyManager
+from projects_import.anomalies.problems import ProblemManager
 from projects_import.api.errors import ApiError, bearer_token
 from projects_import.auth import OPERATOR_ROLES, app_role, database_claims, decode_token
 from projects_import.db.connection import Database
@@ -31,6 +33,8 @@ class Services:
     tenants: TenantStore = field(init=False)
     imports: ImportService = field(init=False)
     anomalies: AnomalyManager = field(init=False)
+    problems: ProblemManager = field(init=False)
+    cursors: CursorCodec = field(init=False)
     users: UserStore = field(init=False)
 
     def __post_init__(self) -> None:
@@ -38,6 +42,8 @@ class Services:
         self.imports = ImportService(self.db,
                                      retry_after_seconds=self.settings.retry_after_seconds)
         self.anomalies = AnomalyManager(self.db)
+        self.problems = ProblemManager(self.db)
+        self.cursors = CursorCodec(self.settings.jwt_secret)
         self.users = UserStore(self.db)
 
 
@@ -65,6 +71,14 @@ def _users(services: ServicesDep) -> UserStore:
     return services.users
 
 
+def _problems(services: ServicesDep) -> ProblemManager:
+    return services.problems
+
+
+def _cursors(services: ServicesDep) -> CursorCodec:
+    return services.cursors
+
+
 def _alerts(services: ServicesDep) -> Callable[[], AlertEngine]:
     """The alert engine for the current settings (its webhooks checked when it is made: an
     unacceptable one is a 502 `alert_webhook_invalid`)."""
@@ -76,12 +90,18 @@ AlertsDep = Annotated[Callable[[], AlertEngine], Depends(_alerts)]
 ImportsDep = Annotated[ImportService, Depends(_imports)]
 AnomaliesDep = Annotated[AnomalyManager, Depends(_anomalies)]
 UsersDep = Annotated[UserStore, Depends(_users)]
+ProblemsDep = Annotated[ProblemManager, Depends(_problems)]
+CursorsDep = Annotated[CursorCodec, Depends(_cursors)]
 
 
 def operator_claims(request: Request, settings: SettingsDep) -> dict[str, Any]:
     """The verified claims of an operator/admin user JWT (401 / 403 otherwise); what the
     database sees of them (`database_claims`)."""
     claims = decode_token(settings.jwt_secret, bearer_token(request, "user JWT"))
+    if claims.get("role") != "authenticated":
+        # e.g. Supabase's anon key: a valid token, but no signed-in user
+        raise ApiError(403, "forbidden", "a signed-in user's token is required "
+                                         "(role: authenticated)")
     if app_role(claims) not in OPERATOR_ROLES:
         raise ApiError(403, "forbidden", "operator or admin role required (app_metadata.role)")
     return database_claims(claims)

@@ -120,18 +120,82 @@ values (%(tenant_id)s, %(correlation_id)s, %(batch_id)s, %(status)s, %(error_cod
         %(parse_ms)s, %(merge_ms)s, %(bytes)s, %(replayed)s);
 
 -- anomalies_list --
--- The newest anomalies of a window, as the calling operator (fn_anomalies_for_operator).
+-- The newest anomalies of a window matching the filters, after the keyset cursor
+-- (created_at, id), as the calling operator (fn_anomalies_for_operator).
 select id, tenant_id, batch_id, row_index, project_key, anomaly_type, severity, payload_excerpt,
-       correlation_id, created_at, status, acknowledged_at, acknowledged_by, resolved_at
+       correlation_id, created_at, status, acknowledged_at, acknowledged_by, resolved_at,
+       problem_id
   from public.fn_anomalies_for_operator(%(window_hours)s::integer, %(tenant)s::text,
-                                        %(severity)s::text[], %(limit)s::integer);
+                                        %(severity)s::text[], %(limit)s::integer,
+                                        %(anomaly_type)s::text[], %(status)s::text[],
+                                        %(batch_id)s::uuid[], %(project_key)s::text,
+                                        %(after_at)s::timestamptz, %(after_id)s::bigint);
+
+-- batch_ids_of_request --
+-- The batch ids staged under an upstream batch_id string (validation.request_batch_id).
+select distinct batch_id
+  from public.staging_imports
+ where validation ->> 'request_batch_id' = %(request_batch_id)s
+   and (%(tenant)s::text is null or tenant_id = %(tenant)s::text);
+
+-- problems_list --
+-- Problems matching the filters, most recently seen first, after the keyset cursor
+-- (last_seen_at, id), as the calling operator (fn_problems_for_operator).
+select *
+  from public.fn_problems_for_operator(%(tenant)s::text, %(anomaly_type)s::text[],
+                                       %(status)s::text[], %(severity)s::text[],
+                                       %(batch_id)s::uuid[], %(project_key)s::text,
+                                       %(overdue)s::boolean, %(search)s::text,
+                                       %(after_at)s::timestamptz, %(after_id)s::bigint,
+                                       %(limit)s::integer);
+
+-- problem_get --
+-- One problem, as the calling operator (fn_problem_get; P0002 when there is none).
+select * from public.fn_problem_get(%(problem_id)s::bigint);
+
+-- problem_occurrences --
+-- A problem's newest occurrences, as the calling operator (fn_problem_occurrences).
+select id, tenant_id, batch_id, row_index, project_key, anomaly_type, severity, payload_excerpt,
+       correlation_id, created_at, status, acknowledged_at, acknowledged_by, resolved_at,
+       problem_id
+  from public.fn_problem_occurrences(%(problem_id)s::bigint, %(limit)s::integer);
+
+-- problem_events --
+-- A problem's status history, oldest first, as the calling operator (fn_problem_events).
+select at, actor, action, resolution, note
+  from public.fn_problem_events(%(problem_id)s::bigint);
+
+-- problem_set_status --
+-- Acknowledge or resolve one problem as the calling operator, recording the JWT sub
+-- (fn_problem_set_status).
+select * from public.fn_problem_set_status(%(problem_id)s::bigint, %(status)s::text,
+                                           %(note)s::text);
 
 -- anomalies_stats --
--- Counts by tenant, type and severity over a window, as the calling operator (fn_anomalies_stats).
-select tenant_id, anomaly_type, severity, count, unresolved, last_seen_at
-  from public.fn_anomalies_stats(%(window_hours)s::integer)
- where (%(tenant)s::text is null or tenant_id = %(tenant)s::text)
-   and (%(severity)s::text[] is null or severity = any (%(severity)s::text[]));
+-- Counts by tenant, type and severity, as the calling operator: the window's occurrences
+-- (count, unresolved, last_seen_at: fn_anomalies_stats) beside the problems' figures
+-- (fn_problem_stats: open, acknowledged and new problems, occurrences, overdue clocks; resolved
+-- problems never count there).
+select coalesce(a.tenant_id, p.tenant_id) as tenant_id,
+       coalesce(a.anomaly_type, p.anomaly_type) as anomaly_type,
+       coalesce(a.severity, p.severity) as severity,
+       coalesce(a.count, 0) as count, coalesce(a.unresolved, 0) as unresolved, a.last_seen_at,
+       coalesce(p.open_problems, 0) as open_problems,
+       coalesce(p.acknowledged_problems, 0) as acknowledged_problems,
+       coalesce(p.new_problems, 0) as new_problems,
+       coalesce(p.occurrences, 0) as occurrences,
+       coalesce(p.overdue_ack, 0) as overdue_ack,
+       coalesce(p.overdue_resolve, 0) as overdue_resolve
+  from public.fn_anomalies_stats(%(window_hours)s::integer) a
+  full join public.fn_problem_stats(%(window_hours)s::integer) p
+    on p.tenant_id = a.tenant_id and p.anomaly_type = a.anomaly_type
+   and p.severity = a.severity
+ where (%(tenant)s::text is null or coalesce(a.tenant_id, p.tenant_id) = %(tenant)s::text)
+   and (%(severity)s::text[] is null
+        or coalesce(a.severity, p.severity) = any (%(severity)s::text[]))
+   and (%(anomaly_type)s::text[] is null
+        or coalesce(a.anomaly_type, p.anomaly_type) = any (%(anomaly_type)s::text[]))
+ order by 1, 2, 3;
 
 -- anomaly_set_status --
 -- Acknowledge or resolve one anomaly as the calling operator (fn_anomaly_set_status).

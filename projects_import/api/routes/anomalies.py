@@ -1,4 +1,6 @@
-"""GET /anomalies, POST /anomalies/alerts and the acknowledge/resolve steps (SPEC §4.2, §4.3).
+"""GET /anomalies, POST /anomalies/alerts and the acknowledge/resolve steps (SPEC §4.2, §4.3,
+§9). An anomaly is one occurrence of a problem (`routes/problems.py`); acknowledging or
+resolving it acts on its problem.
 
 Callers send a user JWT; reads run in the database under its claims (`AnomalyManager`), so
 the operator RPCs and row-level security refuse a non-operator even past the role check here.
@@ -12,16 +14,24 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from projects_import.alerting.webhook import WebhookDeliveryError
 from projects_import.anomalies.manager import ROW_FIELDS, STATS_FIELDS
-from projects_import.api.deps import AlertsDep, AnomaliesDep, OperatorClaims, SettingsDep
-from projects_import.api.params import AnomalySelection, Flag
+from projects_import.api.deps import (
+    AlertsDep,
+    AnomaliesDep,
+    CursorsDep,
+    OperatorClaims,
+    SettingsDep,
+)
+from projects_import.api.errors import ERROR_RESPONSES
+from projects_import.api.params import AnomalySelection, Flag, StrictQuery
 
-router = APIRouter(tags=["anomalies"])
+router = APIRouter(tags=["anomalies"], dependencies=[StrictQuery], responses=ERROR_RESPONSES)
 
 
 @router.get("/anomalies", summary="Recent anomalies or their stats (operators and admins)")
 async def list_anomalies(
     request: Request,
     anomalies: AnomaliesDep,
+    cursors: CursorsDep,
     claims: OperatorClaims,
     selection: AnomalySelection,
     stats: Annotated[Flag, Query(
@@ -34,9 +44,10 @@ async def list_anomalies(
         rows = await anomalies.stats(claims, selection)
         fields["anomalies_count"] = sum(int(r["count"]) for r in rows)
         return {"stats": [{k: r[k] for k in STATS_FIELDS} for r in rows]}
-    rows = await anomalies.recent(claims, selection)
+    rows, after = await anomalies.page(claims, selection)
     fields["rows"] = len(rows)
-    return {"anomalies": [{k: r[k] for k in ROW_FIELDS} for r in rows]}
+    return {"anomalies": [{k: r[k] for k in ROW_FIELDS} for r in rows],
+            "next_cursor": cursors.encode("anomalies", *after) if after else None}
 
 
 @router.post("/anomalies/alerts", summary="Evaluate the alert rules now and post what they "

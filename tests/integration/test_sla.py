@@ -35,7 +35,8 @@ def as_user(db: Conn, claims: dict[str, Any]) -> Iterator[Conn]:
 def business_add(db: Conn, start: datetime, hours: float, days: list[int] = WEEKDAYS,
                  opening: str = "09:00", closing: str = "17:00") -> datetime:
     row = db.execute("select fn_business_time_add(%s, %s::numeric, 'Australia/Adelaide',"
-                     " %s::time, %s::time, %s::integer[]) as at", (start, hours, opening, closing, days)).fetchone()
+                     " %s::time, %s::time, %s::integer[]) as at",
+                     (start, hours, opening, closing, days)).fetchone()
     at: datetime = row["at"]
     return at.astimezone(ADELAIDE)
 
@@ -61,7 +62,7 @@ def test_business_hours_skip_nights_and_the_weekend(db, start, hours, expected) 
 
 def test_business_time_across_the_start_of_daylight_saving(db) -> None:
     """Adelaide moves from +09:30 to +10:30 on Sunday 5 October 2025; business hours stay
-    09:00–17:00 on the wall clock."""
+    09:00 to 17:00 on the wall clock."""
     every_day = [1, 2, 3, 4, 5, 6, 7]
     due = business_add(db, local(2025, 10, 4, 16), 4, days=every_day)
     assert due == local(2025, 10, 5, 12)
@@ -247,7 +248,7 @@ def test_retention_trims_requests_deliveries_and_spent_problems(
                " id bigint generated always as identity, created_at timestamptz not null,"
                " primary key (tenant_id, id))")
     db.execute("insert into alert_deliveries (tenant_id, created_at)"
-                " select 'TELCO', now() - make_interval(days => d) + interval '1 hour'"
+               " select 'TELCO', now() - make_interval(days => d) + interval '1 hour'"
                " from generate_series(1, 65) d")
 
     counts = db.execute("select fn_cleanup_import_data(60, 90, 4) as c").fetchone()["c"]

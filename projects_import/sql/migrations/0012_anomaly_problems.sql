@@ -209,17 +209,12 @@ create table public.import_problems (
 -- fn_problem_get / fn_problem_set_status / fn_anomaly_set_status look a problem up by id
 -- without its tenant.
 create index import_problems_id on public.import_problems (id);
--- fn_problems_for_operator without a tenant: newest last_seen first, keyset cursor.
-create index import_problems_seen on public.import_problems (last_seen_at desc, id desc);
--- fn_problems_for_operator for one tenant.
+-- fn_problems_for_operator for one tenant: newest last_seen first, keyset cursor. Every
+-- import updates last_seen_at of its problems, so indexes on it cost each import: the
+-- all-tenant listing, fn_problem_stats and retention read the (much smaller than
+-- import_anomalies) table without one of their own.
 create index import_problems_tenant_seen
     on public.import_problems (tenant_id, last_seen_at desc, id desc);
--- fn_problem_stats and the overdue counts read only problems still due.
-create index import_problems_unresolved
-    on public.import_problems (tenant_id, anomaly_type) where status <> 'resolved';
--- Retention: resolved problems whose occurrences all aged out.
-create index import_problems_resolved_seen
-    on public.import_problems (last_seen_at) where status = 'resolved';
 
 -- The history of status changes (opened, acknowledged, resolved, reopened).
 create table public.import_problem_events (
@@ -382,6 +377,8 @@ declare
     v_ack_due         timestamptz;
     v_resolve_due     timestamptz;
     v_metrics         jsonb;
+    v_anomaly_ids     regclass := pg_get_serial_sequence('public.import_anomalies', 'id');
+    v_first_merge     boolean := false;
 begin
     if p_rows is null or jsonb_typeof(p_rows) <> 'array' then
         raise exception 'fn_projects_import_merge: rows must be a JSON array'
@@ -390,9 +387,12 @@ begin
 
     perform public.fn_projects_import_lock(p_tenant_id);
 
-    select id into v_staging_id
+    -- A staged batch without memoized metrics is merged for the first time: none of its
+    -- misses can have been recorded yet, so the per-miss check below is skipped.
+    select id, not (validation ? 'metrics') into v_staging_id, v_first_merge
       from staging_imports
      where tenant_id = p_tenant_id and batch_id = p_batch_id;
+    v_first_merge := coalesce(v_first_merge, false);
 
     create temp table if not exists pg_temp.import_batch (
         row_index                  integer,
@@ -517,6 +517,7 @@ begin
         unknown_value  text,
         unknown_key    text,
         fresh          boolean,
+        reopened       boolean,
         anomaly_id     bigint,
         problem_id     bigint,
         status         text,
@@ -529,7 +530,8 @@ begin
                                              excerpt, unknown_value, unknown_key, fresh)
     select b.row_index, b.stage_application, m.anomaly_type, m.severity, b.excerpt,
            m.unknown_value, fn_directory_key(m.unknown_value),
-           not exists (select 1 from import_anomalies ia
+           v_first_merge
+           or not exists (select 1 from import_anomalies ia
                         where ia.tenant_id = p_tenant_id and ia.batch_id = p_batch_id
                           and ia.row_index = b.row_index and ia.anomaly_type = m.anomaly_type)
       from pg_temp.import_batch b
@@ -539,7 +541,7 @@ begin
     get diagnostics v_anomalies = row_count;
 
     update pg_temp.import_batch_misses
-       set anomaly_id = nextval(pg_get_serial_sequence('public.import_anomalies', 'id')::regclass)
+       set anomaly_id = nextval(v_anomaly_ids)
      where fresh;
     get diagnostics v_new = row_count;
 
@@ -591,7 +593,7 @@ begin
                       (xmax <> 0 and pr.reopened_at = now()) as reopened
         ), linked as (
             update pg_temp.import_batch_misses a
-               set problem_id = u.id, status = u.status,
+               set problem_id = u.id, status = u.status, reopened = u.reopened,
                    acknowledged_at = u.acknowledged_at, acknowledged_by = u.acknowledged_by
               from upserted u
              where a.fresh and a.project_key = u.project_key
@@ -608,8 +610,7 @@ begin
            set status = 'open', acknowledged_at = null, acknowledged_by = null,
                resolved_at = null
           from pg_temp.import_batch_misses a
-          join import_problems pr on pr.tenant_id = p_tenant_id and pr.id = a.problem_id
-         where a.fresh and pr.reopened_at = now()
+         where a.reopened
            and ia.tenant_id = p_tenant_id and ia.problem_id = a.problem_id
            and ia.status <> 'open';
 

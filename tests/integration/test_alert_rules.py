@@ -333,3 +333,44 @@ def test_escalation_webhook_validation_names_its_variable(url, ok) -> None:
     else:
         with pytest.raises(WebhookConfigError, match="ANOMALIES_ESCALATION_WEBHOOK"):
             validate_webhook(url, "ANOMALIES_ESCALATION_WEBHOOK")
+
+
+def test_the_scheduler_jobs_evaluate_and_retry(database_url, db, tenant, directories, hooks,
+                                               settings) -> None:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from projects_import.alerting.jobs import (
+        ALERT_JOB,
+        RETRY_JOB,
+        install_alert_jobs,
+        run_alert_job,
+        run_retry_job,
+    )
+
+    alerts, escalations = hooks
+    assert install_alert_jobs(BackgroundScheduler(), settings, database_url) == [], (
+        "no webhook, no jobs")
+    configured = settings.model_copy(update={
+        "alert_webhook": alerts.url, "escalation_webhook": escalations.url,
+        "alert_secret": SECRET, "alert_window_hours": 2})
+    scheduler = BackgroundScheduler()
+    jobs = install_alert_jobs(scheduler, configured, database_url)
+    assert [job.id for job in jobs] == [ALERT_JOB, RETRY_JOB]
+    scheduler.start(paused=True)
+    try:
+        fire = scheduler.get_job(ALERT_JOB).next_run_time
+        assert fire.minute == 0 and fire.second == 0 and fire.hour % 2 == 0, (
+            "at the end of each UTC-aligned 2-hour window")
+    finally:
+        scheduler.shutdown(wait=False)
+    bad = settings.model_copy(update={"alert_webhook": "http://example.com/hook"})
+    assert install_alert_jobs(BackgroundScheduler(), bad, database_url) == []
+
+    alerts.script = [503]
+    import_misses(database_url, errors=2)
+    config = AlertConfig.from_settings(configured, backoff_seconds=0)
+    run_alert_job(database_url, config)
+    assert deliveries(db)[0]["status"] == "retrying"
+    run_retry_job(database_url, config)
+    assert deliveries(db)[0]["status"] == "delivered"
+    assert len(alerts.received) == 2 and alerts.received[1].signed_with(SECRET)

@@ -432,3 +432,17 @@ def test_only_subject_and_role_reach_the_database(http, imported) -> None:
     response = http.get("/anomalies", headers=bearer(bad_sub))
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "unauthorized"
+
+
+def test_alerts_twice_the_second_is_suppressed(alert_server, receiver, imported, db) -> None:
+    client = alert_server(alert_webhook=receiver.url, alert_secret="s3cret",
+                          alert_suppress_hours=4)
+    first = client.post("/anomalies/alerts", headers=bearer(token()))
+    assert first.status_code == 202, first.text
+    assert first.json()["deliveries"][0]["status"] == "delivered"
+    assert first.json()["tenants"][0]["reasons"] == ["errors"]      # 2 errors ≥ 2
+    second = client.post("/anomalies/alerts", headers=bearer(token()))
+    assert second.status_code == 200, second.text
+    assert second.json()["alerted"] is False and second.json()["suppressed"] == 1
+    assert len(receiver.received) == 1
+    assert db.execute("select count(*) as n from alert_deliveries").fetchone()["n"] == 1

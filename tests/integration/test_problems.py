@@ -461,3 +461,10 @@ def test_existing_anomalies_are_migrated_into_problems(
         opened = conn.execute("select count(*) as n from import_problem_events"
                               " where action = 'opened'").fetchone()
         assert opened["n"] == 3
+
+
+@pytest.mark.parametrize("table", ["import_problems", "import_problem_events", "tenant_events"])
+def test_anon_reads_nothing_of_the_new_tables(db, week, table) -> None:
+    with pytest.raises(errors.InsufficientPrivilege), db.transaction():
+        db.execute("set local role anon")
+        db.execute(f"select count(*) from {table}")

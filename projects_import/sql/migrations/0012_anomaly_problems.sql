@@ -994,7 +994,8 @@ create or replace function public.fn_tenant_expected_at(
 -- fn_tenant_last_success_at — a tenant's latest successful import: a request answered 200
 -- (merged or replayed) or, for batches staged without the HTTP route, the staging time.
 -- SECURITY DEFINER so operators reading vw_tenant_freshness see the time without being
--- allowed to read staged payloads; it answers one timestamp and nothing else.
+-- allowed to read staged payloads; it answers one timestamp and nothing else, and null to a
+-- user role without the operator claim (the service's own connection is the owner).
 -- Indexes: import_requests_tenant_success and staging_imports_tenant_created.
 create index import_requests_tenant_success
     on public.import_requests (tenant_id, created_at desc) where status = 200;
@@ -1011,6 +1012,7 @@ create or replace function public.fn_tenant_last_success_at(p_tenant_id text)
           where r.tenant_id = p_tenant_id and r.status = 200),
         (select max(s.created_at) from public.staging_imports s
           where s.tenant_id = p_tenant_id))
+     where session_user = current_user or public.fn_is_operator()
     $$;
 
 -- vw_tenant_freshness — per tenant: the last success, when today's batch was expected, and

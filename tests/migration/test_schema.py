@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+
 import psycopg
 from psycopg.rows import dict_row
 

@@ -23,11 +23,12 @@ ANOMALY_STATUSES = ("open", "acknowledged", "resolved")
 ROLES = ("operator", "admin", "viewer")
 OPERATOR_ROLES = ("operator", "admin")
 
-# Advisory locks (key pairs, class first); the per-tenant import lock is 64-bit, in SQL
-# (fn_projects_import_lock_key, seeded with MIGRATIONS_LOCK's class).
+# Advisory locks: session locks as (class, key) pairs; the per-tenant import lock is a 64-bit
+# hash of the tenant id computed in SQL (fn_projects_import_lock_key) with this seed.
 MIGRATIONS_LOCK = (7301, 0)
 RETENTION_LOCK = (7302, 1)
 ALERT_LOCK = (7302, 2)        # one alert evaluation at a time (transaction-scoped)
+IMPORT_LOCK_SEED = 7301
 RETENTION_JOB = "imports-anomalies-retention"
 
 # Limits of one import request and of stored values.
@@ -37,7 +38,7 @@ MAX_STRING = 256
 MAX_EXCERPT = 500
 DEFAULT_SOURCE = "projects-import"
 
-# What a boolean query parameter, option or CSV cell may say.
+# What a boolean query parameter or CSV cell may say (a blank one means the context's default).
 TRUE_STRINGS = frozenset({"true", "t", "yes", "y", "1", "on"})
 FALSE_STRINGS = frozenset({"false", "f", "no", "n", "0", "off"})
 

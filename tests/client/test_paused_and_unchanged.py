@@ -7,12 +7,21 @@ import json
 import uuid
 from pathlib import Path
 
-from projects_import.cli.send import send_and_report
+from projects_import.cli.send import SendSettings, send_and_report
+from projects_import.client.chunker import Limits
 from projects_import.client.schedule import DailySend
+from projects_import.client.sender import SendOptions
 from projects_import.client.state import LastSend, SendState
 from tests.client.conftest import FAST, rows, write_csv
 from tests.client.fault_server import Fault
-from tests.client.test_schedule import live_send_settings
+
+
+def send_settings(url: str, secret: str, *, json_output: bool = False) -> SendSettings:
+    """What `send` would use, without request spacing or long backoff."""
+    return SendSettings(tenant="TELCO", batch_id=None, source=None, limits=Limits(),
+                        json_output=json_output,
+                        options=SendOptions(url=url, bearer=secret, min_interval=0,
+                                            backoff_base=0.01))
 
 
 def _paused(reason: str = "directory rebuild", paused_at: str = "2025-08-18T07:30:00Z") -> Fault:
@@ -67,7 +76,7 @@ def test_unchanged_export_and_replay_warn_in_the_scheduled_report(
         live_server, tenant, directories, tmp_path: Path, capsys) -> None:
     _, secret = tenant
     export = write_csv(tmp_path / "export.csv", rows(3))
-    config = live_send_settings(live_server.url, secret)
+    config = send_settings(f"{live_server.url}/import-projects", secret)
     state = SendState(tmp_path / "home" / "send-state.json")
     log: list[str] = []
     job = DailySend(export, "Australia/Adelaide",
@@ -97,16 +106,9 @@ def test_unchanged_export_and_replay_warn_in_the_scheduled_report(
 
 def test_a_failed_send_is_not_remembered(send_cli, fault_server, tmp_path: Path) -> None:
     """Only a successful send counts as 'last sent': a rejected export sent again is news."""
-    from projects_import.cli.send import SendSettings
-    from projects_import.client.chunker import Limits
-    from projects_import.client.sender import SendOptions
-
     fault_server.script = [_paused()]
     export = write_csv(tmp_path / "export.csv", rows(2))
-    config = SendSettings(tenant="TELCO", batch_id=None, source=None, limits=Limits(),
-                          json_output=True,
-                          options=SendOptions(url=fault_server.url, bearer="pit_x.y",
-                                              min_interval=0, backoff_base=0.01))
+    config = send_settings(fault_server.url, "pit_x.y", json_output=True)
     state = SendState(tmp_path / "send-state.json")
     log: list[str] = []
     job = DailySend(export, "UTC", lambda path: send_and_report(path, config, progress=False),

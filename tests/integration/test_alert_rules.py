@@ -15,8 +15,7 @@ import pytest
 from projects_import.alerting.engine import AlertConfig, AlertEngine, Delivery, Evaluation
 from projects_import.alerting.webhook import WebhookConfigError, signature, validate_webhook
 from projects_import.db.connection import Database
-from tests.support import batch, project_row, submit
-from tests.support_webhook import WebhookReceiver
+from tests.support import WebhookReceiver, batch, project_row, submit
 
 SECRET = "alert-signing-secret-for-tests"
 GHOSTS = [f"ghost.specialist.{i}" for i in range(20)]

@@ -13,8 +13,7 @@ import pytest
 
 from projects_import.auth import mint_token
 from projects_import.imports.contract import identifier_uuid
-from tests.conftest import JWT_SECRET
-from tests.support import batch, project_row
+from tests.support import JWT_SECRET, batch, project_row
 
 PROBLEM_FIELDS = {"id", "tenant_id", "project_key", "anomaly_type", "severity", "unknown_value",
                   "status", "first_seen_at", "last_seen_at", "occurrences", "last_batch_id",

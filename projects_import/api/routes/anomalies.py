@@ -80,17 +80,17 @@ async def post_alert(request: Request, settings: SettingsDep, alerts: AlertsDep,
 AnomalyId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the anomaly's id")]
 
 
-@router.post("/anomalies/{anomaly_id}/acknowledge", summary="Acknowledge an anomaly")
-async def acknowledge_anomaly(request: Request, anomalies: AnomaliesDep, claims: OperatorClaims,
-                              anomaly_id: AnomalyId) -> dict[str, Any]:
-    row = await anomalies.set_status(claims, anomaly_id, "acknowledged")
-    request.state.log_fields["tenant_id"] = row["tenant_id"]
-    return row
+def _status_route(status: str, summary: str) -> None:
+    """POST /anomalies/{id}/<step>: move one anomaly to `status`."""
+    step = {"acknowledged": "acknowledge", "resolved": "resolve"}[status]
+
+    @router.post(f"/anomalies/{{anomaly_id}}/{step}", summary=summary, name=f"{step}_anomaly")
+    async def set_status(request: Request, anomalies: AnomaliesDep, claims: OperatorClaims,
+                         anomaly_id: AnomalyId) -> dict[str, Any]:
+        row = await anomalies.set_status(claims, anomaly_id, status)
+        request.state.log_fields["tenant_id"] = row["tenant_id"]
+        return row
 
 
-@router.post("/anomalies/{anomaly_id}/resolve", summary="Mark an anomaly resolved")
-async def resolve_anomaly(request: Request, anomalies: AnomaliesDep, claims: OperatorClaims,
-                          anomaly_id: AnomalyId) -> dict[str, Any]:
-    row = await anomalies.set_status(claims, anomaly_id, "resolved")
-    request.state.log_fields["tenant_id"] = row["tenant_id"]
-    return row
+_status_route("acknowledged", "Acknowledge an anomaly")
+_status_route("resolved", "Mark an anomaly resolved")

@@ -102,7 +102,15 @@ def _same_origin(request: Request) -> bool:
     return urlsplit(source).netloc.lower() == host
 
 
-async def _read_form(request: Request) -> dict[str, str]:
+async def _read_form(request: Request) -> dict[str, str] | Response:
+    """The posted form's fields, or the page refusing it."""
+    try:
+        return await _form_fields(request)
+    except FormError as exc:
+        return _refused(exc.message, exc.http_status)
+
+
+async def _form_fields(request: Request) -> dict[str, str]:
     if not _same_origin(request):
         raise FormError("cross-site form refused: the request's Origin (or Referer) is not "
                         "this site", http_status=403)
@@ -143,10 +151,9 @@ async def login_form(request: Request, users: UsersDep) -> Response:
 
 @router.post("/login")
 async def login(request: Request, users: UsersDep) -> Response:
-    try:
-        form = await _read_form(request)
-    except FormError as exc:
-        return _refused(exc.message, exc.http_status)
+    form = await _read_form(request)
+    if isinstance(form, Response):
+        return form
     email, password = form.get("email", "").strip(), form.get("password", "")
     if not email or not password:
         return _page("login.html", 401, title="Sign in", email=email,
@@ -171,10 +178,9 @@ async def login(request: Request, users: UsersDep) -> Response:
 
 @router.post("/logout")
 async def logout(request: Request, users: UsersDep) -> Response:
-    try:
-        form = await _read_form(request)
-    except FormError as exc:
-        return _refused(exc.message, exc.http_status)
+    form = await _read_form(request)
+    if isinstance(form, Response):
+        return form
     token = request.cookies.get(COOKIE, "")
     if token:
         if not hmac.compare_digest(form.get("csrf", ""), csrf_token(token)):

@@ -134,7 +134,8 @@ def _hint(run: BatchRun, part: Part) -> str:
     status, code = answer.http_status, answer.error_code
     new_id = "" if run.plan.batch_id_derived else " and a new --batch-id (the parts change)"
     if status == 423 or code == PAUSED_CODE:
-        return paused_hint(run.plan.envelope.tenant_id, answer.error_details)
+        return paused_hint(run.plan.envelope.tenant_id, answer.error_details,
+                           answer.error_message)
     if status == 413:
         smaller = max(1024, run.plan.limits.max_bytes // 2)
         return (f"the server's body limit is below --max-bytes {run.plan.limits.max_bytes}: "
@@ -155,13 +156,16 @@ def _hint(run: BatchRun, part: Part) -> str:
     return "correct the request and send the file again"
 
 
-def paused_hint(tenant_id: str, details: dict[str, str]) -> str:
-    """What to do about a 423: nothing automatic, a retry would be refused just the same."""
+def paused_hint(tenant_id: str, details: dict[str, str], message: str | None) -> str:
+    """What to do about a 423: nothing automatic, a retry would be refused just the same.
+    The reason comes from the answer's `reason`/`paused_at` fields, else its message."""
     why = []
     if details.get("reason"):
         why.append(f"reason: {details['reason']}")
     if details.get("paused_at"):
         why.append(f"paused at {details['paused_at']}")
+    if not why and message:
+        why.append(f"the server says: {message}")
     said = f" ({'; '.join(why)})" if why else ""
     return (f"tenant {tenant_id} is paused (quarantined) on the server{said}; not retried: "
             f"an operator resumes it with `projects-import tenant resume {tenant_id}`, then "

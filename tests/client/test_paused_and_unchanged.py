@@ -48,6 +48,19 @@ def test_423_is_not_retried_exit_2_with_the_reason(send_cli, fault_server, tmp_p
     assert "not sent: 2" in verdict[0]
 
 
+def test_423_reason_from_the_message_when_the_answer_has_no_reason_field(
+        send_cli, fault_server, tmp_path) -> None:
+    message = ("tenant TELCO is paused (quarantined) since 2025-08-18 07:30:00 UTC: bad "
+               "partner data. Nothing was staged")
+    fault_server.script = [Fault(423, {}, {"error": {"code": "tenant_paused", "message": message,
+                                                     "correlation_id": str(uuid.uuid4())}})]
+    file = write_csv(tmp_path / "a.csv", rows(2))
+    result = send_cli(str(file), "--url", fault_server.url, "--tenant", "TELCO", *FAST)
+    assert result.exit_code == 2 and len(fault_server.attempts) == 1
+    verdict = next(line for line in result.stdout.splitlines() if line.startswith("result:"))
+    assert f"(the server says: {message}); not retried" in verdict
+
+
 def test_423_in_json_output_keeps_the_reason(send_cli, fault_server, tmp_path) -> None:
     fault_server.script = [_paused(reason="bad partner data")]
     file = write_csv(tmp_path / "a.csv", rows(2))

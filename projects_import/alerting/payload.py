@@ -34,8 +34,9 @@ def iso(moment: datetime) -> str:
 
 
 def dashboard_link(public_url: str | None, tenant_id: str) -> str:
-    """The dashboard for the tenant: absolute with PROJECTS_IMPORT_PUBLIC_URL, else a path."""
-    path = f"/dashboard?tenant={quote(tenant_id, safe='')}"
+    """The console worklist of the tenant's open problems: absolute with
+    PROJECTS_IMPORT_PUBLIC_URL, else a path."""
+    path = f"/dashboard/problems?tenant={quote(tenant_id, safe='')}"
     return f"{public_url.rstrip('/')}{path}" if public_url else path
 
 

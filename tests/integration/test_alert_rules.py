@@ -92,9 +92,9 @@ def test_two_errors_alert_once_signed_with_counts_and_ids_only(
     assert body["problem_ids"] == [p["id"] for p in problems]
     assert body["batch_ids"] == [batch_id]
     assert body["open_problems"] == 2 and body["new_problems"] == 2
-    assert body["dashboard_url"] == "https://imports.example.org/dashboard?tenant=TELCO"
+    assert body["dashboard_url"] == "https://imports.example.org/dashboard/problems?tenant=TELCO"
     assert "TELCO" in body["text"] and "2 new occurrence(s)" in body["text"]
-    assert body["text"].endswith("https://imports.example.org/dashboard?tenant=TELCO")
+    assert body["text"].endswith("https://imports.example.org/dashboard/problems?tenant=TELCO")
     # never names, project keys, unknown values or excerpts
     raw = got.raw.decode()
     for forbidden in (*GHOSTS[:2], "STG-", "First Last", "Fulton", "payload_excerpt"):

@@ -58,7 +58,8 @@ def operator_claims(request: Request, services: ServicesDep) -> dict[str, Any]:
     except ApiError as exc:
         raise _refused(request, exc) from exc
     try:
-        claims = decode_token(services.settings.jwt_secret, token)
+        claims = decode_token(services.settings.jwt_secret, token,
+                              jwks_url=services.settings.jwt_jwks_url)
     except TokenError as exc:
         raise _refused(request, ApiError(401, "unauthorized", str(exc),
                                          headers=_UNAUTHORIZED)) from exc

@@ -122,8 +122,10 @@ class Remediation:
         if chunk_size < 1:
             raise RemediationError("the chunk size must be 1 or more")
         async with self.db.pool.connection() as conn:
-            return await _cleanup_chunks(conn, imports_days, anomalies_days, chunk_size,
-                                         should_stop)
+            result = await _cleanup_chunks(conn, imports_days, anomalies_days, chunk_size,
+                                           should_stop)
+        assert result is not None  # only a run `as_runner` can find the lock taken
+        return result
 
     async def retention_job(
         self,
@@ -133,21 +135,16 @@ class Remediation:
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         should_stop: Callable[[], bool] | None = None,
     ) -> RetentionRun:
-        """The daily job: one runner across replicas (advisory lock), and none when pg_cron
-        already runs `imports-anomalies-retention` for this database."""
+        """The daily job: one runner across replicas (a transaction-scoped advisory lock per
+        chunk), and none when pg_cron already runs `imports-anomalies-retention` here."""
         async with self.db.pool.connection() as conn:
-            cur = await conn.execute(query("retention_try_lock"))
-            locked = await cur.fetchone()
-            if not locked or not locked["locked"]:
+            if await _cron_job(conn) is not None:
+                return RetentionRun("pg_cron")
+            result = await _cleanup_chunks(conn, imports_days, anomalies_days, chunk_size,
+                                           should_stop, as_runner=True)
+            if result is None:
                 return RetentionRun("locked")
-            try:
-                if await _cron_job(conn) is not None:
-                    return RetentionRun("pg_cron")
-                result = await _cleanup_chunks(conn, imports_days, anomalies_days, chunk_size,
-                                               should_stop)
-                return RetentionRun("ran", result)
-            finally:
-                await conn.execute(query("retention_unlock"))
+            return RetentionRun("ran", result)
 
     async def verify(self) -> Checks:
         """The runbook's verification: migrations, objects, RLS, and the RPC's refusal."""
@@ -224,18 +221,27 @@ async def _cleanup_chunks(
     anomalies_days: int,
     chunk_size: int,
     should_stop: Callable[[], bool] | None,
-) -> CleanupResult:
-    """One chunk per call of fn_cleanup_import_data, each its own transaction (autocommit)."""
+    *,
+    as_runner: bool = False,
+) -> CleanupResult | None:
+    """One chunk per call of fn_cleanup_import_data, each its own transaction (autocommit).
+
+    `as_runner`: each chunk first takes the job's transaction-scoped lock (no session state, so
+    this works through a transaction-mode pooler). None when another replica held it before
+    the first chunk; when one takes it between chunks, it runs to the end and this run stops."""
     total = CleanupResult()
+    name = "retention_chunk_as_runner" if as_runner else "cleanup_import_data"
     while not total.complete:
         if should_stop is not None and should_stop():
             break
-        cur = await conn.execute(query("cleanup_import_data"), {
+        cur = await conn.execute(query(name), {
             "imports_days": imports_days, "anomalies_days": anomalies_days,
             "chunk_size": chunk_size, "max_chunks": 1})
         row = await cur.fetchone()
         assert row is not None
         counts = row["counts"]
+        if counts is None:
+            return None if total.chunks == 0 else total
         total.staging_imports_deleted += int(counts["staging_imports_deleted"])
         total.import_anomalies_deleted += int(counts["import_anomalies_deleted"])
         total.chunks += int(counts["chunks"])

@@ -37,8 +37,10 @@ def test_two_processes_migrating_at_once_apply_each_migration_once(empty_url) ->
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
     results = [p.communicate(timeout=60) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], results
-    applied_counts = sorted(int(out.strip()) for out, _ in results)
-    assert applied_counts == [0, len(migrations.available())]
+    # The lock is per migration (transaction-scoped, pooler-safe): the two runners may share
+    # the work, but together they apply each migration exactly once.
+    applied_counts = [int(out.strip()) for out, _ in results]
+    assert sum(applied_counts) == len(migrations.available())
     assert recorded(empty_url) == [m.version for m in migrations.available()]
 
 

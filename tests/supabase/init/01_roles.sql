@@ -11,3 +11,6 @@ create role authenticator login noinherit;
 grant anon, authenticated, service_role to authenticator;
 create role postgres login createdb createrole replication bypassrls;
 grant anon, authenticated, service_role to postgres with admin option;
+-- As on Supabase, `postgres` may end other non-superuser sessions (e.g. to drop a database
+-- that a pooler still holds connections to).
+grant pg_signal_backend to postgres;

@@ -200,10 +200,10 @@ def test_service_role_runs_the_server_jobs_and_reads_anomalies(db, api, director
         found = api.execute("select id, anomaly_type from public.fn_anomalies_for_operator("
                             "p_window_hours => 1)").fetchall()
         assert [r["anomaly_type"] for r in found] == ["UNKNOWN_DS"]
-        acked = api.execute("select acknowledged_by from public.fn_anomaly_set_status("
+        acked = api.execute("select status from public.fn_anomaly_set_status("
                             "p_id => %s, p_status => 'acknowledged')",
                             (found[0]["id"],)).fetchone()
-        assert acked == {"acknowledged_by": "service_role"}
+        assert acked == {"status": "acknowledged"}
         api.execute("select public.fn_projects_membership_backfill(p_tenant_id => 'TELCO')")
         cleaned = api.execute("select public.fn_cleanup_import_data(p_imports_days => 60,"
                               " p_anomalies_days => 90) as c").fetchone()

@@ -7,6 +7,8 @@ from __future__ import annotations
 import ipaddress
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,14 +17,13 @@ import jwt
 from jwt.types import Options
 from jwt.warnings import InsecureKeyLengthWarning
 
+from projects_import.errors import ProjectsImportError
 from projects_import.imports.contract import storable
+from projects_import.vocabulary import MAX_STRING, OPERATOR_ROLES, ROLES
 
-# The key is the operator's JWT_SECRET (Supabase's is long enough); a short one still works and
-# must not put a library warning with source lines on stderr at every token.
-warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
+__all__ = ["OPERATOR_ROLES", "ROLES", "TokenError", "app_role", "claims_for",
+           "database_claims", "decode_token", "jwks_client", "mint_token", "validate_jwks_url"]
 
-ROLES = ("operator", "admin", "viewer")
-OPERATOR_ROLES = ("operator", "admin")
 # Asymmetric algorithms accepted from the JWKS, by key type; the key decides, never the token.
 ASYMMETRIC = {"EC": ("ES256",), "RSA": ("RS256",)}
 JWKS_CACHE_SECONDS = 600
@@ -31,21 +32,35 @@ JWKS_TIMEOUT_SECONDS = 5
 JWKS_REFRESH_COOLDOWN_SECONDS = 10.0
 
 
-class TokenError(Exception):
+class TokenError(ProjectsImportError):
     """The token is missing, malformed, badly signed or expired."""
+
+    code = "unauthorized"
+    http_status = 401
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, headers={"WWW-Authenticate": "Bearer"})
+
+
+@contextmanager
+def _quiet_short_keys() -> Iterator[None]:
+    """The key is the operator's JWT_SECRET (Supabase's is long enough); a short one still
+    works and must not put a library warning with source lines on stderr at every token."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InsecureKeyLengthWarning)
+        yield
+
+
+def claims_for(sub: str, role: str) -> dict[str, Any]:
+    """The Supabase-shaped claims of a user: the one place they are built."""
+    return {"sub": sub, "role": "authenticated", "app_metadata": {"role": role}}
 
 
 def mint_token(secret: str, *, sub: str, role: str, ttl: int = 3600) -> str:
     now = int(time.time())
-    claims = {
-        "sub": sub,
-        "role": "authenticated",
-        "aud": "authenticated",
-        "app_metadata": {"role": role},
-        "iat": now,
-        "exp": now + ttl,
-    }
-    return jwt.encode(claims, secret, algorithm="HS256")
+    claims = {**claims_for(sub, role), "aud": "authenticated", "iat": now, "exp": now + ttl}
+    with _quiet_short_keys():
+        return jwt.encode(claims, secret, algorithm="HS256")
 
 
 def decode_token(secret: str, token: str, *, jwks_url: str | None = None) -> dict[str, Any]:
@@ -62,8 +77,9 @@ def decode_token(secret: str, token: str, *, jwks_url: str | None = None) -> dic
     alg = header.get("alg")
     try:
         if alg == "HS256":
-            claims: dict[str, Any] = jwt.decode(token, secret, algorithms=["HS256"],
-                                                options=_OPTIONS)
+            with _quiet_short_keys():
+                claims: dict[str, Any] = jwt.decode(token, secret, algorithms=["HS256"],
+                                                    options=_OPTIONS)
         elif jwks_url and isinstance(header.get("kid"), str) and alg in ("ES256", "RS256"):
             key, algorithm = _signing_key(jwks_url, header["kid"])
             claims = jwt.decode(token, key, algorithms=[algorithm], options=_OPTIONS)
@@ -76,7 +92,7 @@ def decode_token(secret: str, token: str, *, jwks_url: str | None = None) -> dic
     except jwt.InvalidTokenError as exc:
         raise TokenError(f"the token is not a valid {alg} JWT for this service") from exc
     sub = claims.get("sub")
-    if not isinstance(sub, str) or not sub.strip() or len(sub) > 256 or not storable(sub):
+    if not isinstance(sub, str) or not sub.strip() or len(sub) > MAX_STRING or not storable(sub):
         raise TokenError("the token's sub is not a usable subject")
     return claims
 
@@ -127,9 +143,8 @@ def _signing_key(url: str, kid: str) -> tuple[Any, str]:
     except (jwt.PyJWKClientError, jwt.InvalidKeyError) as exc:
         raise TokenError("the token's kid is not a signing key of JWT_JWKS_URL") from exc
     kty = found.key_type if isinstance(found.key_type, str) else ""
-    allowed = ASYMMETRIC.get(kty, ())
     algorithm = found.algorithm_name
-    if algorithm not in allowed:
+    if algorithm not in ASYMMETRIC.get(kty, ()):
         raise TokenError("the token's key is not an ES256 or RS256 signing key")
     return found.key, algorithm
 
@@ -137,8 +152,7 @@ def _signing_key(url: str, kid: str) -> tuple[Any, str]:
 def database_claims(claims: dict[str, Any]) -> dict[str, Any]:
     """The claims the database sees (`request.jwt.claims`): the subject and the roles only,
     so nothing else a token carries can break or reach SQL."""
-    return {"sub": claims["sub"], "role": "authenticated",
-            "app_metadata": {"role": app_role(claims)}}
+    return claims_for(claims["sub"], app_role(claims))
 
 
 def app_role(claims: dict[str, Any]) -> str:

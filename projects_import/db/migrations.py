@@ -9,14 +9,19 @@ transaction-mode pooler as well as over the direct connection.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import psycopg
 
 from projects_import.db.connection import connection_options
+from projects_import.errors import ProjectsImportError
+from projects_import.vocabulary import MIGRATIONS_LOCK
 
-MIGRATIONS_LOCK = (7301, 0)
+if TYPE_CHECKING:
+    from projects_import.db.connection import Session
+
 _TABLE_DDL = """
 create table if not exists public.projects_import_migrations (
     version     text primary key,
@@ -38,8 +43,31 @@ class Migration:
         return hashlib.sha256(self.sql.encode()).hexdigest()
 
 
-class MigrationError(RuntimeError):
-    pass
+class MigrationError(ProjectsImportError):
+    """A migration cannot be applied, or one changed after it was applied."""
+
+    code = "migration_error"
+    http_status = 503
+
+
+@dataclass(frozen=True)
+class MigrationStatus:
+    """This database's ledger against the migrations this version ships."""
+
+    applied: dict[str, str]
+    pending: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+
+    @property
+    def current(self) -> bool:
+        return not (self.pending or self.changed or self.unknown)
+
+    def problems(self) -> str:
+        """One line naming what is not current ('' when it is)."""
+        return "; ".join(f"{label}: {', '.join(sorted(items))}" for label, items in
+                         (("pending", self.pending), ("changed after applying", self.changed),
+                          ("unknown to this version", self.unknown)) if items)
 
 
 def available() -> list[Migration]:
@@ -67,11 +95,6 @@ def applied_versions(database_url: str) -> list[str]:
     url, options = connection_options(database_url)
     with psycopg.connect(url, **options) as conn:
         return sorted(applied(conn))
-
-
-def pending(conn: psycopg.Connection) -> list[Migration]:
-    done = applied(conn)
-    return [m for m in available() if m.version not in done]
 
 
 def migrate(database_url: str) -> list[str]:
@@ -106,3 +129,16 @@ def _next_pending(done: dict[str, str]) -> Migration | None:
                 "was applied; add a new migration instead of editing an old one"
             )
     return None
+
+
+async def status(db: Session) -> MigrationStatus:
+    """Which shipped migrations this database has applied, lacks, or applied differently."""
+    rows = await db.fetch_all("migrations_applied")
+    done = {row["version"]: row["checksum"] for row in rows}
+    known = {m.version: m.checksum for m in available()}
+    return MigrationStatus(
+        applied=done,
+        pending=[v for v in known if v not in done],
+        changed=[v for v, checksum in known.items() if v in done and done[v] != checksum],
+        unknown=[v for v in done if v not in known],
+    )

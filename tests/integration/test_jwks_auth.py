@@ -23,7 +23,7 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from projects_import import auth
 from projects_import.settings import Settings
-from tests.conftest import JWT_SECRET, LiveServer
+from tests.support import JWT_SECRET, LiveServer
 
 Key = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 

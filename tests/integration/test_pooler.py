@@ -25,12 +25,10 @@ def test_repeated_queries_and_user_transactions_work_through_the_pooler(database
                     Database(database_url, max_size=1) as second):
             seen = []
             for turn in range(20):
-                async with (first if turn % 2 else second).user_transaction(claims) as conn:
-                    cur = await conn.execute("select count(*) as n from"
-                                             " public.fn_anomalies_stats(%s)", (24,))
-                    row = await cur.fetchone()
-                    assert row is not None
-                    seen.append(int(row["n"]))
+                async with (first if turn % 2 else second).user_transaction(claims) as tx:
+                    rows = await tx.fetch_all("anomalies_stats", window_hours=24, tenant=None,
+                                              severity=None)
+                    seen.append(len(rows))
             return seen
 
     assert asyncio.run(run()) == [0] * 20

@@ -97,7 +97,8 @@ CursorsDep = Annotated[CursorCodec, Depends(_cursors)]
 def operator_claims(request: Request, settings: SettingsDep) -> dict[str, Any]:
     """The verified claims of an operator/admin user JWT (401 / 403 otherwise); what the
     database sees of them (`database_claims`)."""
-    claims = decode_token(settings.jwt_secret, bearer_token(request, "user JWT"))
+    claims = decode_token(settings.jwt_secret, bearer_token(request, "user JWT"),
+                          jwks_url=settings.jwt_jwks_url)
     if claims.get("role") != "authenticated":
         # e.g. Supabase's anon key: a valid token, but no signed-in user
         raise ApiError(403, "forbidden", "a signed-in user's token is required "

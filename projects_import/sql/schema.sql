@@ -1966,7 +1966,9 @@ begin
 end
 
 policy public.alert_deliveries.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
+policy public.alert_deliveries.service_role_all: permissive for all to service_role using true with check true
 policy public.alert_windows.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
+policy public.alert_windows.service_role_all: permissive for all to service_role using true with check true
 policy public.ds_directory.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
 policy public.ds_directory.service_role_all: permissive for all to service_role using true with check true
 policy public.import_anomalies.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)

@@ -18,6 +18,7 @@ from projects_import.api.body import read_body
 from projects_import.api.deps import Services, ServicesDep
 from projects_import.api.errors import ApiError, bearer_token, correlation_id_of
 from projects_import.db.queries import query
+from projects_import.imports import limits
 from projects_import.imports.contract import (
     ContractError,
     MalformedPayload,
@@ -82,10 +83,13 @@ def _decode_csv(body: bytes, request: Request) -> dict[str, Any]:
         if "stage_application" not in header:
             raise ApiError(400, "invalid_csv",
                            "the CSV needs a header row with at least a stage_application column")
-        repeated = sorted({name for name in header if header.count(name) > 1})
+        if len(header) > limits.MAX_COLUMNS:
+            raise ApiError(400, "invalid_csv", f"the CSV header has {len(header)} columns; "
+                                               f"at most {limits.MAX_COLUMNS} allowed")
+        repeated = limits.repeated(header)
         if repeated:
-            raise ApiError(400, "invalid_csv",
-                           f"the CSV header repeats column(s) {', '.join(repeated)}")
+            raise ApiError(400, "invalid_csv", "the CSV header repeats column(s) "
+                           f"{', '.join(limits.shown(name) for name in repeated[:20])}")
         rows: list[dict[str, str]] = []
         shifted: list[Violation] = []
         for cells in reader:

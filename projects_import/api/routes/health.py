@@ -29,7 +29,8 @@ async def readyz(services: ServicesDep) -> Any:
                 "select version from public.projects_import_migrations")
             applied = {row["version"] for row in await cur.fetchall()}
     except Exception:
-        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503,
+                            headers={"Retry-After": "2"})
     missing = [m.version for m in migrations.available() if m.version not in applied]
     if missing:
         return JSONResponse({"status": "unavailable", "pending_migrations": missing},

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request
 from projects_import.api.body import read_body
 from projects_import.api.deps import Services, ServicesDep
 from projects_import.api.errors import ApiError, bearer_token, correlation_id_of
+from projects_import.api.unavailable import database_unavailable
 from projects_import.db.queries import query
 from projects_import.imports import limits
 from projects_import.imports.contract import (
@@ -131,9 +132,12 @@ async def import_projects(request: Request, services: ServicesDep) -> dict[str, 
         fields["error_code"] = exc.code
         await _finish(request, services, fields, exc.status)
         raise
-    except Exception:
-        fields["error_code"] = "internal_error"
-        await _finish(request, services, fields, 500)
+    except Exception as exc:
+        unavailable = database_unavailable(exc)
+        fields["error_code"] = unavailable.code if unavailable else "internal_error"
+        await _finish(request, services, fields, unavailable.status if unavailable else 500)
+        if unavailable:
+            raise unavailable from exc
         raise
     metrics = result.metrics
     fields.update(
@@ -217,7 +221,7 @@ async def _finish(request: Request, services: Services, fields: dict[str, Any],
     if "tenant_id" not in fields:
         return
     try:
-        async with services.db.pool.connection() as conn:
+        async with services.db.pool.connection(timeout=2) as conn:
             await conn.execute(query("import_request_record"), {
                 "tenant_id": fields["tenant_id"],
                 "correlation_id": correlation_id_of(request),

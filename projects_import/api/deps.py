@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from projects_import.api.throttle import ImportGate
 from projects_import.db.connection import Database
 from projects_import.imports.service import ImportService
 from projects_import.observability import Metrics
@@ -25,6 +26,7 @@ class Services:
     def __post_init__(self) -> None:
         self.tenants = TenantStore(self.db)
         self.imports = ImportService(self.db)
+        self.import_gate = ImportGate()
 
 
 def get_services(request: Request) -> Services:

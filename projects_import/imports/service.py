@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from projects_import.imports.contract import (
     Violation,
     parse_payload,
 )
+from projects_import.imports.offload import run_cpu_bound
 
 METRIC_FIELDS = (
     "inserted_projects",
@@ -66,6 +68,29 @@ def _public_metrics(raw: dict[str, Any]) -> dict[str, Any]:
     return metrics
 
 
+def _already_json(text: str) -> str:
+    return text
+
+
+def _prepared_jsonb(value: Any) -> Jsonb:
+    """Serialized now (in a worker thread), not when psycopg sends it (on the event loop)."""
+    return Jsonb(json.dumps(value), dumps=_already_json)
+
+
+def _submit_params(request: ImportRequest) -> dict[str, Any]:
+    return {
+        "tenant_id": request.tenant_id,
+        "source": request.source,
+        "batch_id": request.batch_id,
+        "batch_checksum": request.checksum,
+        "checksum_version": CHECKSUM_VERSION,
+        "raw": _prepared_jsonb(request.raw),
+        "rows": _prepared_jsonb(request.rows),
+        "correlation_id": request.correlation_id,
+        "validation": Jsonb(request.validation),
+    }
+
+
 class ImportService:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -99,18 +124,9 @@ class ImportService:
         )
 
     async def _submit(self, request: ImportRequest) -> dict[str, Any]:
+        params = await run_cpu_bound(_submit_params, request)
         async with self.db.transaction() as conn:
-            cur = await conn.execute(query("import_submit"), {
-                "tenant_id": request.tenant_id,
-                "source": request.source,
-                "batch_id": request.batch_id,
-                "batch_checksum": request.checksum,
-                "checksum_version": CHECKSUM_VERSION,
-                "raw": Jsonb(request.raw),
-                "rows": Jsonb(request.rows),
-                "correlation_id": request.correlation_id,
-                "validation": Jsonb(request.validation),
-            })
+            cur = await conn.execute(query("import_submit"), params)
             row = await cur.fetchone()
         assert row is not None
         result: dict[str, Any] = row["result"]

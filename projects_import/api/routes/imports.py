@@ -9,6 +9,7 @@ import json
 import math
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -17,6 +18,7 @@ from fastapi import APIRouter, Request
 from projects_import.api.body import read_body
 from projects_import.api.deps import Services, ServicesDep
 from projects_import.api.errors import ApiError, bearer_token, correlation_id_of
+from projects_import.api.throttle import TenantBusy
 from projects_import.api.unavailable import database_unavailable
 from projects_import.db.queries import query
 from projects_import.imports import limits
@@ -26,6 +28,7 @@ from projects_import.imports.contract import (
     Violation,
     parse_payload,
 )
+from projects_import.imports.offload import run_cpu_bound
 from projects_import.imports.service import ImportBusy, ImportResult
 
 router = APIRouter(tags=["import"])
@@ -73,7 +76,7 @@ def _decode_json(body: bytes) -> Any:
         raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from exc
 
 
-def _decode_csv(body: bytes, request: Request) -> dict[str, Any]:
+def _decode_csv(body: bytes, query: Mapping[str, str]) -> dict[str, Any]:
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -109,8 +112,8 @@ def _decode_csv(body: bytes, request: Request) -> dict[str, Any]:
         raise ApiError(422, "contract_violation", _summary(shifted), violations=shifted)
     payload: dict[str, Any] = {"rows": rows}
     for name in ("tenant_id", "batch_id", "source", "correlation_id"):
-        if name in request.query_params:
-            payload[name] = request.query_params[name]
+        if name in query:
+            payload[name] = query[name]
     return payload
 
 
@@ -163,17 +166,31 @@ async def _run_import(request: Request, services: Services,
         raise ApiError(401, "unauthorized", "invalid bearer secret",
                        headers={"WWW-Authenticate": "Bearer"})
     fields["tenant_id"] = tenant_id
+    try:
+        with services.import_gate.turn(tenant_id):
+            return await _read_and_submit(request, services, fields, tenant_id, media)
+    except TenantBusy as exc:  # answered before the body is read: close, don't drain it
+        raise _busy(settings.retry_after_seconds, {"Connection": "close"}) from exc
+
+
+async def _read_and_submit(request: Request, services: Services, fields: dict[str, Any],
+                           tenant_id: str, media: str) -> ImportResult:
+    settings = services.settings
     started = time.perf_counter()  # parse_ms: body read, decode and validation
     body, received = await read_body(request, settings.max_body_bytes)
     fields["bytes"] = received
-    payload = _decode_json(body) if media == _JSON else _decode_csv(body, request)
+    if media == _JSON:
+        payload = await run_cpu_bound(_decode_json, body)
+    else:
+        payload = await run_cpu_bound(_decode_csv, body, request.query_params)
     _adopt_correlation_id(request, payload)
     claimed = payload.get("tenant_id") if isinstance(payload, dict) else None
     if isinstance(claimed, str) and claimed.strip() and claimed.strip() != tenant_id:
         raise ApiError(401, "unauthorized", "the bearer secret does not belong to this tenant_id")
     try:
-        batch = parse_payload(payload, max_rows=settings.max_rows,
-                              generated_correlation_id=uuid.UUID(correlation_id_of(request)))
+        batch = await run_cpu_bound(
+            parse_payload, payload, max_rows=settings.max_rows,
+            generated_correlation_id=uuid.UUID(correlation_id_of(request)))
         request.state.correlation_id = str(batch.correlation_id)
         fields.update(batch_id=str(batch.batch_id), rows=len(batch.rows))
         fields["parse_ms"] = round((time.perf_counter() - started) * 1000, 2)
@@ -184,11 +201,14 @@ async def _run_import(request: Request, services: Services,
         raise ApiError(422, "contract_violation", _summary(exc.violations),
                        violations=exc.violations) from exc
     except ImportBusy as exc:
-        retry_after = str(settings.retry_after_seconds)
-        raise ApiError(429, "import_in_progress",
-                       "another import for this tenant is in progress; retry after "
-                       f"{retry_after} s (concurrency is 1 per tenant)",
-                       headers={"Retry-After": retry_after}) from exc
+        raise _busy(settings.retry_after_seconds) from exc
+
+
+def _busy(retry_after: int, headers: dict[str, str] | None = None) -> ApiError:
+    return ApiError(429, "import_in_progress",
+                    "another import for this tenant is in progress; retry after "
+                    f"{retry_after} s (concurrency is 1 per tenant)",
+                    headers={"Retry-After": str(retry_after), **(headers or {})})
 
 
 def _summary(violations: list[Violation]) -> str:

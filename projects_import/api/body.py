@@ -64,3 +64,18 @@ async def read_body(request: Request, limit: int) -> tuple[bytes, int]:
     if inflater is not None and not inflater.eof:
         raise ApiError(400, "invalid_gzip", "the gzip body is truncated")
     return bytes(decoded), received
+
+
+async def discard_body(request: Request, limit: int) -> bool:
+    """Read and drop the body of a request refused before reading it, so the connection can
+    carry the answer and the next request; False when it is over `limit` (or the client went
+    away), and the connection should be closed instead."""
+    received = 0
+    try:
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received > limit:
+                return False
+    except ClientDisconnect:
+        return False
+    return True

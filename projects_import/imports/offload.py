@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
+import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
@@ -25,3 +26,7 @@ async def run_cpu_bound(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -
     """`fn(*args, **kwargs)` in a worker thread; its exception is raised here."""
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(_executor, functools.partial(fn, *args, **kwargs))
+
+# The worker threads share the GIL with the event loop; hand it back every millisecond
+# (instead of every 5) so the loop keeps answering while a batch is parsed.
+sys.setswitchinterval(0.001)

@@ -41,7 +41,7 @@ def test_busy_tenant_is_refused_before_its_body_is_read(live_server, db, tenant,
     assert busy.status_code == 429, busy.text
     assert busy.json()["error"]["code"] == "import_in_progress"
     assert int(busy.headers["Retry-After"]) >= 1
-    assert busy.headers["Connection"] == "close"
+    assert busy.headers.get("Connection") != "close"  # drained: the connection lives on
     assert elapsed < 1.0
     assert answers[0].status_code == 200, answers[0].text
     assert db.execute("select count(*) as n from staging_imports").fetchone()["n"] == 1

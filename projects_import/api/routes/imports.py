@@ -15,7 +15,7 @@ from typing import Any
 import structlog
 from fastapi import APIRouter, Request
 
-from projects_import.api.body import read_body
+from projects_import.api.body import discard_body, read_body
 from projects_import.api.deps import Services, ServicesDep
 from projects_import.api.errors import ApiError, bearer_token, correlation_id_of
 from projects_import.api.throttle import TenantBusy
@@ -169,8 +169,12 @@ async def _run_import(request: Request, services: Services,
     try:
         with services.import_gate.turn(tenant_id):
             return await _read_and_submit(request, services, fields, tenant_id, media)
-    except TenantBusy as exc:  # answered before the body is read: close, don't drain it
-        raise _busy(settings.retry_after_seconds, {"Connection": "close"}) from exc
+    except TenantBusy as exc:
+        # refused before the body is decoded or validated; it is only drained (unread, the
+        # connection would be reset under a client still sending it)
+        drained = await discard_body(request, settings.max_body_bytes)
+        raise _busy(settings.retry_after_seconds,
+                    None if drained else {"Connection": "close"}) from exc
 
 
 async def _read_and_submit(request: Request, services: Services, fields: dict[str, Any],

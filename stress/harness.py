@@ -6,6 +6,7 @@ Nothing here touches an existing database or leaves files behind.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -14,7 +15,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -70,10 +70,8 @@ class Cluster:
         self._run("pg_ctl", "-D", str(self.work / "data"), "-m", mode, "-w", "stop")
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):
             self.stop("immediate")
-        except subprocess.CalledProcessError:
-            pass
         shutil.rmtree(self.work, ignore_errors=True)
 
 

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
 from harness import Cluster, Service, rows, say, summary
 
 

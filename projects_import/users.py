@@ -11,9 +11,11 @@ import asyncio
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -27,8 +29,20 @@ MAX_PASSWORD_LENGTH = 1024
 SESSION_LIFETIME = timedelta(hours=12)
 MAX_FAILED_LOGINS = 10
 LOCKOUT = timedelta(minutes=15)
+T = TypeVar("T")
 _EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+$")
 _hasher = PasswordHasher()
+# argon2 takes tens of MB per hash for its duration: at most this many at once, whatever the
+# number of sign-ins waiting, so memory stays bounded under a flood.
+PASSWORD_WORKERS = 2
+_password_work = ThreadPoolExecutor(max_workers=PASSWORD_WORKERS,
+                                    thread_name_prefix="projects-import-argon2")
+
+
+async def _in_password_worker(fn: Callable[..., T], *args: Any) -> T:
+    return await asyncio.get_running_loop().run_in_executor(_password_work, fn, *args)
+
+
 # Verified when the email is unknown, so a wrong email costs the same time as a wrong password.
 _UNUSABLE_HASH = _hasher.hash(secrets.token_urlsafe(32))
 
@@ -106,7 +120,7 @@ class UserStore:
         its sessions). Returns True when it was created."""
         email = normalize_email(email)
         check_role(role)
-        password_hash = await asyncio.to_thread(_hasher.hash, check_password(password))
+        password_hash = await _in_password_worker(_hasher.hash, check_password(password))
         params = {"email": email, "role": role, "password_hash": password_hash}
         async with self.db.transaction() as conn:
             cur = await conn.execute(query("dashboard_user_insert"), params)
@@ -146,10 +160,9 @@ class UserStore:
         if row is not None and row["locked_seconds"] > 0:
             raise LoginLocked(max(1, -(-int(row["locked_seconds"]) // 60)))
         password_hash = row["password_hash"] if row else _UNUSABLE_HASH
-        valid = await asyncio.to_thread(_verify, password_hash, password)
-        if row is None:
-            return None
-        if not valid:
+        valid = await _in_password_worker(_verify, password_hash, password)
+        if row is None or not valid:
+            # the same round trip for an unknown email (it updates nothing): same time
             async with self.db.pool.connection() as conn:
                 await conn.execute(query("dashboard_user_login_failed"), {
                     "email": email, "max_failed": MAX_FAILED_LOGINS,
@@ -157,7 +170,7 @@ class UserStore:
             return None
         new_hash = None
         if _hasher.check_needs_rehash(row["password_hash"]):  # hashing parameters changed
-            new_hash = await asyncio.to_thread(_hasher.hash, password)
+            new_hash = await _in_password_worker(_hasher.hash, password)
         async with self.db.pool.connection() as conn:
             await conn.execute(query("dashboard_user_login_succeeded"),
                                {"email": email, "password_hash": new_hash})

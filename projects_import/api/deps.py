@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from projects_import.api.throttle import ImportGate
+from projects_import.api.throttle import ImportGate, SignInThrottle
 from projects_import.db.connection import Database
 from projects_import.imports.service import ImportService
 from projects_import.observability import Metrics
@@ -27,6 +27,7 @@ class Services:
         self.tenants = TenantStore(self.db)
         self.imports = ImportService(self.db)
         self.import_gate = ImportGate()
+        self.signin = SignInThrottle()
 
 
 def get_services(request: Request) -> Services:

@@ -22,6 +22,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from projects_import.api.dashboard_view import chart_figures
 from projects_import.api.deps import ServicesDep
+from projects_import.api.throttle import SignInThrottled
 from projects_import.auth import OPERATOR_ROLES
 from projects_import.dashboard import MAX_WINDOW_DAYS, SEVERITIES, Window, read_dashboard
 from projects_import.users import SESSION_LIFETIME, LoginLocked, User, UserStore
@@ -142,12 +143,23 @@ async def login(request: Request, services: ServicesDep) -> Response:
         return _page("login.html", 401, title="Sign in", email=email,
                      message="Enter your email and password.")
     users = UserStore(services.db)
+    address = request.client.host if request.client else "unknown"
     try:
-        user = await users.authenticate(email, password)
+        with services.signin.attempt(email.lower(), address) as attempt:
+            user = await users.authenticate(email, password)
+            attempt.succeeded = user is not None
+    except SignInThrottled as exc:
+        page = _page("login.html", 429, title="Sign in", email=email,
+                     message=f"Too many sign-in attempts ({exc.reason}); try again in "
+                             f"{exc.retry_after} second(s).")
+        page.headers["Retry-After"] = str(exc.retry_after)
+        return page
     except LoginLocked as exc:
-        return _page("login.html", 429, title="Sign in", email=email,
+        page = _page("login.html", 429, title="Sign in", email=email,
                      message=f"Too many failed sign-ins for this login; try again in "
                              f"{exc.minutes} minute(s).")
+        page.headers["Retry-After"] = str(exc.minutes * 60)
+        return page
     if user is None:
         return _page("login.html", 401, title="Sign in", email=email,
                      message="Wrong email or password.")

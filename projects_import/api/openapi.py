@@ -229,6 +229,7 @@ _IMPORT = {
                       "type or encoding"),
         "401": _error("missing or invalid bearer, or one of another tenant",
                       {"WWW-Authenticate": {"schema": _STRING}}),
+        "408": _error("the body did not arrive within the body timeout"),
         "413": _error("body over the limit (checked before and while reading)"),
         "422": _error("contract violations, listed in `violations` (first 100)"),
         "429": _error("another import for this tenant is in progress", _RETRY_AFTER),

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from projects_import.api.body import body_chunks
 from projects_import.api.dashboard_view import chart_figures
 from projects_import.api.deps import ServicesDep
 from projects_import.api.throttle import SignInThrottled
@@ -31,6 +32,7 @@ router = APIRouter(tags=["dashboard"], include_in_schema=False)
 
 COOKIE = "projects_import_session"
 MAX_FORM_BYTES = 16_384
+FORM_TIMEOUT_SECONDS = 10.0
 _templates = Environment(loader=PackageLoader("projects_import.api", "templates"),
                          autoescape=select_autoescape(default=True, default_for_string=True))
 _STATIC = {entry.name: entry for entry in
@@ -101,7 +103,7 @@ async def _read_form(request: Request) -> dict[str, str]:
     if media != "application/x-www-form-urlencoded":
         raise FormError("send the form as application/x-www-form-urlencoded")
     body = bytearray()
-    async for chunk in request.stream():
+    async for chunk in body_chunks(request, FORM_TIMEOUT_SECONDS):
         body += chunk
         if len(body) > MAX_FORM_BYTES:
             raise FormError(f"the form is over {MAX_FORM_BYTES} bytes")

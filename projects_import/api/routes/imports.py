@@ -172,7 +172,8 @@ async def _run_import(request: Request, services: Services,
     except TenantBusy as exc:
         # refused before the body is decoded or validated; it is only drained (unread, the
         # connection would be reset under a client still sending it)
-        drained = await discard_body(request, settings.max_body_bytes)
+        drained = await discard_body(request, settings.max_body_bytes,
+                                     settings.body_timeout_seconds)
         raise _busy(settings.retry_after_seconds,
                     None if drained else {"Connection": "close"}) from exc
 
@@ -181,7 +182,8 @@ async def _read_and_submit(request: Request, services: Services, fields: dict[st
                            tenant_id: str, media: str) -> ImportResult:
     settings = services.settings
     started = time.perf_counter()  # parse_ms: body read, decode and validation
-    body, received = await read_body(request, settings.max_body_bytes)
+    body, received = await read_body(request, settings.max_body_bytes,
+                                     settings.body_timeout_seconds)
     fields["bytes"] = received
     if media == _JSON:
         payload = await run_cpu_bound(_decode_json, body)

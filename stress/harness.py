@@ -86,7 +86,7 @@ class Service:
         self.port = free_port()
         self.process = subprocess.Popen(
             [CLI, "serve", "--host", "127.0.0.1", "--port", str(self.port)], env=self.env,
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            stdout=subprocess.PIPE, stderr=self._log(), text=True)
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
         if "listening on" not in line:
@@ -95,6 +95,12 @@ class Service:
         self.ps = psutil.Process(self.process.pid)
         self.peak_rss = 0
         self.cli("migrate")
+
+    @staticmethod
+    def _log() -> Any:
+        """The service's log lines go to $STRESS_SERVE_LOG when set, else nowhere."""
+        path = os.environ.get("STRESS_SERVE_LOG")
+        return open(path, "a") if path else subprocess.DEVNULL
 
     def cli(self, *args: str, stdin: str | None = None) -> str:
         done = subprocess.run([CLI, *args], env=self.env, input=stdin, capture_output=True,

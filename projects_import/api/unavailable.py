@@ -9,11 +9,14 @@ was written and the client may send the same request again (`projects-import sen
 from __future__ import annotations
 
 import psycopg
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 
 from projects_import.api.errors import ApiError, error_response
+
+log = structlog.get_logger("projects_import.api")
 
 RETRY_AFTER_SECONDS = 2
 # SQLSTATEs of a lost connection: class 08 and the server shutting down or restarting.
@@ -31,6 +34,8 @@ def database_unavailable(exc: BaseException) -> ApiError | None:
         lost = False
     if not lost:
         return None
+    log.warning("database_unavailable", error_type=type(exc).__name__,
+                sqlstate=getattr(exc, "sqlstate", None))
     return ApiError(503, "database_unavailable",
                     "the database is unreachable or restarting; nothing was written. Retry "
                     f"after {RETRY_AFTER_SECONDS} s",

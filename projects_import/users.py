@@ -32,9 +32,9 @@ LOCKOUT = timedelta(minutes=15)
 T = TypeVar("T")
 _EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+$")
 _hasher = PasswordHasher()
-# argon2 takes tens of MB per hash for its duration: at most this many at once, whatever the
+# argon2 takes 64 MiB per hash for its duration: at most this many at once, whatever the
 # number of sign-ins waiting, so memory stays bounded under a flood.
-PASSWORD_WORKERS = 2
+PASSWORD_WORKERS = 1
 _password_work = ThreadPoolExecutor(max_workers=PASSWORD_WORKERS,
                                     thread_name_prefix="projects-import-argon2")
 

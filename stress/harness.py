@@ -58,6 +58,14 @@ class Cluster:
         self.start()
         self.url = f"postgresql://postgres@/postgres?host={self.work}&port={self.port}"
 
+    def database(self, name: str) -> str:
+        """The URL of a new, empty database `name` on this cluster."""
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute(f'create database "{name}"')
+        return self.url.replace("/postgres?", f"/{name}?")
+
     def _run(self, tool: str, *args: str) -> None:
         subprocess.run([*self.as_user, str(self.bin / tool), *args], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

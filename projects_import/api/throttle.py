@@ -75,7 +75,7 @@ class SignInThrottle:
     WINDOW = 15 * 60.0
     ADDRESS_FAILURES = 30
     ADDRESS_IN_FLIGHT = 4
-    MAX_IN_FLIGHT = 32
+    MAX_IN_FLIGHT = 8
     MAX_KEYS = 10_000
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:

@@ -37,14 +37,15 @@ def test_a_burst_of_wrong_guesses_is_mostly_refused_unverified(live_server, data
 
 def test_a_flood_of_unknown_emails_from_one_address_is_bounded(live_server) -> None:
     started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=60) as pool:
+    # 30 at once: under the per-address connection cap, so every one gets an answer
+    with ThreadPoolExecutor(max_workers=30) as pool:
         answers = list(pool.map(
             lambda n: sign_in(live_server.url, f"nobody{n}@example.com", "whatever password"),
-            range(60)))
+            range(30)))
     elapsed = time.perf_counter() - started
     statuses = [a.status_code for a in answers]
     assert set(statuses) <= {401, 429}
-    assert statuses.count(429) >= 40, statuses
+    assert statuses.count(429) >= 20, statuses
     assert elapsed < 10
 
 

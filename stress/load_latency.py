@@ -43,6 +43,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--tenants", type=int, default=4)
     parser.add_argument("--rows", type=int, default=5000)
+    parser.add_argument("--competitor-rows", type=int, default=None,
+                        help="rows in the competing client's batches (default: --rows)")
     args = parser.parse_args()
 
     cluster = Cluster()
@@ -53,6 +55,9 @@ def main() -> None:
                                        "rows": [dict(r, residential=str(n))
                                                 for r in rows(args.rows, "S")]}).encode()
                            for n in range(2)] for tenant in tenants}
+        small = {tenant: json.dumps({"tenant_id": tenant, "batch_id": f"{tenant}-small",
+                                     "rows": rows(args.competitor_rows, "C")}).encode()
+                 for tenant in tenants} if args.competitor_rows else {}
         stop = threading.Event()
         statuses: dict[str, dict[int, int]] = {}
         import_ms: list[float] = []
@@ -73,7 +78,8 @@ def main() -> None:
             n = 0
             with httpx.Client(timeout=120) as client:
                 while not stop.is_set():
-                    body = bodies[tenant][n % 2]
+                    body = small.get(tenant) if kind == "competitor" else None
+                    body = body or bodies[tenant][n % 2]
                     n += 1
                     started = time.perf_counter()
                     try:

@@ -58,6 +58,7 @@ def test_every_route_answers_as_documented(live_server, tenant, directories) -> 
             except Unsatisfiable:
                 assert mode is GenerationMode.NEGATIVE  # nothing to get wrong (e.g. /healthz)
     assert len(calls) == len(operations)
+    print(f"schemathesis: {sum(calls.values())} requests over {len(calls)} operations")
 
 
 def test_document_describes_bodies_errors_and_security(http) -> None:

@@ -161,13 +161,15 @@ async def _run_import(request: Request, services: Services,
     settings = services.settings
     bearer = bearer_token(request, "tenant secret")
     media = _media_type(request)
-    tenant_id = await services.tenants.authenticate(bearer)
+    tenant_id = services.import_gate.holder(bearer)  # busy: no need to ask the database
+    if tenant_id is None:
+        tenant_id = await services.tenants.authenticate(bearer)
     if tenant_id is None:
         raise ApiError(401, "unauthorized", "invalid bearer secret",
                        headers={"WWW-Authenticate": "Bearer"})
     fields["tenant_id"] = tenant_id
     try:
-        with services.import_gate.turn(tenant_id):
+        with services.import_gate.turn(tenant_id, bearer):
             return await _read_and_submit(request, services, fields, tenant_id, media)
     except TenantBusy as exc:
         # refused before the body is decoded or validated; it is only drained (unread, the

@@ -8,19 +8,22 @@ This module adds that to the generated paths, so a client generator or a fuzzer 
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from projects_import.anomalies import DEFAULT_LIMIT, MAX_LIMIT, MAX_WINDOW_HOURS, SEVERITIES
+from projects_import.anomalies.manager import DEFAULT_LIMIT, MAX_LIMIT, MAX_WINDOW_HOURS
 from projects_import.imports import limits
-from projects_import.imports.contract import (
-    COUNT_FIELDS,
-    DATE_FIELD,
-    MAX_COUNT,
+from projects_import.imports.contract import COUNT_FIELDS, DATE_FIELD, MAX_COUNT, TEXT_FIELDS
+from projects_import.vocabulary import (
+    FALSE_STRINGS,
+    MAX_ROWS,
     MAX_STRING,
-    TEXT_FIELDS,
+    SEVERITIES,
+    TRUE_STRINGS,
 )
 
 JSON = "application/json"
@@ -96,7 +99,7 @@ SCHEMAS: dict[str, Any] = {
             "batch_id": {"type": "string", "maxLength": MAX_STRING,
                          "description": "kept when a UUID, else a UUIDv5 of tenant and text"},
             "correlation_id": {"type": "string", "maxLength": MAX_STRING},
-            "rows": {"type": "array", "minItems": 1, "maxItems": 5000,
+            "rows": {"type": "array", "minItems": 1, "maxItems": MAX_ROWS,
                      "items": _ref("ImportRow")},
         },
     },
@@ -238,11 +241,20 @@ _IMPORT = {
     },
 }
 
+def _any_case(words: Iterable[str]) -> str:
+    return "|".join("".join(f"[{c.upper()}{c}]" if c.isalpha() else re.escape(c) for c in word)
+                    for word in sorted(words))
+
+
 def _comma_list(words: tuple[str, ...]) -> str:
     """A pattern for a comma list of `words` in any case, blanks allowed (as parsed)."""
-    any_case = "|".join("".join(f"[{c.upper()}{c}]" for c in word) for word in words)
-    item = rf"\s*({any_case})?\s*"
+    item = rf"\s*({_any_case(words)})?\s*"
     return f"^{item}(,{item})*$"
+
+
+def _one_of(words: Iterable[str]) -> str:
+    """A pattern for one of `words` in any case, or blank, with spaces around (as parsed)."""
+    return rf"^\s*({_any_case(words)})?\s*$"
 
 
 _ANOMALY_PARAMETERS = [
@@ -254,8 +266,11 @@ _ANOMALY_PARAMETERS = [
      "description": f"comma list of {', '.join(SEVERITIES)} (any case); blank: all",
      "schema": {"type": "string", "pattern": _comma_list(SEVERITIES)}},
     {"name": "stats", "in": "query", "required": False,
-     "description": "true: aggregates by tenant, anomaly_type, severity",
-     "schema": {"type": "boolean", "default": False}},
+     "description": "true (also t, yes, y, 1, on, or blank): aggregates by tenant, "
+                    "anomaly_type, severity",
+     "schema": {"anyOf": [{"type": "boolean"},
+                          {"type": "string", "pattern": _one_of(TRUE_STRINGS | FALSE_STRINGS)}],
+                "default": False}},
     {"name": "limit", "in": "query", "required": False,
      "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
                 "default": DEFAULT_LIMIT}},

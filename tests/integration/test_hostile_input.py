@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from projects_import.imports import limits
 from tests.support import batch, project_row
-from tests.unit.test_contract_properties import envelopes, rows
+from tests.support.strategies import envelopes, rows
 
 
 def auth(secret: str) -> dict[str, str]:

@@ -14,7 +14,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import positive_data_acceptance
 
 from projects_import.auth import mint_token
-from tests.conftest import JWT_SECRET
+from tests.support import JWT_SECRET
 
 EXAMPLES_PER_MODE = 30
 

@@ -9,7 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from tests.integration.test_dashboard_http import OPERATOR, PASSWORD, add_user
+from tests.support import create_login
+
+OPERATOR = "ops@example.com"
+PASSWORD = "correct horse battery"
 
 
 def sign_in(url: str, email: str, password: str) -> httpx.Response:
@@ -19,7 +22,7 @@ def sign_in(url: str, email: str, password: str) -> httpx.Response:
 
 def test_a_burst_of_wrong_guesses_is_mostly_refused_unverified(live_server, database_url,
                                                                db) -> None:
-    add_user(database_url, OPERATOR, "operator")
+    create_login(database_url, OPERATOR, "operator", PASSWORD)
     guesses = [f"wrong guess {n:04d}" for n in range(30)] + [PASSWORD]
     with ThreadPoolExecutor(max_workers=31) as pool:
         answers = list(pool.map(lambda p: sign_in(live_server.url, OPERATOR, p), guesses))
@@ -50,7 +53,7 @@ def test_a_flood_of_unknown_emails_from_one_address_is_bounded(live_server) -> N
 
 
 def test_unknown_email_costs_what_a_wrong_password_costs(live_server, database_url) -> None:
-    add_user(database_url, OPERATOR, "operator")
+    create_login(database_url, OPERATOR, "operator", PASSWORD)
 
     def timed(email: str) -> float:
         started = time.perf_counter()

@@ -1,15 +1,12 @@
-"""POST /import-projects — the upstream's entry point (SPEC §4.1)."""
+"""POST /import-projects — the upstream's entry point (SPEC §4.1). Authenticate, read the body
+under its limit, decode, validate, submit; then count the request (Prometheus) and have the
+import manager record it (import_requests), whatever the answer was."""
 
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
-import json
-import math
 import time
 import uuid
-from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -19,102 +16,15 @@ from projects_import.api.body import discard_body, read_body
 from projects_import.api.deps import Services, ServicesDep
 from projects_import.api.errors import ApiError, bearer_token, correlation_id_of
 from projects_import.api.throttle import TenantBusy
-from projects_import.api.unavailable import database_unavailable
-from projects_import.db.queries import query
-from projects_import.imports import limits
-from projects_import.imports.contract import (
-    ContractError,
-    MalformedPayload,
-    Violation,
-    parse_payload,
-)
+from projects_import.db.errors import unavailable
+from projects_import.errors import ProjectsImportError
+from projects_import.imports import decoding
+from projects_import.imports.contract import parse_payload
 from projects_import.imports.offload import run_cpu_bound
-from projects_import.imports.service import ImportBusy, ImportResult
+from projects_import.imports.service import ImportBusy, ImportRequestRecord, ImportResult
 
 router = APIRouter(tags=["import"])
 log = structlog.get_logger("projects_import.api")
-
-_JSON = "application/json"
-_CSV = "text/csv"
-
-
-def _media_type(request: Request) -> str:
-    content_type = request.headers.get("content-type")
-    if content_type is None:
-        return _JSON
-    media = content_type.split(";", 1)[0].strip().lower()
-    if media in (_JSON, _CSV):
-        return media
-    raise ApiError(400, "unsupported_content_type",
-                   f"Content-Type {media!r} is not accepted; send application/json "
-                   "(or text/csv with tenant_id and batch_id as query parameters)")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if math.isinf(value):
-        raise ValueError(f"the number {text[:20]} is out of range")
-    return value
-
-
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON (PostgreSQL cannot store it)")
-
-
-def _decode_json(body: bytes) -> Any:
-    try:
-        return json.loads(body, parse_float=_finite_float, parse_constant=_no_constants)
-    except UnicodeDecodeError as exc:
-        raise ApiError(400, "invalid_json", "the body is not UTF-8 encoded JSON") from exc
-    except json.JSONDecodeError as exc:
-        raise ApiError(400, "invalid_json",
-                       f"the body is not valid JSON: {exc.msg} at line {exc.lineno} "
-                       f"column {exc.colno}") from exc
-    except RecursionError as exc:
-        raise ApiError(400, "invalid_json", "the JSON is nested too deeply") from exc
-    except ValueError as exc:  # NaN/Infinity, huge floats, integers of thousands of digits
-        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from exc
-
-
-def _decode_csv(body: bytes, query: Mapping[str, str]) -> dict[str, Any]:
-    try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ApiError(400, "invalid_csv", "the CSV body is not UTF-8") from exc
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = [name.strip() for name in next(reader, [])]
-        if "stage_application" not in header:
-            raise ApiError(400, "invalid_csv",
-                           "the CSV needs a header row with at least a stage_application column")
-        if len(header) > limits.MAX_COLUMNS:
-            raise ApiError(400, "invalid_csv", f"the CSV header has {len(header)} columns; "
-                                               f"at most {limits.MAX_COLUMNS} allowed")
-        repeated = limits.repeated(header)
-        if repeated:
-            raise ApiError(400, "invalid_csv", "the CSV header repeats column(s) "
-                           f"{', '.join(limits.shown(name) for name in repeated[:20])}")
-        rows: list[dict[str, str]] = []
-        shifted: list[Violation] = []
-        for cells in reader:
-            if not any(cell.strip() for cell in cells):
-                continue  # blank line
-            if len(cells) > len(header):
-                # more cells than columns: an unquoted comma has shifted the values
-                shifted.append(Violation(len(rows), "row", "too_many_cells",
-                                         f"the row has {len(cells)} cells; the header has "
-                                         f"{len(header)} columns"))
-            rows.append(dict(zip(header, cells, strict=False)))
-    except csv.Error as exc:
-        raise ApiError(400, "invalid_csv",
-                       f"the CSV cannot be read near line {reader.line_num}: {exc}") from exc
-    if shifted:
-        raise ApiError(422, "contract_violation", _summary(shifted), violations=shifted)
-    payload: dict[str, Any] = {"rows": rows}
-    for name in ("tenant_id", "batch_id", "source", "correlation_id"):
-        if name in query:
-            payload[name] = query[name]
-    return payload
 
 
 def _adopt_correlation_id(request: Request, payload: Any) -> None:
@@ -131,16 +41,16 @@ async def import_projects(request: Request, services: ServicesDep) -> dict[str, 
     fields: dict[str, Any] = request.state.log_fields
     try:
         result = await _run_import(request, services, fields)
-    except ApiError as exc:
+    except ProjectsImportError as exc:
         fields["error_code"] = exc.code
-        await _finish(request, services, fields, exc.status)
+        await _finish(request, services, fields, exc.http_status)
         raise
     except Exception as exc:
-        unavailable = database_unavailable(exc)
-        fields["error_code"] = unavailable.code if unavailable else "internal_error"
-        await _finish(request, services, fields, unavailable.status if unavailable else 500)
-        if unavailable:
-            raise unavailable from exc
+        lost = unavailable(exc)  # the database went away: 503, retryable
+        fields["error_code"] = lost.code if lost else "internal_error"
+        await _finish(request, services, fields, lost.http_status if lost else 500)
+        if lost:
+            raise lost from exc
         raise
     metrics = result.metrics
     fields.update(
@@ -157,10 +67,10 @@ async def import_projects(request: Request, services: ServicesDep) -> dict[str, 
 
 async def _run_import(request: Request, services: Services,
                       fields: dict[str, Any]) -> ImportResult:
-    """Authenticate, read, validate and submit; every refusal is an ApiError."""
+    """Authenticate, read, validate and submit; every refusal is a ProjectsImportError."""
     settings = services.settings
     bearer = bearer_token(request, "tenant secret")
-    media = _media_type(request)
+    media = decoding.media_type(request.headers.get("content-type"))
     tenant_id = services.import_gate.holder(bearer)  # busy: no need to ask the database
     if tenant_id is None:
         tenant_id = await services.tenants.authenticate(bearer)
@@ -176,92 +86,46 @@ async def _run_import(request: Request, services: Services,
         # connection would be reset under a client still sending it)
         drained = await discard_body(request, settings.max_body_bytes,
                                      settings.body_timeout_seconds)
-        raise _busy(settings.retry_after_seconds,
-                    None if drained else {"Connection": "close"}) from exc
+        raise ImportBusy(tenant_id, settings.retry_after_seconds,
+                         headers=None if drained else {"Connection": "close"}) from exc
 
 
 async def _read_and_submit(request: Request, services: Services, fields: dict[str, Any],
                            tenant_id: str, media: str) -> ImportResult:
+    """Read, decode and validate (in a worker thread, off the event loop), then submit."""
     settings = services.settings
     started = time.perf_counter()  # parse_ms: body read, decode and validation
     body, received = await read_body(request, settings.max_body_bytes,
                                      settings.body_timeout_seconds)
     fields["bytes"] = received
-    if media == _JSON:
-        payload = await run_cpu_bound(_decode_json, body)
-    else:
-        payload = await run_cpu_bound(_decode_csv, body, request.query_params)
+    payload = await run_cpu_bound(decoding.decode, media, body, request.query_params)
     _adopt_correlation_id(request, payload)
     claimed = payload.get("tenant_id") if isinstance(payload, dict) else None
     if isinstance(claimed, str) and claimed.strip() and claimed.strip() != tenant_id:
         raise ApiError(401, "unauthorized", "the bearer secret does not belong to this tenant_id")
-    try:
-        batch = await run_cpu_bound(
-            parse_payload, payload, max_rows=settings.max_rows,
-            generated_correlation_id=uuid.UUID(correlation_id_of(request)))
-        request.state.correlation_id = str(batch.correlation_id)
-        fields.update(batch_id=str(batch.batch_id), rows=len(batch.rows))
-        fields["parse_ms"] = round((time.perf_counter() - started) * 1000, 2)
-        return await services.imports.submit(batch)
-    except MalformedPayload as exc:
-        raise ApiError(400, "invalid_body", str(exc)) from exc
-    except ContractError as exc:
-        raise ApiError(422, "contract_violation", _summary(exc.violations),
-                       violations=exc.violations) from exc
-    except ImportBusy as exc:
-        raise _busy(settings.retry_after_seconds) from exc
-
-
-def _busy(retry_after: int, headers: dict[str, str] | None = None) -> ApiError:
-    return ApiError(429, "import_in_progress",
-                    "another import for this tenant is in progress; retry after "
-                    f"{retry_after} s (concurrency is 1 per tenant)",
-                    headers={"Retry-After": str(retry_after), **(headers or {})})
-
-
-def _summary(violations: list[Violation]) -> str:
-    if not violations:
-        return "the payload breaks the import contract"
-    first = violations[0]
-    where = f"row {first.row_index}, " if first.row_index is not None else ""
-    return (f"{len(violations)} contract violation(s); first: {first.message} "
-            f"({where}{first.field})")
+    batch = await run_cpu_bound(
+        parse_payload, payload, max_rows=settings.max_rows,
+        generated_correlation_id=uuid.UUID(correlation_id_of(request)))
+    request.state.correlation_id = str(batch.correlation_id)
+    fields.update(batch_id=str(batch.batch_id), rows=len(batch.rows))
+    fields["parse_ms"] = round((time.perf_counter() - started) * 1000, 2)
+    return await services.imports.submit(batch)
 
 
 async def _finish(request: Request, services: Services, fields: dict[str, Any],
                   status: int) -> None:
-    """Count the request in Prometheus and, for a known tenant, in import_requests."""
-    m = services.metrics
-    labels = {"tenant_id": fields.get("tenant_id", "unknown"), "status": str(status)}
-    m.requests.labels(**labels).inc()
-    m.bytes.labels(**labels).inc(fields.get("bytes", 0))
-    if "parse_ms" in fields:
-        m.parse_seconds.labels(**labels).observe(fields["parse_ms"] / 1000)
-    if "merge_ms" in fields:
-        m.merge_seconds.labels(**labels).observe(fields["merge_ms"] / 1000)
-    if status == 200 and not fields.get("replayed"):
-        m.rows.labels(**labels).inc(fields.get("rows", 0))
-        m.inserted.labels(**labels).inc(fields.get("inserted", 0))
-        m.updated.labels(**labels).inc(fields.get("updated", 0))
-        m.org_memberships.labels(**labels).inc(fields.get("org_memberships_upserted", 0))
-        m.user_memberships.labels(**labels).inc(fields.get("user_memberships_upserted", 0))
-        m.anomalies.labels(**labels).inc(fields.get("anomalies_count", 0))
+    """Count the request in Prometheus and, for a known tenant, record it."""
+    services.metrics.count_import(fields, status)
     if "tenant_id" not in fields:
         return
+    record = ImportRequestRecord(
+        tenant_id=fields["tenant_id"], correlation_id=correlation_id_of(request),
+        status=status, batch_id=fields.get("batch_id"), error_code=fields.get("error_code"),
+        rows=fields.get("rows"), parse_ms=fields.get("parse_ms"),
+        merge_ms=fields.get("merge_ms"), bytes=fields.get("bytes"),
+        replayed=bool(fields.get("replayed")))
     try:
-        async with services.db.pool.connection(timeout=2) as conn:
-            await conn.execute(query("import_request_record"), {
-                "tenant_id": fields["tenant_id"],
-                "correlation_id": correlation_id_of(request),
-                "batch_id": fields.get("batch_id"),
-                "status": status,
-                "error_code": fields.get("error_code"),
-                "rows": fields.get("rows"),
-                "parse_ms": fields.get("parse_ms"),
-                "merge_ms": fields.get("merge_ms"),
-                "bytes": fields.get("bytes"),
-                "replayed": bool(fields.get("replayed")),
-            })
+        await services.imports.record_request(record)
     except Exception as exc:  # the history must never change the answer
         log.warning("import_request_not_recorded", error_type=type(exc).__name__,
                     correlation_id=correlation_id_of(request))

@@ -1,18 +1,10 @@
-"""Helpers for building tenants and payloads in tests."""
+"""Factories: tenants, dashboard logins, payload rows and batches, and a batch submitted
+through the manager."""
 
 from __future__ import annotations
 
 import asyncio
-import socket
 from typing import Any
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def create_tenant(database_url: str, tenant_id: str, timezone: str = "UTC") -> str:
@@ -25,6 +17,18 @@ def create_tenant(database_url: str, tenant_id: str, timezone: str = "UTC") -> s
             return await TenantStore(database).add(tenant_id, timezone)
 
     return asyncio.run(add())
+
+
+def create_login(database_url: str, email: str, role: str, password: str) -> None:
+    """Create a dashboard login through the same manager the CLI uses."""
+    from projects_import.db.connection import Database
+    from projects_import.users import UserStore
+
+    async def add() -> None:
+        async with Database(database_url, max_size=1) as database:
+            await UserStore(database).add(email, role, password)
+
+    asyncio.run(add())
 
 
 def submit(database_url: str, payload: dict[str, Any]) -> dict[str, Any]:

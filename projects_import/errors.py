@@ -77,7 +77,8 @@ class InvalidInput(ProjectsImportError):
 class DatabaseUnavailable(ProjectsImportError):
     """The database went away: a connection lost mid-request (restart, terminated backend,
     network cut: SQLSTATE class 08, 57P01-57P03) or none within the pool's timeout. The
-    transaction did not commit, so nothing was written; the request may be sent again."""
+    transaction did not commit — unless the connection died during the COMMIT itself — so
+    the request is to be sent again; an import that did commit then answers as a replay."""
 
     code = "database_unavailable"
     http_status = 503
@@ -88,6 +89,7 @@ class DatabaseUnavailable(ProjectsImportError):
         # command") say nothing useful to a client: one message for every cause
         del message
         super().__init__(
-            "the database is unreachable or restarting; nothing was written. Retry after "
-            f"{self.RETRY_AFTER_SECONDS} s",
+            "the database is unreachable or restarting; the request was not completed. Send "
+            f"it again after {self.RETRY_AFTER_SECONDS} s (an import that was stored after all "
+            "answers as a replay)",
             headers={"Retry-After": str(self.RETRY_AFTER_SECONDS)})

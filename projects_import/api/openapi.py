@@ -190,7 +190,7 @@ def _ok(description: str, schema: str) -> dict[str, Any]:
     return {"description": description, "content": {JSON: {"schema": _ref(schema)}}}
 
 
-_UNAVAILABLE = _error("the database is unreachable or restarting; nothing was written",
+_UNAVAILABLE = _error("the database is unreachable or restarting; send the request again",
                       _RETRY_AFTER)
 _INTERNAL = _error("unexpected server error; nothing was written")
 _USER_ERRORS = {

@@ -60,7 +60,11 @@ def test_unknown_email_costs_what_a_wrong_password_costs(live_server, database_u
         assert sign_in(live_server.url, email, "not the password").status_code == 401
         return time.perf_counter() - started
 
-    known = [timed(OPERATOR) for _ in range(4)]
-    unknown = [timed(f"nobody{n}@example.com") for n in range(4)]
+    known: list[float] = []
+    unknown: list[float] = []
+    for n in range(5):  # interleaved, so a busier moment of the machine hits both alike
+        known.append(timed(OPERATOR))
+        unknown.append(timed(f"nobody{n}@example.com"))
+    # skipping the password check for unknown emails would make them ~100 times faster
     ratio = statistics.median(unknown) / statistics.median(known)
-    assert 0.5 < ratio < 2.0, (known, unknown)
+    assert 0.25 < ratio < 4.0, (known, unknown)

@@ -73,10 +73,11 @@ def test_a_trickled_body_answers_408_and_closes(strict_server, tenant) -> None:
                  b"\r\nContent-Length: 1000\r\nAuthorization: Bearer " + secret.encode()
                  + b"\r\n\r\n{\"rows\": [")
     sock.settimeout(5)
-    answer = sock.recv(65536)
+    answer = b""
+    while chunk := sock.recv(65536):  # headers and body may come apart; then the close
+        answer += chunk
     assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
     assert b"request_timeout" in answer
-    assert closed_by_server(sock, 3)
     sock.close()
 
 

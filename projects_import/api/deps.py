@@ -14,6 +14,7 @@ from projects_import.anomalies.cursor import CursorCodec
 from projects_import.anomalies.manager import AnomalyManager
 from projects_import.anomalies.problems import ProblemManager
 from projects_import.api.errors import ApiError, bearer_token
+from projects_import.api.throttle import ImportGate, SignInThrottle
 from projects_import.auth import OPERATOR_ROLES, app_role, database_claims, decode_token
 from projects_import.db.connection import Database
 from projects_import.imports.service import ImportService
@@ -45,6 +46,8 @@ class Services:
         self.problems = ProblemManager(self.db)
         self.cursors = CursorCodec(self.settings.jwt_secret)
         self.users = UserStore(self.db)
+        self.import_gate = ImportGate()
+        self.signin = SignInThrottle()
 
 
 def get_services(request: Request) -> Services:

@@ -260,7 +260,9 @@ def retention(cluster: Cluster, server: harness.Serve, home: Path) -> dict[str, 
     median = baseline[len(baseline) // 2]
     return {"cleanup_seconds": cleanup_seconds, "import_median": median,
             "import_max_during": max(overlapped) if overlapped else 0.0,
-            "imports_during": len(overlapped), "cleanup_output": "; ".join(line.strip() for line in done.stdout.strip().splitlines()[-6:])}
+            "imports_during": len(overlapped),
+            "cleanup_output": "; ".join(line.strip()
+                                        for line in done.stdout.strip().splitlines()[-5:])}
 
 
 def main() -> None:

@@ -32,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -181,15 +182,19 @@ def growth(cluster: Cluster, server: harness.Serve, repeat: int,
 
 
 class Background:
-    """Tenants importing new batches in a loop until stopped (bounded by `limit`)."""
+    """Tenants importing in a loop until stopped (bounded by `limit`). `batches` gives the
+    n-th batch's rows of a tenant; by default new 5000-row batches."""
 
-    def __init__(self, cluster: Cluster, server: harness.Serve, tenants: list[str],
-                 limit: int = 200) -> None:
+    def __init__(self, cluster: Cluster, server: harness.Serve, tenants: dict[str, str | None],
+                 limit: int = 200,
+                 batches: Callable[[int], list[dict[str, Any]]] | None = None) -> None:
         self.stop = threading.Event()
-        self.latencies: list[tuple[float, float]] = []  # (start, seconds)
+        self.latencies: dict[str, list[tuple[float, float]]] = {}  # tenant: (start, seconds)
+        self.batches = batches or (lambda n: make_rows(ROWS, offset=n * ROWS))
         self.threads = []
-        for tenant in tenants:
-            secret = add_tenant(cluster.url, tenant)
+        for tenant, secret in tenants.items():
+            secret = secret or add_tenant(cluster.url, tenant)
+            self.latencies[tenant] = []
             self.threads.append(threading.Thread(target=self._run,
                                                  args=(server, tenant, secret, limit)))
 
@@ -198,10 +203,14 @@ class Background:
             for n in range(limit):
                 if self.stop.is_set():
                     return
-                payload = body(tenant, f"{tenant}-{n}", make_rows(ROWS, offset=n * ROWS))
+                payload = body(tenant, f"{tenant}-{n}", self.batches(n))
                 started = time.perf_counter()
                 post(client, payload)
-                self.latencies.append((started, time.perf_counter() - started))
+                self.latencies[tenant].append((started, time.perf_counter() - started))
+
+    def join(self) -> None:
+        for thread in self.threads:
+            thread.join()
 
     def __enter__(self) -> Background:
         for thread in self.threads:
@@ -210,8 +219,7 @@ class Background:
 
     def __exit__(self, *exc: object) -> None:
         self.stop.set()
-        for thread in self.threads:
-            thread.join()
+        self.join()
 
 
 def reads(cluster: Cluster, server: harness.Serve, samples: int) -> dict[str, dict[str, float]]:
@@ -228,7 +236,7 @@ def reads(cluster: Cluster, server: harness.Serve, samples: int) -> dict[str, di
     out: dict[str, dict[str, float]] = {}
     with httpx.Client(base_url=server.url, timeout=60,
                       headers={"Authorization": f"Bearer {token}"}) as client, \
-            Background(cluster, server, ["R0", "R1"]):
+            Background(cluster, server, {"R0": None, "R1": None}):
         time.sleep(1)
         for label, (path, params) in variants.items():
             if client.get(path, params=params).status_code != 200:
@@ -240,15 +248,24 @@ def reads(cluster: Cluster, server: harness.Serve, samples: int) -> dict[str, di
     return out
 
 
-def retention(cluster: Cluster, server: harness.Serve, home: Path) -> dict[str, float]:
-    """Section 6: an import loop with and without `projects-import cleanup` running."""
-    before = Background(cluster, server, ["T0"], limit=6)
-    with before:
-        for thread in before.threads:
-            thread.join()
-    baseline = sorted(s for _, s in before.latencies)
+def retention(cluster: Cluster, server: harness.Serve, home: Path,
+              big: str) -> dict[str, Any]:
+    """Section 6: imports with and without `projects-import cleanup` running: new batches into
+    another tenant, and 1000-row re-imports of the history tenant's oldest projects (their
+    problems resolve, so the merge updates the very occurrences retention deletes)."""
+    def history_rows(n: int) -> list[dict[str, Any]]:
+        return make_rows(1000, offset=KEY_BASE + n * 1000, bump=n % 2)
+
+    with Background(cluster, server, {"T0": None}, limit=5) as before, \
+            Background(cluster, server, {"BIG": big}, limit=3, batches=history_rows) as big_before:
+        before.join()
+        big_before.join()
+    baseline = {t: sorted(s for _, s in v)
+                for t, v in (before.latencies | big_before.latencies).items()}
     env = {**os.environ, "DATABASE_URL": cluster.url, "PROJECTS_IMPORT_HOME": str(home)}
-    with Background(cluster, server, ["T1"], limit=400) as during:
+    with Background(cluster, server, {"T1": None}, limit=400) as during, \
+            Background(cluster, server, {"BIG": big}, limit=400,
+                       batches=lambda n: history_rows(n + 3)) as same_tenant:
         time.sleep(0.5)
         started = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "projects_import", "cleanup"], env=env,
@@ -256,13 +273,20 @@ def retention(cluster: Cluster, server: harness.Serve, home: Path) -> dict[str, 
         cleanup_seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise RuntimeError(f"cleanup failed: {done.stderr[-500:]}")
-    overlapped = [s for at, s in during.latencies if at < started + cleanup_seconds]
-    median = baseline[len(baseline) // 2]
-    return {"cleanup_seconds": cleanup_seconds, "import_median": median,
-            "import_max_during": max(overlapped) if overlapped else 0.0,
-            "imports_during": len(overlapped),
-            "cleanup_output": "; ".join(line.strip()
-                                        for line in done.stdout.strip().splitlines()[-5:])}
+    out: dict[str, Any] = {
+        "cleanup_seconds": cleanup_seconds,
+        "cleanup_output": "; ".join(line.strip()
+                                    for line in done.stdout.strip().splitlines()[-5:])}
+    for label, runs, key in (("other tenant, 5000 new rows", during, "T1"),
+                             ("same tenant, 1000 history rows", same_tenant, "BIG")):
+        overlapped = [s for at, s in runs.latencies[key] if at < started + cleanup_seconds]
+        calm = baseline.get("T0" if key == "T1" else key)
+        out[label] = {"median_without": calm[len(calm) // 2] if calm else None,
+                      "max_during": max(overlapped) if overlapped else None,
+                      "median_during": sorted(overlapped)[len(overlapped) // 2]
+                      if overlapped else None,
+                      "imports_during": len(overlapped)}
+    return out
 
 
 def main() -> None:
@@ -319,7 +343,7 @@ def main() -> None:
                     results["reads"] = reads(cluster, server, args.read_samples)
                 if "6" in sections:
                     print("6. retention during imports", flush=True)
-                    results["retention"] = retention(cluster, server, home)
+                    results["retention"] = retention(cluster, server, home, big)
         finally:
             cluster.close()
 

@@ -2,8 +2,8 @@
 
 90 days of daily batches: `projects` projects (their memberships too), one staged batch a day,
 and `occurrences` anomaly occurrences spread over those days: the same projects miss the same
-directory entries every day (as a real feed does until someone fixes a directory), so every
-open problem has about 90 occurrences. On top, `old` occurrences and 30 staged batches past
+directory entries every day (as a real feed does until someone fixes a directory), so each of
+their open problems has about 90 occurrences. On top, `old` occurrences and 30 staged batches past
 retention (older than 90 and 60 days), for the retention measurement.
 Foreign-key triggers are skipped while loading (session_replication_role = replica, superuser
 only): the rows are consistent by construction.
@@ -31,6 +31,7 @@ def seed_history(url: str, tenant_id: str, *, projects: int, occurrences: int, o
         conn.execute("set synchronous_commit = off")
         _projects(conn, tenant_id, projects, missing)
         _memberships(conn, tenant_id)
+        _problems(conn, tenant_id, missing, days)
         loaded_days = 0
         for day in range(days):
             if time.monotonic() - started > budget_seconds:
@@ -88,6 +89,24 @@ def _projects(conn: psycopg.Connection[Any], tenant_id: str, projects: int,
                  "'Fulton Hogan Pty Ltd') on conflict do nothing", (tenant_id,))
 
 
+def _problems(conn: psycopg.Connection[Any], tenant_id: str, missing: int, days: int) -> None:
+    """One open problem per missing project and type, seen every day of the history."""
+    conn.execute("""
+        insert into import_problems (tenant_id, project_key, anomaly_type, severity,
+            unknown_value, unknown_key, status, first_seen_at, last_seen_at, occurrences,
+            last_batch_id, payload_excerpt)
+        select %(t)s, 'STG-' || lpad((%(base)s + g)::text, 12, '0'), a.anomaly_type,
+               a.severity, a.unknown_value, public.fn_directory_key(a.unknown_value), 'open',
+               now() - make_interval(days => %(days)s), now() - interval '1 day', %(days)s,
+               md5(%(t)s || ':day:1')::uuid, '{"generated": true}'
+          from generate_series(0, %(missing)s::integer - 1) g
+         cross join (values ('UNKNOWN_DELIVERY_PARTNER', 'warning', 'Unknown Civil'),
+                            ('UNKNOWN_DS', 'error', 'ghost'),
+                            ('UNKNOWN_RM', 'error', 'Nobody Known'))
+               a(anomaly_type, severity, unknown_value)""",
+                 {"t": tenant_id, "base": KEY_BASE, "missing": missing, "days": days})
+
+
 def _memberships(conn: psycopg.Connection[Any], tenant_id: str) -> None:
     conn.execute("""
         insert into project_org_memberships (tenant_id, stage_application, org_name, role,
@@ -128,16 +147,21 @@ def _day(conn: psycopg.Connection[Any], tenant_id: str, *, day_ago: int, rows: i
         if staged_days_ago is not None else None
     conn.execute("""
         insert into import_anomalies (tenant_id, batch_id, staging_id, row_index, project_key,
-            anomaly_type, severity, payload_excerpt, correlation_id, created_at)
+            anomaly_type, severity, payload_excerpt, correlation_id, created_at, problem_id)
         select %(t)s, coalesce(%(b)s::uuid, md5(%(t)s || ':old:' || %(ago)s)::uuid),
                (select id from staging_imports s
                  where s.tenant_id = %(t)s and s.batch_id = %(b)s::uuid),
-               g, 'STG-' || lpad((%(base)s + g)::text, 12, '0'), a.anomaly_type, a.severity,
-               '{"stage_application": "STG-' || lpad((%(base)s + g)::text, 12, '0') || '"}',
+               k.g, k.project_key, a.anomaly_type, a.severity,
+               '{"stage_application": "' || k.project_key || '"}',
                md5(%(t)s || %(ago)s)::uuid,
-               now() - make_interval(days => %(ago)s) + make_interval(secs => g %% 3600)
-          from generate_series(0, %(rows)s::integer - 1) g
+               now() - make_interval(days => %(ago)s) + make_interval(secs => k.g %% 3600),
+               pr.id
+          from (select g, 'STG-' || lpad((%(base)s + g)::text, 12, '0') as project_key
+                  from generate_series(0, %(rows)s::integer - 1) g) k
          cross join (values ('UNKNOWN_DELIVERY_PARTNER', 'warning'), ('UNKNOWN_DS', 'error'),
-                            ('UNKNOWN_RM', 'error')) a(anomaly_type, severity)""",
+                            ('UNKNOWN_RM', 'error')) a(anomaly_type, severity)
+          left join import_problems pr
+            on pr.tenant_id = %(t)s and pr.project_key = k.project_key
+           and pr.anomaly_type = a.anomaly_type""",
                  {"t": tenant_id, "b": batch_id, "ago": day_ago, "rows": rows,
                   "base": KEY_BASE})

@@ -35,7 +35,7 @@ def submit(conn: psycopg.Connection[Any], tenant_id: str, rows: list[dict[str, A
         conn.execute("load 'auto_explain'")
         for name, value in (("log_min_duration", "0"), ("log_analyze", "on"),
                             ("log_buffers", "on"), ("log_nested_statements", "on"),
-                            ("log_timing", "on"), ("log_level", "notice")):
+                            ("log_timing", "on"), ("log_triggers", "on"), ("log_level", "notice")):
             conn.execute(f"set local auto_explain.{name} = {value}")
         conn.execute(
             "select public.fn_projects_import_submit(%s, 'bench', %s, %s, 1::smallint, "

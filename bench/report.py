@@ -76,9 +76,15 @@ def markdown(results: dict[str, Any], repeat: int) -> str:
         ret = results["retention"]
         lines += ["## Retention during imports", "",
                   f"`projects-import cleanup` took {ret['cleanup_seconds']:.1f} s "
-                  f"({ret['cleanup_output']}). A 5000-row import took {ret['import_median']:.3f} s"
-                  f" (median) without it and at most {ret['import_max_during']:.3f} s during it "
-                  f"({ret['imports_during']} imports overlapped).", ""]
+                  f"({ret['cleanup_output']}).", "",
+                  "| imports running beside it | median s without | median s during | "
+                  "max s during | imports during |", "|---|---:|---:|---:|---:|"]
+        for label, figures in ret.items():
+            if isinstance(figures, dict):
+                cells = [figures[k] for k in ("median_without", "median_during", "max_during")]
+                shown = " | ".join("-" if c is None else f"{c:.3f}" for c in cells)
+                lines.append(f"| {label} | {shown} | {figures['imports_during']} |")
+        lines.append("")
     return "\n".join(lines)
 
 

@@ -49,7 +49,8 @@ select public.fn_projects_import_submit(
 
 -- import_replay_lookup --
 -- A replay's answer from the checksum alone, before any payload is sent (staging_imports'
--- unique (tenant_id, batch_checksum) index); fn_projects_import_submit stays the authority.
+-- unique (tenant_id, batch_checksum) index); none for a paused tenant, whose answer is
+-- fn_projects_import_submit's (it stays the authority).
 select jsonb_build_object(
            'outcome', 'replayed',
            'batch_id', s.batch_id,
@@ -58,6 +59,7 @@ select jsonb_build_object(
            'metrics', coalesce(s.validation -> 'metrics', '{}'::jsonb)
                       || jsonb_build_object('staging_id', s.id)) as result
   from public.staging_imports s
+  join public.tenants t on t.tenant_id = s.tenant_id and t.paused_at is null
  where s.tenant_id = %(tenant_id)s and s.batch_checksum = %(batch_checksum)s;
 
 -- staging_get --

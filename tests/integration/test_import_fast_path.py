@@ -94,3 +94,20 @@ def _domain_counts(db: Any) -> dict[str, int]:
     tables = ("projects", "staging_imports", "import_anomalies", "project_org_memberships",
               "project_user_memberships")
     return {t: db.execute(f"select count(*) as n from {t}").fetchone()["n"] for t in tables}
+
+
+def test_the_replay_lookup_leaves_a_paused_tenant_to_the_submit_function(
+        db, database_url, tenant, directories) -> None:
+    from projects_import.db.queries import query
+    from tests.support import submit
+
+    first = submit(database_url, batch([project_row("STG-1")], batch_id="p-1"))
+    checksum = db.execute("select batch_checksum from staging_imports").fetchone()[
+        "batch_checksum"]
+    lookup = query("import_replay_lookup")
+    found = db.execute(lookup, {"tenant_id": "TELCO", "batch_checksum": checksum}).fetchone()
+    assert found["result"]["outcome"] == "replayed"
+    assert found["result"]["batch_id"] == first["batch_id"]
+    db.execute("select fn_tenant_pause('TELCO', 'maintenance')")
+    assert db.execute(lookup, {"tenant_id": "TELCO", "batch_checksum": checksum}
+                      ).fetchone() is None

@@ -245,6 +245,28 @@ def reads(cluster: Cluster, server: harness.Serve, samples: int) -> dict[str, di
                                      .raise_for_status()) for _ in range(samples)]
             out[label] = {"median": sorted(seconds)[len(seconds) // 2], "p95": p95(seconds),
                           "max": max(seconds)}
+        # problems as the operator RPC answers them (the HTTP route may not be served yet)
+        claims = json.dumps({"sub": "bench", "role": "authenticated",
+                             "app_metadata": {"role": "operator"}})
+        with cluster.connect() as conn:
+            for label, sql_text in (
+                    ("SQL fn_problems_for_operator(open, BIG, 100)",
+                     "select count(*) from fn_problems_for_operator(p_tenant => 'BIG', "
+                     "p_status => array['open'])"),
+                    ("SQL fn_problems_for_operator(open, all tenants, 100)",
+                     "select count(*) from fn_problems_for_operator(p_status => array['open'])"),
+                    ("SQL fn_problem_stats(24 h)", "select count(*) from fn_problem_stats(24)")):
+                seconds = []
+                for _ in range(samples):
+                    started = time.perf_counter()
+                    with conn.transaction():
+                        conn.execute("select set_config('request.jwt.claims', %s, true)",
+                                     (claims,))
+                        conn.execute("set local role authenticated")
+                        conn.execute(sql_text).fetchone()
+                    seconds.append(time.perf_counter() - started)
+                out[label] = {"median": sorted(seconds)[len(seconds) // 2],
+                              "p95": p95(seconds), "max": max(seconds)}
     return out
 
 

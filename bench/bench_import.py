@@ -187,8 +187,10 @@ class Background:
 
     def __init__(self, cluster: Cluster, server: harness.Serve, tenants: dict[str, str | None],
                  limit: int = 200,
-                 batches: Callable[[int], list[dict[str, Any]]] | None = None) -> None:
+                 batches: Callable[[int], list[dict[str, Any]]] | None = None,
+                 tag: str = "run") -> None:
         self.stop = threading.Event()
+        self.tag = tag
         self.latencies: dict[str, list[tuple[float, float]]] = {}  # tenant: (start, seconds)
         self.batches = batches or (lambda n: make_rows(ROWS, offset=n * ROWS))
         self.threads = []
@@ -203,7 +205,7 @@ class Background:
             for n in range(limit):
                 if self.stop.is_set():
                     return
-                payload = body(tenant, f"{tenant}-{n}", self.batches(n))
+                payload = body(tenant, f"{tenant}-{self.tag}-{n}", self.batches(n))
                 started = time.perf_counter()
                 post(client, payload)
                 self.latencies[tenant].append((started, time.perf_counter() - started))
@@ -279,7 +281,8 @@ def retention(cluster: Cluster, server: harness.Serve, home: Path,
         return make_rows(1000, offset=KEY_BASE + n * 1000, bump=n % 2)
 
     with Background(cluster, server, {"T0": None}, limit=5) as before, \
-            Background(cluster, server, {"BIG": big}, limit=3, batches=history_rows) as big_before:
+            Background(cluster, server, {"BIG": big}, limit=3, batches=history_rows,
+                       tag="calm") as big_before:
         before.join()
         big_before.join()
     baseline = {t: sorted(s for _, s in v)
@@ -287,7 +290,7 @@ def retention(cluster: Cluster, server: harness.Serve, home: Path,
     env = {**os.environ, "DATABASE_URL": cluster.url, "PROJECTS_IMPORT_HOME": str(home)}
     with Background(cluster, server, {"T1": None}, limit=400) as during, \
             Background(cluster, server, {"BIG": big}, limit=400,
-                       batches=lambda n: history_rows(n + 3)) as same_tenant:
+                       batches=lambda n: history_rows(n + 3), tag="retention") as same_tenant:
         time.sleep(0.5)
         started = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "projects_import", "cleanup"], env=env,

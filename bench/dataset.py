@@ -58,7 +58,7 @@ def seed_history(url: str, tenant_id: str, *, projects: int, occurrences: int, o
             "  as memberships", {"t": tenant_id}).fetchone()
     assert counted is not None
     return {"projects": counted[0], "occurrences": counted[1], "old_occurrences": counted[2],
-            "memberships": counted[3], "days": loaded_days,
+            "memberships": counted[3], "days": loaded_days, "missing": missing,
             "seconds": round(time.monotonic() - started, 1)}
 
 

@@ -53,7 +53,9 @@ def markdown(results: dict[str, Any], repeat: int) -> str:
                   f"Tenant with history: {history['projects']:,} projects, "
                   f"{history['memberships']:,} memberships, {history['occurrences']:,} anomaly "
                   f"occurrences ({history['old_occurrences']:,} of them past retention) over "
-                  f"{history['days']} daily batches; loaded in {history['seconds']} s.", ""]
+                  f"{history['days']} daily batches, {history['missing']:,} projects missing their "
+                  f"partner, DS and RM every day (3 open problems each); loaded in "
+                  f"{history['seconds']} s.", ""]
     growth: dict[str, Samples] = results.get("growth", {})
     if growth:
         lines += ["| 5000-row import | median s | min s | max s | x empty tenant |",
@@ -61,7 +63,7 @@ def markdown(results: dict[str, Any], repeat: int) -> str:
         for label, samples in growth.items():
             kind = label.split(": ", 1)[1]
             empty = growth.get(f"empty tenant: {kind}")
-            ratio = f"{samples.median / empty.median:.2f}" if empty else ""
+            ratio = f"{samples.median / empty.median:.2f}" if empty else "-"
             lines.append(f"| {label} | {samples.median:.4f} | {samples.low:.4f} | "
                          f"{samples.high:.4f} | {ratio} |")
         lines.append("")

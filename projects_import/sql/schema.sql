@@ -576,6 +576,7 @@ declare
     v_problems          bigint := 0;
     v_deliveries        bigint := 0;
     v_chunk_imports     integer;
+    v_chunk_unlinked    integer;
     v_chunk_anomalies   integer;
     v_chunk_requests    integer;
     v_chunk_problems    integer;
@@ -625,11 +626,39 @@ begin
         )
         select count(*) into v_chunk_anomalies from deleted;
 
-        with doomed as (
-            select tenant_id, id
+        -- A staged batch's occurrences lose their link before it goes, p_chunk_size at a
+        -- time and never waiting on an occurrence an import holds: retention waits on no
+        -- import, so the two cannot deadlock. A batch with occurrences still linked stays
+        -- for a later chunk or run.
+        with due as (
+            select tenant_id, id, batch_id
               from staging_imports
              where created_at < v_imports_cutoff
              order by created_at
+             limit p_chunk_size
+        ), linked as (
+            select a.tenant_id, a.id
+              from due d
+              join import_anomalies a
+                on a.tenant_id = d.tenant_id and a.batch_id = d.batch_id
+               and a.staging_id = d.id
+             limit p_chunk_size
+               for update of a skip locked
+        )
+        update import_anomalies a
+           set staging_id = null
+          from linked l
+         where a.tenant_id = l.tenant_id and a.id = l.id;
+        get diagnostics v_chunk_unlinked = row_count;
+
+        with doomed as (
+            select s.tenant_id, s.id
+              from staging_imports s
+             where s.created_at < v_imports_cutoff
+               and not exists (select 1 from import_anomalies a
+                                where a.tenant_id = s.tenant_id and a.batch_id = s.batch_id
+                                  and a.staging_id = s.id)
+             order by s.created_at
              limit p_chunk_size
                for update skip locked
         ), deleted as (
@@ -741,6 +770,7 @@ begin
         v_problems := v_problems + v_chunk_problems;
         v_deliveries := v_deliveries + v_chunk_deliveries;
         v_more := v_chunk_anomalies = p_chunk_size or v_chunk_imports = p_chunk_size
+                  or v_chunk_unlinked = p_chunk_size
                   or v_chunk_requests = p_chunk_size or v_chunk_problems = p_chunk_size
                   or v_chunk_deliveries = p_chunk_size;
     end loop;

@@ -112,3 +112,24 @@ def test_a_re_import_of_unchanged_rows_changes_no_membership(db, database_url, t
     after = db.execute("select id, since, ended_at from project_user_memberships "
                        "order by id").fetchall()
     assert after[: len(before)] == before
+
+
+def test_retention_never_waits_on_an_occurrence_an_import_holds(db, database_url, tenant,
+                                                                directories) -> None:
+    first = submit(database_url, batch([project_row(f"STG-{i}", deployment_specialist="ghost")
+                                        for i in range(3)], batch_id="old"))
+    staged = first["metrics"]["staging_id"]
+    db.execute("update staging_imports set created_at = now() - interval '61 days' "
+               "where id = %s", (staged,))
+    with psycopg.connect(database_url) as holder:  # an import resolving one of them
+        holder.execute("select id from import_anomalies where staging_id = %s "
+                       "order by id limit 1 for update", (staged,))
+        with psycopg.connect(database_url, autocommit=True) as retention:
+            retention.execute("set lock_timeout = '3s'")
+            counts = retention.execute("select fn_cleanup_import_data(60, 90)").fetchone()[0]
+        assert counts["staging_imports_deleted"] == 0  # it skipped, it did not wait
+        holder.rollback()
+    counts = db.execute("select fn_cleanup_import_data(60, 90) as c").fetchone()["c"]
+    assert counts["staging_imports_deleted"] == 1
+    links = db.execute("select staging_id from import_anomalies").fetchall()
+    assert len(links) == 3 and all(r["staging_id"] is None for r in links)

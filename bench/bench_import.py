@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -280,16 +281,23 @@ def reads(cluster: Cluster, server: harness.Serve, samples: int) -> dict[str, di
     return out
 
 
-def retention(cluster: Cluster, server: harness.Serve, home: Path,
-              big: str) -> dict[str, Any]:
+def retention(cluster: Cluster, server: harness.Serve, home: Path, big: str,
+              missing: int) -> dict[str, Any]:
     """Section 6: imports with and without `projects-import cleanup` running: new batches into
-    another tenant, and 1000-row re-imports of the history tenant's oldest projects (their
-    problems resolve, so the merge updates the very occurrences retention deletes)."""
+    another tenant, and 1000-row re-imports of the history tenant's projects. PostgreSQL logs
+    every lock wait longer than 100 ms (log_lock_waits): the longest wait of an import is the
+    stall retention caused, apart from the CPU both share."""
     def history_rows(n: int) -> list[dict[str, Any]]:
-        return make_rows(1000, offset=KEY_BASE + n * 1000, bump=n % 2)
+        return make_rows(1000, offset=KEY_BASE + missing + 50_000 + n * 1000, bump=n % 2)
 
+    with cluster.connect(autocommit=True) as conn:
+        conn.execute("alter system set log_lock_waits = on")
+        conn.execute("alter system set deadlock_timeout = '100ms'")
+        conn.execute("select pg_reload_conf()")
+    log = cluster.home / "embedded" / "pgdata" / "log"
+    log_start = log.stat().st_size if log.exists() else 0
     with Background(cluster, server, {"T0": None}, limit=5) as before, \
-            Background(cluster, server, {"BIG": big}, limit=3, batches=history_rows,
+            Background(cluster, server, {"BIG": big}, limit=5, batches=history_rows,
                        tag="calm") as big_before:
         before.join()
         big_before.join()
@@ -298,7 +306,7 @@ def retention(cluster: Cluster, server: harness.Serve, home: Path,
     env = {**os.environ, "DATABASE_URL": cluster.url, "PROJECTS_IMPORT_HOME": str(home)}
     with Background(cluster, server, {"T1": None}, limit=400) as during, \
             Background(cluster, server, {"BIG": big}, limit=400,
-                       batches=lambda n: history_rows(n + 3), tag="retention") as same_tenant:
+                       batches=lambda n: history_rows(n + 5), tag="retention") as same_tenant:
         time.sleep(0.5)
         started = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "projects_import", "cleanup"], env=env,
@@ -311,7 +319,7 @@ def retention(cluster: Cluster, server: harness.Serve, home: Path,
         "cleanup_output": "; ".join(line.strip()
                                     for line in done.stdout.strip().splitlines()[-5:])}
     for label, runs, key in (("other tenant, 5000 new rows", during, "T1"),
-                             ("same tenant, 1000 history rows", same_tenant, "BIG")):
+                             ("same tenant, 1000 rows re-imported", same_tenant, "BIG")):
         overlapped = [s for at, s in runs.latencies[key] if at < started + cleanup_seconds]
         calm = baseline.get("T0" if key == "T1" else key)
         out[label] = {"median_without": calm[len(calm) // 2] if calm else None,
@@ -319,7 +327,28 @@ def retention(cluster: Cluster, server: harness.Serve, home: Path,
                       "median_during": sorted(overlapped)[len(overlapped) // 2]
                       if overlapped else None,
                       "imports_during": len(overlapped)}
+    out["lock_waits"] = _import_lock_waits(log, log_start)
     return out
+
+
+def _import_lock_waits(log: Path, start: int) -> dict[str, Any]:
+    """Lock waits of imports over 100 ms, as PostgreSQL logged them, and deadlocks."""
+    if not log.exists():
+        return {}
+    with log.open("rb") as handle:
+        handle.seek(start)
+        text = handle.read().decode("utf-8", "replace")
+    lines = text.splitlines()
+    waits = []
+    for index, line in enumerate(lines):
+        found = re.search(r"\[(\d+)\] LOG:  process \d+ acquired .* after ([0-9.]+) ms", line)
+        if found:  # the lines that follow, of the same process, say which statement waited
+            same = [nxt for nxt in lines[index + 1:index + 30] if f"[{found.group(1)}]" in nxt
+                    or not nxt[:4].isdigit()]
+            if any("fn_projects_import" in nxt for nxt in same):
+                waits.append(float(found.group(2)))
+    return {"count": len(waits), "max_ms": max(waits) if waits else 0.0,
+            "deadlocks": text.count("deadlock detected")}
 
 
 def main() -> None:
@@ -377,7 +406,8 @@ def main() -> None:
                     results["reads"] = reads(cluster, server, args.read_samples)
                 if "6" in sections:
                     print("6. retention during imports", flush=True)
-                    results["retention"] = retention(cluster, server, home, big)
+                    results["retention"] = retention(cluster, server, home, big,
+                                                     results["history"]["missing"])
         finally:
             cluster.close()
 

@@ -86,6 +86,11 @@ def markdown(results: dict[str, Any], repeat: int) -> str:
                 cells = [figures[k] for k in ("median_without", "median_during", "max_during")]
                 shown = " | ".join("-" if c is None else f"{c:.3f}" for c in cells)
                 lines.append(f"| {label} | {shown} | {figures['imports_during']} |")
+        waits = ret.get("lock_waits") or {}
+        if waits:
+            lines += ["", "Imports that waited on a lock for more than 100 ms meanwhile "
+                      f"(PostgreSQL's `log_lock_waits`): {waits['count']}, the longest "
+                      f"{waits['max_ms']:.0f} ms; deadlocks: {waits['deadlocks']}."]
         lines.append("")
     return "\n".join(lines)
 

@@ -942,3 +942,16 @@ exception
     when undefined_object or insufficient_privilege then null;
 end
 $$;
+
+-- Privileges as 0010 and 0015 set them: the batch rule runs inside the merge and the backfill,
+-- which service_role runs (the default privileges of 0010 give a new function to nobody).
+-- The trigger functions run with the rights of the role that deletes.
+do $$
+begin
+    if exists (select 1 from pg_roles where rolname = 'service_role') then
+        grant execute on function
+            public.fn_projects_resolve_canonical_batch(text, text[], text[], text[], text[])
+           to service_role;
+    end if;
+end
+$$;

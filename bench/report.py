@@ -116,8 +116,9 @@ def chart(results: dict[str, Any], path: Path) -> None:
     ax.set_xscale("log")
     ax.set_xlabel("milliseconds (median; bars: min-max), log scale")
     ax.set_title("5000 rows: the import (blue), the floor (grey), peers (orange)")
-    for y, value in enumerate(medians):
-        ax.text(value, y, f" {value:.0f} ms", va="center", fontsize=8)
+    for y, (value, label) in enumerate(zip(medians, labels, strict=True)):
+        ax.text(table[label].high * 1000 * 1.04, y, f"{value:.0f} ms", va="center", fontsize=8)
+    ax.set_xlim(right=max(table[k].high for k in labels) * 1000 * 1.6)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

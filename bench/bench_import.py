@@ -413,10 +413,10 @@ def main() -> None:
 
     from report import chart, markdown
 
+    if args.json:  # first, so a report error loses no measurement
+        args.json.write_text(json.dumps(results, default=lambda s: s.values, indent=1))
     text = markdown(results, args.repeat)
     print(text)
-    if args.json:
-        args.json.write_text(json.dumps(results, default=lambda s: s.values, indent=1))
     if args.write:
         png = args.write.with_suffix(".png")
         chart(results, png)

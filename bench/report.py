@@ -82,7 +82,7 @@ def markdown(results: dict[str, Any], repeat: int) -> str:
                   "| imports running beside it | median s without | median s during | "
                   "max s during | imports during |", "|---|---:|---:|---:|---:|"]
         for label, figures in ret.items():
-            if isinstance(figures, dict):
+            if isinstance(figures, dict) and "median_without" in figures:
                 cells = [figures[k] for k in ("median_without", "median_during", "max_during")]
                 shown = " | ".join("-" if c is None else f"{c:.3f}" for c in cells)
                 lines.append(f"| {label} | {shown} | {figures['imports_during']} |")

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from projects_import.errors import ProjectsImportError
+from projects_import.imports import limits
 from projects_import.imports.contract import (
     ContractError,
     ImportRequest,
@@ -90,9 +91,13 @@ def decode_csv(body: bytes, query: Mapping[str, str]) -> dict[str, Any]:
         header = [name.strip() for name in next(reader, [])]
         if "stage_application" not in header:
             raise invalid("the CSV needs a header row with at least a stage_application column")
-        repeated = sorted({name for name in header if header.count(name) > 1})
+        if len(header) > limits.MAX_COLUMNS:
+            raise invalid(f"the CSV header has {len(header)} columns; at most "
+                          f"{limits.MAX_COLUMNS} allowed")
+        repeated = limits.repeated(header)
         if repeated:
-            raise invalid(f"the CSV header repeats column(s) {', '.join(repeated)}")
+            raise invalid("the CSV header repeats column(s) "
+                          f"{', '.join(limits.shown(name) for name in repeated[:20])}")
         rows: list[dict[str, str]] = []
         shifted: list[Violation] = []
         for cells in reader:
@@ -111,6 +116,15 @@ def decode_csv(body: bytes, query: Mapping[str, str]) -> dict[str, Any]:
     payload: dict[str, Any] = {"rows": rows}
     payload.update({name: query[name] for name in ENVELOPE_PARAMETERS if name in query})
     return payload
+
+
+def read(media: str, body: bytes, query: Mapping[str, str]) -> tuple[Any, bool]:
+    """The payload of a body, and whether it is fast_json's reading (then `parse` may take
+    the fast path)."""
+    fast = fast_json(body) if media == JSON else None
+    if fast is not None:
+        return fast, True
+    return decode(media, body, query), False
 
 
 def fast_json(body: bytes) -> Any | None:

@@ -4,6 +4,7 @@ one transaction), re-merge a staged batch, and record the outcome of each import
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from projects_import.imports.contract import (
     Violation,
     parse_payload,
 )
+from projects_import.imports.offload import run_cpu_bound
 
 METRIC_FIELDS = (
     "inserted_projects",
@@ -39,13 +41,14 @@ class ImportBusy(ProjectsImportError):
     code = "import_in_progress"
     http_status = 429
 
-    def __init__(self, tenant_id: str, retry_after_seconds: int | None = None) -> None:
+    def __init__(self, tenant_id: str, retry_after_seconds: int | None = None, *,
+                 headers: dict[str, str] | None = None) -> None:
         when = (f"retry after {retry_after_seconds} s" if retry_after_seconds is not None
                 else "try again shortly")
+        retry = {"Retry-After": str(retry_after_seconds)} if retry_after_seconds else {}
         super().__init__(
             f"another import for this tenant is in progress; {when} (concurrency is 1 per "
-            "tenant)",
-            headers={"Retry-After": str(retry_after_seconds)} if retry_after_seconds else None)
+            "tenant)", headers={**retry, **(headers or {})})
         self.tenant_id = tenant_id
 
 
@@ -88,8 +91,19 @@ class ImportRequestRecord:
     replayed: bool = False
 
 
+def _already_json(text: str | bytes) -> str | bytes:
+    return text
+
+
+def _prepared_jsonb(value: Any) -> Jsonb:
+    """Serialized now (in a worker thread: see `_submit`), not when psycopg sends it (on the
+    event loop)."""
+    return Jsonb(json.dumps(value), dumps=_already_json)
+
+
 def submit_params(request: ImportRequest) -> dict[str, Any]:
-    """The parameters of `import_submit` for a validated batch."""
+    """The parameters of `import_submit` for a validated batch (the large values already
+    serialized)."""
     return {
         "tenant_id": request.tenant_id,
         "source": request.source,
@@ -97,7 +111,7 @@ def submit_params(request: ImportRequest) -> dict[str, Any]:
         "batch_checksum": request.checksum,
         "checksum_version": CHECKSUM_VERSION,
         "raw": _staged_raw(request),
-        "rows": Jsonb(request.rows, dumps=orjson.dumps),
+        "rows": Jsonb(orjson.dumps(request.rows), dumps=_already_json),
         "correlation_id": request.correlation_id,
         "validation": Jsonb(request.validation),
     }
@@ -112,14 +126,12 @@ def _public_metrics(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def _staged_raw(request: ImportRequest) -> Jsonb:
-    """The raw payload for staging: the received JSON body as it is when there is one."""
+    """The raw payload for staging: the received JSON body as it is when there is one (no
+    second encode); else json's encoding (a payload json read may hold integers past 64 bits,
+    which orjson does not write)."""
     if request.raw_json is not None:
-        return Jsonb(request.raw_json, dumps=_as_is)
-    return Jsonb(request.raw, dumps=orjson.dumps)
-
-
-def _as_is(body: bytes) -> bytes:
-    return body
+        return Jsonb(request.raw_json, dumps=_already_json)
+    return _prepared_jsonb(request.raw)
 
 
 class ImportService:
@@ -161,9 +173,9 @@ class ImportService:
         if replayed is not None:
             answer: dict[str, Any] = replayed["result"]
             return answer
+        params = await run_cpu_bound(submit_params, request)
         async with self.db.transaction() as tx:
-            result: dict[str, Any] = await tx.fetch_value("import_submit",
-                                                          **submit_params(request))
+            result: dict[str, Any] = await tx.fetch_value("import_submit", **params)
         return result
 
     async def rerun(self, tenant_id: str, batch_id: uuid.UUID, *, max_rows: int) -> ImportResult:

@@ -84,6 +84,10 @@ def test_a_valid_batch_takes_the_fast_path_with_the_same_result(payload: dict[st
     batch([project_row("STG-1")], tenant_id="  "),
     batch([project_row("STG-1")], source=5),
     batch([project_row("STG-1")], note="nul \x00 inside"),
+    batch([project_row("STG-1", **{f"extra_{i}": i for i in range(300)})]),  # too many keys
+    batch([project_row("STG-1", **{"k" * 300: "long key"})]),
+    batch([project_row("STG-1", notes="n" * 70_000)]),  # past limits.MAX_FIELD_CHARS
+    batch([project_row("STG-1")], **{f"meta_{i}": i for i in range(300)}),
     batch([]),
     batch([project_row(f"S{i}") for i in range(3)]) | {"rows": "nope"},
     ["not", "an", "object"],

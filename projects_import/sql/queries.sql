@@ -99,9 +99,27 @@ select 1 as ok;
 -- import_request_record --
 -- Record the outcome of one authenticated import request.
 insert into public.import_requests (tenant_id, correlation_id, batch_id, status, error_code, rows,
-                                    parse_ms, merge_ms, bytes, replayed)
+                                    parse_ms, merge_ms, bytes, replayed, request_batch_id,
+                                    source, staging_id, inserted_projects, updated_projects,
+                                    unchanged_projects, org_memberships_upserted,
+                                    user_memberships_upserted, anomalies_count,
+                                    violations_total, violations_summary)
 values (%(tenant_id)s, %(correlation_id)s, %(batch_id)s, %(status)s, %(error_code)s, %(rows)s,
-        %(parse_ms)s, %(merge_ms)s, %(bytes)s, %(replayed)s);
+        %(parse_ms)s, %(merge_ms)s, %(bytes)s, %(replayed)s, %(request_batch_id)s, %(source)s,
+        %(staging_id)s, %(inserted_projects)s, %(updated_projects)s, %(unchanged_projects)s,
+        %(org_memberships_upserted)s, %(user_memberships_upserted)s, %(anomalies_count)s,
+        %(violations_total)s, %(violations_summary)s::jsonb);
+
+-- imports_list --
+-- A page of import requests, newest first, as the calling operator (fn_imports_for_operator).
+select *
+  from public.fn_imports_for_operator(%(tenant)s::text, %(status)s::integer,
+                                      %(since)s::timestamptz, %(after_created_at)s::timestamptz,
+                                      %(after_id)s::bigint, %(limit)s::integer);
+
+-- import_get --
+-- One import request with its staged metrics, reruns and violations summary (fn_import_get).
+select * from public.fn_import_get(%(id)s::bigint);
 
 -- anomalies_list --
 -- The newest anomalies of a window, as the calling operator (fn_anomalies_for_operator).

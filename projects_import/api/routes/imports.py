@@ -24,6 +24,7 @@ from projects_import.imports.contract import (
     Violation,
     parse_payload,
 )
+from projects_import.imports.history import record_params, upstream_fields, violations_summary
 from projects_import.imports.service import ImportBusy, ImportResult
 
 router = APIRouter(tags=["import"])
@@ -125,6 +126,9 @@ async def import_projects(request: Request, services: ServicesDep) -> dict[str, 
         result = await _run_import(request, services, fields)
     except ApiError as exc:
         fields["error_code"] = exc.code
+        if exc.violations:
+            fields.update(violations_total=len(exc.violations),
+                          violations_summary=violations_summary(exc.violations))
         await _finish(request, services, fields, exc.status)
         raise
     except Exception:
@@ -138,7 +142,7 @@ async def import_projects(request: Request, services: ServicesDep) -> dict[str, 
         org_memberships_upserted=metrics["org_memberships_upserted"],
         user_memberships_upserted=metrics["user_memberships_upserted"],
         anomalies_count=metrics["anomalies_count"], replayed=result.replayed,
-        merge_ms=round(result.merge_ms, 2),
+        merge_ms=round(result.merge_ms, 2), staging_id=metrics.get("staging_id"),
     )
     await _finish(request, services, fields, 200)
     return result.as_dict()
@@ -160,6 +164,7 @@ async def _run_import(request: Request, services: Services,
     fields["bytes"] = received
     payload = _decode_json(body) if media == _JSON else _decode_csv(body, request)
     _adopt_correlation_id(request, payload)
+    fields.update(upstream_fields(payload))
     claimed = payload.get("tenant_id") if isinstance(payload, dict) else None
     if isinstance(claimed, str) and claimed.strip() and claimed.strip() != tenant_id:
         raise ApiError(401, "unauthorized", "the bearer secret does not belong to this tenant_id")
@@ -167,7 +172,7 @@ async def _run_import(request: Request, services: Services,
         batch = parse_payload(payload, max_rows=settings.max_rows,
                               generated_correlation_id=uuid.UUID(correlation_id_of(request)))
         request.state.correlation_id = str(batch.correlation_id)
-        fields.update(batch_id=str(batch.batch_id), rows=len(batch.rows))
+        fields.update(batch_id=str(batch.batch_id), rows=len(batch.rows), source=batch.source)
         fields["parse_ms"] = round((time.perf_counter() - started) * 1000, 2)
         return await services.imports.submit(batch)
     except MalformedPayload as exc:
@@ -214,18 +219,8 @@ async def _finish(request: Request, services: Services, fields: dict[str, Any],
         return
     try:
         async with services.db.pool.connection() as conn:
-            await conn.execute(query("import_request_record"), {
-                "tenant_id": fields["tenant_id"],
-                "correlation_id": correlation_id_of(request),
-                "batch_id": fields.get("batch_id"),
-                "status": status,
-                "error_code": fields.get("error_code"),
-                "rows": fields.get("rows"),
-                "parse_ms": fields.get("parse_ms"),
-                "merge_ms": fields.get("merge_ms"),
-                "bytes": fields.get("bytes"),
-                "replayed": bool(fields.get("replayed")),
-            })
+            await conn.execute(query("import_request_record"), record_params(
+                fields["tenant_id"], correlation_id_of(request), status, fields))
     except Exception as exc:  # the history must never change the answer
         log.warning("import_request_not_recorded", error_type=type(exc).__name__,
                     correlation_id=correlation_id_of(request))

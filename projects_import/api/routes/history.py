@@ -1,0 +1,187 @@
+"""GET /imports and GET /imports/{id} — the import history for operators (SPEC §9).
+
+Reads run in the database under the caller's JWT claims (`ImportHistory`), so the operator
+RPCs and row-level security refuse a non-operator even past the role check here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel
+
+from projects_import.api.deps import ServicesDep
+from projects_import.api.errors import ApiError
+from projects_import.api.routes.anomalies import OperatorClaims
+from projects_import.imports.history import (
+    DEFAULT_LIMIT,
+    DETAIL_FIELDS,
+    IMPORT_FIELDS,
+    MAX_LIMIT,
+    ImportFilter,
+    ImportHistory,
+    ImportNotFound,
+    InvalidCursor,
+    Keyset,
+    NotOperator,
+    public_row,
+)
+from projects_import.tenants import TENANT_ID
+
+router = APIRouter(tags=["imports"])
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    correlation_id: str
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": description}
+
+
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _error("a parameter is not valid (the message names it)"),
+    401: _error("no valid user JWT"),
+    403: _error("the JWT's app_metadata.role is not operator or admin"),
+}
+
+
+class ImportRow(BaseModel):
+    id: int
+    tenant_id: str
+    received_at: datetime
+    request_batch_id: str | None
+    batch_id: uuid.UUID | None
+    source: str | None
+    status: int
+    error_code: str | None
+    rows: int | None
+    inserted_projects: int | None
+    updated_projects: int | None
+    unchanged_projects: int | None
+    anomalies_count: int | None
+    parse_ms: float | None
+    merge_ms: float | None
+    correlation_id: uuid.UUID
+    replayed: bool
+
+
+class ImportsPage(BaseModel):
+    imports: list[ImportRow]
+    next_cursor: str | None
+
+
+class ViolationLocation(BaseModel):
+    row_index: int | None
+    field: str
+    code: str
+
+
+class ViolationsSummary(BaseModel):
+    by_code: dict[str, int]
+    first: list[ViolationLocation]
+
+
+class ImportDetail(ImportRow):
+    org_memberships_upserted: int | None
+    user_memberships_upserted: int | None
+    bytes: int | None
+    staging_id: uuid.UUID | None
+    staged_at: datetime | None
+    staged_metrics: dict[str, Any] | None
+    reruns: list[dict[str, Any]]
+    violations_total: int | None
+    violations_summary: ViolationsSummary | None
+
+
+_ALLOWED = {"tenant", "status", "since", "cursor", "limit"}
+
+
+def _bad(request: Request, message: str) -> ApiError:
+    request.state.log_fields["error_code"] = "invalid_parameters"
+    return ApiError(400, "invalid_parameters", message)
+
+
+def _check_names(request: Request) -> None:
+    """An unknown or repeated query parameter is a mistake worth naming, not ignoring."""
+    names = [name for name, _ in request.query_params.multi_items()]
+    unknown = sorted({name for name in names if name not in _ALLOWED})
+    if unknown:
+        raise _bad(request, f"unknown query parameter(s): {', '.join(unknown[:5])}; "
+                            f"accepted: {', '.join(sorted(_ALLOWED))}")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise _bad(request, f"query parameter(s) given more than once: {', '.join(repeated)}")
+
+
+def _forbidden(request: Request) -> ApiError:
+    request.state.log_fields["error_code"] = "forbidden"
+    return ApiError(403, "forbidden", "operator or admin role required (refused by the database)")
+
+
+@router.get("/imports", summary="Import requests, newest first (operators and admins)",
+            response_model=ImportsPage, responses=_RESPONSES)
+async def list_imports(
+    request: Request,
+    services: ServicesDep,
+    claims: OperatorClaims,
+    tenant: Annotated[str | None, Query(
+        description="only this tenant", pattern=TENANT_ID.pattern)] = None,
+    status: Annotated[int | None, Query(
+        description="only requests answered with this HTTP status code, e.g. 200 or 422",
+        ge=100, le=599)] = None,
+    since: Annotated[datetime | None, Query(
+        description="only requests received at or after this ISO 8601 date-time "
+                    "(UTC when it has no offset)")] = None,
+    cursor: Annotated[str | None, Query(
+        description="next_cursor of the previous page", max_length=200)] = None,
+    limit: Annotated[int, Query(description=f"rows per page, 1..{MAX_LIMIT}",
+                                ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> dict[str, Any]:
+    _check_names(request)
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    try:
+        after = Keyset.decode(cursor) if cursor else None
+    except InvalidCursor as exc:
+        raise _bad(request, f"cursor: {exc}") from exc
+    selection = ImportFilter(tenant=tenant, status=status, since=since, after=after,
+                             limit=limit)
+    if tenant:
+        request.state.log_fields["tenant_id"] = tenant
+    try:
+        page = await ImportHistory(services.db).page(claims, selection)
+    except NotOperator as exc:
+        raise _forbidden(request) from exc
+    request.state.log_fields["rows"] = len(page.rows)
+    return {"imports": [public_row(row, IMPORT_FIELDS) for row in page.rows],
+            "next_cursor": page.next_cursor}
+
+
+@router.get("/imports/{import_id}", summary="One import request with its staged metrics, "
+            "reruns and violations summary", response_model=ImportDetail,
+            responses={**_RESPONSES, 404: _error("no import request with that id")})
+async def get_import(
+    request: Request,
+    services: ServicesDep,
+    claims: OperatorClaims,
+    import_id: Annotated[int, Path(ge=1, le=2**63 - 1, description="the request's id")],
+) -> dict[str, Any]:
+    try:
+        row = await ImportHistory(services.db).get(claims, import_id)
+    except NotOperator as exc:
+        raise _forbidden(request) from exc
+    except ImportNotFound as exc:
+        request.state.log_fields["error_code"] = "not_found"
+        raise ApiError(404, "not_found", str(exc)) from exc
+    request.state.log_fields["tenant_id"] = row["tenant_id"]
+    return public_row(row, DETAIL_FIELDS)

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from projects_import.auth import ROLES, mint_token
-from projects_import.cli import remediation, runtime, send, users
+from projects_import.cli import imports, remediation, runtime, send, users
 from projects_import.db import migrations
 from projects_import.directories import COLUMNS, import_directory
 from projects_import.tenants import TenantStore, check_timezone
@@ -26,6 +26,7 @@ app.add_typer(directory_app, name="directory")
 send.register(app)
 remediation.register(app)
 users.register(app)
+imports.register(app)
 
 
 @app.command()

@@ -1,0 +1,64 @@
+"""`projects-import imports list|show` as an operator runs them: real processes, real
+PostgreSQL, history made by real imports through the service."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from tests.acceptance.test_cli import env, run  # noqa: F401  (fixture)
+from tests.support import batch, project_row
+
+
+def _imports(http: httpx.Client, secret: str) -> None:
+    auth = {"Authorization": f"Bearer {secret}"}
+    ok = http.post("/import-projects", json=batch([project_row("STG-1")],
+                                                  batch_id="nightly-2025-08-18"), headers=auth)
+    assert ok.status_code == 200, ok.text
+    bad = http.post("/import-projects", json=batch([project_row("")], batch_id="nightly-bad"),
+                    headers=auth)
+    assert bad.status_code == 422
+
+
+def test_imports_list_and_show(env: dict[str, str], http: httpx.Client,
+                               tenant: tuple[str, str], directories: None) -> None:
+    _imports(http, tenant[1])
+
+    listed = run(env, "imports", "list")
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert lines[0].split()[:4] == ["id", "received", "(UTC)", "tenant"]
+    assert "nightly-bad contract_violation" in lines[1] and " 422 " in lines[1]
+    assert "nightly-2025-08-18" in lines[2] and " 200 " in lines[2]
+
+    as_json = run(env, "imports", "list", "--tenant", "TELCO", "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    body: dict[str, Any] = json.loads(as_json.stdout)
+    assert body["next_cursor"] is None
+    assert [r["request_batch_id"] for r in body["imports"]] == ["nightly-bad",
+                                                                "nightly-2025-08-18"]
+    merged = body["imports"][1]
+    assert merged["inserted_projects"] == 1 and merged["status"] == 200
+
+    assert json.loads(run(env, "imports", "list", "--tenant", "NOBODY", "--json").stdout
+                      )["imports"] == []
+    assert "no import requests" in run(env, "imports", "list", "--status", "500").stdout
+
+    shown = run(env, "imports", "show", str(merged["id"]))
+    assert shown.returncode == 0, shown.stderr
+    assert "request_batch_id: nightly-2025-08-18" in shown.stdout
+    assert "  inserted_projects: 1" in shown.stdout  # the staged metrics
+    assert "reruns: 0" in shown.stdout
+
+    rejected = run(env, "imports", "show", str(body["imports"][0]["id"]), "--json")
+    detail = json.loads(rejected.stdout)
+    assert detail["violations_summary"]["by_code"] == {"required": 1}
+    assert detail["staged_metrics"] is None
+
+    missing = run(env, "imports", "show", "987654")
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == "error: no import request with id 987654"
+    bad = run(env, "imports", "list", "--status", "42")
+    assert bad.returncode == 2 and "status" in bad.stderr

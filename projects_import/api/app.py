@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from projects_import import __version__
 from projects_import.api.deps import Services
+from projects_import.api.docs import install_docs
 from projects_import.api.errors import install_error_handlers
 from projects_import.api.middleware import RequestContextMiddleware
 from projects_import.api.routes import anomalies, dashboard, health, history, imports
@@ -36,9 +37,10 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
             await db.close()
 
     app = FastAPI(title="projects-import", version=__version__, lifespan=lifespan,
-                  docs_url="/docs", redoc_url=None)
+                  docs_url=None, redoc_url=None)
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
+    install_docs(app)
     app.include_router(imports.router)
     app.include_router(anomalies.router)
     app.include_router(history.router)

@@ -4,12 +4,20 @@ PostgreSQL, history made by real imports through the service."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
-from tests.acceptance.test_cli import env, run  # noqa: F401  (fixture)
+from tests.acceptance.test_cli import embedded_env, run
+from tests.conftest import JWT_SECRET
 from tests.support import batch, project_row
+
+
+@pytest.fixture
+def env(database_url: str, tmp_path: Path) -> dict[str, str]:
+    return {**embedded_env(tmp_path), "DATABASE_URL": database_url, "JWT_SECRET": JWT_SECRET}
 
 
 def _imports(http: httpx.Client, secret: str) -> None:

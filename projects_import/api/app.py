@@ -12,7 +12,16 @@ from projects_import.api.deps import Services
 from projects_import.api.docs import install_docs
 from projects_import.api.errors import install_error_handlers
 from projects_import.api.middleware import RequestContextMiddleware
-from projects_import.api.routes import anomalies, dashboard, health, history, imports
+from projects_import.api.routes import (
+    anomalies,
+    dashboard,
+    dashboard_imports,
+    dashboard_tenants,
+    health,
+    history,
+    imports,
+    tenants,
+)
 from projects_import.db.connection import Database
 from projects_import.observability import Metrics, configure_logging
 from projects_import.scheduler import start_scheduler
@@ -44,6 +53,9 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     app.include_router(imports.router)
     app.include_router(anomalies.router)
     app.include_router(history.router)
+    app.include_router(tenants.router)
     app.include_router(dashboard.router)
+    app.include_router(dashboard_imports.router)
+    app.include_router(dashboard_tenants.router)
     app.include_router(health.router)
     return app

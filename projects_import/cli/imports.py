@@ -26,8 +26,9 @@ from projects_import.imports.history import (
 )
 from projects_import.tenants import TENANT_ID
 
-CLI_CLAIMS = {"sub": "projects-import-cli", "role": "authenticated",
-              "app_metadata": {"role": "admin"}}
+# Who the database sees (and records, e.g. pausing a tenant) when the command line acts.
+CLI_SUBJECT = "projects-import-cli"
+CLI_CLAIMS = {"sub": CLI_SUBJECT, "role": "authenticated", "app_metadata": {"role": "admin"}}
 
 imports_app = typer.Typer(no_args_is_help=True, help="The history of import requests.")
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from psycopg import errors
 
+from projects_import.anomalies import NotOperator
 from projects_import.db.connection import Database
 from projects_import.db.queries import query
 from projects_import.imports.contract import MAX_STRING, Violation, storable
@@ -38,15 +39,13 @@ MAX_LIMIT = 1000
 VIOLATION_EXAMPLES = 5
 _MAX_CODES = 20
 
+__all__ = ["ImportHistory", "ImportNotFound", "InvalidCursor", "Keyset", "NotOperator"]
+
 _COUNTS = {"inserted": "inserted_projects", "updated": "updated_projects",
            "unchanged": "unchanged_projects",
            "org_memberships_upserted": "org_memberships_upserted",
            "user_memberships_upserted": "user_memberships_upserted",
            "anomalies_count": "anomalies_count"}
-
-
-class NotOperator(Exception):
-    """The database refused the caller: its claims do not say operator or admin (42501)."""
 
 
 class ImportNotFound(Exception):

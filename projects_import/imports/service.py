@@ -35,6 +35,16 @@ class ImportBusy(Exception):
     """Another import for the tenant holds the lock (HTTP 429)."""
 
 
+class TenantPaused(Exception):
+    """The tenant is quarantined (`tenant pause`): nothing is staged (HTTP 423)."""
+
+    def __init__(self, tenant_id: str, reason: str, paused_at: str) -> None:
+        super().__init__(f"tenant {tenant_id} is paused since {paused_at}: {reason}")
+        self.tenant_id = tenant_id
+        self.reason = reason
+        self.paused_at = paused_at
+
+
 class BatchNotFound(Exception):
     """No staged batch with that id for that tenant."""
 
@@ -84,6 +94,9 @@ class ImportService:
         outcome = result["outcome"]
         if outcome == "busy":
             raise ImportBusy(request.tenant_id)
+        if outcome == "paused":
+            raise TenantPaused(request.tenant_id, str(result.get("reason") or ""),
+                               str(result.get("paused_at") or ""))
         if outcome == "batch_conflict":
             raise ContractError([Violation(
                 None, "batch_id", "batch_conflict",

@@ -13,13 +13,21 @@ returning tenant_id, timezone, created_at;
 select tenant_id, timezone, created_at from public.tenants where tenant_id = %(tenant_id)s;
 
 -- tenant_list --
--- Every tenant with its count of valid secrets.
-select t.tenant_id, t.timezone, t.created_at,
-       count(s.secret_id) filter (where s.expires_at is null or s.expires_at > now()) as secrets,
-       max(s.created_at) as last_rotated_at
+-- Every tenant with its count of valid secrets and its freshness (last success, late, paused).
+with secrets as (
+    select t.tenant_id,
+           count(s.secret_id) filter (where s.expires_at is null or s.expires_at > now())
+               as secrets,
+           max(s.created_at) as last_rotated_at
+      from public.tenants t
+      left join public.tenant_secrets s using (tenant_id)
+     group by t.tenant_id
+)
+select t.tenant_id, t.timezone, t.created_at, s.secrets, s.last_rotated_at,
+       f.last_success_at, f.expected_at, f.late, f.paused, f.paused_reason, f.paused_at
   from public.tenants t
-  left join public.tenant_secrets s using (tenant_id)
- group by t.tenant_id
+  join secrets s using (tenant_id)
+  join public.vw_tenant_freshness f using (tenant_id)
  order by t.tenant_id;
 
 -- tenant_secret_insert --
@@ -357,3 +365,31 @@ select date_bin(%(step)s::interval, created_at, timestamptz '2000-01-01 00:00:00
 select tenant_id, batch_id, staged_at, row_count, org_memberships_upserted,
        user_memberships_upserted, memberships_ended
   from public.fn_dashboard_membership_changes(%(window_hours)s, %(limit)s);
+
+-- tenants_status --
+-- Every tenant's freshness and pause, as the calling operator (fn_tenants_status_for_operator).
+select * from public.fn_tenants_status_for_operator();
+
+-- tenant_secrets_overview --
+-- Per tenant: valid and expiring bearer secrets, next expiry, last rotation (never the secrets).
+select * from public.fn_tenant_secrets_for_operator();
+
+-- tenant_events_recent --
+-- The latest pauses and resumes, newest first (RLS: operators read).
+select tenant_id, id, at, action, reason, actor
+  from public.tenant_events
+ order by at desc, id desc
+ limit %(limit)s;
+
+-- tenant_set_paused --
+-- Pause or resume a tenant as the calling admin (fn_tenant_set_paused).
+select public.fn_tenant_set_paused(%(tenant_id)s::text, %(paused)s::boolean,
+                                   %(reason)s::text) as result;
+
+-- tenant_pause --
+-- Quarantine a tenant as the service (fn_tenant_pause).
+select public.fn_tenant_pause(%(tenant_id)s::text, %(reason)s::text, %(actor)s::text) as result;
+
+-- tenant_resume --
+-- Lift a tenant's quarantine as the service (fn_tenant_resume).
+select public.fn_tenant_resume(%(tenant_id)s::text, %(actor)s::text) as result;

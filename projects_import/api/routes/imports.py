@@ -25,7 +25,7 @@ from projects_import.imports.contract import (
     parse_payload,
 )
 from projects_import.imports.history import record_params, upstream_fields, violations_summary
-from projects_import.imports.service import ImportBusy, ImportResult
+from projects_import.imports.service import ImportBusy, ImportResult, TenantPaused
 
 router = APIRouter(tags=["import"])
 log = structlog.get_logger("projects_import.api")
@@ -186,6 +186,11 @@ async def _run_import(request: Request, services: Services,
                        "another import for this tenant is in progress; retry after "
                        f"{retry_after} s (concurrency is 1 per tenant)",
                        headers={"Retry-After": retry_after}) from exc
+    except TenantPaused as exc:
+        raise ApiError(423, "tenant_paused",
+                       f"tenant {exc.tenant_id} is paused (quarantined) since {exc.paused_at}: "
+                       f"{exc.reason}. Nothing was staged; imports are refused until an "
+                       "operator resumes the tenant (do not retry until then)") from exc
 
 
 def _summary(violations: list[Violation]) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -39,6 +41,9 @@ class TenantPaused(Exception):
     """The tenant is quarantined (`tenant pause`): nothing is staged (HTTP 423)."""
 
     def __init__(self, tenant_id: str, reason: str, paused_at: str) -> None:
+        with contextlib.suppress(ValueError):  # jsonb's ISO text, shown as "… UTC"
+            moment = dt.datetime.fromisoformat(paused_at).astimezone(dt.UTC)
+            paused_at = f"{moment:%Y-%m-%d %H:%M:%S} UTC"
         super().__init__(f"tenant {tenant_id} is paused since {paused_at}: {reason}")
         self.tenant_id = tenant_id
         self.reason = reason

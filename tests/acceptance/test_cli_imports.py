@@ -70,3 +70,43 @@ def test_imports_list_and_show(env: dict[str, str], http: httpx.Client,
     assert missing.stderr.strip() == "error: no import request with id 987654"
     bad = run(env, "imports", "list", "--status", "42")
     assert bad.returncode == 2 and "status" in bad.stderr
+
+
+def test_tenant_pause_resume_and_list(env: dict[str, str], http: httpx.Client,
+                                      tenant: tuple[str, str], directories: None) -> None:
+    auth = {"Authorization": f"Bearer {tenant[1]}"}
+    assert http.post("/import-projects", json=batch([project_row("STG-1")]),
+                     headers=auth).status_code == 200
+
+    listed = run(env, "tenant", "list")
+    assert listed.returncode == 0, listed.stderr
+    header, telco = listed.stdout.splitlines()
+    assert header.split()[:8] == ["tenant", "timezone", "secrets", "last", "success", "(UTC)",
+                                  "late", "paused"]
+    assert telco.split()[:3] == ["TELCO", "Australia/Adelaide", "1"]
+    assert telco.split()[-2:] == ["no", "no"]
+
+    paused = run(env, "tenant", "pause", "TELCO", "--reason", "bad export, ticket 12")
+    assert paused.returncode == 0, paused.stderr
+    assert paused.stdout.startswith("tenant TELCO paused since ")
+    assert paused.stdout.rstrip().endswith(": bad export, ticket 12")
+    answer = http.post("/import-projects", json=batch([project_row("STG-2")], batch_id="x"),
+                       headers=auth)
+    assert answer.status_code == 423
+    assert "bad export, ticket 12" in answer.json()["error"]["message"]
+    assert run(env, "tenant", "pause", "TELCO", "--reason", "again").stdout.startswith(
+        "tenant TELCO was already paused")
+    assert "since" in run(env, "tenant", "list").stdout.splitlines()[1]
+
+    blank = run(env, "tenant", "pause", "TELCO", "--reason", " ")
+    assert blank.returncode == 1 and blank.stderr.strip() == "error: --reason must not be blank"
+    missing = run(env, "tenant", "pause", "NOPE", "--reason", "why")
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == "error: no tenant NOPE; create it with `tenant add`"
+    assert run(env, "tenant", "pause", "TELCO").returncode == 2  # --reason is required
+
+    resumed = run(env, "tenant", "resume", "TELCO")
+    assert resumed.returncode == 0 and resumed.stdout.strip() == "tenant TELCO resumed"
+    assert run(env, "tenant", "resume", "TELCO").stdout.strip() == "tenant TELCO was not paused"
+    assert http.post("/import-projects", json=batch([project_row("STG-2")], batch_id="x"),
+                     headers=auth).status_code == 200

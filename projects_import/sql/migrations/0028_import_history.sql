@@ -57,20 +57,37 @@ begin
         raise exception 'p_after_created_at and p_after_id go together'
             using errcode = 'invalid_parameter_value';
     end if;
-    return query
-        select r.id, r.tenant_id, r.created_at, r.request_batch_id, r.batch_id, r.source,
-               r.status, r.error_code, r.rows, r.inserted_projects, r.updated_projects,
-               r.unchanged_projects, r.org_memberships_upserted, r.user_memberships_upserted,
-               r.anomalies_count, r.parse_ms, r.merge_ms, r.correlation_id, r.replayed,
-               r.staging_id, r.bytes, r.violations_total
-          from public.import_requests r
-         where (p_tenant is null or r.tenant_id = p_tenant)
-           and (p_status is null or r.status = p_status)
-           and (p_since is null or r.created_at >= p_since)
-           and (p_after_created_at is null
-                or (r.created_at, r.id) < (p_after_created_at, p_after_id))
-         order by r.created_at desc, r.id desc
-         limit p_limit;
+    -- two static queries, so each walks its own index and stops after p_limit rows
+    if p_tenant is null then
+        return query
+            select r.id, r.tenant_id, r.created_at, r.request_batch_id, r.batch_id, r.source,
+                   r.status, r.error_code, r.rows, r.inserted_projects, r.updated_projects,
+                   r.unchanged_projects, r.org_memberships_upserted,
+                   r.user_memberships_upserted, r.anomalies_count, r.parse_ms, r.merge_ms,
+                   r.correlation_id, r.replayed, r.staging_id, r.bytes, r.violations_total
+              from public.import_requests r
+             where (p_status is null or r.status = p_status)
+               and (p_since is null or r.created_at >= p_since)
+               and (p_after_created_at is null
+                    or (r.created_at, r.id) < (p_after_created_at, p_after_id))
+             order by r.created_at desc, r.id desc
+             limit p_limit;
+    else
+        return query
+            select r.id, r.tenant_id, r.created_at, r.request_batch_id, r.batch_id, r.source,
+                   r.status, r.error_code, r.rows, r.inserted_projects, r.updated_projects,
+                   r.unchanged_projects, r.org_memberships_upserted,
+                   r.user_memberships_upserted, r.anomalies_count, r.parse_ms, r.merge_ms,
+                   r.correlation_id, r.replayed, r.staging_id, r.bytes, r.violations_total
+              from public.import_requests r
+             where r.tenant_id = p_tenant
+               and (p_status is null or r.status = p_status)
+               and (p_since is null or r.created_at >= p_since)
+               and (p_after_created_at is null
+                    or (r.created_at, r.id) < (p_after_created_at, p_after_id))
+             order by r.created_at desc, r.id desc
+             limit p_limit;
+    end if;
 end
 $$;
 

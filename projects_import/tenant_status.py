@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from psycopg import errors
-
-from projects_import.anomalies import NotOperator
+from projects_import.anomalies.manager import NotOperator
 from projects_import.db.connection import Database
-from projects_import.db.queries import query
+from projects_import.errors import Forbidden, InvalidInput, NotFound
 from projects_import.tenants import TenantError
 
 # The fields of GET /tenants/status, in order.
@@ -25,8 +23,15 @@ MAX_REASON = 500
 RECENT_EVENTS = 50
 
 
-class NotAdmin(Exception):
+class NotAdmin(Forbidden):
     """The database refused the caller: pausing and resuming is for admins (42501)."""
+
+
+class TenantNotFound(NotFound, TenantError):
+    """No tenant with that id."""
+
+    code = "not_found"
+    http_status = 404
 
 
 class TenantStatus:
@@ -34,27 +39,13 @@ class TenantStatus:
         self.db = db
 
     async def _as_user(self, claims: Mapping[str, Any], name: str,
-                       params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        async with self.db.user_transaction(claims) as conn:
+                       **params: Any) -> list[dict[str, Any]]:
+        async with self.db.user_transaction(claims, read_only=True) as tx:
             try:
-                cur = await conn.execute(query(name), params or {})
-                return await cur.fetchall()
-            except errors.InsufficientPrivilege as exc:
-                raise NotOperator("operator or admin role required") from exc
-
-    async def _as_service(self, name: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        async with self.db.transaction() as conn:
-            try:
-                cur = await conn.execute(query(name), params)
-                row = await cur.fetchone()
-            except errors.NoDataFound as exc:
-                raise TenantError(f"no tenant {params['tenant_id']}; create it with "
-                                  "`tenant add`") from exc
-            except errors.InvalidParameterValue as exc:
-                raise TenantError(exc.diag.message_primary or "invalid value") from exc
-        assert row is not None
-        result: dict[str, Any] = row["result"]
-        return result
+                return await tx.fetch_all(name, **params)
+            except Forbidden as exc:
+                raise NotOperator("operator or admin role required (refused by the database)"
+                                  ) from exc
 
     async def status(self, claims: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Every tenant's freshness and pause, by tenant id."""
@@ -68,31 +59,39 @@ class TenantStatus:
     async def events(self, claims: Mapping[str, Any],
                      limit: int = RECENT_EVENTS) -> list[dict[str, Any]]:
         """The latest pauses and resumes, newest first."""
-        return await self._as_user(claims, "tenant_events_recent", {"limit": limit})
+        return await self._as_user(claims, "tenant_events_recent", limit=limit)
 
     async def set_paused(self, claims: Mapping[str, Any], tenant_id: str, paused: bool,
                          reason: str | None) -> dict[str, Any]:
         """Pause (with a reason) or resume, as the calling admin (recorded as its `sub`)."""
-        async with self.db.user_transaction(claims) as conn:
+        async with self.db.user_transaction(claims) as tx:
             try:
-                cur = await conn.execute(query("tenant_set_paused"), {
-                    "tenant_id": tenant_id, "paused": paused, "reason": reason})
-                row = await cur.fetchone()
-            except errors.InsufficientPrivilege as exc:
-                raise NotAdmin("admin role required to pause or resume a tenant") from exc
-            except errors.NoDataFound as exc:
-                raise TenantError(f"no tenant {tenant_id}") from exc
-            except errors.InvalidParameterValue as exc:
-                raise TenantError(exc.diag.message_primary or "invalid value") from exc
-        assert row is not None
-        result: dict[str, Any] = row["result"]
+                result: dict[str, Any] = await tx.fetch_value(
+                    "tenant_set_paused", tenant_id=tenant_id, paused=paused, reason=reason)
+            except Forbidden as exc:
+                raise NotAdmin("pausing and resuming a tenant is for the admin role (refused "
+                               "by the database)") from exc
+            except NotFound as exc:
+                raise TenantNotFound(f"no tenant {tenant_id}") from exc
+            except InvalidInput as exc:
+                raise TenantError(exc.message) from exc
         return result
 
     async def pause(self, tenant_id: str, reason: str, actor: str) -> dict[str, Any]:
         """Quarantine a tenant: its imports answer 423 and stage nothing until resumed."""
-        return await self._as_service("tenant_pause", {
-            "tenant_id": tenant_id, "reason": reason, "actor": actor})
+        return await self._as_service("tenant_pause", tenant_id=tenant_id, reason=reason,
+                                      actor=actor)
 
     async def resume(self, tenant_id: str, actor: str) -> dict[str, Any]:
-        return await self._as_service("tenant_resume", {"tenant_id": tenant_id,
-                                                        "actor": actor})
+        return await self._as_service("tenant_resume", tenant_id=tenant_id, actor=actor)
+
+    async def _as_service(self, name: str, **params: Any) -> dict[str, Any]:
+        async with self.db.transaction() as tx:
+            try:
+                result: dict[str, Any] = await tx.fetch_value(name, **params)
+            except NotFound as exc:
+                raise TenantNotFound(f"no tenant {params['tenant_id']}; create it with "
+                                     "`tenant add`") from exc
+            except InvalidInput as exc:
+                raise TenantError(exc.message) from exc
+        return result

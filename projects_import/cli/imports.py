@@ -21,7 +21,6 @@ from projects_import.imports.history import (
     MAX_LIMIT,
     ImportFilter,
     ImportHistory,
-    ImportNotFound,
     public_row,
 )
 from projects_import.tenants import TENANT_ID
@@ -106,10 +105,7 @@ def imports_show(
     async def get(db: Any) -> dict[str, Any]:
         return await ImportHistory(db).get(CLI_CLAIMS, import_id)
 
-    try:
-        row = runtime.run(config, get)
-    except ImportNotFound as exc:
-        runtime.fail(str(exc))
+    row = runtime.run(config, get)
     detail = public_row(row, DETAIL_FIELDS)
     if as_json:
         print(_dumps(detail))

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from psycopg import errors
-
-from projects_import.anomalies import NotOperator
+from projects_import.anomalies.manager import NotOperator
 from projects_import.db.connection import Database
-from projects_import.db.queries import query
-from projects_import.imports.contract import MAX_STRING, Violation, storable
+from projects_import.errors import Forbidden, InvalidInput, NotFound
+from projects_import.imports.contract import Violation, storable
+from projects_import.imports.service import ImportRequestRecord
+from projects_import.vocabulary import MAX_STRING
 
 # The fields of a listed import request, in the order GET /imports answers them.
 IMPORT_FIELDS = ("id", "tenant_id", "received_at", "request_batch_id", "batch_id", "source",
@@ -48,12 +48,14 @@ _COUNTS = {"inserted": "inserted_projects", "updated": "updated_projects",
            "anomalies_count": "anomalies_count"}
 
 
-class ImportNotFound(Exception):
+class ImportNotFound(NotFound):
     """No import request with that id is visible to the caller."""
 
 
-class InvalidCursor(ValueError):
+class InvalidCursor(InvalidInput):
     """A cursor this service did not hand out (or one that was altered)."""
+
+    code = "invalid_parameters"
 
 
 def violations_summary(violations: Sequence[Violation]) -> dict[str, Any]:
@@ -85,28 +87,21 @@ def upstream_fields(payload: Any) -> dict[str, Any]:
     return {key: value for key, value in found.items() if value is not None}
 
 
-def record_params(tenant_id: str, correlation_id: str, status: int,
-                  fields: Mapping[str, Any]) -> dict[str, Any]:
-    """The `import_request_record` parameters from a request's collected fields."""
-    summary = fields.get("violations_summary")
-    return {
-        "tenant_id": tenant_id,
-        "correlation_id": correlation_id,
-        "batch_id": fields.get("batch_id"),
-        "request_batch_id": fields.get("request_batch_id"),
-        "source": fields.get("source"),
-        "staging_id": fields.get("staging_id"),
-        "status": status,
-        "error_code": fields.get("error_code"),
-        "rows": fields.get("rows"),
-        "parse_ms": fields.get("parse_ms"),
-        "merge_ms": fields.get("merge_ms"),
-        "bytes": fields.get("bytes"),
-        "replayed": bool(fields.get("replayed")),
-        "violations_total": fields.get("violations_total"),
-        "violations_summary": json.dumps(summary) if summary is not None else None,
+def request_record(tenant_id: str, correlation_id: str, status: int,
+                   fields: Mapping[str, Any]) -> ImportRequestRecord:
+    """What import_requests keeps of one request, from the fields the route collected."""
+    return ImportRequestRecord(
+        tenant_id=tenant_id, correlation_id=correlation_id, status=status,
+        batch_id=fields.get("batch_id"), error_code=fields.get("error_code"),
+        rows=fields.get("rows"), parse_ms=fields.get("parse_ms"),
+        merge_ms=fields.get("merge_ms"), bytes=fields.get("bytes"),
+        replayed=bool(fields.get("replayed")),
+        request_batch_id=fields.get("request_batch_id"), source=fields.get("source"),
+        staging_id=fields.get("staging_id"),
+        violations_total=fields.get("violations_total"),
+        violations_summary=fields.get("violations_summary"),
         **{column: fields.get(name) for name, column in _COUNTS.items()},
-    }
+    )
 
 
 @dataclass(frozen=True)
@@ -129,10 +124,10 @@ class Keyset:
             moment = datetime.fromisoformat(data["t"])
             ident = data["i"]
         except (binascii.Error, ValueError, TypeError, KeyError) as exc:
-            raise InvalidCursor("cursor is not one this service handed out") from exc
+            raise InvalidCursor("cursor: not one this service handed out") from exc
         if (not isinstance(ident, int) or isinstance(ident, bool) or not 0 < ident < 2**63
                 or moment.tzinfo is None):
-            raise InvalidCursor("cursor is not one this service handed out")
+            raise InvalidCursor("cursor: not one this service handed out")
         return cls(moment, ident)
 
 
@@ -169,12 +164,12 @@ class ImportHistory:
 
     async def _fetch(self, claims: Mapping[str, Any], name: str,
                      params: Mapping[str, Any]) -> list[dict[str, Any]]:
-        async with self.db.user_transaction(claims) as conn:
+        async with self.db.user_transaction(claims, read_only=True) as tx:
             try:
-                cur = await conn.execute(query(name), params)
-                return await cur.fetchall()
-            except errors.InsufficientPrivilege as exc:
-                raise NotOperator("operator or admin role required") from exc
+                return await tx.fetch_all(name, **params)
+            except Forbidden as exc:
+                raise NotOperator("operator or admin role required (refused by the database)"
+                                  ) from exc
 
     async def page(self, claims: Mapping[str, Any], selection: ImportFilter) -> ImportPage:
         """One page of import requests, newest first, and the cursor of the next one."""
@@ -189,7 +184,7 @@ class ImportHistory:
         """One import request with its staged metrics, reruns and violations summary."""
         try:
             rows = await self._fetch(claims, "import_get", {"id": import_id})
-        except errors.NoDataFound as exc:
+        except NotFound as exc:
             raise ImportNotFound(f"no import request with id {import_id}") from exc
         return rows[0]
 

@@ -10,14 +10,15 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.acceptance.test_cli import embedded_env, run
-from tests.conftest import JWT_SECRET
-from tests.support import batch, project_row
+from tests.support import batch, cli_env, project_row, run_cli
 
 
 @pytest.fixture
 def env(database_url: str, tmp_path: Path) -> dict[str, str]:
-    return {**embedded_env(tmp_path), "DATABASE_URL": database_url, "JWT_SECRET": JWT_SECRET}
+    return cli_env(tmp_path / "home", database_url)
+
+
+run = run_cli
 
 
 def _imports(http: httpx.Client, secret: str) -> None:

@@ -14,9 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.acceptance.test_dashboard_browser import ARGS, CHROMIUM, PASSWORD, add_user
-from tests.integration.test_imports_history import rerun_batch
 from tests.support import batch, project_row
+from tests.support.console import CHROMIUM, PASSWORD, add_login, chromium, rerun_batch
 
 pytestmark = [
     pytest.mark.browser,
@@ -30,12 +29,8 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 @pytest.fixture
 def browser() -> Iterator[Any]:
     """Request it after fixtures that run asyncio: Playwright's sync API holds the loop."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def _offline_page(browser: Any, base: str) -> tuple[Any, list[str]]:
@@ -150,7 +145,7 @@ def _no_page_overflow(page: Any) -> None:
 
 def test_operator_opens_an_import_detail(live_server: Any, database_url: str, imports: None,
                                          browser: Any) -> None:
-    add_user(database_url, "ops@example.com", "operator")
+    add_login(database_url, "ops@example.com", "operator")
     context = browser.new_context(viewport={"width": 1366, "height": 900})
     page = context.new_page()
     problems: list[str] = []
@@ -195,7 +190,7 @@ def test_operator_opens_an_import_detail(live_server: Any, database_url: str, im
 
 def test_admin_pauses_and_resumes_a_tenant(live_server: Any, database_url: str,
                                            imports: None, browser: Any) -> None:
-    add_user(database_url, "admin@example.com", "admin")
+    add_login(database_url, "admin@example.com", "admin")
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     _sign_in(page, live_server.url, "admin@example.com")
@@ -226,7 +221,7 @@ def test_admin_pauses_and_resumes_a_tenant(live_server: Any, database_url: str,
 
 def test_pages_fit_a_phone(live_server: Any, database_url: str, imports: None,
                            browser: Any) -> None:
-    add_user(database_url, "admin@example.com", "admin")
+    add_login(database_url, "admin@example.com", "admin")
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     page = context.new_page()
     _sign_in(page, live_server.url, "admin@example.com")

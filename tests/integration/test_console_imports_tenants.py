@@ -12,8 +12,8 @@ import httpx
 import psycopg
 import pytest
 
-from tests.integration.test_dashboard_http import add_user, csrf_of, sign_in
 from tests.support import batch, project_row
+from tests.support.console import add_login, csrf_of, sign_in
 
 ADMIN, OPERATOR, VIEWER = "admin@example.com", "ops@example.com", "viewer@example.com"
 
@@ -21,7 +21,7 @@ ADMIN, OPERATOR, VIEWER = "admin@example.com", "ops@example.com", "viewer@exampl
 @pytest.fixture
 def logins(database_url: str) -> None:
     for email, role in ((ADMIN, "admin"), (OPERATOR, "operator"), (VIEWER, "viewer")):
-        add_user(database_url, email, role)
+        add_login(database_url, email, role)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ import request did, recorded by the import route itself, read under the operator
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
@@ -11,9 +10,8 @@ import httpx
 import psycopg
 import pytest
 
-from projects_import.auth import mint_token
-from tests.conftest import JWT_SECRET
-from tests.support import batch, create_tenant, project_row
+from tests.support import batch, bearer, create_tenant, project_row, user_token
+from tests.support.console import rerun_batch
 
 IMPORT_FIELDS = {"id", "tenant_id", "received_at", "request_batch_id", "batch_id", "source",
                  "status", "error_code", "rows", "inserted_projects", "updated_projects",
@@ -21,20 +19,8 @@ IMPORT_FIELDS = {"id", "tenant_id", "received_at", "request_batch_id", "batch_id
                  "correlation_id", "replayed"}
 
 
-def rerun_batch(database_url: str, tenant_id: str, batch_id: uuid.UUID) -> None:
-    """What `projects-import rerun` does: re-merge the staged rows."""
-    from projects_import.db.connection import Database
-    from projects_import.imports.service import ImportService
-
-    async def go() -> None:
-        async with Database(database_url, max_size=1) as db:
-            await ImportService(db).rerun(tenant_id, batch_id, max_rows=5000)
-
-    asyncio.run(go())
-
-
 def operator(role: str = "operator") -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint_token(JWT_SECRET, sub='u-' + role, role=role)}"}
+    return bearer(user_token(role))
 
 
 def tenant_auth(secret: str) -> dict[str, str]:

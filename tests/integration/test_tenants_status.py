@@ -11,18 +11,16 @@ import httpx
 import psycopg
 import pytest
 
-from projects_import.auth import mint_token
 from projects_import.db.connection import Database
 from projects_import.tenant_status import TenantStatus
-from tests.conftest import JWT_SECRET
-from tests.support import batch, create_tenant, project_row
+from tests.support import batch, bearer, create_tenant, project_row, user_token
 
 STATUS_FIELDS = {"tenant_id", "timezone", "last_success_at", "late", "paused",
                  "paused_reason", "paused_at"}
 
 
 def user(role: str = "operator") -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint_token(JWT_SECRET, sub='u-' + role, role=role)}"}
+    return bearer(user_token(role))
 
 
 def tenant_auth(secret: str) -> dict[str, str]:

@@ -12,9 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import QueryParams
 
-from projects_import.anomalies import NotOperator
-from projects_import.api.deps import ServicesDep
-from projects_import.api.local_time import local_time
+from projects_import.api.deps import ImportHistoryDep, TenantStatusDep, UsersDep
 from projects_import.api.routes.dashboard import (
     _denied,
     _page,
@@ -23,17 +21,11 @@ from projects_import.api.routes.dashboard import (
     _signed_in,
     csrf_token,
 )
-from projects_import.auth import OPERATOR_ROLES
-from projects_import.imports.history import (
-    ImportFilter,
-    ImportHistory,
-    ImportNotFound,
-    InvalidCursor,
-    Keyset,
-)
-from projects_import.tenant_status import TenantStatus
+from projects_import.dashboard.local_time import local_time
+from projects_import.errors import Forbidden
+from projects_import.imports.history import ImportFilter, ImportNotFound, InvalidCursor, Keyset
 from projects_import.tenants import TENANT_ID
-from projects_import.users import UserStore
+from projects_import.vocabulary import OPERATOR_ROLES
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
 
@@ -76,8 +68,9 @@ def _selection(params: QueryParams) -> tuple[ImportFilter, dict[str, str]]:
 
 
 @router.get("/dashboard/imports")
-async def imports_page(request: Request, services: ServicesDep) -> Response:
-    user, token = await _signed_in(request, UserStore(services.db))
+async def imports_page(request: Request, users: UsersDep, history: ImportHistoryDep,
+                       tenant_status: TenantStatusDep) -> Response:
+    user, token = await _signed_in(request, users)
     if user is None:
         return _redirect("/login")
     if user.role not in OPERATOR_ROLES:
@@ -87,9 +80,9 @@ async def imports_page(request: Request, services: ServicesDep) -> Response:
     except BadFilter as exc:
         return _refused(str(exc), 400)
     try:
-        tenants = await TenantStatus(services.db).status(user.claims)
-        page = await ImportHistory(services.db).page(user.claims, selection)
-    except NotOperator:  # the database refused this role too
+        tenants = await tenant_status.status(user.claims)
+        page = await history.page(user.claims, selection)
+    except Forbidden:  # the database refused this role too
         return _denied(user, token)
     zones = {row["tenant_id"]: row["timezone"] for row in tenants}
     next_link = None
@@ -103,9 +96,9 @@ async def imports_page(request: Request, services: ServicesDep) -> Response:
 
 
 @router.get("/dashboard/imports/{import_id}")
-async def import_detail_page(request: Request, services: ServicesDep,
-                             import_id: str) -> Response:
-    user, token = await _signed_in(request, UserStore(services.db))
+async def import_detail_page(request: Request, users: UsersDep, history: ImportHistoryDep,
+                             tenant_status: TenantStatusDep, import_id: str) -> Response:
+    user, token = await _signed_in(request, users)
     if user is None:
         return _redirect("/login")
     if user.role not in OPERATOR_ROLES:
@@ -113,12 +106,12 @@ async def import_detail_page(request: Request, services: ServicesDep,
     if not re.fullmatch(r"[0-9]{1,18}", import_id) or int(import_id) < 1:
         return _refused("an import request's id is a positive whole number", 404)
     try:
-        row = await ImportHistory(services.db).get(user.claims, int(import_id))
-        tenants = await TenantStatus(services.db).status(user.claims)
-    except NotOperator:
+        row = await history.get(user.claims, int(import_id))
+        tenants = await tenant_status.status(user.claims)
+    except Forbidden:
         return _denied(user, token)
     except ImportNotFound as exc:
-        return _refused(str(exc), 404)
+        return _refused(exc.message, 404)
     zone = next((t["timezone"] for t in tenants if t["tenant_id"] == row["tenant_id"]), "UTC")
     return _page("import_detail.html", title=f"Import request {row['id']}", section="imports",
                  user=user, csrf=csrf_token(token), row=row, zone=zone, local=local_time,

@@ -11,11 +11,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import QueryParams
 
-from projects_import.anomalies import NotOperator
-from projects_import.api.deps import ServicesDep
-from projects_import.api.local_time import local_time
+from projects_import.api.deps import TenantStatusDep, UsersDep
 from projects_import.api.routes.dashboard import (
-    FormError,
     _denied,
     _page,
     _read_form,
@@ -24,10 +21,11 @@ from projects_import.api.routes.dashboard import (
     _signed_in,
     csrf_token,
 )
-from projects_import.auth import OPERATOR_ROLES
-from projects_import.tenant_status import MAX_REASON, NotAdmin, TenantStatus
+from projects_import.dashboard.local_time import local_time
+from projects_import.errors import Forbidden, NotFound
+from projects_import.tenant_status import MAX_REASON, NotAdmin
 from projects_import.tenants import TENANT_ID, TenantError
-from projects_import.users import UserStore
+from projects_import.vocabulary import OPERATOR_ROLES
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
 
@@ -35,18 +33,18 @@ ADMIN = "admin"
 
 
 @router.get("/dashboard/tenants")
-async def tenants_page(request: Request, services: ServicesDep) -> Response:
-    user, token = await _signed_in(request, UserStore(services.db))
+async def tenants_page(request: Request, users: UsersDep,
+                       manager: TenantStatusDep) -> Response:
+    user, token = await _signed_in(request, users)
     if user is None:
         return _redirect("/login")
     if user.role not in OPERATOR_ROLES:
         return _denied(user, token)
-    manager = TenantStatus(services.db)
     try:
         tenants = await manager.status(user.claims)
         secrets = await manager.secrets(user.claims)
         events = await manager.events(user.claims)
-    except NotOperator:
+    except Forbidden:
         return _denied(user, token)
     zones = {row["tenant_id"]: row["timezone"] for row in tenants}
     done = request.query_params.get("done", "")
@@ -59,15 +57,14 @@ async def tenants_page(request: Request, services: ServicesDep) -> Response:
                  flash=flash, local=local_time)
 
 
-async def _set_paused(request: Request, services: ServicesDep, tenant_id: str,
-                      paused: bool) -> Response:
-    user, token = await _signed_in(request, UserStore(services.db))
+async def _set_paused(request: Request, users: UsersDep, manager: TenantStatusDep,
+                      tenant_id: str, paused: bool) -> Response:
+    user, token = await _signed_in(request, users)
     if user is None:
         return _redirect("/login")
-    try:
-        form = await _read_form(request)
-    except FormError as exc:
-        return _refused(str(exc), exc.status)
+    form = await _read_form(request)
+    if isinstance(form, Response):
+        return form
     if not hmac.compare_digest(form.get("csrf", ""), csrf_token(token)):
         return _refused("the form is stale or forged: reload the tenants page and try again")
     if user.role not in OPERATOR_ROLES:
@@ -82,21 +79,24 @@ async def _set_paused(request: Request, services: ServicesDep, tenant_id: str,
     if reason is not None and len(reason) > MAX_REASON:
         return _refused(f"the reason is longer than {MAX_REASON} characters", 400)
     try:
-        await TenantStatus(services.db).set_paused(user.claims, tenant_id, paused, reason)
-    except NotAdmin:
-        return _refused("pausing and resuming a tenant is for the admin role "
-                        "(refused by the database)")
+        await manager.set_paused(user.claims, tenant_id, paused, reason)
+    except NotAdmin as exc:
+        return _refused(exc.message)
+    except NotFound as exc:
+        return _refused(exc.message, 404)
     except TenantError as exc:
-        return _refused(str(exc), 404 if str(exc).startswith("no tenant") else 400)
+        return _refused(exc.message, 400)
     done = QueryParams({"done": f"{'paused' if paused else 'resumed'}:{tenant_id}"})
     return _redirect(f"/dashboard/tenants?{done}")
 
 
 @router.post("/dashboard/tenants/{tenant_id}/pause")
-async def pause_tenant(request: Request, services: ServicesDep, tenant_id: str) -> Response:
-    return await _set_paused(request, services, tenant_id, True)
+async def pause_tenant(request: Request, users: UsersDep, manager: TenantStatusDep,
+                       tenant_id: str) -> Response:
+    return await _set_paused(request, users, manager, tenant_id, True)
 
 
 @router.post("/dashboard/tenants/{tenant_id}/resume")
-async def resume_tenant(request: Request, services: ServicesDep, tenant_id: str) -> Response:
-    return await _set_paused(request, services, tenant_id, False)
+async def resume_tenant(request: Request, users: UsersDep, manager: TenantStatusDep,
+                        tenant_id: str) -> Response:
+    return await _set_paused(request, users, manager, tenant_id, False)

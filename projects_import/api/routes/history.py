@@ -11,25 +11,20 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 
-from projects_import.api.deps import ServicesDep
+from projects_import.api.deps import ImportHistoryDep, OperatorClaims
 from projects_import.api.errors import ApiError
-from projects_import.api.routes.anomalies import OperatorClaims
+from projects_import.api.params import tenant_id
 from projects_import.imports.history import (
     DEFAULT_LIMIT,
     DETAIL_FIELDS,
     IMPORT_FIELDS,
     MAX_LIMIT,
     ImportFilter,
-    ImportHistory,
-    ImportNotFound,
-    InvalidCursor,
     Keyset,
-    NotOperator,
     public_row,
 )
-from projects_import.tenants import TENANT_ID
 
 router = APIRouter(tags=["imports"])
 
@@ -106,36 +101,28 @@ class ImportDetail(ImportRow):
 _ALLOWED = {"tenant", "status", "since", "cursor", "limit"}
 
 
-def _bad(request: Request, message: str) -> ApiError:
-    request.state.log_fields["error_code"] = "invalid_parameters"
-    return ApiError(400, "invalid_parameters", message)
-
-
 def _check_names(request: Request) -> None:
     """An unknown or repeated query parameter is a mistake worth naming, not ignoring."""
     names = [name for name, _ in request.query_params.multi_items()]
     unknown = sorted({name for name in names if name not in _ALLOWED})
     if unknown:
-        raise _bad(request, f"unknown query parameter(s): {', '.join(unknown[:5])}; "
-                            f"accepted: {', '.join(sorted(_ALLOWED))}")
+        raise ApiError(400, "invalid_parameters",
+                       f"unknown query parameter(s): {', '.join(unknown[:5])}; "
+                       f"accepted: {', '.join(sorted(_ALLOWED))}")
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
-        raise _bad(request, f"query parameter(s) given more than once: {', '.join(repeated)}")
-
-
-def _forbidden(request: Request) -> ApiError:
-    request.state.log_fields["error_code"] = "forbidden"
-    return ApiError(403, "forbidden", "operator or admin role required (refused by the database)")
+        raise ApiError(400, "invalid_parameters",
+                       f"query parameter(s) given more than once: {', '.join(repeated)}")
 
 
 @router.get("/imports", summary="Import requests, newest first (operators and admins)",
             response_model=ImportsPage, responses=_RESPONSES)
 async def list_imports(
     request: Request,
-    services: ServicesDep,
+    history: ImportHistoryDep,
     claims: OperatorClaims,
-    tenant: Annotated[str | None, Query(
-        description="only this tenant", pattern=TENANT_ID.pattern)] = None,
+    tenant: Annotated[str | None, AfterValidator(tenant_id), Query(
+        description="only this tenant")] = None,
     status: Annotated[int | None, Query(
         description="only requests answered with this HTTP status code, e.g. 200 or 422",
         ge=100, le=599)] = None,
@@ -150,18 +137,12 @@ async def list_imports(
     _check_names(request)
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
-    try:
-        after = Keyset.decode(cursor) if cursor else None
-    except InvalidCursor as exc:
-        raise _bad(request, f"cursor: {exc}") from exc
+    after = Keyset.decode(cursor) if cursor else None
     selection = ImportFilter(tenant=tenant, status=status, since=since, after=after,
                              limit=limit)
     if tenant:
         request.state.log_fields["tenant_id"] = tenant
-    try:
-        page = await ImportHistory(services.db).page(claims, selection)
-    except NotOperator as exc:
-        raise _forbidden(request) from exc
+    page = await history.page(claims, selection)
     request.state.log_fields["rows"] = len(page.rows)
     return {"imports": [public_row(row, IMPORT_FIELDS) for row in page.rows],
             "next_cursor": page.next_cursor}
@@ -172,16 +153,10 @@ async def list_imports(
             responses={**_RESPONSES, 404: _error("no import request with that id")})
 async def get_import(
     request: Request,
-    services: ServicesDep,
+    history: ImportHistoryDep,
     claims: OperatorClaims,
     import_id: Annotated[int, Path(ge=1, le=2**63 - 1, description="the request's id")],
 ) -> dict[str, Any]:
-    try:
-        row = await ImportHistory(services.db).get(claims, import_id)
-    except NotOperator as exc:
-        raise _forbidden(request) from exc
-    except ImportNotFound as exc:
-        request.state.log_fields["error_code"] = "not_found"
-        raise ApiError(404, "not_found", str(exc)) from exc
+    row = await history.get(claims, import_id)
     request.state.log_fields["tenant_id"] = row["tenant_id"]
     return public_row(row, DETAIL_FIELDS)

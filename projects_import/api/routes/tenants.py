@@ -12,12 +12,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from projects_import.anomalies import NotOperator
-from projects_import.api.deps import ServicesDep
+from projects_import.api.deps import OperatorClaims, TenantStatusDep
 from projects_import.api.errors import ApiError
-from projects_import.api.routes.anomalies import OperatorClaims
 from projects_import.api.routes.history import ErrorBody
-from projects_import.tenant_status import STATUS_FIELDS, TenantStatus
+from projects_import.tenant_status import STATUS_FIELDS
 
 router = APIRouter(tags=["tenants"])
 
@@ -42,17 +40,11 @@ class TenantsStatus(BaseModel):
                        401: {"model": ErrorBody, "description": "no valid user JWT"},
                        403: {"model": ErrorBody,
                              "description": "the JWT's role is not operator or admin"}})
-async def tenants_status(request: Request, services: ServicesDep,
+async def tenants_status(request: Request, tenants: TenantStatusDep,
                          claims: OperatorClaims) -> dict[str, Any]:
     if request.query_params:
         names = ", ".join(sorted(set(request.query_params.keys())))
-        request.state.log_fields["error_code"] = "invalid_parameters"
         raise ApiError(400, "invalid_parameters",
                        f"/tenants/status takes no query parameters; got {names}")
-    try:
-        rows = await TenantStatus(services.db).status(claims)
-    except NotOperator as exc:
-        request.state.log_fields["error_code"] = "forbidden"
-        raise ApiError(403, "forbidden",
-                       "operator or admin role required (refused by the database)") from exc
+    rows = await tenants.status(claims)
     return {"tenants": [{name: row[name] for name in STATUS_FIELDS} for row in rows]}

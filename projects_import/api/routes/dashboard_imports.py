@@ -25,6 +25,7 @@ from projects_import.dashboard.local_time import local_time
 from projects_import.errors import Forbidden
 from projects_import.imports.history import ImportFilter, ImportNotFound, InvalidCursor, Keyset
 from projects_import.tenants import TENANT_ID
+from projects_import.users import User
 from projects_import.vocabulary import OPERATOR_ROLES
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
@@ -67,14 +68,24 @@ def _selection(params: QueryParams) -> tuple[ImportFilter, dict[str, str]]:
                         limit=PAGE_SIZE), shown
 
 
-@router.get("/dashboard/imports")
-async def imports_page(request: Request, users: UsersDep, history: ImportHistoryDep,
-                       tenant_status: TenantStatusDep) -> Response:
+async def signed_in_operator(request: Request, users: UsersDep) -> tuple[User, str] | Response:
+    """The signed-in operator or admin and the session token; otherwise the answer to send:
+    the sign-in page, or "Access denied" for another role."""
     user, token = await _signed_in(request, users)
     if user is None:
         return _redirect("/login")
     if user.role not in OPERATOR_ROLES:
         return _denied(user, token)
+    return user, token
+
+
+@router.get("/dashboard/imports")
+async def imports_page(request: Request, users: UsersDep, history: ImportHistoryDep,
+                       tenant_status: TenantStatusDep) -> Response:
+    signed_in = await signed_in_operator(request, users)
+    if isinstance(signed_in, Response):
+        return signed_in
+    user, token = signed_in
     try:
         selection, shown = _selection(request.query_params)
     except BadFilter as exc:
@@ -98,11 +109,10 @@ async def imports_page(request: Request, users: UsersDep, history: ImportHistory
 @router.get("/dashboard/imports/{import_id}")
 async def import_detail_page(request: Request, users: UsersDep, history: ImportHistoryDep,
                              tenant_status: TenantStatusDep, import_id: str) -> Response:
-    user, token = await _signed_in(request, users)
-    if user is None:
-        return _redirect("/login")
-    if user.role not in OPERATOR_ROLES:
-        return _denied(user, token)
+    signed_in = await signed_in_operator(request, users)
+    if isinstance(signed_in, Response):
+        return signed_in
+    user, token = signed_in
     if not re.fullmatch(r"[0-9]{1,18}", import_id) or int(import_id) < 1:
         return _refused("an import request's id is a positive whole number", 404)
     try:

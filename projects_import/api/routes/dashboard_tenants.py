@@ -21,6 +21,7 @@ from projects_import.api.routes.dashboard import (
     _signed_in,
     csrf_token,
 )
+from projects_import.api.routes.dashboard_imports import signed_in_operator
 from projects_import.dashboard.local_time import local_time
 from projects_import.errors import Forbidden, NotFound
 from projects_import.tenant_status import MAX_REASON, NotAdmin
@@ -35,11 +36,10 @@ ADMIN = "admin"
 @router.get("/dashboard/tenants")
 async def tenants_page(request: Request, users: UsersDep,
                        manager: TenantStatusDep) -> Response:
-    user, token = await _signed_in(request, users)
-    if user is None:
-        return _redirect("/login")
-    if user.role not in OPERATOR_ROLES:
-        return _denied(user, token)
+    signed_in = await signed_in_operator(request, users)
+    if isinstance(signed_in, Response):
+        return signed_in
+    user, token = signed_in
     try:
         tenants = await manager.status(user.claims)
         secrets = await manager.secrets(user.claims)

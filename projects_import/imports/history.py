@@ -38,8 +38,6 @@ MAX_LIMIT = 1000
 VIOLATION_EXAMPLES = 5
 _MAX_CODES = 20
 
-__all__ = ["ImportHistory", "ImportNotFound", "InvalidCursor", "Keyset"]
-
 _COUNTS = {"inserted": "inserted_projects", "updated": "updated_projects",
            "unchanged": "unchanged_projects",
            "org_memberships_upserted": "org_memberships_upserted",

@@ -12,8 +12,8 @@ import httpx
 import psycopg
 import pytest
 
-from tests.support import batch, project_row
-from tests.support.console import add_login, csrf_of, sign_in
+from tests.support import add_login, batch, csrf_of, project_row
+from tests.support.pages import sign_in
 
 ADMIN, OPERATOR, VIEWER = "admin@example.com", "ops@example.com", "viewer@example.com"
 

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from tests.support import batch, bearer, create_tenant, project_row, user_token
-from tests.support.console import rerun_batch
+from tests.support.pages import rerun_batch
 
 IMPORT_FIELDS = {"id", "tenant_id", "received_at", "request_batch_id", "batch_id", "source",
                  "status", "error_code", "rows", "inserted_projects", "updated_projects",

@@ -4,7 +4,6 @@ the pause/resume record, and the admin-only RPC the console uses — on real Pos
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 import httpx
@@ -13,7 +12,7 @@ import pytest
 
 from projects_import.db.connection import Database
 from projects_import.tenant_status import TenantStatus
-from tests.support import batch, bearer, create_tenant, project_row, user_token
+from tests.support import as_user, batch, bearer, create_tenant, project_row, user_token
 
 STATUS_FIELDS = {"tenant_id", "timezone", "last_success_at", "late", "paused",
                  "paused_reason", "paused_at"}
@@ -158,56 +157,36 @@ def test_only_operators_and_admins_read_the_status(http: httpx.Client,
     assert extra.status_code == 400 and "tenant" in extra.json()["error"]["message"]
 
 
-def _as(conn: psycopg.Connection[Any], role: str, sub: str = "someone@example.com") -> None:
-    claims = {"sub": sub, "role": "authenticated", "app_metadata": {"role": role}}
-    conn.execute("select set_config('request.jwt.claims', %s, true)", (json.dumps(claims),))
-    conn.execute("set local role authenticated")
-
-
 @pytest.mark.parametrize("role", ["viewer", "", "operator"])
-def test_the_database_refuses_pause_to_all_but_admins(database_url: str,
+def test_the_database_refuses_pause_to_all_but_admins(db: psycopg.Connection[Any],
                                                       tenant: tuple[str, str],
                                                       role: str) -> None:
-    with psycopg.connect(database_url) as conn:
-        _as(conn, role)
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            conn.execute("select fn_tenant_set_paused('TELCO', true, 'no')")
-        conn.rollback()
-        _as(conn, role)
-        for direct in ("select fn_tenant_pause('TELCO', 'x', 'me')",
-                       "update tenants set paused_at = now(), paused_reason = 'x'",
-                       "insert into tenant_events (tenant_id, action, actor) "
-                       "values ('TELCO', 'pause', 'me')"):
-            with pytest.raises(psycopg.errors.InsufficientPrivilege):
-                conn.execute(direct)
-            conn.rollback()
-            _as(conn, role)
-        if role != "operator":
-            for read in ("select * from fn_tenants_status_for_operator()",
-                         "select * from fn_tenant_secrets_for_operator()"):
-                with pytest.raises(psycopg.errors.InsufficientPrivilege):
-                    conn.execute(read)
-                conn.rollback()
-                _as(conn, role)
+    refused = ["select fn_tenant_set_paused('TELCO', true, 'no')",
+               "select fn_tenant_pause('TELCO', 'x', 'me')",
+               "update tenants set paused_at = now(), paused_reason = 'x'",
+               "insert into tenant_events (tenant_id, action, actor) values ('TELCO', 'pause', "
+               "'me')"]
+    if role != "operator":
+        refused += ["select * from fn_tenants_status_for_operator()",
+                    "select * from fn_tenant_secrets_for_operator()"]
+    for statement in refused:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), as_user(db, role):
+            db.execute(statement)
+    assert db.execute("select count(*) as n from tenant_events").fetchone() == {"n": 0}
 
 
-def test_an_admin_pauses_and_resumes_through_the_rpc(database_url: str,
-                                                     db: psycopg.Connection[Any],
+def test_an_admin_pauses_and_resumes_through_the_rpc(db: psycopg.Connection[Any],
                                                      tenant: tuple[str, str]) -> None:
-    with psycopg.connect(database_url) as conn:
-        _as(conn, "admin", "admin@example.com")
-        with pytest.raises(psycopg.errors.InvalidParameterValue):
-            conn.execute("select fn_tenant_set_paused('TELCO', true, '  ')")
-        conn.rollback()
-        _as(conn, "admin", "admin@example.com")
-        row = conn.execute("select fn_tenant_set_paused('TELCO', true, 'audit')").fetchone()
-        assert row is not None and row[0]["paused_by"] == "admin@example.com"
-        secrets = conn.execute("select * from fn_tenant_secrets_for_operator()").fetchall()
-        assert secrets[0][:3] == ("TELCO", 1, 0)
-        conn.commit()
-        _as(conn, "admin", "admin@example.com")
-        conn.execute("select fn_tenant_set_paused('TELCO', false)")
-        conn.commit()
+    admin = "admin@example.com"
+    with pytest.raises(psycopg.errors.InvalidParameterValue), as_user(db, "admin", admin):
+        db.execute("select fn_tenant_set_paused('TELCO', true, '  ')")
+    with as_user(db, "admin", admin):
+        row = db.execute("select fn_tenant_set_paused('TELCO', true, 'audit') as r").fetchone()
+        assert row is not None and row["r"]["paused_by"] == admin
+        secrets = db.execute("select * from fn_tenant_secrets_for_operator()").fetchall()
+        assert (secrets[0]["tenant_id"], secrets[0]["valid_secrets"],
+                secrets[0]["expiring_secrets"]) == ("TELCO", 1, 0)
+    with as_user(db, "admin", admin):
+        db.execute("select fn_tenant_set_paused('TELCO', false)")
     events = db.execute("select action, actor from tenant_events order by id").fetchall()
-    assert [(e["action"], e["actor"]) for e in events] == [
-        ("pause", "admin@example.com"), ("resume", "admin@example.com")]
+    assert [(e["action"], e["actor"]) for e in events] == [("pause", admin), ("resume", admin)]

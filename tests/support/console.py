@@ -1,17 +1,17 @@
-"""The console in tests: logins, signing in over HTTP, the session's CSRF token, the system
-Chromium for browser tests, and a batch re-run (what `projects-import rerun` does)."""
+"""Console helpers: dashboard logins, the session's form token, a transaction under a user's
+claims, and the system Chromium the browser tests drive."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
-import httpx
+import psycopg
 
 PASSWORD = "correct horse battery"
 CHROMIUM = "/usr/bin/chromium"
@@ -19,15 +19,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--no-first-run"]
 
 
-def _in_thread(work: Any) -> Any:
-    """Run a coroutine to the end in a thread of its own: Playwright's sync API may hold
-    this thread's event loop."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, work).result()
-
-
 def add_login(database_url: str, email: str, role: str, password: str = PASSWORD) -> None:
-    """A dashboard login, through the manager `projects-import user add` uses."""
+    """Create a dashboard login through the manager the CLI uses; in a thread of its own, so
+    it works beside Playwright's event loop too."""
     from projects_import.db.connection import Database
     from projects_import.users import UserStore
 
@@ -35,45 +29,23 @@ def add_login(database_url: str, email: str, role: str, password: str = PASSWORD
         async with Database(database_url, max_size=1) as database:
             await UserStore(database).add(email, role, password)
 
-    _in_thread(add())
-
-
-def rerun_batch(database_url: str, tenant_id: str, batch_id: uuid.UUID) -> None:
-    """Re-merge a staged batch, as `projects-import rerun` does."""
-    from projects_import.db.connection import Database
-    from projects_import.imports.service import ImportService
-
-    async def go() -> None:
-        async with Database(database_url, max_size=1) as db:
-            await ImportService(db).rerun(tenant_id, batch_id, max_rows=5000)
-
-    _in_thread(go())
-
-
-def sign_in(client: httpx.Client, origin: str, email: str,
-            password: str = PASSWORD) -> httpx.Response:
-    """Post the sign-in form as a browser on `origin` would."""
-    return client.post("/login", data={"email": email, "password": password},
-                       headers={"Origin": origin})
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, add()).result()
 
 
 def csrf_of(page: str) -> str:
-    """The session's CSRF token from a page's forms."""
+    """The form token of a console page (every page has the sign-out form)."""
     match = re.search(r'name="csrf" value="([0-9a-f]{64})"', page)
-    assert match, "the page has no form with a CSRF token"
+    assert match, "the page has no form token"
     return match.group(1)
 
 
 @contextmanager
-def chromium() -> Iterator[Any]:
-    """The system's headless Chromium through Playwright (which never downloads a browser
-    here). Start it after fixtures that run asyncio: the sync API holds the loop."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+def as_user(db: psycopg.Connection[Any], role: str,
+            sub: str = "someone@example.com") -> Iterator[psycopg.Connection[Any]]:
+    """A transaction run as `authenticated` with these claims, as the service runs reads."""
+    claims = {"sub": sub, "role": "authenticated", "app_metadata": {"role": role}}
+    with db.transaction():
+        db.execute("select set_config('request.jwt.claims', %s, true)", (json.dumps(claims),))
+        db.execute("set local role authenticated")
+        yield db

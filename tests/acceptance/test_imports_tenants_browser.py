@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.support import batch, project_row
-from tests.support.console import CHROMIUM, PASSWORD, add_login, chromium, rerun_batch
+from tests.support import CHROMIUM, PASSWORD, add_login, batch, project_row
+from tests.support.pages import chromium, rerun_batch
 
 pytestmark = [
     pytest.mark.browser,
@@ -23,7 +23,7 @@ pytestmark = [
                        reason=f"{CHROMIUM} is not installed (run scripts/install-browser)"),
 ]
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "imports-tenants"
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def test_swagger_ui_renders_every_operation_offline(live_server: Any, browser: A
     assert "/import-projects" in paths and "/imports" in paths
     assert "/imports/{import_id}" in [p.replace("\u200b", "") for p in paths]
     assert page.locator(".swagger-ui .info .title").inner_text().startswith("projects-import")
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "docs-swagger-offline.png"), full_page=False)
     assert blocked == [] and errors == []
     page.context.close()
@@ -77,7 +77,7 @@ def test_redoc_renders_offline(live_server: Any, browser: Any) -> None:
     page.locator("h2", has_text="Import requests, newest first").wait_for(timeout=20_000)
     assert page.locator("h2", has_text="Import one batch of projects").count() == 1
     assert "projects-import" in page.locator("h1").first.inner_text()
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "docs-redoc-offline.png"), full_page=False)
     # ReDoc's "API docs by Redocly" footer links its logo from the vendor's site; only that
     # decoration may be missing offline
@@ -131,7 +131,7 @@ def _sign_in(page: Any, base: str, email: str) -> None:
 
 
 def _shot(page: Any, name: str) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / name
     page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 10_000

@@ -12,6 +12,7 @@ from projects_import.api.deps import Services
 from projects_import.api.docs import install_docs
 from projects_import.api.errors import install_error_handlers
 from projects_import.api.middleware import RequestContextMiddleware
+from projects_import.api.openapi import install_openapi
 from projects_import.api.routes import (
     anomalies,
     dashboard,
@@ -22,6 +23,7 @@ from projects_import.api.routes import (
     imports,
     tenants,
 )
+from projects_import.api.unavailable import install_unavailable_handler
 from projects_import.db.connection import Database
 from projects_import.observability import Metrics, configure_logging
 from projects_import.operations.scheduler import start_scheduler
@@ -49,6 +51,8 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
                   docs_url=None, redoc_url=None)
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
+    install_unavailable_handler(app)
+    install_openapi(app)
     install_docs(app)
     app.include_router(imports.router)
     app.include_router(anomalies.router)

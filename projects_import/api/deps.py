@@ -10,7 +10,14 @@ from fastapi import Depends, Request
 
 from projects_import.anomalies.manager import AnomalyManager
 from projects_import.api.errors import ApiError, bearer_token
-from projects_import.auth import OPERATOR_ROLES, app_role, database_claims, decode_token
+from projects_import.api.throttle import ImportGate, SignInThrottle
+from projects_import.auth import (
+    OPERATOR_ROLES,
+    USER_TOKEN_ROLE,
+    app_role,
+    database_claims,
+    decode_token,
+)
 from projects_import.db.connection import Database
 from projects_import.imports.history import ImportHistory
 from projects_import.imports.service import ImportService
@@ -41,6 +48,8 @@ class Services:
                                      retry_after_seconds=self.settings.retry_after_seconds)
         self.anomalies = AnomalyManager(self.db)
         self.users = UserStore(self.db)
+        self.import_gate = ImportGate()
+        self.signin = SignInThrottle()
         self.history = ImportHistory(self.db)
         self.tenant_status = TenantStatus(self.db)
 
@@ -90,6 +99,9 @@ def operator_claims(request: Request, settings: SettingsDep) -> dict[str, Any]:
     database sees of them (`database_claims`)."""
     claims = decode_token(settings.jwt_secret, bearer_token(request, "user JWT"),
                           jwks_url=settings.jwt_jwks_url)
+    if claims.get("role") != USER_TOKEN_ROLE:
+        raise ApiError(403, "forbidden",
+                       f"a signed-in user's token (role {USER_TOKEN_ROLE!r}) is required")
     if app_role(claims) not in OPERATOR_ROLES:
         raise ApiError(403, "forbidden", "operator or admin role required (app_metadata.role)")
     return database_claims(claims)

@@ -11,11 +11,10 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import AfterValidator, BaseModel
+from pydantic import BaseModel
 
 from projects_import.api.deps import ImportHistoryDep, OperatorClaims
 from projects_import.api.errors import ApiError
-from projects_import.api.params import tenant_id
 from projects_import.imports.history import (
     DEFAULT_LIMIT,
     DETAIL_FIELDS,
@@ -25,32 +24,19 @@ from projects_import.imports.history import (
     Keyset,
     public_row,
 )
+from projects_import.tenants import TENANT_ID
 
 router = APIRouter(tags=["imports"])
 
 
-class ErrorDetail(BaseModel):
-    code: str
-    message: str
-    correlation_id: str
+# 400, 401, 403, 500 and 503 with the error schema are added for every operator route by
+# api/openapi.py; a missing request is this route's own.
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {
+    "description": "no import request with that id",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}
 
 
-class ErrorBody(BaseModel):
-    error: ErrorDetail
-
-
-def _error(description: str) -> dict[str, Any]:
-    return {"model": ErrorBody, "description": description}
-
-
-_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: _error("a parameter is not valid (the message names it)"),
-    401: _error("no valid user JWT"),
-    403: _error("the JWT's app_metadata.role is not operator or admin"),
-}
-
-
-class ImportRow(BaseModel):
+class ImportHistoryRow(BaseModel):
     id: int
     tenant_id: str
     received_at: datetime
@@ -70,12 +56,12 @@ class ImportRow(BaseModel):
     replayed: bool
 
 
-class ImportsPage(BaseModel):
-    imports: list[ImportRow]
+class ImportHistoryPage(BaseModel):
+    imports: list[ImportHistoryRow]
     next_cursor: str | None
 
 
-class ViolationLocation(BaseModel):
+class ViolationPlace(BaseModel):
     row_index: int | None
     field: str
     code: str
@@ -83,10 +69,10 @@ class ViolationLocation(BaseModel):
 
 class ViolationsSummary(BaseModel):
     by_code: dict[str, int]
-    first: list[ViolationLocation]
+    first: list[ViolationPlace]
 
 
-class ImportDetail(ImportRow):
+class ImportHistoryDetail(ImportHistoryRow):
     org_memberships_upserted: int | None
     user_memberships_upserted: int | None
     bytes: int | None
@@ -116,13 +102,13 @@ def _check_names(request: Request) -> None:
 
 
 @router.get("/imports", summary="Import requests, newest first (operators and admins)",
-            response_model=ImportsPage, responses=_RESPONSES)
+            response_model=ImportHistoryPage)
 async def list_imports(
     request: Request,
     history: ImportHistoryDep,
     claims: OperatorClaims,
-    tenant: Annotated[str | None, AfterValidator(tenant_id), Query(
-        description="only this tenant")] = None,
+    tenant: Annotated[str | None, Query(description="only this tenant",
+                                        pattern=TENANT_ID.pattern)] = None,
     status: Annotated[int | None, Query(
         description="only requests answered with this HTTP status code, e.g. 200 or 422",
         ge=100, le=599)] = None,
@@ -149,8 +135,8 @@ async def list_imports(
 
 
 @router.get("/imports/{import_id}", summary="One import request with its staged metrics, "
-            "reruns and violations summary", response_model=ImportDetail,
-            responses={**_RESPONSES, 404: _error("no import request with that id")})
+            "reruns and violations summary", response_model=ImportHistoryDetail,
+            responses=_NOT_FOUND)
 async def get_import(
     request: Request,
     history: ImportHistoryDep,

@@ -14,7 +14,6 @@ from pydantic import BaseModel
 
 from projects_import.api.deps import OperatorClaims, TenantStatusDep
 from projects_import.api.errors import ApiError
-from projects_import.api.routes.history import ErrorBody
 from projects_import.tenant_status import STATUS_FIELDS
 
 router = APIRouter(tags=["tenants"])
@@ -35,11 +34,7 @@ class TenantsStatus(BaseModel):
 
 
 @router.get("/tenants/status", summary="Every tenant's last success, lateness and pause "
-            "(operators and admins)", response_model=TenantsStatus,
-            responses={400: {"model": ErrorBody, "description": "a query parameter was given"},
-                       401: {"model": ErrorBody, "description": "no valid user JWT"},
-                       403: {"model": ErrorBody,
-                             "description": "the JWT's role is not operator or admin"}})
+            "(operators and admins)", response_model=TenantsStatus)
 async def tenants_status(request: Request, tenants: TenantStatusDep,
                          claims: OperatorClaims) -> dict[str, Any]:
     if request.query_params:

@@ -23,9 +23,11 @@ from projects_import.auth import (
     decode_token,
 )
 from projects_import.db.connection import Database
+from projects_import.imports.history import ImportHistory
 from projects_import.imports.service import ImportService
 from projects_import.observability import Metrics
 from projects_import.settings import Settings
+from projects_import.tenant_status import TenantStatus
 from projects_import.tenants import TenantStore
 from projects_import.users import UserStore
 
@@ -43,6 +45,8 @@ class Services:
     problems: ProblemManager = field(init=False)
     cursors: CursorCodec = field(init=False)
     users: UserStore = field(init=False)
+    history: ImportHistory = field(init=False)
+    tenant_status: TenantStatus = field(init=False)
 
     def __post_init__(self) -> None:
         self.tenants = TenantStore(self.db)
@@ -54,6 +58,8 @@ class Services:
         self.users = UserStore(self.db)
         self.import_gate = ImportGate()
         self.signin = SignInThrottle()
+        self.history = ImportHistory(self.db)
+        self.tenant_status = TenantStatus(self.db)
 
 
 def get_services(request: Request) -> Services:
@@ -94,6 +100,14 @@ def _alerts(services: ServicesDep) -> Callable[[], AlertEngine]:
     return lambda: AlertEngine(services.db, AlertConfig.from_settings(services.settings))
 
 
+def _history(services: ServicesDep) -> ImportHistory:
+    return services.history
+
+
+def _tenant_status(services: ServicesDep) -> TenantStatus:
+    return services.tenant_status
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
 AlertsDep = Annotated[Callable[[], AlertEngine], Depends(_alerts)]
 ImportsDep = Annotated[ImportService, Depends(_imports)]
@@ -101,6 +115,8 @@ AnomaliesDep = Annotated[AnomalyManager, Depends(_anomalies)]
 UsersDep = Annotated[UserStore, Depends(_users)]
 ProblemsDep = Annotated[ProblemManager, Depends(_problems)]
 CursorsDep = Annotated[CursorCodec, Depends(_cursors)]
+ImportHistoryDep = Annotated[ImportHistory, Depends(_history)]
+TenantStatusDep = Annotated[TenantStatus, Depends(_tenant_status)]
 
 
 def operator_claims(request: Request, settings: SettingsDep) -> dict[str, Any]:

@@ -28,6 +28,9 @@ OPERATOR_ROLES = ("operator", "admin")
 MIGRATIONS_LOCK = (7301, 0)
 RETENTION_LOCK = (7302, 1)
 ALERT_LOCK = (7302, 2)        # one alert evaluation at a time (transaction-scoped)
+# SPEC §2: POST /anomalies/alerts alerts at this many occurrences in the window when
+# ANOMALIES_ALERT_MIN_COUNT is unset (the scheduler then uses the per-tenant runbook rules).
+ON_DEMAND_ALERT_MIN_COUNT = 1
 IMPORT_LOCK_SEED = 7301
 RETENTION_JOB = "imports-anomalies-retention"
 

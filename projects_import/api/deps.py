@@ -30,6 +30,7 @@ from projects_import.settings import Settings
 from projects_import.tenant_status import TenantStatus
 from projects_import.tenants import TenantStore
 from projects_import.users import UserStore
+from projects_import.vocabulary import ON_DEMAND_ALERT_MIN_COUNT
 
 
 @dataclass
@@ -97,7 +98,12 @@ def _cursors(services: ServicesDep) -> CursorCodec:
 def _alerts(services: ServicesDep) -> Callable[[], AlertEngine]:
     """The alert engine for the current settings (its webhooks checked when it is made: an
     unacceptable one is a 502 `alert_webhook_invalid`)."""
-    return lambda: AlertEngine(services.db, AlertConfig.from_settings(services.settings))
+    settings = services.settings
+    # SPEC §2/§4.3: the on-demand evaluation's threshold is ANOMALIES_ALERT_MIN_COUNT, default 1;
+    # the scheduled one applies the per-tenant runbook rules unless the variable is set.
+    min_count = settings.alert_min_count or ON_DEMAND_ALERT_MIN_COUNT
+    return lambda: AlertEngine(services.db, AlertConfig.from_settings(settings,
+                                                                      min_count=min_count))
 
 
 def _history(services: ServicesDep) -> ImportHistory:

@@ -1,5 +1,6 @@
-"""The operator dashboard (SPEC §4.4): sign-in with a session cookie, then one
-server-rendered page of stats, recent anomalies and SVG charts. No script, no CDN.
+"""The operator console's sign-in and its Overview page (SPEC §4.4): a session cookie, then
+server-rendered pages; the Overview shows stats, recent anomalies and SVG charts. No CDN; the
+only script is a same-origin file the pages work without.
 
 Forms are protected against cross-site posts twice: the cookie is SameSite=Lax, and a POST
 whose Origin (else Referer) names another site is refused; sign-out also carries a token
@@ -34,9 +35,19 @@ _templates = Environment(loader=PackageLoader("projects_import.api", "templates"
                          autoescape=select_autoescape(default=True, default_for_string=True))
 _STATIC = {entry.name: entry for entry in
            (resources.files("projects_import.api") / "static").iterdir() if entry.is_file()}
-_STATIC_TYPES = {".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
+_STATIC_TYPES = {".css": "text/css; charset=utf-8", ".svg": "image/svg+xml",
+                 ".js": "text/javascript; charset=utf-8"}
+LANDING = "/dashboard/problems"
+# The console's navigation, in the order the bar shows it: (key, label, path).
+SECTIONS = (("problems", "Problems", "/dashboard/problems"),
+            ("imports", "Imports", "/dashboard/imports"),
+            ("tenants", "Tenants", "/dashboard/tenants"),
+            ("directories", "Directories", "/dashboard/directories"),
+            ("overview", "Overview", "/dashboard"))
+_templates.globals.update(console_sections=SECTIONS, console_roles=OPERATOR_ROLES)
 _HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; "
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
+                               "img-src 'self' data:; "
                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -127,7 +138,7 @@ def _set_session_cookie(response: Response, request: Request, token: str) -> Non
 async def login_form(request: Request, services: ServicesDep) -> Response:
     user, _ = await _signed_in(request, UserStore(services.db))
     if user is not None:
-        return _redirect("/dashboard")
+        return _redirect(LANDING)
     return _page("login.html", title="Sign in", email="", message=None)
 
 
@@ -155,7 +166,7 @@ async def login(request: Request, services: ServicesDep) -> Response:
     if previous:
         await users.end_session(previous)
     token = await users.create_session(user)
-    response = _redirect("/dashboard")
+    response = _redirect(LANDING)
     _set_session_cookie(response, request, token)
     return response
 
@@ -193,7 +204,7 @@ async def dashboard(request: Request, services: ServicesDep) -> Response:
         data = await read_dashboard(services.db, user, window)
     except psycopg.errors.InsufficientPrivilege:  # the database refused this role too
         return _denied(user, token)
-    return _page("dashboard.html", title="Operator dashboard", user=user,
+    return _page("dashboard.html", title="Operator dashboard", section="overview", user=user,
                  csrf=csrf_token(token), data=data, severities=SEVERITIES,
                  charts=chart_figures(data), window_choices=(1, 2, 7, 14, 30, 90))
 

@@ -11,7 +11,7 @@ from projects_import import __version__
 from projects_import.api.deps import Services
 from projects_import.api.errors import install_error_handlers
 from projects_import.api.middleware import RequestContextMiddleware
-from projects_import.api.routes import anomalies, dashboard, health, imports
+from projects_import.api.routes import anomalies, console, dashboard, health, imports
 from projects_import.db.connection import Database
 from projects_import.observability import Metrics, configure_logging
 from projects_import.scheduler import start_scheduler
@@ -42,5 +42,6 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     app.include_router(imports.router)
     app.include_router(anomalies.router)
     app.include_router(dashboard.router)
+    app.include_router(console.router)
     app.include_router(health.router)
     return app

@@ -11,6 +11,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from tests.support import batch, project_row, submit
+
 
 @contextmanager
 def as_user(db: psycopg.Connection[Any], role: str,
@@ -86,14 +88,13 @@ def test_only_an_admin_may_write_and_nobody_writes_the_tables_directly(
 
 
 def test_writers_name_what_is_wrong(db, tenant, directories) -> None:
+    invalid, missing = psycopg.errors.InvalidParameterValue, psycopg.errors.NoDataFound
     cases = [
-        ("select fn_directory_partner_set('TELCO', '  ', 'X')", psycopg.errors.InvalidParameterValue),
-        ("select fn_directory_partner_set('NOPE', 'a', 'X')", psycopg.errors.NoDataFound),
-        ("select fn_directory_partner_remove('TELCO', 'never there')", psycopg.errors.NoDataFound),
-        ("select fn_directory_person_set('TELCO', 'xx', 'a', 'A', true)",
-         psycopg.errors.InvalidParameterValue),
-        ("select fn_directory_person_set('TELCO', 'rm', 'no.name', '', true)",
-         psycopg.errors.InvalidParameterValue),
+        ("select fn_directory_partner_set('TELCO', '  ', 'X')", invalid),
+        ("select fn_directory_partner_set('NOPE', 'a', 'X')", missing),
+        ("select fn_directory_partner_remove('TELCO', 'never there')", missing),
+        ("select fn_directory_person_set('TELCO', 'xx', 'a', 'A', true)", invalid),
+        ("select fn_directory_person_set('TELCO', 'rm', 'no.name', '', true)", invalid),
     ]
     for statement, error in cases:
         with pytest.raises(error), as_user(db, "admin"):
@@ -130,3 +131,70 @@ def test_suggestions_rank_the_closest_directory_entries(db, tenant, directories)
     assert nothing == []
     with pytest.raises(psycopg.errors.InsufficientPrivilege), as_user(db, "viewer"):
         db.execute("select * from fn_directory_suggestions('TELCO', 'UNKNOWN_DS', 'x')")
+
+
+def test_a_partner_fix_re_resolves_just_the_affected_projects_and_resolves_their_problems(
+        db, database_url, tenant, directories) -> None:
+    submit(database_url, batch([
+        project_row("STG-1", delivery_partner="Acme Civil"),
+        project_row("STG-2", delivery_partner="acme  civil", deployment_specialist="ghost"),
+        project_row("STG-3", delivery_partner="Other Mob"),
+    ]))
+    open_before = problems_by_status(db)
+    assert open_before == {"open": 4}
+    with as_user(db, "admin", "boss@example.com"):
+        change = db.execute("select fn_directory_partner_set('TELCO', 'Acme Civil', "
+                            "'Fulton Hogan Pty Ltd') as r").fetchone()["r"]
+        effect = db.execute("select fn_directory_change_apply('TELCO', %s) as r",
+                            (change["change_id"],)).fetchone()["r"]
+        again = db.execute("select fn_directory_change_apply('TELCO', %s) as r",
+                           (change["change_id"],)).fetchone()["r"]
+    assert effect["projects"] == 2 and effect["problems_resolved"] == 2
+    assert effect["org_memberships_added"] == 2
+    assert again["problems_resolved"] == 0
+    fixed = db.execute("select project_key, status, resolution, resolved_by from import_problems "
+                       "where anomaly_type = 'UNKNOWN_DELIVERY_PARTNER' order by project_key"
+                       ).fetchall()
+    assert [(f["project_key"], f["status"], f["resolution"]) for f in fixed] == [
+        ("STG-1", "resolved", "directory_fix"), ("STG-2", "resolved", "directory_fix"),
+        ("STG-3", "open", None)]
+    members = db.execute("select project_key, member from vw_project_members "
+                         "where role = 'delivery_partner' order by project_key").fetchall()
+    assert [(m["project_key"], m["member"]) for m in members] == [
+        ("STG-1", "Fulton Hogan Pty Ltd"), ("STG-2", "Fulton Hogan Pty Ltd")]
+    recorded = db.execute("select effect from directory_changes").fetchone()["effect"]
+    assert recorded["problems_resolved"] == 2  # the first application's effect stays
+    assert problems_by_status(db) == {"open": 2, "resolved": 2}
+
+
+def test_the_project_scoped_backfill_leaves_other_projects_alone(
+        db, database_url, tenant, directories) -> None:
+    submit(database_url, batch([project_row("STG-1", deployment_specialist="late.ds"),
+                              project_row("STG-2", deployment_specialist="late.ds")]))
+    db.execute("insert into ds_directory (tenant_id, preferred_username) "
+               "values ('TELCO', 'late.ds')")
+    counts = db.execute("select fn_projects_membership_backfill('TELCO', array['STG-1']) as r"
+                        ).fetchone()["r"]
+    assert counts["projects_updated"] == 1 and counts["user_memberships_added"] == 1
+    status = {r["project_key"]: r["status"] for r in db.execute(
+        "select project_key, status from import_problems").fetchall()}
+    assert status == {"STG-1": "resolved", "STG-2": "open"}
+    assert db.execute("select fn_projects_membership_backfill('TELCO') as r"
+                      ).fetchone()["r"]["projects_updated"] == 1
+    with pytest.raises(psycopg.errors.InsufficientPrivilege), as_user(db, "admin"):
+        db.execute("select fn_projects_membership_backfill('TELCO', null)")
+
+
+@pytest.mark.parametrize("role", ["operator", "viewer"])
+def test_only_an_admin_applies_a_change(db, tenant, directories, role) -> None:
+    with as_user(db, "admin"):
+        change = db.execute("select fn_directory_partner_set('TELCO', 'A', 'B') as r"
+                            ).fetchone()["r"]
+    with pytest.raises(psycopg.errors.InsufficientPrivilege), as_user(db, role):
+        db.execute("select fn_directory_change_apply('TELCO', %s)", (change["change_id"],))
+
+
+def problems_by_status(db: psycopg.Connection[Any]) -> dict[str, int]:
+    rows = db.execute("select status, count(*) as n from import_problems group by status"
+                      ).fetchall()
+    return {r["status"]: r["n"] for r in rows}

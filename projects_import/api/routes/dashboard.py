@@ -14,13 +14,14 @@ import hmac
 import re
 from importlib import resources
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import psycopg
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from projects_import.api.console_view import sla_badge, time_tag
 from projects_import.api.dashboard_view import chart_figures
 from projects_import.api.deps import ServicesDep
 from projects_import.auth import OPERATOR_ROLES
@@ -44,7 +45,8 @@ SECTIONS = (("problems", "Problems", "/dashboard/problems"),
             ("tenants", "Tenants", "/dashboard/tenants"),
             ("directories", "Directories", "/dashboard/directories"),
             ("overview", "Overview", "/dashboard"))
-_templates.globals.update(console_sections=SECTIONS, console_roles=OPERATOR_ROLES)
+_templates.globals.update(console_sections=SECTIONS, console_roles=OPERATOR_ROLES,
+                          time_tag=time_tag, sla_badge=sla_badge)
 _HEADERS = {
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
                                "img-src 'self' data:; "
@@ -104,6 +106,11 @@ def _same_origin(request: Request) -> bool:
 
 
 async def _read_form(request: Request) -> dict[str, str]:
+    return dict(reversed(await read_form_pairs(request)))
+
+
+async def read_form_pairs(request: Request, max_fields: int = 20) -> list[tuple[str, str]]:
+    """A same-origin, form-encoded POST's fields in order (a name may repeat)."""
     if not _same_origin(request):
         raise FormError("cross-site form refused: the request's Origin (or Referer) is not "
                         "this site", 403)
@@ -116,10 +123,10 @@ async def _read_form(request: Request) -> dict[str, str]:
         if len(body) > MAX_FORM_BYTES:
             raise FormError(f"the form is over {MAX_FORM_BYTES} bytes")
     try:
-        fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
+        return parse_qsl(body.decode("utf-8", errors="strict"), keep_blank_values=True,
+                         max_num_fields=max_fields)
     except (UnicodeDecodeError, ValueError) as exc:
         raise FormError("the form cannot be read") from exc
-    return {key: values[0] for key, values in fields.items()}
 
 
 async def _signed_in(request: Request, users: UserStore) -> tuple[User | None, str]:

@@ -1,0 +1,323 @@
+"""The console's worklist, problem detail and directory pages (issue 8).
+
+Server-rendered like the Overview; every action is a plain POST form carrying the session's
+CSRF token, answered with a redirect back to the page (post/redirect/get). Reads and writes run
+under the signed-in user's claims, so a viewer is refused by the database as well as here.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from projects_import.api.deps import ServicesDep
+from projects_import.api.routes.dashboard import (
+    FormError,
+    _denied,
+    _page,
+    _redirect,
+    _refused,
+    _signed_in,
+    csrf_token,
+    read_form_pairs,
+)
+from projects_import.auth import OPERATOR_ROLES
+from projects_import.console.directories import DIRECTORIES, DirectoryConsole
+from projects_import.console.errors import ConsoleError
+from projects_import.console.worklist import (
+    MAX_SELECTED,
+    SORTS,
+    STATUSES,
+    ProblemFilter,
+    Worklist,
+)
+from projects_import.dashboard import ANOMALY_TYPES, SEVERITIES
+from projects_import.users import User, UserStore
+
+router = APIRouter(tags=["console"], include_in_schema=False)
+
+
+class Session:
+    """The signed-in operator or admin of this request, and the form token of their session."""
+
+    def __init__(self, user: User, token: str) -> None:
+        self.user = user
+        self.csrf = csrf_token(token)
+
+    @property
+    def claims(self) -> dict[str, object]:
+        return self.user.claims
+
+    @property
+    def admin(self) -> bool:
+        return self.user.role == "admin"
+
+    def check(self, form: dict[str, str]) -> None:
+        if not hmac.compare_digest(form.get("csrf", ""), self.csrf):
+            raise ConsoleError("the form is stale or forged: reload the page and try again",
+                               403)
+
+
+async def _session(request: Request, services: ServicesDep) -> Session | Response:
+    user, token = await _signed_in(request, UserStore(services.db))
+    if user is None:
+        return _redirect("/login")
+    if user.role not in OPERATOR_ROLES:
+        return _denied(user, token)
+    return Session(user, token)
+
+
+def _failed(session: Session, exc: ConsoleError) -> Response:
+    if exc.status == 403 and "role" in exc.message:
+        return _page("refused.html", 403, title="Not allowed", message=exc.message,
+                     user=session.user, csrf=session.csrf)
+    return _page("refused.html", exc.status, title="Request refused", message=exc.message,
+                 user=session.user, csrf=session.csrf)
+
+
+async def _form(request: Request, session: Session,
+                max_fields: int = 20) -> list[tuple[str, str]]:
+    pairs = await read_form_pairs(request, max_fields)
+    session.check(dict(reversed(pairs)))
+    return pairs
+
+
+def _id(text: str, name: str = "id") -> int:
+    if not text.isdigit() or len(text) > 18:
+        raise ConsoleError(f"{name} must be a whole number, not {text[:40]!r}")
+    return int(text)
+
+
+# ------------------------------------------------------------------------------ worklist
+
+@router.get("/dashboard/problems")
+async def problems(request: Request, services: ServicesDep) -> Response:
+    session = await _session(request, services)
+    if isinstance(session, Response):
+        return session
+    try:
+        chosen = ProblemFilter.parse(request.query_params.multi_items(),
+                                     extra=("updated", "action"))
+        page = await Worklist(services.db).page(session.claims, chosen)
+    except ConsoleError as exc:
+        return _failed(session, exc)
+    flash = _bulk_flash(request.query_params.get("updated"), request.query_params.get("action"))
+    return _page("problems.html", title="Problems", section="problems", user=session.user,
+                 csrf=session.csrf, page=page, f=chosen, flash=flash,
+                 anomaly_types=ANOMALY_TYPES, severities=SEVERITIES, statuses=STATUSES,
+                 sorts=SORTS, max_selected=MAX_SELECTED)
+
+
+def _bulk_flash(updated: str | None, action: str | None) -> str | None:
+    if updated is None or not updated.isdigit() or action not in ("acknowledged", "resolved"):
+        return None
+    count = int(updated)
+    return f"{count} problem{'s' if count != 1 else ''} {action}."
+
+
+@router.get("/dashboard/problems.csv")
+async def problems_csv(request: Request, services: ServicesDep) -> Response:
+    session = await _session(request, services)
+    if isinstance(session, Response):
+        return session
+    try:
+        chosen = ProblemFilter.parse(request.query_params.multi_items())
+        text = await Worklist(services.db).export(session.claims, chosen)
+    except ConsoleError as exc:
+        return _failed(session, exc)
+    return Response(text, media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": 'attachment; filename="problems.csv"',
+        "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+
+
+@router.post("/dashboard/problems/status")
+async def problems_set_status(request: Request, services: ServicesDep) -> Response:
+    """Acknowledge or resolve the selected problems; back to the same filtered worklist."""
+    session = await _session(request, services)
+    if isinstance(session, Response):
+        return session
+    try:
+        pairs = await _form(request, session, max_fields=MAX_SELECTED + 10)
+        form = dict(reversed(pairs))
+        ids = [_id(value) for name, value in pairs if name == "id"]
+        status = {"acknowledge": "acknowledged", "resolve": "resolved"}.get(form.get("action", ""))
+        if status is None:
+            raise ConsoleError("choose acknowledge or resolve")
+        back = ProblemFilter.parse(_query_pairs(form.get("back", "")))
+        changed = await Worklist(services.db).set_status(session.claims, ids, status,
+                                                         form.get("note"))
+    except FormError as exc:
+        return _refused(str(exc), exc.status)
+    except ConsoleError as exc:
+        return _failed(session, exc)
+    target = form.get("return_to", "")
+    if target.isdigit():
+        return _redirect(f"/dashboard/problems/{target}")
+    query = back.query_string()
+    extra = urlencode({"updated": changed, "action": status})
+    return _redirect(f"/dashboard/problems?{query + '&' if query else ''}{extra}")
+
+
+def _query_pairs(text: str) -> list[tuple[str, str]]:
+    try:
+        return parse_qsl(text, keep_blank_values=True, max_num_fields=20)
+    except ValueError as exc:
+        raise ConsoleError("the worklist's filters cannot be read") from exc
+
+
+@router.get("/dashboard/problems/{problem_id}")
+async def problem_detail(problem_id: str, request: Request, services: ServicesDep) -> Response:
+    session = await _session(request, services)
+    if isinstance(session, Response):
+        return session
+    console = DirectoryConsole(services.db)
+    try:
+        detail = await Worklist(services.db).detail(session.claims, _id(problem_id))
+        change = None
+        raw_change = request.query_params.get("change")
+        if raw_change:
+            found = await console.changes(session.claims, change_id=_id(raw_change, "change"))
+            change = found[0] if found else None
+    except ConsoleError as exc:
+        return _failed(session, exc)
+    return _page("problem.html", title=f"Problem {problem_id}", section="problems",
+                 user=session.user, csrf=session.csrf, d=detail, p=detail.problem,
+                 change=change, admin=session.admin)
+
+
+@router.post("/dashboard/problems/{problem_id}/fix")
+async def problem_fix(problem_id: str, request: Request, services: ServicesDep) -> Response:
+    """The one-click fix: map the unknown partner to a canonical one (adds the alias), or
+    reactivate the DS/RM it names; the affected projects re-resolve at once."""
+    session = await _session(request, services)
+    if isinstance(session, Response):
+        return session
+    try:
+        form = dict(reversed(await _form(request, session)))
+        if not session.admin:
+            raise ConsoleError("your role may not do this: directory changes are for admins",
+                               403)
+        worklist, console = Worklist(services.db), DirectoryConsole(services.db)
+        problem = (await worklist.detail(session.claims, _id(problem_id))).problem
+        if problem["anomaly_type"] == "UNKNOWN_DELIVERY_PARTNER":
+            result = await console.set_partner(session.claims, problem["tenant_id"],
+                                               problem["unknown_value"], form.get("canonical"),
+                                               problem["id"])
+        else:
+            directory = "ds" if problem["anomaly_type"] == "UNKNOWN_DS" else "rm"
+            result = await console.set_person(session.claims, problem["tenant_id"], directory,
+                                              form.get("username"), form.get("display_name"),
+                                              True, problem["id"])
+    except FormError as exc:
+        return _refused(str(exc), exc.status)
+    except ConsoleError as exc:
+        return _failed(session, exc)
+    suffix = f"?change={result.change_id}" if result.change_id is not None else ""
+    return _redirect(f"/dashboard/problems/{problem['id']}{suffix}")
+
+
+# --------------------------------------------------------------------------- directories
+
+def _directory_params(request: Request,
+                      tenants: list[dict[str, Any]]) -> tuple[str, str, str | None]:
+    names = set(request.query_params.keys())
+    unknown = names - {"tenant", "directory", "q", "change"}
+    if unknown:
+        raise ConsoleError(f"unknown parameter {sorted(unknown)[0][:40]!r}; this page takes "
+                           "tenant, directory, q and change")
+    ids = [t["tenant_id"] for t in tenants]
+    tenant = request.query_params.get("tenant") or (ids[0] if ids else "")
+    if tenant and tenant not in ids:
+        raise ConsoleError(f"no tenant {tenant[:70]!r}", 404)
+    directory = request.query_params.get("directory") or "partners"
+    if directory not in DIRECTORIES:
+        raise ConsoleError(f"directory must be one of {', '.join(DIRECTORIES)}")
+    search = (request.query_params.get("q") or "").strip()[:256] or None
+    return tenant, directory, search
+
+
+@router.get("/dashboard/directories")
+async def directories(request: Request, services: ServicesDep) -> Response:
+    session = await _session(request, services)
+    if isinstance(session, Response):
+        return session
+    console = DirectoryConsole(services.db)
+    try:
+        tenants = await console.tenants(session.claims)
+        tenant, directory, search = _directory_params(request, tenants)
+        entries = (await console.entries(session.claims, tenant, directory, search)
+                   if tenant else [])
+        change = None
+        raw_change = request.query_params.get("change")
+        if raw_change:
+            found = await console.changes(session.claims, change_id=_id(raw_change, "change"))
+            change = found[0] if found else None
+    except ConsoleError as exc:
+        return _failed(session, exc)
+    return _page("directories.html", title="Directories", section="directories",
+                 user=session.user, csrf=session.csrf, tenants=tenants, tenant=tenant,
+                 directory=directory, search=search or "", entries=entries,
+                 directories=DIRECTORIES, admin=session.admin, change=change)
+
+
+@router.post("/dashboard/directories")
+async def directories_write(request: Request, services: ServicesDep) -> Response:
+    """Add, change, deactivate or reactivate one directory entry (admins)."""
+    session = await _session(request, services)
+    if isinstance(session, Response):
+        return session
+    console = DirectoryConsole(services.db)
+    try:
+        form = dict(reversed(await _form(request, session)))
+        if not session.admin:
+            raise ConsoleError("your role may not do this: directory changes are for admins",
+                               403)
+        tenant, directory = form.get("tenant", ""), form.get("directory", "")
+        operation = form.get("op", "")
+        if directory == "partners" and operation == "set":
+            result = await console.set_partner(session.claims, tenant, form.get("alias"),
+                                               form.get("canonical"))
+        elif directory == "partners" and operation == "remove":
+            result = await console.remove_partner(session.claims, tenant, form.get("alias"))
+        elif directory in ("ds", "rm") and operation in ("set", "deactivate", "reactivate"):
+            result = await console.set_person(
+                session.claims, tenant, directory, form.get("username"),
+                form.get("display_name"), operation != "deactivate")
+        else:
+            raise ConsoleError("unknown directory operation: choose set, remove, deactivate "
+                               "or reactivate for partners, ds or rm")
+    except FormError as exc:
+        return _refused(str(exc), exc.status)
+    except ConsoleError as exc:
+        return _failed(session, exc)
+    params = {"tenant": tenant, "directory": directory}
+    if result.change_id is not None:
+        params["change"] = str(result.change_id)
+    return _redirect(f"/dashboard/directories?{urlencode(params)}")
+
+
+@router.get("/dashboard/directories/changes")
+async def directory_changes(request: Request, services: ServicesDep) -> Response:
+    session = await _session(request, services)
+    if isinstance(session, Response):
+        return session
+    console = DirectoryConsole(services.db)
+    try:
+        unknown = set(request.query_params.keys()) - {"tenant", "page"}
+        if unknown:
+            raise ConsoleError(f"unknown parameter {sorted(unknown)[0][:40]!r}; this page "
+                               "takes tenant and page")
+        tenant = request.query_params.get("tenant") or None
+        page = _id(request.query_params.get("page") or "1", "page") or 1
+        tenants = await console.tenants(session.claims)
+        rows = await console.changes(session.claims, tenant_id=tenant,
+                                     offset=(page - 1) * 200)
+    except ConsoleError as exc:
+        return _failed(session, exc)
+    return _page("directory_changes.html", title="Directory changes", section="directories",
+                 user=session.user, csrf=session.csrf, tenants=tenants, tenant=tenant or "",
+                 rows=rows[:200], more=len(rows) > 200, page_number=page)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 
 def _zone(name: str | None) -> ZoneInfo:
@@ -17,15 +17,17 @@ def _zone(name: str | None) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def time_tag(moment: datetime | None, zone: str | None = "UTC") -> Markup:
-    """`<time>` in the tenant's zone, with the UTC instant as its title and datetime."""
+def time_tag(moment: datetime | None, zone: str | None = "UTC", *,
+             short: bool = False) -> Markup:
+    """`<time>` in the tenant's zone, with the UTC instant as its title and datetime;
+    `short` leaves the year out (badges)."""
     if moment is None:
         return Markup('<span class="muted">-</span>')
     utc = moment.astimezone(UTC)
     local = moment.astimezone(_zone(zone))
     return Markup('<time datetime="{}" title="{} UTC">{}</time>').format(
         utc.isoformat(timespec="seconds"), utc.strftime("%Y-%m-%d %H:%M:%S"),
-        local.strftime("%Y-%m-%d %H:%M %Z"))
+        local.strftime("%d %b %H:%M %Z" if short else "%Y-%m-%d %H:%M %Z"))
 
 
 def sla_badge(problem: Mapping[str, Any], now: datetime | None = None) -> Markup:
@@ -44,5 +46,10 @@ def sla_badge(problem: Mapping[str, Any], now: datetime | None = None) -> Markup
         overdue = due < now
         badges.append(Markup('<span class="badge {}">{} {} {}</span>').format(
             "overdue" if overdue else "due", name, "overdue since" if overdue else "due",
-            time_tag(due, zone)))
+            time_tag(due, zone, short=True)))
     return Markup(" ").join(badges)
+
+
+def break_at_underscores(text: str | None) -> Markup:
+    """Let long names like UNKNOWN_DELIVERY_PARTNER wrap after an underscore in a table."""
+    return Markup("_<wbr>").join(escape(part) for part in (text or "").split("_"))

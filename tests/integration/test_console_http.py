@@ -63,7 +63,7 @@ def problems(database_url, tenant, directories, db) -> dict[str, int]:
 
 
 def keys(page: str) -> list[str]:
-    return re.findall(r'<td data-label="project" class="mono">([^<]+)</td>', page)
+    return re.findall(r'<td data-label="project" class="mono nowrap">([^<]+)</td>', page)
 
 
 def test_the_worklist_shows_open_problems_with_the_unknown_value_and_navigation(
@@ -262,7 +262,8 @@ def test_directories_are_browsed_searched_added_and_deactivated(login, tenant, d
         "username": "rm.new", "display_name": "Rose Manager"})
     assert added.status_code == 303
     assert "directory=rm" in added.headers["location"] and "change=" in added.headers["location"]
-    assert "Add in relationship managers" in client.get(added.headers["location"]).text
+    assert re.search(r"Added to relationship managers:\s+rm\.new",
+                     client.get(added.headers["location"]).text)
     off = client.post("/dashboard/directories", data={
         "csrf": csrf, "tenant": "TELCO", "directory": "ds", "op": "deactivate",
         "username": "ds.second"})

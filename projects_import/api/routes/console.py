@@ -186,7 +186,7 @@ async def problem_detail(problem_id: str, request: Request, services: ServicesDe
         return _failed(session, exc)
     return _page("problem.html", title=f"Problem {problem_id}", section="problems",
                  user=session.user, csrf=session.csrf, d=detail, p=detail.problem,
-                 change=change, admin=session.admin)
+                 change=change, admin=session.admin, directories=DIRECTORIES)
 
 
 @router.post("/dashboard/problems/{problem_id}/fix")

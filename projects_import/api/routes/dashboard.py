@@ -21,7 +21,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from projects_import.api.console_view import sla_badge, time_tag
+from projects_import.api.console_view import break_at_underscores, sla_badge, time_tag
 from projects_import.api.dashboard_view import chart_figures
 from projects_import.api.deps import ServicesDep
 from projects_import.auth import OPERATOR_ROLES
@@ -47,6 +47,10 @@ SECTIONS = (("problems", "Problems", "/dashboard/problems"),
             ("overview", "Overview", "/dashboard"))
 _templates.globals.update(console_sections=SECTIONS, console_roles=OPERATOR_ROLES,
                           time_tag=time_tag, sla_badge=sla_badge)
+_templates.filters["wbr"] = break_at_underscores
+_templates.globals["change_verbs"] = {"add": "Added to", "update": "Changed in",
+                                      "deactivate": "Deactivated in",
+                                      "reactivate": "Reactivated in", "remove": "Removed from"}
 _HEADERS = {
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
                                "img-src 'self' data:; "

@@ -337,3 +337,26 @@ def test_the_database_refuses_a_viewer_every_console_call(db, problems, statemen
 
     with pytest.raises(psycopg.errors.InsufficientPrivilege), as_user(db, "viewer"):
         db.execute(statement, {"id": problems["STG-1/UNKNOWN_DELIVERY_PARTNER"]})
+
+
+def test_an_inactive_ds_named_exactly_is_reactivated_in_one_click(login, database_url, tenant,
+                                                                directories, db) -> None:
+    submit(database_url, batch([project_row("STG-7", deployment_specialist="DS.GONE")]))
+    problem_id = db.execute("select id from import_problems").fetchone()["id"]
+    operator = login("operator")
+    seen = operator.get(f"/dashboard/problems/{problem_id}").text
+    assert "ds.gone" in seen and "inactive" in seen and "Reactivate ds.gone" not in seen
+    admin = login("admin")
+    page = admin.get(f"/dashboard/problems/{problem_id}").text
+    assert "Reactivate ds.gone" in page
+    answer = admin.post(f"/dashboard/problems/{problem_id}/fix",
+                        data={"csrf": csrf_of(page), "username": "ds.gone"})
+    assert answer.status_code == 303
+    assert re.search(r'<strong id="problems-resolved">1</strong> problem resolved',
+                     admin.get(answer.headers["location"]).text)
+    assert db.execute("select active from ds_directory where preferred_username = 'ds.gone'"
+                      ).fetchone()["active"] is True
+    assert db.execute("select resolution from import_problems").fetchone()["resolution"] == (
+        "directory_fix")
+    assert db.execute("select action, problem_id from directory_changes").fetchone() == {
+        "action": "reactivate", "problem_id": problem_id}

@@ -36,8 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from projects_import.auth import mint_token
 from projects_import.db import embedded, migrations
 from projects_import.settings import Settings
-from tests.conftest import LiveServer
-from tests.support import create_tenant
+from tests.support import LiveServer, create_tenant
 
 SECRET = "bench-jwt-secret-0123456789abcdef0123456789"
 COLUMNS = ("stage_application", "delivery_partner", "developer_class", "relationship_manager",

@@ -5,52 +5,67 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import jwt
 from jwt.warnings import InsecureKeyLengthWarning
 
+from projects_import.errors import ProjectsImportError
 from projects_import.imports.contract import storable
+from projects_import.vocabulary import MAX_STRING, OPERATOR_ROLES, ROLES
 
-# The key is the operator's JWT_SECRET (Supabase's is long enough); a short one still works and
-# must not put a library warning with source lines on stderr at every token.
-warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
-
-ROLES = ("operator", "admin", "viewer")
-OPERATOR_ROLES = ("operator", "admin")
+__all__ = ["OPERATOR_ROLES", "ROLES", "TokenError", "app_role", "claims_for",
+           "database_claims", "decode_token", "mint_token"]
 
 
-class TokenError(Exception):
+class TokenError(ProjectsImportError):
     """The token is missing, malformed, badly signed or expired."""
+
+    code = "unauthorized"
+    http_status = 401
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, headers={"WWW-Authenticate": "Bearer"})
+
+
+@contextmanager
+def _quiet_short_keys() -> Iterator[None]:
+    """The key is the operator's JWT_SECRET (Supabase's is long enough); a short one still
+    works and must not put a library warning with source lines on stderr at every token."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InsecureKeyLengthWarning)
+        yield
+
+
+def claims_for(sub: str, role: str) -> dict[str, Any]:
+    """The Supabase-shaped claims of a user: the one place they are built."""
+    return {"sub": sub, "role": "authenticated", "app_metadata": {"role": role}}
 
 
 def mint_token(secret: str, *, sub: str, role: str, ttl: int = 3600) -> str:
     now = int(time.time())
-    claims = {
-        "sub": sub,
-        "role": "authenticated",
-        "aud": "authenticated",
-        "app_metadata": {"role": role},
-        "iat": now,
-        "exp": now + ttl,
-    }
-    return jwt.encode(claims, secret, algorithm="HS256")
+    claims = {**claims_for(sub, role), "aud": "authenticated", "iat": now, "exp": now + ttl}
+    with _quiet_short_keys():
+        return jwt.encode(claims, secret, algorithm="HS256")
 
 
 def decode_token(secret: str, token: str) -> dict[str, Any]:
     """The verified claims. `exp` and `sub` are required; `aud` is not checked, so tokens
     minted for Supabase's `authenticated` audience or without one both work."""
     try:
-        claims: dict[str, Any] = jwt.decode(
-            token, secret, algorithms=["HS256"],
-            options={"require": ["exp", "sub"], "verify_aud": False},
-        )
+        with _quiet_short_keys():
+            claims: dict[str, Any] = jwt.decode(
+                token, secret, algorithms=["HS256"],
+                options={"require": ["exp", "sub"], "verify_aud": False},
+            )
     except jwt.ExpiredSignatureError as exc:
         raise TokenError("the token has expired") from exc
     except jwt.InvalidTokenError as exc:
         raise TokenError("the token is not a valid HS256 JWT for this service") from exc
     sub = claims.get("sub")
-    if not isinstance(sub, str) or not sub.strip() or len(sub) > 256 or not storable(sub):
+    if not isinstance(sub, str) or not sub.strip() or len(sub) > MAX_STRING or not storable(sub):
         raise TokenError("the token's sub is not a usable subject")
     return claims
 
@@ -58,8 +73,7 @@ def decode_token(secret: str, token: str) -> dict[str, Any]:
 def database_claims(claims: dict[str, Any]) -> dict[str, Any]:
     """The claims the database sees (`request.jwt.claims`): the subject and the roles only,
     so nothing else a token carries can break or reach SQL."""
-    return {"sub": claims["sub"], "role": "authenticated",
-            "app_metadata": {"role": app_role(claims)}}
+    return claims_for(claims["sub"], app_role(claims))
 
 
 def app_role(claims: dict[str, Any]) -> str:

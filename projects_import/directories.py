@@ -8,19 +8,23 @@ from pathlib import Path
 from typing import Any
 
 from projects_import.db.connection import Database
-from projects_import.db.queries import query
+from projects_import.errors import ProjectsImportError
+from projects_import.vocabulary import FALSE_STRINGS, TRUE_STRINGS
 
 COLUMNS = {
     "partners": ("alias", "canonical"),
     "ds": ("preferred_username", "display_name", "active"),
     "rm": ("display_name", "preferred_username", "active"),
 }
-_TRUE = {"", "true", "t", "yes", "y", "1", "active"}
-_FALSE = {"false", "f", "no", "n", "0", "inactive"}
+# a blank `active` cell means active
+_TRUE = TRUE_STRINGS | {"", "active"}
+_FALSE = FALSE_STRINGS | {"inactive"}
 
 
-class DirectoryError(Exception):
+class DirectoryError(ProjectsImportError):
     """The CSV cannot be imported; the message names the line and column."""
+
+    code = "directory_error"
 
 
 @dataclass
@@ -83,10 +87,8 @@ def read_csv(kind: str, path: Path) -> dict[str, list[Any]]:
 async def import_directory(db: Database, kind: str, tenant_id: str, path: Path) -> DirectoryImport:
     columns = read_csv(kind, path)
     name = {"partners": "partners_upsert", "ds": "ds_upsert", "rm": "rm_upsert"}[kind]
-    async with db.transaction() as conn:
-        cur = await conn.execute(query("tenant_get"), {"tenant_id": tenant_id})
-        if await cur.fetchone() is None:
+    async with db.transaction() as tx:
+        if await tx.fetch_one("tenant_get", tenant_id=tenant_id) is None:
             raise DirectoryError(f"no tenant {tenant_id}; create it with `tenant add`")
-        cur = await conn.execute(query(name), {"tenant_id": tenant_id, **columns})
-        changed = cur.rowcount
+        changed = await tx.execute(name, tenant_id=tenant_id, **columns)
     return DirectoryImport(kind=kind, rows=len(next(iter(columns.values()))), changed=changed)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -43,6 +44,8 @@ def configure_logging(level: int = logging.INFO) -> None:
     root.setLevel(level)
     # the scheduler narrates every start and stop at INFO; its warnings still show
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # httpx logs every request's full URL at INFO; a webhook URL often carries a token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -88,3 +91,22 @@ class Metrics:
         self.merge_seconds = Histogram("projects_import_merge_seconds",
                                        "Stage + merge transaction time", labels,
                                        buckets=buckets, registry=self.registry)
+
+    def count_import(self, fields: dict[str, Any], status: int) -> None:
+        """Count one import request from its log fields (merged figures only when accepted
+        and not a replay)."""
+        labels = {"tenant_id": fields.get("tenant_id", "unknown"), "status": str(status)}
+        self.requests.labels(**labels).inc()
+        self.bytes.labels(**labels).inc(fields.get("bytes", 0))
+        if "parse_ms" in fields:
+            self.parse_seconds.labels(**labels).observe(fields["parse_ms"] / 1000)
+        if "merge_ms" in fields:
+            self.merge_seconds.labels(**labels).observe(fields["merge_ms"] / 1000)
+        if status != 200 or fields.get("replayed"):
+            return
+        for counter, name in ((self.rows, "rows"), (self.inserted, "inserted"),
+                              (self.updated, "updated"),
+                              (self.org_memberships, "org_memberships_upserted"),
+                              (self.user_memberships, "user_memberships_upserted"),
+                              (self.anomalies, "anomalies_count")):
+            counter.labels(**labels).inc(fields.get(name, 0))

@@ -10,6 +10,8 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from projects_import.vocabulary import MAX_BODY_BYTES, MAX_ROWS
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
@@ -20,8 +22,9 @@ class Settings(BaseSettings):
     alert_webhook: str | None = Field(default=None, alias="ANOMALIES_ALERT_WEBHOOK")
     alert_window_hours: int = Field(default=1, ge=1, le=8760, alias="ANOMALIES_ALERT_WINDOW_HOURS")
     alert_min_count: int = Field(default=1, ge=1, alias="ANOMALIES_ALERT_MIN_COUNT")
-    max_body_bytes: int = Field(default=5_242_880, ge=1, alias="PROJECTS_IMPORT_MAX_BODY_BYTES")
-    max_rows: int = Field(default=5000, ge=1, alias="PROJECTS_IMPORT_MAX_ROWS")
+    max_body_bytes: int = Field(default=MAX_BODY_BYTES, ge=1,
+                                alias="PROJECTS_IMPORT_MAX_BODY_BYTES")
+    max_rows: int = Field(default=MAX_ROWS, ge=1, alias="PROJECTS_IMPORT_MAX_ROWS")
     pool_max_size: int = Field(default=10, ge=1, alias="PROJECTS_IMPORT_POOL_MAX_SIZE")
     retry_after_seconds: int = Field(default=5, ge=1, alias="PROJECTS_IMPORT_RETRY_AFTER_SECONDS")
     scheduler_enabled: bool = Field(default=True, alias="PROJECTS_IMPORT_SCHEDULER")
@@ -48,7 +51,3 @@ class Settings(BaseSettings):
         with os.fdopen(fd, "w") as handle:
             handle.write(value + "\n")
         return value
-
-
-def get_settings() -> Settings:
-    return Settings()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from projects_import.db.connection import Database
-from projects_import.db.queries import query
+from projects_import.errors import ProjectsImportError
 
 _PREFIX = "pit_"
 _SECRET = re.compile(r"^pit_([0-9a-f]{16})\.([A-Za-z0-9_-]{20,128})$")
@@ -25,8 +25,10 @@ TENANT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 _DIGEST_PREFIX = "sha256$"
 
 
-class TenantError(Exception):
+class TenantError(ProjectsImportError):
     """A tenant operation that cannot be done, with a message fit for the user."""
+
+    code = "tenant_error"
 
 
 @dataclass(frozen=True)
@@ -66,38 +68,31 @@ class TenantStore:
                               "starting with a letter or digit")
         check_timezone(timezone)
         secret_id, secret, secret_hash = new_secret()
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(query("tenant_insert"),
-                                     {"tenant_id": tenant_id, "timezone": timezone})
-            if await cur.fetchone() is None:
+        async with self.db.transaction() as tx:
+            if await tx.fetch_one("tenant_insert", tenant_id=tenant_id, timezone=timezone) is None:
                 raise TenantError(f"tenant {tenant_id} already exists; use `tenant rotate` "
                                   "for a new secret")
-            await conn.execute(query("tenant_secret_insert"), {
-                "tenant_id": tenant_id, "secret_id": secret_id, "secret_hash": secret_hash})
+            await tx.execute("tenant_secret_insert", tenant_id=tenant_id, secret_id=secret_id,
+                             secret_hash=secret_hash)
         return secret
 
     async def rotate(self, tenant_id: str, grace_seconds: int) -> str:
         """A new secret; the current ones stay valid for `grace_seconds`."""
         secret_id, secret, secret_hash = new_secret()
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(query("tenant_get"), {"tenant_id": tenant_id})
-            if await cur.fetchone() is None:
+        async with self.db.transaction() as tx:
+            if await tx.fetch_one("tenant_get", tenant_id=tenant_id) is None:
                 raise TenantError(f"no tenant {tenant_id}; create it with `tenant add`")
-            await conn.execute(query("tenant_secrets_expire"),
-                               {"tenant_id": tenant_id, "grace_seconds": grace_seconds})
-            await conn.execute(query("tenant_secret_insert"), {
-                "tenant_id": tenant_id, "secret_id": secret_id, "secret_hash": secret_hash})
+            await tx.execute("tenant_secrets_expire", tenant_id=tenant_id,
+                             grace_seconds=grace_seconds)
+            await tx.execute("tenant_secret_insert", tenant_id=tenant_id, secret_id=secret_id,
+                             secret_hash=secret_hash)
         return secret
 
     async def list(self) -> list[dict[str, Any]]:
-        async with self.db.pool.connection() as conn:
-            cur = await conn.execute(query("tenant_list"))
-            return await cur.fetchall()
+        return await self.db.fetch_all("tenant_list")
 
     async def get(self, tenant_id: str) -> Tenant | None:
-        async with self.db.pool.connection() as conn:
-            cur = await conn.execute(query("tenant_get"), {"tenant_id": tenant_id})
-            row = await cur.fetchone()
+        row = await self.db.fetch_one("tenant_get", tenant_id=tenant_id)
         return Tenant(row["tenant_id"], row["timezone"]) if row else None
 
     async def authenticate(self, bearer: str) -> str | None:
@@ -106,10 +101,7 @@ class TenantStore:
         match = _SECRET.match(bearer)
         if match is None:
             return None
-        async with self.db.pool.connection() as conn:
-            cur = await conn.execute(query("tenant_secret_lookup"),
-                                     {"secret_id": match.group(1)})
-            row = await cur.fetchone()
+        row = await self.db.fetch_one("tenant_secret_lookup", secret_id=match.group(1))
         if row is None:
             return None
         valid = hmac.compare_digest(row["secret_hash"], secret_digest(bearer))

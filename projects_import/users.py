@@ -13,14 +13,16 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from projects_import.auth import ROLES
+from projects_import.auth import claims_for
 from projects_import.db.connection import Database
-from projects_import.db.queries import query
+from projects_import.errors import ProjectsImportError
+from projects_import.vocabulary import ROLES
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
@@ -29,16 +31,26 @@ MAX_FAILED_LOGINS = 10
 LOCKOUT = timedelta(minutes=15)
 _EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+$")
 _hasher = PasswordHasher()
-# Verified when the email is unknown, so a wrong email costs the same time as a wrong password.
-_UNUSABLE_HASH = _hasher.hash(secrets.token_urlsafe(32))
 
 
-class UserError(Exception):
+@cache
+def _unusable_hash() -> str:
+    """Verified when the email is unknown, so a wrong email costs the same time as a wrong
+    password. Built on first use, not at import."""
+    return _hasher.hash(secrets.token_urlsafe(32))
+
+
+class UserError(ProjectsImportError):
     """A login operation that cannot be done, with a message fit for the user."""
 
+    code = "user_error"
 
-class LoginLocked(Exception):
+
+class LoginLocked(ProjectsImportError):
     """Too many wrong passwords in a row; sign-in is refused until the lock expires."""
+
+    code = "login_locked"
+    http_status = 429
 
     def __init__(self, minutes: int) -> None:
         super().__init__(f"too many failed sign-ins; try again in {minutes} minute(s)")
@@ -51,10 +63,9 @@ class User:
     role: str
 
     @property
-    def claims(self) -> dict[str, object]:
+    def claims(self) -> dict[str, Any]:
         """Supabase-shaped JWT claims, so database reads run under this user's role (RLS)."""
-        return {"sub": self.email, "role": "authenticated",
-                "app_metadata": {"role": self.role}}
+        return claims_for(self.email, self.role)
 
 
 def normalize_email(email: str) -> str:
@@ -108,30 +119,25 @@ class UserStore:
         check_role(role)
         password_hash = await asyncio.to_thread(_hasher.hash, check_password(password))
         params = {"email": email, "role": role, "password_hash": password_hash}
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(query("dashboard_user_insert"), params)
-            if await cur.fetchone() is not None:
+        async with self.db.transaction() as tx:
+            if await tx.fetch_one("dashboard_user_insert", **params) is not None:
                 return True
             if not update:
                 raise UserError(f"dashboard user {email} already exists; pass --update to "
                                 "change its password and role")
-            await conn.execute(query("dashboard_user_update"), params)
-            await conn.execute(query("dashboard_sessions_end_for_user"), {"email": email})
+            await tx.execute("dashboard_user_update", **params)
+            await tx.execute("dashboard_sessions_end_for_user", email=email)
         return False
 
     async def remove(self, email: str) -> None:
         """Delete the login; its sessions end with it."""
         email = normalize_email(email)
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(query("dashboard_user_delete"), {"email": email})
-            if await cur.fetchone() is None:
-                raise UserError(f"no dashboard user {email}")
+        if await self.db.fetch_one("dashboard_user_delete", email=email) is None:
+            raise UserError(f"no dashboard user {email}")
 
     async def list(self) -> list[dict[str, Any]]:
         """Every login: email, role, created_at, locked_until (None unless locked now)."""
-        async with self.db.pool.connection() as conn:
-            cur = await conn.execute(query("dashboard_user_list"))
-            return await cur.fetchall()
+        return await self.db.fetch_all("dashboard_user_list")
 
     async def authenticate(self, email: str, password: str) -> User | None:
         """The user these credentials sign in, or None. Raises LoginLocked after
@@ -140,50 +146,41 @@ class UserStore:
             email = normalize_email(email)
         except UserError:
             email = ""
-        async with self.db.pool.connection() as conn:
-            cur = await conn.execute(query("dashboard_user_get"), {"email": email})
-            row = await cur.fetchone()
+        row = await self.db.fetch_one("dashboard_user_get", email=email)
         if row is not None and row["locked_seconds"] > 0:
             raise LoginLocked(max(1, -(-int(row["locked_seconds"]) // 60)))
-        password_hash = row["password_hash"] if row else _UNUSABLE_HASH
+        password_hash = row["password_hash"] if row else _unusable_hash()
         valid = await asyncio.to_thread(_verify, password_hash, password)
         if row is None:
             return None
         if not valid:
-            async with self.db.pool.connection() as conn:
-                await conn.execute(query("dashboard_user_login_failed"), {
-                    "email": email, "max_failed": MAX_FAILED_LOGINS,
-                    "lockout_seconds": int(LOCKOUT.total_seconds())})
+            await self.db.execute("dashboard_user_login_failed", email=email,
+                                  max_failed=MAX_FAILED_LOGINS,
+                                  lockout_seconds=int(LOCKOUT.total_seconds()))
             return None
         new_hash = None
         if _hasher.check_needs_rehash(row["password_hash"]):  # hashing parameters changed
             new_hash = await asyncio.to_thread(_hasher.hash, password)
-        async with self.db.pool.connection() as conn:
-            await conn.execute(query("dashboard_user_login_succeeded"),
-                               {"email": email, "password_hash": new_hash})
+        await self.db.execute("dashboard_user_login_succeeded", email=email,
+                              password_hash=new_hash)
         return User(row["email"], row["role"])
 
     async def create_session(self, user: User) -> str:
         """A new session token for the cookie (shown once; only its hash is stored)."""
         token = secrets.token_urlsafe(32)
-        async with self.db.transaction() as conn:
-            await conn.execute(query("dashboard_sessions_purge_expired"))
-            await conn.execute(query("dashboard_session_insert"), {
-                "token_sha256": token_digest(token), "email": user.email,
-                "lifetime_seconds": int(SESSION_LIFETIME.total_seconds())})
+        async with self.db.transaction() as tx:
+            await tx.execute("dashboard_sessions_purge_expired")
+            await tx.execute("dashboard_session_insert", token_sha256=token_digest(token),
+                             email=user.email,
+                             lifetime_seconds=int(SESSION_LIFETIME.total_seconds()))
         return token
 
     async def session_user(self, token: str) -> User | None:
         """The user a live session token belongs to (with the role the login has now)."""
         if not token:
             return None
-        async with self.db.pool.connection() as conn:
-            cur = await conn.execute(query("dashboard_session_user"),
-                                     {"token_sha256": token_digest(token)})
-            row = await cur.fetchone()
+        row = await self.db.fetch_one("dashboard_session_user", token_sha256=token_digest(token))
         return User(row["email"], row["role"]) if row else None
 
     async def end_session(self, token: str) -> None:
-        async with self.db.pool.connection() as conn:
-            await conn.execute(query("dashboard_session_delete"),
-                               {"token_sha256": token_digest(token)})
+        await self.db.execute("dashboard_session_delete", token_sha256=token_digest(token))

@@ -11,8 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,14 +19,11 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-import uvicorn
 from psycopg import sql
 
 from projects_import.db import embedded, migrations
 from projects_import.settings import Settings
-from tests.support import create_tenant, free_port
-
-JWT_SECRET = "test-jwt-secret-0123456789abcdef0123456789"
+from tests.support import JWT_SECRET, LiveServer, create_tenant
 
 
 @pytest.fixture(scope="session")
@@ -109,35 +104,6 @@ def settings(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("PROJECTS_IMPORT_SCHEDULER", "false")
     return Settings()
-
-
-class LiveServer:
-    """The real app under uvicorn on a loopback port, in a background thread."""
-
-    def __init__(self, settings: Settings, database_url: str) -> None:
-        from projects_import.api.app import create_app
-
-        self.settings = settings
-        self.app = create_app(settings, database_url)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="error",
-                                access_log=False, lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def start(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("test server did not start")
-            time.sleep(0.02)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture

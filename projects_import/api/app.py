@@ -14,7 +14,7 @@ from projects_import.api.middleware import RequestContextMiddleware
 from projects_import.api.routes import anomalies, console, dashboard, health, imports
 from projects_import.db.connection import Database
 from projects_import.observability import Metrics, configure_logging
-from projects_import.scheduler import start_scheduler
+from projects_import.operations.scheduler import start_scheduler
 from projects_import.settings import Settings
 
 
@@ -27,7 +27,7 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
         db = Database(database_url, max_size=settings.pool_max_size)
         await db.open()
         app.state.services = Services(settings=settings, db=db, metrics=Metrics())
-        scheduler = start_scheduler(settings, database_url) if settings.scheduler_enabled else None
+        scheduler = start_scheduler(database_url) if settings.scheduler_enabled else None
         try:
             yield
         finally:

@@ -1,17 +1,24 @@
-"""What routes depend on, as `Annotated` aliases so signatures read like sentences."""
+"""What routes depend on, as `Annotated` aliases so signatures read like sentences. The
+managers are built once, at start-up, on `Services`; routes reach them only through these."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated
+from dataclasses import dataclass, field
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from projects_import.anomalies.manager import AnomalyManager
+from projects_import.api.errors import ApiError, bearer_token
+from projects_import.auth import OPERATOR_ROLES, app_role, database_claims, decode_token
+from projects_import.console.directories import DirectoryConsole
+from projects_import.console.worklist import Worklist
 from projects_import.db.connection import Database
 from projects_import.imports.service import ImportService
 from projects_import.observability import Metrics
 from projects_import.settings import Settings
 from projects_import.tenants import TenantStore
+from projects_import.users import UserStore
 
 
 @dataclass
@@ -21,10 +28,21 @@ class Services:
     settings: Settings
     db: Database
     metrics: Metrics
+    tenants: TenantStore = field(init=False)
+    imports: ImportService = field(init=False)
+    anomalies: AnomalyManager = field(init=False)
+    users: UserStore = field(init=False)
+    worklist: Worklist = field(init=False)
+    directories: DirectoryConsole = field(init=False)
 
     def __post_init__(self) -> None:
         self.tenants = TenantStore(self.db)
-        self.imports = ImportService(self.db)
+        self.imports = ImportService(self.db,
+                                     retry_after_seconds=self.settings.retry_after_seconds)
+        self.anomalies = AnomalyManager(self.db)
+        self.users = UserStore(self.db)
+        self.worklist = Worklist(self.db)
+        self.directories = DirectoryConsole(self.db)
 
 
 def get_services(request: Request) -> Services:
@@ -33,3 +51,47 @@ def get_services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def _settings(services: ServicesDep) -> Settings:
+    return services.settings
+
+
+def _imports(services: ServicesDep) -> ImportService:
+    return services.imports
+
+
+def _anomalies(services: ServicesDep) -> AnomalyManager:
+    return services.anomalies
+
+
+def _users(services: ServicesDep) -> UserStore:
+    return services.users
+
+
+def _worklist(services: ServicesDep) -> Worklist:
+    return services.worklist
+
+
+def _directories(services: ServicesDep) -> DirectoryConsole:
+    return services.directories
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+ImportsDep = Annotated[ImportService, Depends(_imports)]
+AnomaliesDep = Annotated[AnomalyManager, Depends(_anomalies)]
+UsersDep = Annotated[UserStore, Depends(_users)]
+WorklistDep = Annotated[Worklist, Depends(_worklist)]
+DirectoriesDep = Annotated[DirectoryConsole, Depends(_directories)]
+
+
+def operator_claims(request: Request, settings: SettingsDep) -> dict[str, Any]:
+    """The verified claims of an operator/admin user JWT (401 / 403 otherwise); what the
+    database sees of them (`database_claims`)."""
+    claims = decode_token(settings.jwt_secret, bearer_token(request, "user JWT"))
+    if app_role(claims) not in OPERATOR_ROLES:
+        raise ApiError(403, "forbidden", "operator or admin role required (app_metadata.role)")
+    return database_claims(claims)
+
+
+OperatorClaims = Annotated[dict[str, Any], Depends(operator_claims)]

@@ -1,7 +1,8 @@
-"""The error shape every 4xx/5xx answers with, and the handlers that guarantee it.
+"""The error shape every 4xx/5xx answers with, and the one handler per kind that guarantees it.
 
 `{"error": {"code", "message", "correlation_id"}}`, plus `violations` for contract errors.
-No traceback or exception text from the server reaches a client.
+Every `ProjectsImportError` is answered from its own `code`, `message`, `http_status` and
+`headers`; no traceback or exception text from the server reaches a client.
 """
 
 from __future__ import annotations
@@ -10,19 +11,20 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from projects_import.errors import ProjectsImportError
 from projects_import.imports.contract import Violation
 
 MAX_VIOLATIONS = 100
-log = structlog.get_logger("projects_import.api")
 
 
-class ApiError(Exception):
+class ApiError(ProjectsImportError):
+    """A refusal only HTTP has (a missing bearer, a body over the limit…)."""
+
     def __init__(
         self,
         status: int,
@@ -32,12 +34,8 @@ class ApiError(Exception):
         violations: Sequence[Violation] = (),
         headers: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.violations = list(violations)
-        self.headers = headers or {}
+        super().__init__(message, code=code, http_status=status, violations=violations,
+                         headers=headers)
 
 
 def bearer_token(request: Request, expected: str) -> str:
@@ -79,11 +77,15 @@ def internal_error_body(correlation_id: str) -> dict[str, Any]:
     )
 
 
-def error_response(request: Request, exc: ApiError) -> JSONResponse:
-    request.state.status = exc.status
+def error_response(request: Request, exc: ProjectsImportError) -> JSONResponse:
+    """The JSON answer for an expected error; its code also goes to the request's log line."""
+    request.state.status = exc.http_status
+    fields = getattr(request.state, "log_fields", None)
+    if isinstance(fields, dict):
+        fields["error_code"] = exc.code
     return JSONResponse(
         error_body(exc.code, exc.message, correlation_id_of(request), exc.violations),
-        status_code=exc.status,
+        status_code=exc.http_status,
         headers=exc.headers,
     )
 
@@ -93,8 +95,8 @@ _STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+    @app.exception_handler(ProjectsImportError)
+    async def _expected(request: Request, exc: ProjectsImportError) -> JSONResponse:
         return error_response(request, exc)
 
     @app.exception_handler(RequestValidationError)

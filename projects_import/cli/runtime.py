@@ -1,5 +1,5 @@
-"""What every CLI verb shares: settings, the database (embedded or `DATABASE_URL`), and
-turning expected errors into one line on stderr with a non-zero exit."""
+"""What every CLI verb shares: settings, the database (embedded or `DATABASE_URL`), and the one
+place that turns expected errors into one `error:` line on stderr with a non-zero exit."""
 
 from __future__ import annotations
 
@@ -7,29 +7,50 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import psycopg
+from typer.core import TyperGroup
 
 from projects_import.db import embedded, migrations
 from projects_import.db.connection import Database, resolve_database_url
-from projects_import.directories import DirectoryError
-from projects_import.imports.contract import ContractError
-from projects_import.imports.service import BatchNotFound, ImportBusy
+from projects_import.errors import ProjectsImportError
 from projects_import.settings import Settings
-from projects_import.tenants import TenantError
 
 T = TypeVar("T")
-
-# errors whose message is already one line fit for the operator
-EXPECTED_ERRORS: tuple[type[Exception], ...] = (
-    TenantError, DirectoryError, BatchNotFound, migrations.MigrationError,
-)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
     print(f"error: {message}", file=sys.stderr)
     raise SystemExit(code)
+
+
+def message_of(exc: ProjectsImportError) -> str:
+    """One line for the operator: a contract error shows its first violation."""
+    first = exc.violations[0] if exc.violations else None
+    message = getattr(first, "message", None)
+    return message if isinstance(message, str) else exc.message
+
+
+@contextmanager
+def expected_errors() -> Iterator[None]:
+    """The CLI's one error mapping."""
+    try:
+        yield
+    except ProjectsImportError as exc:
+        fail(message_of(exc))
+    except psycopg.OperationalError as exc:
+        fail(f"cannot connect to the database: {str(exc).strip().splitlines()[0]}")
+    except psycopg.Error as exc:
+        fail(f"the database refused: {exc.diag.message_primary or type(exc).__name__}")
+
+
+class CommandGroup(TyperGroup):
+    """The root command group: every verb runs inside `expected_errors`."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer's (vendored) click Context
+        with expected_errors():
+            return super().invoke(ctx)
 
 
 def settings() -> Settings:
@@ -41,13 +62,8 @@ def settings() -> Settings:
 
 def database_url(config: Settings) -> str:
     """Resolve and migrate the configured database."""
-    try:
-        url = resolve_database_url(config)
-        migrations.migrate(url)
-    except psycopg.OperationalError as exc:
-        fail(f"cannot connect to the database: {str(exc).strip().splitlines()[0]}")
-    except migrations.MigrationError as exc:
-        fail(str(exc))
+    url = resolve_database_url(config)
+    migrations.migrate(url)
     return url
 
 
@@ -57,19 +73,6 @@ async def open_database(config: Settings) -> AsyncIterator[Database]:
         yield db
 
 
-@contextmanager
-def expected_errors() -> Iterator[None]:
-    try:
-        yield
-    except ContractError as exc:
-        first = exc.violations[0].message if exc.violations else "contract violation"
-        fail(first)
-    except ImportBusy:
-        fail("another import for this tenant is in progress; try again shortly")
-    except EXPECTED_ERRORS as exc:
-        fail(str(exc))
-
-
 def run(config: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
     """Run `work` against the configured database, then release the embedded server."""
     async def main() -> T:
@@ -77,8 +80,7 @@ def run(config: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
             return await work(db)
 
     try:
-        with expected_errors():
-            return asyncio.run(main())
+        return asyncio.run(main())
     finally:
         if not config.database_url:
             embedded.stop_server(config.home)

@@ -3,7 +3,6 @@ is in `projects_import.client`."""
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import signal
@@ -22,11 +21,12 @@ import typer
 from projects_import.cli import runtime
 from projects_import.client import report
 from projects_import.client.batch import BatchRun, Part, plan_batch, send_batch
-from projects_import.client.chunker import MAX_BYTES, MAX_ROWS, ChunkError, Limits
-from projects_import.client.reader import ExportError
+from projects_import.client.chunker import Limits
 from projects_import.client.schedule import DailySend
 from projects_import.client.sender import RetryNotice, SendOptions
-from projects_import.tenants import TenantError, TenantStore, check_timezone
+from projects_import.errors import ProjectsImportError
+from projects_import.tenants import TenantStore, check_timezone
+from projects_import.vocabulary import MAX_BODY_BYTES, MAX_ROWS, is_loopback
 
 BEARER_ENV = "PROJECTS_IMPORT_BEARER"
 ROUTE = "/import-projects"
@@ -56,15 +56,6 @@ def endpoint(url: str) -> str:
     return str(parsed)
 
 
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _bearer() -> str:
     secret = os.environ.get(BEARER_ENV, "").strip()
     if not secret:
@@ -89,13 +80,17 @@ def _progress(enabled: bool, total: int) -> Iterator[Callable[[int], None]]:
 
 def send_file(path: Path, config: SendSettings, *, progress: bool) -> int:
     """Plan, send and report one file; returns the exit code (1 when it cannot be sent)."""
-    human = not config.json_output
     try:
-        plan = plan_batch(path, tenant_id=config.tenant, source=config.source,
-                          batch_id=config.batch_id, limits=config.limits)
-    except (ExportError, ChunkError) as exc:
+        return _send_file(path, config, progress=progress)
+    except ProjectsImportError as exc:  # the export cannot be read or split
         print(f"error: {path.name}: {exc}", file=sys.stderr, flush=True)
         return EXIT_UNSENDABLE
+
+
+def _send_file(path: Path, config: SendSettings, *, progress: bool) -> int:
+    human = not config.json_output
+    plan = plan_batch(path, tenant_id=config.tenant, source=config.source,
+                      batch_id=config.batch_id, limits=config.limits)
     total = len(plan.parts)
     if human:
         print(report.plan_line(plan, config.options.url, config.options.gzip), flush=True)
@@ -112,12 +107,7 @@ def send_file(path: Path, config: SendSettings, *, progress: bool) -> int:
                 for line in report.violation_lines(part):
                     print(line, flush=True)
 
-        try:
-            run: BatchRun = send_batch(plan, config.options, on_part=on_part,
-                                       on_retry=on_retry)
-        except (ExportError, ChunkError) as exc:
-            print(f"error: {path.name}: {exc}", file=sys.stderr, flush=True)
-            return EXIT_UNSENDABLE
+        run: BatchRun = send_batch(plan, config.options, on_part=on_part, on_retry=on_retry)
     if human:
         print()
         print(report.table(run))
@@ -130,10 +120,7 @@ def send_file(path: Path, config: SendSettings, *, progress: bool) -> int:
 def _tenant_timezone(tenant: str, given: str | None) -> str:
     """--timezone, else the tenant's record in the configured database."""
     if given:
-        try:
-            return check_timezone(given)
-        except TenantError as exc:
-            runtime.fail(str(exc))
+        return check_timezone(given)
     config = runtime.settings()
     record = runtime.run(config, lambda db: TenantStore(db).get(tenant))
     if record is None:
@@ -201,7 +188,7 @@ def register(app: typer.Typer) -> None:
             "--json", help="Print one JSON document per send instead of text.")] = False,
         max_rows: Annotated[int, typer.Option(help="Rows per part (1..5000).")] = MAX_ROWS,
         max_bytes: Annotated[int, typer.Option(
-            help="Bytes per request body before gzip (at least 1024).")] = MAX_BYTES,
+            help="Bytes per request body before gzip (at least 1024).")] = MAX_BODY_BYTES,
         backoff_base: Annotated[float, typer.Option(
             help="First retry delay in seconds; then x2, x4, x8.")] = 1.0,
         min_interval: Annotated[float, typer.Option(
@@ -236,7 +223,7 @@ def register(app: typer.Typer) -> None:
         except ValueError as exc:
             runtime.fail(str(exc))
         host = httpx.URL(target).host
-        if target.startswith("http://") and not _loopback(host):
+        if target.startswith("http://") and not is_loopback(host):
             print(f"warning: {host} is reached over plain http; the bearer secret is sent "
                   "unencrypted (use https)", file=sys.stderr)
         config = SendSettings(

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from projects_import.auth import ROLES
 from projects_import.cli import runtime
-from projects_import.users import UserError, UserStore, check_password, check_role
+from projects_import.users import UserStore, check_password, check_role
+from projects_import.vocabulary import ROLES
 
 user_app = typer.Typer(no_args_is_help=True, help="Dashboard logins.")
 
@@ -41,17 +41,11 @@ def user_add(
                          "sessions).")] = False,
 ) -> None:
     """Create a dashboard login (password from a prompt, or stdin with --password-stdin)."""
-    try:
-        check_role(role)
-        password = check_password(_read_password(password_stdin))
-    except UserError as exc:
-        runtime.fail(str(exc))
+    check_role(role)
+    password = check_password(_read_password(password_stdin))
     config = runtime.settings()
-    try:
-        created = runtime.run(
-            config, lambda db: UserStore(db).add(email, role, password, update=update))
-    except UserError as exc:
-        runtime.fail(str(exc))
+    created = runtime.run(
+        config, lambda db: UserStore(db).add(email, role, password, update=update))
     action = "created" if created else "updated"
     print(f"{action} dashboard user {email.strip().lower()} ({role})")
 
@@ -73,8 +67,5 @@ def user_remove(
 ) -> None:
     """Delete a dashboard login; its browser sessions end at once."""
     config = runtime.settings()
-    try:
-        runtime.run(config, lambda db: UserStore(db).remove(email))
-    except UserError as exc:
-        runtime.fail(str(exc))
+    runtime.run(config, lambda db: UserStore(db).remove(email))
     print(f"removed dashboard user {email.strip().lower()}")

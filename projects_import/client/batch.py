@@ -20,8 +20,8 @@ from typing import Any
 from projects_import.client.chunker import Envelope, Limits, derive_batch_id, split
 from projects_import.client.reader import Export, ExportError, file_digest, open_export
 from projects_import.client.sender import Answer, RetryNotice, Sender, SendOptions
+from projects_import.vocabulary import DEFAULT_SOURCE
 
-DEFAULT_SOURCE = "projects-import"
 EXIT_ACCEPTED = 0
 EXIT_REJECTED = 2
 EXIT_FAILED = 3

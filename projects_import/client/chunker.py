@@ -17,21 +17,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-MAX_ROWS = 5000
-MAX_BYTES = 5_242_880
-MAX_BATCH_ID = 256 - len("-part-0000")
+from projects_import.errors import ProjectsImportError
+from projects_import.vocabulary import MAX_BODY_BYTES, MAX_ROWS, MAX_STRING
+
+MAX_BATCH_ID = MAX_STRING - len("-part-0000")
 _CORRELATION_PLACEHOLDER = str(uuid.UUID(int=0))
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-class ChunkError(Exception):
+class ChunkError(ProjectsImportError):
     """The rows cannot be split within the limits (e.g. one row is over the byte limit)."""
 
 
 @dataclass(frozen=True)
 class Limits:
     max_rows: int = MAX_ROWS
-    max_bytes: int = MAX_BYTES
+    max_bytes: int = MAX_BODY_BYTES
 
 
 @dataclass(frozen=True)

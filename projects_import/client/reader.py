@@ -17,13 +17,15 @@ from typing import Any, BinaryIO
 
 import ijson
 
+from projects_import.errors import ProjectsImportError
+
 # Top-level fields of a full-payload JSON file that the client carries over.
 ENVELOPE_FIELDS = ("tenant_id", "source", "batch_id")
 _BOM = b"\xef\xbb\xbf"
 _JSON_ERRORS = (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError, ValueError)
 
 
-class ExportError(Exception):
+class ExportError(ProjectsImportError):
     """The file cannot be read as an export; the message says where and why."""
 
 

@@ -12,16 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
-
-from projects_import.console.errors import ConsoleError, from_database
+from projects_import.console.errors import ConsoleError
 from projects_import.db.connection import Database
-from projects_import.db.queries import query
+from projects_import.vocabulary import MAX_STRING
 
 DIRECTORIES = {"partners": "Partner aliases", "ds": "Deployment specialists",
                "rm": "Relationship managers"}
 PAGE_SIZE = 200
-MAX_TEXT = 256
 
 
 @dataclass(frozen=True)
@@ -44,8 +41,8 @@ def clean_text(name: str, value: str | None, *, required: bool = True) -> str | 
         if required:
             raise ConsoleError(f"{name} must not be blank")
         return None
-    if len(text) > MAX_TEXT:
-        raise ConsoleError(f"{name} must be at most {MAX_TEXT} characters")
+    if len(text) > MAX_STRING:
+        raise ConsoleError(f"{name} must be at most {MAX_STRING} characters")
     if any(ord(c) < 32 for c in text):
         raise ConsoleError(f"{name} must not contain control characters")
     return text
@@ -63,72 +60,57 @@ class DirectoryConsole:
         self.db = db
 
     async def _read(self, claims: Mapping[str, Any], name: str,
-                    params: Mapping[str, Any]) -> list[dict[str, Any]]:
-        try:
-            async with self.db.user_transaction(claims) as conn:
-                await conn.execute("set transaction read only")
-                return await (await conn.execute(query(name), params)).fetchall()
-        except psycopg.Error as exc:
-            raise from_database(exc) from exc
+                    **params: Any) -> list[dict[str, Any]]:
+        async with self.db.user_transaction(claims, read_only=True) as tx:
+            return await tx.fetch_all(name, **params)
 
     async def tenants(self, claims: Mapping[str, Any]) -> list[dict[str, Any]]:
-        return await self._read(claims, "console_tenants", {})
+        return await self._read(claims, "console_tenants")
 
     async def entries(self, claims: Mapping[str, Any], tenant_id: str, directory: str,
                       search: str | None) -> list[dict[str, Any]]:
-        params = {"tenant_id": tenant_id, "search": search, "limit": PAGE_SIZE,
-                  "directory": check_directory(directory)}
-        name = "console_partners" if directory == "partners" else "console_people"
-        return await self._read(claims, name, params)
-
-    async def suggestions(self, claims: Mapping[str, Any], tenant_id: str, anomaly_type: str,
-                          value: str | None) -> list[dict[str, Any]]:
-        if not value:
-            return []
-        return await self._read(claims, "console_suggestions", {
-            "tenant_id": tenant_id, "anomaly_type": anomaly_type, "value": value})
+        name = "console_partners" if check_directory(directory) == "partners" \
+            else "console_people"
+        return await self._read(claims, name, tenant_id=tenant_id, search=search,
+                                limit=PAGE_SIZE, directory=directory)
 
     async def changes(self, claims: Mapping[str, Any], *, tenant_id: str | None = None,
                       change_id: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
-        return await self._read(claims, "console_changes", {
-            "tenant_id": tenant_id, "change_id": change_id, "limit": PAGE_SIZE + 1,
-            "offset": offset})
+        return await self._read(claims, "console_changes", tenant_id=tenant_id,
+                                change_id=change_id, limit=PAGE_SIZE + 1, offset=offset)
 
     async def _write(self, claims: Mapping[str, Any], name: str,
-                     params: Mapping[str, Any]) -> ChangeResult:
+                     **params: Any) -> ChangeResult:
         """The write and the re-resolution of what it affects, in one transaction."""
-        try:
-            async with self.db.user_transaction(claims) as conn:
-                row = await (await conn.execute(query(name), params)).fetchone()
-                result: dict[str, Any] = row["result"] if row else {}
-                change_id = result.get("change_id")
-                effect: dict[str, Any] = {}
-                if change_id is not None:
-                    applied = await (await conn.execute(query("console_change_apply"), {
-                        "tenant_id": params["tenant_id"], "change_id": change_id})).fetchone()
-                    effect = applied["result"] if applied else {}
-        except psycopg.Error as exc:
-            raise from_database(exc) from exc
+        async with self.db.user_transaction(claims) as tx:
+            result: dict[str, Any] = await tx.fetch_value(name, **params) or {}
+            change_id = result.get("change_id")
+            effect: dict[str, Any] = {}
+            if change_id is not None:
+                effect = await tx.fetch_value("console_change_apply",
+                                              tenant_id=params["tenant_id"],
+                                              change_id=change_id) or {}
         return ChangeResult(change_id, result.get("action"), effect)
 
     async def set_partner(self, claims: Mapping[str, Any], tenant_id: str, alias: str | None,
                           canonical: str | None, problem_id: int | None = None) -> ChangeResult:
-        return await self._write(claims, "console_partner_set", {
-            "tenant_id": tenant_id, "alias": clean_text("alias", alias),
-            "canonical": clean_text("canonical", canonical), "problem_id": problem_id})
+        return await self._write(claims, "console_partner_set", tenant_id=tenant_id,
+                                 alias=clean_text("alias", alias),
+                                 canonical=clean_text("canonical", canonical),
+                                 problem_id=problem_id)
 
     async def remove_partner(self, claims: Mapping[str, Any], tenant_id: str,
                              alias: str | None) -> ChangeResult:
-        return await self._write(claims, "console_partner_remove", {
-            "tenant_id": tenant_id, "alias": clean_text("alias", alias)})
+        return await self._write(claims, "console_partner_remove", tenant_id=tenant_id,
+                                 alias=clean_text("alias", alias))
 
     async def set_person(self, claims: Mapping[str, Any], tenant_id: str, directory: str,
                          username: str | None, display_name: str | None, active: bool,
                          problem_id: int | None = None) -> ChangeResult:
         if check_directory(directory) == "partners":
             raise ConsoleError("directory must be ds or rm for a person")
-        return await self._write(claims, "console_person_set", {
-            "tenant_id": tenant_id, "directory": directory,
-            "username": clean_text("preferred_username", username),
-            "display_name": clean_text("display_name", display_name, required=False),
-            "active": active, "problem_id": problem_id})
+        return await self._write(
+            claims, "console_person_set", tenant_id=tenant_id, directory=directory,
+            username=clean_text("preferred_username", username),
+            display_name=clean_text("display_name", display_name, required=False),
+            active=active, problem_id=problem_id)

@@ -19,13 +19,11 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-import psycopg
-
-from projects_import.console.errors import ConsoleError, from_database
-from projects_import.dashboard import ANOMALY_TYPES, SEVERITIES
-from projects_import.db.connection import Database
-from projects_import.db.queries import query
+from projects_import.console.errors import ConsoleError
+from projects_import.db.connection import Database, Session
+from projects_import.errors import NotFound
 from projects_import.imports.contract import derive_uuid
+from projects_import.vocabulary import ANOMALY_TYPES, SEVERITIES
 
 PAGE_SIZE = 50
 EXPORT_LIMIT = 10_000
@@ -200,8 +198,11 @@ class Worklist:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def _params(self, conn: Any, chosen: ProblemFilter) -> dict[str, Any]:
-        tenants = await (await conn.execute(query("console_tenants"))).fetchall()
+    @staticmethod
+    async def _params(tx: Session, chosen: ProblemFilter
+                      ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The query's parameters for this filter, and the tenants the user may see."""
+        tenants = await tx.fetch_all("console_tenants")
         zones = {t["tenant_id"]: t["timezone"] for t in tenants}
         zone = zones.get(chosen.tenant, "UTC")
         until = _day_start(chosen.seen_to, zone)
@@ -217,60 +218,40 @@ class Worklist:
             "seen_from": _day_start(chosen.seen_from, zone),
             "seen_until": until + timedelta(days=1) if until else None,
             "sort": chosen.sort,
-            "_tenants": tenants,
-        }
+        }, tenants
 
     async def page(self, claims: Mapping[str, Any], chosen: ProblemFilter) -> ProblemPage:
-        try:
-            async with self.db.user_transaction(claims) as conn:
-                await conn.execute("set transaction read only")
-                params = await self._params(conn, chosen)
-                tenants = params.pop("_tenants")
-                rows = await (await conn.execute(query("console_problems"), params | {
-                    "limit": PAGE_SIZE, "offset": (chosen.page - 1) * PAGE_SIZE})).fetchall()
-        except psycopg.Error as exc:
-            raise from_database(exc) from exc
+        async with self.db.user_transaction(claims, read_only=True) as tx:
+            params, tenants = await self._params(tx, chosen)
+            rows = await tx.fetch_all("console_problems", **params, limit=PAGE_SIZE,
+                                      offset=(chosen.page - 1) * PAGE_SIZE)
         total = int(rows[0]["total"]) if rows else 0
         return ProblemPage(chosen, rows, total, tenants)
 
     async def export(self, claims: Mapping[str, Any], chosen: ProblemFilter) -> str:
         """Every problem the filters match (up to EXPORT_LIMIT), as CSV."""
-        try:
-            async with self.db.user_transaction(claims) as conn:
-                await conn.execute("set transaction read only")
-                params = await self._params(conn, chosen)
-                params.pop("_tenants")
-                rows = await (await conn.execute(query("console_problems"), params | {
-                    "limit": EXPORT_LIMIT, "offset": 0})).fetchall()
-        except psycopg.Error as exc:
-            raise from_database(exc) from exc
+        async with self.db.user_transaction(claims, read_only=True) as tx:
+            params, _ = await self._params(tx, chosen)
+            rows = await tx.fetch_all("console_problems", **params, limit=EXPORT_LIMIT,
+                                      offset=0)
         return problems_csv(rows)
 
     async def detail(self, claims: Mapping[str, Any], problem_id: int) -> ProblemDetail:
-        try:
-            async with self.db.user_transaction(claims) as conn:
-                await conn.execute("set transaction read only")
-                problem = await (await conn.execute(query("console_problem"),
-                                                    {"id": problem_id})).fetchone()
-                if problem is None:
-                    raise ConsoleError(f"no problem with id {problem_id}", 404)
-                where = {"tenant_id": problem["tenant_id"],
-                         "project_key": problem["project_key"]}
-                occurrences = await (await conn.execute(query("console_problem_occurrences"), {
-                    "id": problem_id, "limit": OCCURRENCES_SHOWN})).fetchall()
-                events = await (await conn.execute(query("console_problem_events"),
-                                                   {"id": problem_id})).fetchall()
-                project = await (await conn.execute(query("console_project"), where)).fetchone()
-                members = await (await conn.execute(query("console_project_members"),
-                                                    where)).fetchall()
-                suggestions: list[dict[str, Any]] = []
-                if problem["status"] != "resolved" and problem["unknown_value"]:
-                    suggestions = await (await conn.execute(query("console_suggestions"), {
-                        "tenant_id": problem["tenant_id"],
-                        "anomaly_type": problem["anomaly_type"],
-                        "value": problem["unknown_value"]})).fetchall()
-        except psycopg.Error as exc:
-            raise from_database(exc) from exc
+        async with self.db.user_transaction(claims, read_only=True) as tx:
+            problem = await tx.fetch_one("console_problem", id=problem_id)
+            if problem is None:
+                raise NotFound(f"no problem with id {problem_id}")
+            where = {"tenant_id": problem["tenant_id"], "project_key": problem["project_key"]}
+            occurrences = await tx.fetch_all("console_problem_occurrences", id=problem_id,
+                                             limit=OCCURRENCES_SHOWN)
+            events = await tx.fetch_all("console_problem_events", id=problem_id)
+            project = await tx.fetch_one("console_project", **where)
+            members = await tx.fetch_all("console_project_members", **where)
+            suggestions: list[dict[str, Any]] = []
+            if problem["status"] != "resolved" and problem["unknown_value"]:
+                suggestions = await tx.fetch_all(
+                    "console_suggestions", tenant_id=problem["tenant_id"],
+                    anomaly_type=problem["anomaly_type"], value=problem["unknown_value"])
         return ProblemDetail(problem, occurrences, events, project, members, suggestions)
 
     async def set_status(self, claims: Mapping[str, Any], ids: Sequence[int], status: str,
@@ -287,16 +268,11 @@ class Worklist:
         if note and len(note) > MAX_NOTE:
             raise ConsoleError(f"the note must be at most {MAX_NOTE} characters")
         changed = 0
-        try:
-            async with self.db.user_transaction(claims) as conn:
-                for problem_id in dict.fromkeys(ids):
-                    before = await (await conn.execute(query("console_problem"),
-                                                       {"id": problem_id})).fetchone()
-                    await conn.execute(query("console_problem_set_status"), {
-                        "id": problem_id, "status": status, "note": note})
-                    if before is not None and before["status"] != status \
-                            and before["status"] != "resolved":
-                        changed += 1
-        except psycopg.Error as exc:
-            raise from_database(exc) from exc
+        async with self.db.user_transaction(claims) as tx:
+            for problem_id in dict.fromkeys(ids):
+                before = await tx.fetch_one("console_problem", id=problem_id)
+                await tx.fetch_one("console_problem_set_status", id=problem_id, status=status,
+                                   note=note)
+                if before is not None and before["status"] not in (status, "resolved"):
+                    changed += 1
         return changed

@@ -1,1 +1,3 @@
-"""Database access: the embedded server, the connection pool, migrations and named queries."""
+"""Database access, and the only package that touches a connection: the connector (named
+queries, transactions, the SQLSTATE → error table), the migration runner, the embedded server
+and the schema snapshot."""

@@ -1,10 +1,15 @@
-"""The connection pool, and the one place that decides which PostgreSQL to use."""
+"""The connector: the pool, named queries, transactions, and the one place that decides which
+PostgreSQL to use. Nothing outside `db/` opens a connection or a cursor.
+
+Every call names a query of `sql/queries.sql` and passes its parameters as keywords; a database
+refusal with a known SQLSTATE comes out as a domain error (`db/errors.py`).
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import psycopg
@@ -12,9 +17,12 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from projects_import.db import embedded
+from projects_import.db.errors import domain_error
+from projects_import.db.queries import query
 from projects_import.settings import Settings
 
 AsyncConn = psycopg.AsyncConnection[dict[str, Any]]
+Row = dict[str, Any]
 
 
 def resolve_database_url(settings: Settings) -> str:
@@ -24,8 +32,56 @@ def resolve_database_url(settings: Settings) -> str:
     return embedded.embedded_database_url(settings.home)
 
 
-class Database:
-    """An async pool of dict-row connections to the system of record."""
+@contextmanager
+def translated() -> Iterator[None]:
+    """Re-raise a database refusal with a known SQLSTATE as its domain error."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        error = domain_error(exc)
+        if error is None:
+            raise
+        raise error from exc
+
+
+class Session:
+    """Named queries on one connection: inside a transaction, or (from `Database.session`)
+    autocommit, one statement at a time."""
+
+    def __init__(self, conn: AsyncConn) -> None:
+        self._conn = conn
+
+    async def _run(self, name: str, params: Mapping[str, Any]) -> psycopg.AsyncCursor[Row]:
+        with translated():
+            return await self._conn.execute(query(name), params or None)
+
+    async def fetch_one(self, name: str, **params: Any) -> Row | None:
+        """The first row of the query, or None."""
+        cur = await self._run(name, params)
+        with translated():
+            return await cur.fetchone()
+
+    async def fetch_all(self, name: str, **params: Any) -> list[Row]:
+        cur = await self._run(name, params)
+        with translated():
+            return await cur.fetchall()
+
+    async def fetch_value(self, name: str, **params: Any) -> Any:
+        """The first column of the one row the query must return."""
+        row = await self.fetch_one(name, **params)
+        if row is None:
+            raise LookupError(f"query {name} returned no row")
+        return next(iter(row.values()))
+
+    async def execute(self, name: str, **params: Any) -> int:
+        """Run the query; the number of rows it touched."""
+        cur = await self._run(name, params)
+        return cur.rowcount
+
+
+class Database(Session):
+    """An async pool of dict-row connections to the system of record. Used directly, each
+    call runs on a pooled connection of its own (autocommit)."""
 
     def __init__(self, url: str, *, max_size: int = 10) -> None:
         self.url = url
@@ -50,19 +106,40 @@ class Database:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncConn]:
-        """A connection inside one transaction: all of it commits, or none of it."""
-        async with self.pool.connection() as conn, conn.transaction():
-            yield conn
+    async def fetch_one(self, name: str, **params: Any) -> Row | None:
+        async with self.session() as session:
+            return await session.fetch_one(name, **params)
+
+    async def fetch_all(self, name: str, **params: Any) -> list[Row]:
+        async with self.session() as session:
+            return await session.fetch_all(name, **params)
+
+    async def execute(self, name: str, **params: Any) -> int:
+        async with self.session() as session:
+            return await session.execute(name, **params)
 
     @asynccontextmanager
-    async def user_transaction(self, claims: Mapping[str, Any]) -> AsyncIterator[AsyncConn]:
+    async def session(self, *, timeout: float | None = None) -> AsyncIterator[Session]:
+        """One pooled connection for several statements, each committed on its own (for
+        session advisory locks and work committed chunk by chunk)."""
+        async with self.pool.connection(timeout=timeout) as conn:
+            yield Session(conn)
+
+    @asynccontextmanager
+    async def transaction(self, *, rollback: bool = False) -> AsyncIterator[Session]:
+        """One transaction: all of it commits, or none of it (with `rollback`, none ever)."""
+        async with self.pool.connection() as conn, conn.transaction(force_rollback=rollback):
+            yield Session(conn)
+
+    @asynccontextmanager
+    async def user_transaction(self, claims: Mapping[str, Any], *,
+                               read_only: bool = False) -> AsyncIterator[Session]:
         """A transaction run as the `authenticated` role with the caller's JWT claims,
         so row-level security and the RPCs' checks apply (PostgREST's convention)."""
-        async with self.transaction() as conn:
-            await conn.execute(
-                "select set_config('request.jwt.claims', %s, true)", (json.dumps(claims),)
-            )
-            await conn.execute("set local role authenticated")
-            yield conn
+        async with self.pool.connection() as conn, conn.transaction():
+            # not translated: failing to take the role is a deployment fault, not a refusal
+            if read_only:
+                await conn.execute(query("transaction_read_only"))
+            await conn.execute(query("transaction_claims"), {"claims": json.dumps(claims)})
+            await conn.execute(query("transaction_role_authenticated"))
+            yield Session(conn)

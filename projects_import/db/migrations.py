@@ -7,12 +7,18 @@ runners, each migration runs in its own transaction and is recorded with its che
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import psycopg
 
-MIGRATIONS_LOCK = (7301, 0)
+from projects_import.errors import ProjectsImportError
+from projects_import.vocabulary import MIGRATIONS_LOCK
+
+if TYPE_CHECKING:
+    from projects_import.db.connection import Session
+
 _TABLE_DDL = """
 create table if not exists public.projects_import_migrations (
     version     text primary key,
@@ -34,8 +40,31 @@ class Migration:
         return hashlib.sha256(self.sql.encode()).hexdigest()
 
 
-class MigrationError(RuntimeError):
-    pass
+class MigrationError(ProjectsImportError):
+    """A migration cannot be applied, or one changed after it was applied."""
+
+    code = "migration_error"
+    http_status = 503
+
+
+@dataclass(frozen=True)
+class MigrationStatus:
+    """This database's ledger against the migrations this version ships."""
+
+    applied: dict[str, str]
+    pending: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+
+    @property
+    def current(self) -> bool:
+        return not (self.pending or self.changed or self.unknown)
+
+    def problems(self) -> str:
+        """One line naming what is not current ('' when it is)."""
+        return "; ".join(f"{label}: {', '.join(sorted(items))}" for label, items in
+                         (("pending", self.pending), ("changed after applying", self.changed),
+                          ("unknown to this version", self.unknown)) if items)
 
 
 def available() -> list[Migration]:
@@ -62,11 +91,6 @@ def applied(conn: psycopg.Connection) -> dict[str, str]:
 def applied_versions(database_url: str) -> list[str]:
     with psycopg.connect(database_url) as conn:
         return sorted(applied(conn))
-
-
-def pending(conn: psycopg.Connection) -> list[Migration]:
-    done = applied(conn)
-    return [m for m in available() if m.version not in done]
 
 
 def migrate(database_url: str) -> list[str]:
@@ -96,3 +120,16 @@ def migrate(database_url: str) -> list[str]:
         finally:
             conn.execute("select pg_advisory_unlock(%s, %s)", MIGRATIONS_LOCK)
     return names
+
+
+async def status(db: Session) -> MigrationStatus:
+    """Which shipped migrations this database has applied, lacks, or applied differently."""
+    rows = await db.fetch_all("migrations_applied")
+    done = {row["version"]: row["checksum"] for row in rows}
+    known = {m.version: m.checksum for m in available()}
+    return MigrationStatus(
+        applied=done,
+        pending=[v for v in known if v not in done],
+        changed=[v for v, checksum in known.items() if v in done and done[v] != checksum],
+        unknown=[v for v in done if v not in known],
+    )

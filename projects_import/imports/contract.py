@@ -16,9 +16,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-MAX_STRING = 256
+from projects_import.errors import ProjectsImportError
+from projects_import.vocabulary import DEFAULT_SOURCE, MAX_STRING
+
 MAX_COUNT = 2_147_483_647
-DEFAULT_SOURCE = "projects-import"
 CHECKSUM_VERSION = 1
 
 TEXT_FIELDS = (
@@ -97,16 +98,30 @@ class ImportRequest:
         }
 
 
-class ContractError(Exception):
-    """The payload breaks the contract; `violations` says where."""
+class ContractError(ProjectsImportError):
+    """The payload breaks the contract; `violations` says where (HTTP 422)."""
+
+    code = "contract_violation"
+    http_status = 422
+    violations: list[Violation]
 
     def __init__(self, violations: list[Violation]) -> None:
-        super().__init__(f"{len(violations)} contract violation(s)")
-        self.violations = violations
+        super().__init__(_summary(violations), violations=violations)
 
 
-class MalformedPayload(Exception):
+def _summary(violations: list[Violation]) -> str:
+    if not violations:
+        return "the payload breaks the import contract"
+    first = violations[0]
+    where = f"row {first.row_index}, " if first.row_index is not None else ""
+    return (f"{len(violations)} contract violation(s); first: {first.message} "
+            f"({where}{first.field})")
+
+
+class MalformedPayload(ProjectsImportError):
     """The body is not a JSON object with a `rows` array (HTTP 400)."""
+
+    code = "invalid_body"
 
 
 def batch_checksum(rows: list[dict[str, Any]]) -> str:
@@ -134,6 +149,12 @@ def _as_uuid(value: str) -> uuid.UUID | None:
         return uuid.UUID(value)
     except ValueError:
         return None
+
+
+def identifier_uuid(tenant_id: str, value: str) -> uuid.UUID:
+    """The uuid an upstream identifier (batch_id, correlation_id) stands for: itself when it
+    is a uuid, else the tenant-scoped one derived from it. The one batch-id rule."""
+    return _as_uuid(value) or derive_uuid(tenant_id, value)
 
 
 def _text(value: Any, index: int | None, name: str, out: list[Violation]) -> str | None:
@@ -325,10 +346,8 @@ def parse_payload(payload: Any, *, max_rows: int,
     if out or tenant_id is None:
         raise ContractError(out)
 
-    correlation_id = _as_uuid(correlation_text) if correlation_text else None
-    if correlation_id is None:
-        correlation_id = (derive_uuid(tenant_id, correlation_text) if correlation_text
-                          else generated_correlation_id or uuid.uuid4())
+    correlation_id = (identifier_uuid(tenant_id, correlation_text) if correlation_text
+                      else generated_correlation_id or uuid.uuid4())
     request = ImportRequest(
         tenant_id=tenant_id,
         source=source,
@@ -339,10 +358,6 @@ def parse_payload(payload: Any, *, max_rows: int,
         rows=rows,
         raw=payload,
     )
-    given = _as_uuid(batch_text) if batch_text else None
-    if given is not None:
-        request.batch_id = given
-    else:
-        # no batch_id: the checksum names the batch, so a re-send is a replay
-        request.batch_id = derive_uuid(tenant_id, batch_text or f"checksum:{request.checksum}")
+    # no batch_id: the checksum names the batch, so a re-send is a replay
+    request.batch_id = identifier_uuid(tenant_id, batch_text or f"checksum:{request.checksum}")
     return request

@@ -1,17 +1,18 @@
-"""Run a validated batch through PostgreSQL: stage, detect replays, merge (one transaction)."""
+"""The import manager: run a validated batch through PostgreSQL (stage, detect replays, merge:
+one transaction), re-merge a staged batch, and record the outcome of each import request."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-import psycopg
 from psycopg.types.json import Jsonb
 
 from projects_import.db.connection import Database
-from projects_import.db.queries import query
+from projects_import.errors import InvalidInput, NotFound, ProjectsImportError
 from projects_import.imports.contract import (
     CHECKSUM_VERSION,
     ContractError,
@@ -31,11 +32,23 @@ METRIC_FIELDS = (
 )
 
 
-class ImportBusy(Exception):
+class ImportBusy(ProjectsImportError):
     """Another import for the tenant holds the lock (HTTP 429)."""
 
+    code = "import_in_progress"
+    http_status = 429
 
-class BatchNotFound(Exception):
+    def __init__(self, tenant_id: str, retry_after_seconds: int | None = None) -> None:
+        when = (f"retry after {retry_after_seconds} s" if retry_after_seconds is not None
+                else "try again shortly")
+        super().__init__(
+            f"another import for this tenant is in progress; {when} (concurrency is 1 per "
+            "tenant)",
+            headers={"Retry-After": str(retry_after_seconds)} if retry_after_seconds else None)
+        self.tenant_id = tenant_id
+
+
+class BatchNotFound(NotFound):
     """No staged batch with that id for that tenant."""
 
 
@@ -58,6 +71,37 @@ class ImportResult:
         }
 
 
+@dataclass(frozen=True)
+class ImportRequestRecord:
+    """What import_requests keeps of one request: figures, never the payload."""
+
+    tenant_id: str
+    correlation_id: str
+    status: int
+    batch_id: str | None = None
+    error_code: str | None = None
+    rows: int | None = None
+    parse_ms: float | None = None
+    merge_ms: float | None = None
+    bytes: int | None = None
+    replayed: bool = False
+
+
+def submit_params(request: ImportRequest) -> dict[str, Any]:
+    """The parameters of `import_submit` for a validated batch."""
+    return {
+        "tenant_id": request.tenant_id,
+        "source": request.source,
+        "batch_id": request.batch_id,
+        "batch_checksum": request.checksum,
+        "checksum_version": CHECKSUM_VERSION,
+        "raw": Jsonb(request.raw),
+        "rows": Jsonb(request.rows),
+        "correlation_id": request.correlation_id,
+        "validation": Jsonb(request.validation),
+    }
+
+
 def _public_metrics(raw: dict[str, Any]) -> dict[str, Any]:
     """The documented metrics first, then any extra figures the merge reported."""
     metrics = {name: raw.get(name, 0) for name in METRIC_FIELDS}
@@ -67,23 +111,23 @@ def _public_metrics(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 class ImportService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, retry_after_seconds: int | None = None) -> None:
         self.db = db
+        self.retry_after_seconds = retry_after_seconds
 
     async def submit(self, request: ImportRequest) -> ImportResult:
         started = time.perf_counter()
         try:
             result = await self._submit(request)
-        except psycopg.errors.DataError as exc:
+        except InvalidInput as exc:
             # values the contract check let through but PostgreSQL refuses: the caller's data
             raise ContractError([Violation(
-                None, "rows", "invalid_value",
-                f"a value cannot be stored: {exc.diag.message_primary or 'invalid data'}")]
+                None, "rows", "invalid_value", f"a value cannot be stored: {exc.message}")]
             ) from exc
         merge_ms = (time.perf_counter() - started) * 1000
         outcome = result["outcome"]
         if outcome == "busy":
-            raise ImportBusy(request.tenant_id)
+            raise ImportBusy(request.tenant_id, self.retry_after_seconds)
         if outcome == "batch_conflict":
             raise ContractError([Violation(
                 None, "batch_id", "batch_conflict",
@@ -99,38 +143,26 @@ class ImportService:
         )
 
     async def _submit(self, request: ImportRequest) -> dict[str, Any]:
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(query("import_submit"), {
-                "tenant_id": request.tenant_id,
-                "source": request.source,
-                "batch_id": request.batch_id,
-                "batch_checksum": request.checksum,
-                "checksum_version": CHECKSUM_VERSION,
-                "raw": Jsonb(request.raw),
-                "rows": Jsonb(request.rows),
-                "correlation_id": request.correlation_id,
-                "validation": Jsonb(request.validation),
-            })
-            row = await cur.fetchone()
-        assert row is not None
-        result: dict[str, Any] = row["result"]
+        async with self.db.transaction() as tx:
+            result: dict[str, Any] = await tx.fetch_value("import_submit",
+                                                          **submit_params(request))
         return result
 
     async def rerun(self, tenant_id: str, batch_id: uuid.UUID, *, max_rows: int) -> ImportResult:
         """Re-merge a staged batch's raw rows with today's directories (SPEC §5.6)."""
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(query("staging_get"),
-                                     {"tenant_id": tenant_id, "batch_id": batch_id})
-            staged = await cur.fetchone()
+        async with self.db.transaction() as tx:
+            staged = await tx.fetch_one("staging_get", tenant_id=tenant_id, batch_id=batch_id)
             if staged is None:
                 raise BatchNotFound(f"no staged batch {batch_id} for tenant {tenant_id}")
             staged_rows = len(staged["raw"].get("rows") or [])
             request = parse_payload(staged["raw"], max_rows=max(max_rows, staged_rows))
             correlation_id = uuid.uuid4()
-            cur = await conn.execute(query("batch_merge"), {
-                "tenant_id": tenant_id, "source": staged["source"], "batch_id": batch_id,
-                "rows": Jsonb(request.rows), "correlation_id": correlation_id})
-            merged = await cur.fetchone()
-        assert merged is not None
+            merged = await tx.fetch_value(
+                "batch_merge", tenant_id=tenant_id, source=staged["source"], batch_id=batch_id,
+                rows=Jsonb(request.rows), correlation_id=correlation_id)
         return ImportResult(batch_id=batch_id, correlation_id=correlation_id, tenant_id=tenant_id,
-                            replayed=False, metrics=_public_metrics(merged["metrics"]))
+                            replayed=False, metrics=_public_metrics(merged))
+
+    async def record_request(self, request: ImportRequestRecord) -> None:
+        """Keep the outcome of one authenticated import request (import_requests)."""
+        await self.db.execute("import_request_record", **dataclasses.asdict(request))

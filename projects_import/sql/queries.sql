@@ -1,6 +1,22 @@
 -- Every runtime query of the service, by name. `-- name --` starts a query; the line after it
 -- says what it does. Parameters use psycopg's %(name)s style.
 
+-- transaction_claims --
+-- The caller's JWT claims for this transaction only (PostgREST's request.jwt.claims).
+select set_config('request.jwt.claims', %(claims)s, true);
+
+-- transaction_role_authenticated --
+-- Run the rest of this transaction as the `authenticated` role, so row-level security applies.
+set local role authenticated;
+
+-- transaction_read_only --
+-- This transaction only reads.
+set transaction read only;
+
+-- transaction_utc --
+-- Timestamps of this transaction in UTC.
+set local time zone 'UTC';
+
 -- tenant_insert --
 -- Create a tenant; returns nothing when it already exists.
 insert into public.tenants (tenant_id, timezone)
@@ -132,12 +148,12 @@ select public.fn_cleanup_import_data(
     %(imports_days)s, %(anomalies_days)s, %(chunk_size)s, %(max_chunks)s) as counts;
 
 -- retention_try_lock --
--- One retention runner across replicas: session advisory lock, class 7302 (scheduled jobs).
-select pg_try_advisory_lock(7302, 1) as locked;
+-- One retention runner across replicas: a session advisory lock (vocabulary.RETENTION_LOCK).
+select pg_try_advisory_lock(%(lock_class)s::integer, %(lock_key)s::integer) as locked;
 
 -- retention_unlock --
 -- Release the retention runner's lock.
-select pg_advisory_unlock(7302, 1) as unlocked;
+select pg_advisory_unlock(%(lock_class)s::integer, %(lock_key)s::integer) as unlocked;
 
 -- retention_cron_job --
 -- This database's pg_cron job imports-anomalies-retention, or null.
@@ -267,11 +283,9 @@ delete from public.dashboard_sessions where token_sha256 = %(token_sha256)s;
 delete from public.dashboard_sessions where email = %(email)s;
 
 -- dashboard_anomaly_stats_24h --
--- Anomalies of the last 24 hours by tenant, anomaly_type and severity (RLS applies).
-select tenant_id, anomaly_type, severity, count(*)::integer as anomalies
-  from public.import_anomalies
- where created_at >= now() - interval '24 hours'
- group by tenant_id, anomaly_type, severity
+-- Anomalies of the last 24 hours by tenant, anomaly_type and severity (the view; RLS applies).
+select tenant_id, anomaly_type, severity, count::integer as count
+  from public.vw_import_anomalies_stats_24h
  order by tenant_id, anomaly_type, severity;
 
 -- dashboard_import_stats_24h --

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,46 +13,20 @@ import httpx
 import jwt
 import pytest
 
-from tests.conftest import JWT_SECRET
-from tests.support import batch, free_port, project_row
-
-EXE = shutil.which("projects-import") or str(Path(sys.executable).parent / "projects-import")
-
-
-def run(env: dict[str, str], *args: str, stdin: str | None = None,
-        timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([EXE, *args], env=env, input=stdin, capture_output=True, text=True,
-                          timeout=timeout, check=False)
-
-
-def embedded_env(tmp_path: Path) -> dict[str, str]:
-    """This process's environment without the project's settings: the embedded default."""
-    base = {k: v for k, v in os.environ.items()
-            if not k.startswith(("PROJECTS_IMPORT_", "DATABASE_URL", "JWT_SECRET"))}
-    return {**base, "PROJECTS_IMPORT_HOME": str(tmp_path / "home")}
-
-
-def start_serve(env: dict[str, str], **streams: Any) -> tuple[subprocess.Popen[str], str]:
-    """`projects-import serve` on a free port, once /readyz answers 200."""
-    port = free_port()
-    server = subprocess.Popen([EXE, "serve", "--port", str(port)], env=env, text=True,
-                              **streams)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return server, url
-        except httpx.TransportError:
-            pass
-        assert server.poll() is None, "serve exited before it was ready"
-        assert time.monotonic() < deadline, "serve did not become ready"
-        time.sleep(0.2)
+from tests.support import (
+    EXE,
+    JWT_SECRET,
+    batch,
+    cli_env,
+    project_row,
+    run_cli,
+    start_serve,
+)
 
 
 @pytest.fixture
 def env(database_url: str, tmp_path: Path) -> dict[str, str]:
-    return {**embedded_env(tmp_path), "DATABASE_URL": database_url, "JWT_SECRET": JWT_SECRET}
+    return cli_env(tmp_path / "home", database_url)
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
@@ -68,14 +39,14 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: st
 
 
 def test_migrate_is_idempotent(env) -> None:
-    first = run(env, "migrate")
+    first = run_cli(env, "migrate")
     assert first.returncode == 0, first.stderr
     assert "migrations current" in first.stdout
-    assert run(env, "migrate").returncode == 0
+    assert run_cli(env, "migrate").returncode == 0
 
 
 def test_tenant_add_prints_the_secret_last_and_it_authenticates(env, live_server, db) -> None:
-    result = run(env, "tenant", "add", "ACME", "--timezone", "Australia/Adelaide")
+    result = run_cli(env, "tenant", "add", "ACME", "--timezone", "Australia/Adelaide")
     assert result.returncode == 0, result.stderr
     secret = result.stdout.strip().splitlines()[-1]
     assert secret.startswith("pit_")
@@ -88,21 +59,21 @@ def test_tenant_add_prints_the_secret_last_and_it_authenticates(env, live_server
 
 
 def test_tenant_errors_are_one_clear_line(env) -> None:
-    assert run(env, "tenant", "add", "ACME").returncode == 0
-    assert_one_line_error(run(env, "tenant", "add", "ACME"), "already exists")
-    assert_one_line_error(run(env, "tenant", "add", "BAD ID"), "tenant id")
-    assert_one_line_error(run(env, "tenant", "add", "B", "--timezone", "Mars/Base"),
+    assert run_cli(env, "tenant", "add", "ACME").returncode == 0
+    assert_one_line_error(run_cli(env, "tenant", "add", "ACME"), "already exists")
+    assert_one_line_error(run_cli(env, "tenant", "add", "BAD ID"), "tenant id")
+    assert_one_line_error(run_cli(env, "tenant", "add", "B", "--timezone", "Mars/Base"),
                           "time zone")
-    assert_one_line_error(run(env, "tenant", "rotate", "NOPE"), "no tenant NOPE")
+    assert_one_line_error(run_cli(env, "tenant", "rotate", "NOPE"), "no tenant NOPE")
 
 
 def test_tenant_rotate_and_list(env, db) -> None:
-    first = run(env, "tenant", "add", "ACME").stdout.strip().splitlines()[-1]
-    rotated = run(env, "tenant", "rotate", "ACME")
+    first = run_cli(env, "tenant", "add", "ACME").stdout.strip().splitlines()[-1]
+    rotated = run_cli(env, "tenant", "rotate", "ACME")
     assert rotated.returncode == 0, rotated.stderr
     second = rotated.stdout.strip().splitlines()[-1]
     assert second.startswith("pit_") and second != first
-    listing = run(env, "tenant", "list")
+    listing = run_cli(env, "tenant", "list")
     assert listing.returncode == 0
     assert any(line.split()[:3] == ["ACME", "UTC", "2"] for line in listing.stdout.splitlines())
     for secret in (first, second):
@@ -110,7 +81,7 @@ def test_tenant_rotate_and_list(env, db) -> None:
 
 
 def test_directory_import_upserts_each_kind(env, db, tmp_path) -> None:
-    run(env, "tenant", "add", "TELCO")
+    run_cli(env, "tenant", "add", "TELCO")
     files = {
         "partners": "alias,canonical\nFulton Hogan,Fulton Hogan Pty Ltd\nFH,Fulton Hogan Pty Ltd\n",
         "ds": "preferred_username,display_name,active\njdoe,Jo Doe,true\nold,Old One,false\n",
@@ -119,50 +90,51 @@ def test_directory_import_upserts_each_kind(env, db, tmp_path) -> None:
     for kind, text in files.items():
         path = tmp_path / f"{kind}.csv"
         path.write_text(text)
-        result = run(env, "directory", "import", kind, str(path), "--tenant", "TELCO")
+        result = run_cli(env, "directory", "import", kind, str(path), "--tenant", "TELCO")
         assert result.returncode == 0, result.stderr
     assert db.execute("select count(*) as n from partner_normalization").fetchone()["n"] == 2
     assert db.execute("select active from ds_directory where preferred_username = 'old'"
                       ).fetchone()["active"] is False
     (tmp_path / "rm.csv").write_text(
         "display_name,preferred_username,active\nFirst Last,flast,no\n")
-    result = run(env, "directory", "import", "rm", str(tmp_path / "rm.csv"), "--tenant", "TELCO")
+    result = run_cli(env, "directory", "import", "rm", str(tmp_path / "rm.csv"),
+                     "--tenant", "TELCO")
     assert "1 inserted or changed" in result.stdout
     assert db.execute("select active from rm_directory").fetchone()["active"] is False
 
 
 def test_directory_import_errors(env, tmp_path) -> None:
-    run(env, "tenant", "add", "TELCO")
+    run_cli(env, "tenant", "add", "TELCO")
     bad = tmp_path / "bad.csv"
     bad.write_text("name,canonical\nx,y\n")
-    assert_one_line_error(run(env, "directory", "import", "partners", str(bad), "--tenant",
+    assert_one_line_error(run_cli(env, "directory", "import", "partners", str(bad), "--tenant",
                               "TELCO"), "missing column", "alias")
     bad.write_text("preferred_username,display_name,active\njdoe,Jo,maybe\n")
-    assert_one_line_error(run(env, "directory", "import", "ds", str(bad), "--tenant", "TELCO"),
+    assert_one_line_error(run_cli(env, "directory", "import", "ds", str(bad), "--tenant", "TELCO"),
                           "line 2", "active")
-    assert_one_line_error(run(env, "directory", "import", "ds", str(tmp_path / "none.csv"),
+    assert_one_line_error(run_cli(env, "directory", "import", "ds", str(tmp_path / "none.csv"),
                               "--tenant", "TELCO"), "cannot read")
     bad.write_text("preferred_username\njdoe\n")
-    assert_one_line_error(run(env, "directory", "import", "ds", str(bad), "--tenant", "NOPE"),
+    assert_one_line_error(run_cli(env, "directory", "import", "ds", str(bad), "--tenant", "NOPE"),
                           "no tenant NOPE")
-    assert_one_line_error(run(env, "directory", "import", "people", str(bad), "--tenant", "T"),
+    assert_one_line_error(run_cli(env, "directory", "import", "people", str(bad), "--tenant", "T"),
                           "partners, ds or rm")
 
 
 def test_token_is_a_supabase_shaped_jwt(env) -> None:
-    result = run(env, "token", "--sub", "user-1", "--role", "operator", "--ttl", "600")
+    result = run_cli(env, "token", "--sub", "user-1", "--role", "operator", "--ttl", "600")
     assert result.returncode == 0, result.stderr
     claims: dict[str, Any] = jwt.decode(result.stdout.strip(), JWT_SECRET, algorithms=["HS256"],
                                         audience="authenticated")
     assert claims["sub"] == "user-1" and claims["role"] == "authenticated"
     assert claims["app_metadata"] == {"role": "operator"}
     assert 590 <= claims["exp"] - claims["iat"] <= 600
-    assert_one_line_error(run(env, "token", "--sub", "u", "--role", "root"), "unknown role")
+    assert_one_line_error(run_cli(env, "token", "--sub", "u", "--role", "root"), "unknown role")
 
 
 def test_unreachable_database_is_one_clear_line(env) -> None:
     env = {**env, "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2"}
-    assert_one_line_error(run(env, "migrate"), "cannot connect to the database")
+    assert_one_line_error(run_cli(env, "migrate"), "cannot connect to the database")
 
 
 # ---------------------------------------------------------------- the embedded default
@@ -171,16 +143,16 @@ def test_unreachable_database_is_one_clear_line(env) -> None:
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
 def test_every_verb_works_on_the_embedded_default(tmp_path, stop_signal) -> None:
     """No DATABASE_URL: the CLI starts a private server, uses it, and stops it again."""
-    env = embedded_env(tmp_path)
+    env = cli_env(tmp_path / "home")
     pgdata = tmp_path / "home" / "pgdata"
 
-    assert run(env, "migrate").returncode == 0
+    assert run_cli(env, "migrate").returncode == 0
     assert (pgdata / "PG_VERSION").exists()
     assert not (pgdata / "postmaster.pid").exists(), "the server should stop after the verb"
-    added = run(env, "tenant", "add", "TELCO")
+    added = run_cli(env, "tenant", "add", "TELCO")
     assert added.returncode == 0, added.stderr
     secret = added.stdout.strip().splitlines()[-1]
-    token = run(env, "token", "--sub", "u1", "--role", "admin")
+    token = run_cli(env, "token", "--sub", "u1", "--role", "admin")
     assert token.returncode == 0 and (tmp_path / "home" / "jwt_secret").exists()
 
     server, url = start_serve(env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -191,7 +163,7 @@ def test_every_verb_works_on_the_embedded_default(tmp_path, stop_signal) -> None
         assert response.status_code == 200, response.text
         assert response.json()["metrics"]["inserted_projects"] == 3
         # a verb run while the server is up shares the same embedded database
-        listing = run(env, "tenant", "list")
+        listing = run_cli(env, "tenant", "list")
         assert "TELCO" in listing.stdout
     finally:
         server.send_signal(stop_signal)
@@ -203,7 +175,7 @@ def test_every_verb_works_on_the_embedded_default(tmp_path, stop_signal) -> None
 
 def test_serve_refuses_a_plain_http_webhook_to_another_host(env) -> None:
     env = {**env, "ANOMALIES_ALERT_WEBHOOK": "http://alerts.example.com/hook"}
-    assert_one_line_error(run(env, "serve", "--port", "0"), "ANOMALIES_ALERT_WEBHOOK")
+    assert_one_line_error(run_cli(env, "serve", "--port", "0"), "ANOMALIES_ALERT_WEBHOOK")
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the server as another user")
@@ -212,8 +184,8 @@ def test_embedded_default_under_a_private_folder_as_root(tmp_path) -> None:
     folders above it get search permission only, never read (nothing private becomes listable)."""
     private = tmp_path / "private"
     private.mkdir(mode=0o700)
-    env = embedded_env(private)
-    result = run(env, "migrate")
+    env = cli_env(private / "home")
+    result = run_cli(env, "migrate")
     assert result.returncode == 0, result.stderr
     assert (private.stat().st_mode & 0o777) == 0o711
 
@@ -224,18 +196,18 @@ def test_an_edited_migration_stops_every_verb_with_one_line(env, database_url, v
 
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("update projects_import_migrations set checksum = 'x' where version = '0003'")
-    assert_one_line_error(run(env, *verb), "0003_import_merge changed after it was applied")
+    assert_one_line_error(run_cli(env, *verb), "0003_import_merge changed after it was applied")
 
 
 @pytest.mark.slow
 def test_a_killed_process_does_not_keep_the_embedded_server_alive(tmp_path) -> None:
-    env = embedded_env(tmp_path)
+    env = cli_env(tmp_path / "home")
     pgdata = tmp_path / "home" / "pgdata"
     server, _ = start_serve(env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     server.kill()  # no chance to let go of its handle
     server.wait(timeout=10)
     assert (pgdata / "postmaster.pid").exists()
-    assert run(env, "tenant", "list").returncode == 0
+    assert run_cli(env, "tenant", "list").returncode == 0
     assert not (pgdata / "postmaster.pid").exists(), "the last live process should stop it"
 
 
@@ -244,25 +216,25 @@ def test_serve_with_a_taken_or_invalid_port_is_one_line(env) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = run(env, "serve", "--port", str(port))
+        result = run_cli(env, "serve", "--port", str(port))
         assert_one_line_error(result, "cannot listen on 127.0.0.1")
         assert "listening" not in result.stdout
-    result = run(env, "serve", "--port", "99999")
+    result = run_cli(env, "serve", "--port", "99999")
     assert result.returncode == 2
     assert_one_line_error(result, "--port")
 
 
 def test_grace_hours_out_of_range_is_one_line(env) -> None:
-    assert run(env, "tenant", "add", "ACME").returncode == 0
+    assert run_cli(env, "tenant", "add", "ACME").returncode == 0
     for value in ("nan", "inf", "1e12", "-1"):
-        result = run(env, "tenant", "rotate", "ACME", "--grace-hours", value)
+        result = run_cli(env, "tenant", "rotate", "ACME", "--grace-hours", value)
         assert_one_line_error(result, "--grace-hours")
 
 
 @pytest.mark.slow
 def test_parallel_verbs_on_a_fresh_embedded_home(tmp_path) -> None:
     """The first processes to start race to create the database; none may fail."""
-    env = embedded_env(tmp_path)
+    env = cli_env(tmp_path / "home")
     procs = [subprocess.Popen([EXE, "migrate"], env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(4)]
     results = [p.communicate(timeout=120) for p in procs]

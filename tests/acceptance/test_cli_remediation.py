@@ -1,39 +1,25 @@
-"""The remediation verbs through the real console script: backfill, rerun, cleanup, verify,
+"""The operations verbs through the real console script: backfill, rerun, cleanup, verify,
 smoke."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from projects_import.imports.contract import derive_uuid
-from tests.conftest import JWT_SECRET
-from tests.support import batch, project_row, submit
+from tests.support import batch, cli_env, project_row, run_cli, submit
 
-SCRIPT = Path(sys.executable).with_name("projects-import")
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @pytest.fixture
 def cli(database_url: str, tmp_path: Path) -> Cli:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PROJECTS_IMPORT_", "ANOMALIES_"))}
-    env.update(DATABASE_URL=database_url, JWT_SECRET=JWT_SECRET,
-               PROJECTS_IMPORT_HOME=str(tmp_path / "home"))
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(SCRIPT), *args], env=env, capture_output=True, text=True,
-                              timeout=60, check=False)
-
-    return run
-
-
+    env = cli_env(tmp_path / "home", database_url)
+    return lambda *args: run_cli(env, *args)
 
 
 def counts(stdout: str) -> dict[str, str]:

@@ -13,8 +13,15 @@ from typing import Any
 
 import pytest
 
-from tests.acceptance.test_dashboard_browser import ARGS, CHROMIUM, PASSWORD, add_user
-from tests.support import batch, project_row, submit
+from tests.support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PASSWORD,
+    add_login,
+    batch,
+    project_row,
+    submit,
+)
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
 ADMIN, OPERATOR = "admin@example.com", "ops@example.com"
@@ -43,8 +50,8 @@ def problems(database_url, tenant, directories) -> None:
             project_row(f"STG-00000000020{day}"),  # each day's export differs
             *extra,
         ], batch_id=f"2025-08-{18 + day}T17:00:00+0930-batch-001"))
-    add_user(database_url, ADMIN, "admin")
-    add_user(database_url, OPERATOR, "operator")
+    add_login(database_url, ADMIN, "admin")
+    add_login(database_url, OPERATOR, "operator")
 
 
 @pytest.fixture
@@ -52,7 +59,8 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                              args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 

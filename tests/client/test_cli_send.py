@@ -3,15 +3,12 @@ script returns the documented exit codes."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-
 import pytest
 
 from projects_import.cli.send import endpoint
 from tests.client.conftest import FAST, rows, write_csv
 from tests.client.fault_server import error
-from tests.client.test_send_live import CLI
+from tests.support import cli_env, run_cli
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -87,9 +84,8 @@ def test_endpoint_adds_the_route_to_a_base_url() -> None:
 def test_console_script_exit_codes(fault_server, tmp_path, script, code) -> None:
     fault_server.script = list(script)
     file = write_csv(tmp_path / "a.csv", rows(2))
-    env = dict(os.environ, PROJECTS_IMPORT_BEARER="pit_x")
-    done = subprocess.run([str(CLI), "send", str(file), "--url", fault_server.url,
-                           "--tenant", "TELCO", *FAST], env=env, capture_output=True,
-                          text=True, timeout=60)
+    env = cli_env(tmp_path / "home", PROJECTS_IMPORT_BEARER="pit_x")
+    done = run_cli(env, "send", str(file), "--url", fault_server.url, "--tenant", "TELCO",
+                   *FAST)
     assert done.returncode == code, done.stdout + done.stderr
     assert done.stdout.splitlines()[-1].endswith(f"exit {code}")

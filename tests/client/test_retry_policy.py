@@ -181,13 +181,14 @@ def test_progress_bar_only_on_a_terminal(fault_server, tmp_path) -> None:
     import pty
     import subprocess
 
-    from tests.client.test_send_live import CLI
+    from tests.support import EXE, cli_env
 
     file = write_csv(tmp_path / "a.csv", rows(6))
     primary, secondary = pty.openpty()
-    env = dict(os.environ, PROJECTS_IMPORT_BEARER="pit_x", COLUMNS="160", TERM="xterm")
+    env = cli_env(tmp_path / "home", PROJECTS_IMPORT_BEARER="pit_x", COLUMNS="160",
+                  TERM="xterm")
     process = subprocess.Popen(
-        [str(CLI), "send", str(file), "--url", fault_server.url, "--tenant", "TELCO",
+        [EXE, "send", str(file), "--url", fault_server.url, "--tenant", "TELCO",
          "--max-rows", "2", "--min-interval", "0.4"],
         stdout=secondary, stderr=secondary, env=env)
     os.close(secondary)

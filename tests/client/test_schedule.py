@@ -19,7 +19,7 @@ from projects_import.client.chunker import Limits
 from projects_import.client.schedule import JOB_ID, DailySend, daily_trigger, newest_export
 from projects_import.client.sender import SendOptions
 from tests.client.conftest import rows, write_csv
-from tests.client.test_send_live import CLI, _cli_env
+from tests.support import EXE, cli_env
 
 ADELAIDE = ZoneInfo("Australia/Adelaide")
 
@@ -130,10 +130,10 @@ def test_cli_schedule_reads_the_tenant_time_zone_and_stops_on_sigterm(
     folder = tmp_path / "drop"
     folder.mkdir()
     process = subprocess.Popen(
-        [str(CLI), "send", "--schedule", "--drop-folder", str(folder), "--tenant", "TELCO",
+        [EXE, "send", "--schedule", "--drop-folder", str(folder), "--tenant", "TELCO",
          "--url", "http://127.0.0.1:9/import-projects"],
-        env=_cli_env(database_url, secret, tmp_path / "home"), stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True)
+        env=cli_env(tmp_path / "home", database_url, PROJECTS_IMPORT_BEARER=secret),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         ready, _, _ = select.select([process.stdout], [], [], 30)
         assert ready, "no output within 30 s"

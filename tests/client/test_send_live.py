@@ -3,33 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 from tests.client.conftest import rows, write_csv, write_json
-from tests.conftest import JWT_SECRET
-
-CLI = Path(sys.executable).parent / "projects-import"
-
-
-def _cli_env(database_url: str, secret: str, home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PROJECTS_IMPORT_")}
-    env.update(DATABASE_URL=database_url, JWT_SECRET=JWT_SECRET,
-               PROJECTS_IMPORT_HOME=str(home), PROJECTS_IMPORT_BEARER=secret)
-    return env
+from tests.support import cli_env, run_cli
 
 
 def test_12000_rows_go_in_3_parts_and_a_resend_replays(
         live_server, tenant, directories, db, database_url, tmp_path) -> None:
     _, secret = tenant
     file = write_csv(tmp_path / "export-2025-08-18.csv", rows(12_000))
-    command = [str(CLI), "send", str(file), "--url", live_server.url, "--tenant", "TELCO",
+    command = ["send", str(file), "--url", live_server.url, "--tenant", "TELCO",
                "--min-interval", "0", "--json"]
-    env = _cli_env(database_url, secret, tmp_path / "home")
+    env = cli_env(tmp_path / "home", database_url, PROJECTS_IMPORT_BEARER=secret)
 
-    first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    first = run_cli(env, *command, timeout=120)
     assert first.returncode == 0, first.stdout + first.stderr
     doc = json.loads(first.stdout)
     assert [p["rows"] for p in doc["parts"]] == [5000, 5000, 2000]
@@ -44,7 +31,7 @@ def test_12000_rows_go_in_3_parts_and_a_resend_replays(
     assert [s["part"][-9:] for s in staged] == ["-part-001", "-part-002", "-part-003"]
     assert [s["cid"] for s in staged] == [p["correlation_id"] for p in doc["parts"]]
 
-    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    again = run_cli(env, *command, timeout=120)
     assert again.returncode == 0, again.stdout + again.stderr
     replay = json.loads(again.stdout)
     assert replay["batch_id"] == doc["batch_id"], "the derived batch id is deterministic"

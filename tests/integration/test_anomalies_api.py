@@ -17,11 +17,9 @@ import jwt
 import psycopg
 import pytest
 
-from projects_import.alerts import WebhookConfigError, validate_webhook
-from projects_import.auth import mint_token
+from projects_import.anomalies.alerts import WebhookConfigError, validate_webhook
 from projects_import.settings import Settings
-from tests.conftest import JWT_SECRET, LiveServer
-from tests.support import batch, project_row
+from tests.support import JWT_SECRET, LiveServer, batch, bearer, project_row, user_token
 
 ROW_FIELDS = {"id", "tenant_id", "batch_id", "row_index", "project_key", "anomaly_type",
               "severity", "payload_excerpt", "correlation_id", "created_at", "status"}
@@ -31,12 +29,7 @@ UNKNOWN_PARTNER = "Nowhere Builders"
 UNKNOWN_RM = "Nobody Known"
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def token(role: str = "operator", **kwargs: Any) -> str:
-    return mint_token(JWT_SECRET, sub=f"user-{role}", role=role, **kwargs)
+token = user_token
 
 
 def assert_error(response: httpx.Response, status: int, code: str) -> str:

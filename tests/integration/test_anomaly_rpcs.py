@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from psycopg import errors
 
-from projects_import.anomalies import AnomalyFilter, AnomalyManager, NotOperator
+from projects_import.anomalies.manager import AnomalyFilter, AnomalyManager, NotOperator
 from projects_import.db.connection import Database
 
 OPERATOR = {"sub": "op-1", "role": "authenticated", "app_metadata": {"role": "operator"}}

@@ -13,8 +13,7 @@ import httpx
 import psycopg
 import pytest
 
-from tests.integration.test_dashboard_http import PASSWORD, add_user, csrf_of
-from tests.support import batch, project_row, submit
+from tests.support import PASSWORD, add_login, as_user, batch, csrf_of, project_row, submit
 
 UPSTREAM_BATCH = "2025-08-18T17:00:00+0930-batch-001"
 
@@ -26,7 +25,7 @@ def login(live_server, database_url) -> Iterator[Callable[[str], httpx.Client]]:
 
     def make(role: str) -> httpx.Client:
         email = f"{role}-{uuid.uuid4().hex[:6]}@example.com"
-        add_user(database_url, email, role)
+        add_login(database_url, email, role)
         client = httpx.Client(base_url=live_server.url, timeout=30,
                               headers={"Origin": live_server.url})
         answer = client.post("/login", data={"email": email, "password": PASSWORD})
@@ -333,8 +332,6 @@ def test_signed_out_pages_send_to_the_login(live_server) -> None:
     "select fn_directory_change_apply('TELCO', 1)",
 ])
 def test_the_database_refuses_a_viewer_every_console_call(db, problems, statement) -> None:
-    from tests.integration.test_directory_changes import as_user
-
     with pytest.raises(psycopg.errors.InsufficientPrivilege), as_user(db, "viewer"):
         db.execute(statement, {"id": problems["STG-1/UNKNOWN_DELIVERY_PARTNER"]})
 

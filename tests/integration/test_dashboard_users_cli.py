@@ -7,7 +7,6 @@ import os
 import pty
 import select
 import subprocess
-import sys
 import termios
 import time
 from pathlib import Path
@@ -16,24 +15,14 @@ from typing import Any
 import pytest
 from argon2 import PasswordHasher
 
-from tests.conftest import JWT_SECRET
+from tests.support import EXE, cli_env, run_cli
 
-CLI = str(Path(sys.executable).parent / "projects-import")
 PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def cli_env(database_url: str, tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "JWT_SECRET")}
-    env.update(DATABASE_URL=database_url, JWT_SECRET=JWT_SECRET,
-               PROJECTS_IMPORT_HOME=str(tmp_path / "home"))
-    return env
-
-
-def run(env: dict[str, str], *args: str,
-        stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([CLI, *args], input=stdin, capture_output=True, text=True, env=env,
-                          timeout=60, stdin=None if stdin is not None else subprocess.DEVNULL)
+def env(database_url: str, tmp_path: Path) -> dict[str, str]:
+    return cli_env(tmp_path / "home", database_url)
 
 
 def users(db: Any) -> list[dict[str, Any]]:
@@ -41,8 +30,8 @@ def users(db: Any) -> list[dict[str, Any]]:
                       "order by email").fetchall()
 
 
-def test_user_add_reads_the_password_from_stdin_and_stores_only_a_hash(cli_env, db) -> None:
-    result = run(cli_env, "user", "add", " Ops@Example.COM ", "--role", "operator",
+def test_user_add_reads_the_password_from_stdin_and_stores_only_a_hash(env, db) -> None:
+    result = run_cli(env, "user", "add", " Ops@Example.COM ", "--role", "operator",
                  "--password-stdin", stdin=PASSWORD + "\n")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "created dashboard user ops@example.com (operator)"
@@ -52,7 +41,7 @@ def test_user_add_reads_the_password_from_stdin_and_stores_only_a_hash(cli_env, 
     assert PASSWORD not in row["password_hash"]
     assert PasswordHasher().verify(row["password_hash"], PASSWORD)  # newline not included
 
-    listed = run(cli_env, "user", "list")
+    listed = run_cli(env, "user", "list")
     assert listed.returncode == 0
     assert listed.stdout.split() == ["ops@example.com", "operator"]
 
@@ -66,27 +55,27 @@ def test_user_add_reads_the_password_from_stdin_and_stores_only_a_hash(cli_env, 
     (["--role", "operator"], None,
      "error: no terminal to prompt for the password; pipe it in with --password-stdin"),
 ])
-def test_user_add_refuses_bad_input_in_one_line(cli_env, db, args, stdin, message) -> None:
-    result = run(cli_env, "user", "add", "ops@example.com", *args, stdin=stdin)
+def test_user_add_refuses_bad_input_in_one_line(env, db, args, stdin, message) -> None:
+    result = run_cli(env, "user", "add", "ops@example.com", *args, stdin=stdin)
     assert result.returncode != 0
     assert result.stderr.strip() == message
     assert "Traceback" not in result.stderr
     assert users(db) == []
 
 
-def test_an_existing_email_is_refused_unless_updated(cli_env, db) -> None:
-    assert run(cli_env, "user", "add", "ops@example.com", "--role", "viewer",
+def test_an_existing_email_is_refused_unless_updated(env, db) -> None:
+    assert run_cli(env, "user", "add", "ops@example.com", "--role", "viewer",
                "--password-stdin", stdin=PASSWORD).returncode == 0
     db.execute("insert into dashboard_sessions (token_sha256, email, expires_at) "
                "values (sha256('t'::bytea), 'ops@example.com', now() + interval '1 hour')")
-    again = run(cli_env, "user", "add", "OPS@example.com", "--role", "operator",
+    again = run_cli(env, "user", "add", "OPS@example.com", "--role", "operator",
                 "--password-stdin", stdin="another password here")
     assert again.returncode == 1
     assert again.stderr.strip() == ("error: dashboard user ops@example.com already exists; "
                                     "pass --update to change its password and role")
     assert users(db)[0]["role"] == "viewer"
 
-    updated = run(cli_env, "user", "add", "ops@example.com", "--role", "operator", "--update",
+    updated = run_cli(env, "user", "add", "ops@example.com", "--role", "operator", "--update",
                   "--password-stdin", stdin="another password here")
     assert updated.returncode == 0, updated.stderr
     assert updated.stdout.strip() == "updated dashboard user ops@example.com (operator)"
@@ -95,9 +84,9 @@ def test_an_existing_email_is_refused_unless_updated(cli_env, db) -> None:
     assert PasswordHasher().verify(row["password_hash"], "another password here")
     assert db.execute("select count(*) as n from dashboard_sessions").fetchone()["n"] == 0
 
-    removed = run(cli_env, "user", "remove", "ops@example.com")
+    removed = run_cli(env, "user", "remove", "ops@example.com")
     assert removed.returncode == 0 and users(db) == []
-    missing = run(cli_env, "user", "remove", "ops@example.com")
+    missing = run_cli(env, "user", "remove", "ops@example.com")
     assert missing.returncode == 1
     assert missing.stderr.strip() == "error: no dashboard user ops@example.com"
 
@@ -108,11 +97,11 @@ def _attach_terminal() -> None:
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
-def test_user_add_prompts_for_the_password_on_a_terminal(cli_env, db) -> None:
+def test_user_add_prompts_for_the_password_on_a_terminal(env, db) -> None:
     leader, follower = pty.openpty()
     process = subprocess.Popen(
-        [CLI, "user", "add", "admin@example.com", "--role", "admin"], stdin=follower,
-        stdout=follower, stderr=follower, env=cli_env, preexec_fn=_attach_terminal)
+        [EXE, "user", "add", "admin@example.com", "--role", "admin"], stdin=follower,
+        stdout=follower, stderr=follower, env=env, preexec_fn=_attach_terminal)
     os.close(follower)
     output = b""
 

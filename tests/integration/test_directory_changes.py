@@ -3,26 +3,12 @@ change, and trigram suggestions for an unknown value."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 import pytest
 
-from tests.support import batch, project_row, submit
-
-
-@contextmanager
-def as_user(db: psycopg.Connection[Any], role: str,
-            sub: str = "someone@example.com") -> Iterator[psycopg.Connection[Any]]:
-    """A transaction run as `authenticated` with these claims, as the service does."""
-    claims = {"sub": sub, "role": "authenticated", "app_metadata": {"role": role}}
-    with db.transaction():
-        db.execute("select set_config('request.jwt.claims', %s, true)", (json.dumps(claims),))
-        db.execute("set local role authenticated")
-        yield db
+from tests.support import as_user, batch, project_row, submit
 
 
 def test_an_admin_adds_an_alias_and_the_change_is_audited(db, tenant, directories) -> None:

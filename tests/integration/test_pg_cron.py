@@ -18,8 +18,8 @@ from psycopg.rows import dict_row
 
 from projects_import.db import migrations
 from projects_import.db.connection import Database
-from projects_import.remediation import Remediation
-from projects_import.scheduler import run_retention_job
+from projects_import.operations.scheduler import run_retention_job
+from projects_import.operations.verify import verify
 
 PGCRON_URL = os.environ.get("PROJECTS_IMPORT_TEST_PGCRON_URL", "")
 
@@ -75,7 +75,7 @@ def test_service_scheduler_stands_down(cron_db) -> None:
 def test_verify_names_the_pg_cron_job(cron_db) -> None:
     async def go() -> Any:
         async with Database(PGCRON_URL, max_size=1) as db:
-            return await Remediation(db).verify()
+            return await verify(db)
 
     checks = asyncio.run(go())
     schedule = next(c for c in checks.items if c.name == "retention schedule")

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from projects_import.db.connection import Database
-from projects_import.remediation import Remediation
+from projects_import.operations.retention import Retention
 from tests.support import batch, project_row, submit
 
 
@@ -143,7 +143,7 @@ def test_manager_commits_chunk_by_chunk(db, database_url, tenant) -> None:
 
     async def go() -> Any:
         async with Database(database_url, max_size=1) as pool:
-            return await Remediation(pool).cleanup(chunk_size=4)
+            return await Retention(pool).cleanup(chunk_size=4)
 
     result = asyncio.run(go())
     assert result.as_dict() == {"staging_imports_deleted": 11, "import_anomalies_deleted": 11,

@@ -8,12 +8,12 @@ from typing import Any
 
 import psycopg
 
-from projects_import.scheduler import (
-    RETENTION_JOB,
+from projects_import.operations.scheduler import (
     retention_trigger,
     run_retention_job,
     start_scheduler,
 )
+from projects_import.vocabulary import RETENTION_JOB
 
 
 def old_staging(db: psycopg.Connection[Any], count: int, days: int) -> None:
@@ -88,7 +88,7 @@ def test_fires_daily_at_0310_utc() -> None:
 
 
 def test_started_scheduler_holds_the_job(settings, database_url) -> None:
-    scheduler = start_scheduler(settings, database_url)
+    scheduler = start_scheduler(database_url)
     try:
         job = scheduler.scheduler.get_job(RETENTION_JOB)
         assert job is not None and job.name == RETENTION_JOB

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from projects_import.api.charts import Series, _nice_max, bar_chart, line_chart
+from projects_import.dashboard.charts import Series, _nice_max, bar_chart, line_chart
 
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = '<script>alert("x")</script>&'

@@ -14,29 +14,21 @@ from urllib.parse import parse_qsl, urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from projects_import.api.deps import ServicesDep
+from projects_import.api.deps import DirectoriesDep, UsersDep, WorklistDep
 from projects_import.api.routes.dashboard import (
-    FormError,
     _denied,
     _page,
     _redirect,
-    _refused,
     _signed_in,
     csrf_token,
     read_form_pairs,
 )
-from projects_import.auth import OPERATOR_ROLES
-from projects_import.console.directories import DIRECTORIES, DirectoryConsole
+from projects_import.console.directories import DIRECTORIES
 from projects_import.console.errors import ConsoleError
-from projects_import.console.worklist import (
-    MAX_SELECTED,
-    SORTS,
-    STATUSES,
-    ProblemFilter,
-    Worklist,
-)
-from projects_import.dashboard import ANOMALY_TYPES, SEVERITIES
-from projects_import.users import User, UserStore
+from projects_import.console.worklist import MAX_SELECTED, SORTS, STATUSES, ProblemFilter
+from projects_import.errors import Forbidden, ProjectsImportError
+from projects_import.users import User
+from projects_import.vocabulary import ANOMALY_TYPES, OPERATOR_ROLES, SEVERITIES
 
 router = APIRouter(tags=["console"], include_in_schema=False)
 
@@ -59,11 +51,11 @@ class Session:
     def check(self, form: dict[str, str]) -> None:
         if not hmac.compare_digest(form.get("csrf", ""), self.csrf):
             raise ConsoleError("the form is stale or forged: reload the page and try again",
-                               403)
+                               http_status=403)
 
 
-async def _session(request: Request, services: ServicesDep) -> Session | Response:
-    user, token = await _signed_in(request, UserStore(services.db))
+async def _session(request: Request, users: UsersDep) -> Session | Response:
+    user, token = await _signed_in(request, users)
     if user is None:
         return _redirect("/login")
     if user.role not in OPERATOR_ROLES:
@@ -71,12 +63,16 @@ async def _session(request: Request, services: ServicesDep) -> Session | Respons
     return Session(user, token)
 
 
-def _failed(session: Session, exc: ConsoleError) -> Response:
-    if exc.status == 403 and "role" in exc.message:
-        return _page("refused.html", 403, title="Not allowed", message=exc.message,
-                     user=session.user, csrf=session.csrf)
-    return _page("refused.html", exc.status, title="Request refused", message=exc.message,
+def _failed(session: Session, exc: ProjectsImportError) -> Response:
+    """The page saying what was wrong: the form, the filter, or the database's refusal."""
+    title = "Not allowed" if isinstance(exc, Forbidden) else "Request refused"
+    return _page("refused.html", exc.http_status, title=title, message=exc.message,
                  user=session.user, csrf=session.csrf)
+
+
+def _admin_only(session: Session) -> None:
+    if not session.admin:
+        raise Forbidden("your role may not do this: directory changes are for admins")
 
 
 async def _form(request: Request, session: Session,
@@ -95,15 +91,15 @@ def _id(text: str, name: str = "id") -> int:
 # ------------------------------------------------------------------------------ worklist
 
 @router.get("/dashboard/problems")
-async def problems(request: Request, services: ServicesDep) -> Response:
-    session = await _session(request, services)
+async def problems(request: Request, users: UsersDep, worklist: WorklistDep) -> Response:
+    session = await _session(request, users)
     if isinstance(session, Response):
         return session
     try:
         chosen = ProblemFilter.parse(request.query_params.multi_items(),
                                      extra=("updated", "action"))
-        page = await Worklist(services.db).page(session.claims, chosen)
-    except ConsoleError as exc:
+        page = await worklist.page(session.claims, chosen)
+    except ProjectsImportError as exc:
         return _failed(session, exc)
     flash = _bulk_flash(request.query_params.get("updated"), request.query_params.get("action"))
     return _page("problems.html", title="Problems", section="problems", user=session.user,
@@ -120,14 +116,14 @@ def _bulk_flash(updated: str | None, action: str | None) -> str | None:
 
 
 @router.get("/dashboard/problems.csv")
-async def problems_csv(request: Request, services: ServicesDep) -> Response:
-    session = await _session(request, services)
+async def problems_csv(request: Request, users: UsersDep, worklist: WorklistDep) -> Response:
+    session = await _session(request, users)
     if isinstance(session, Response):
         return session
     try:
         chosen = ProblemFilter.parse(request.query_params.multi_items())
-        text = await Worklist(services.db).export(session.claims, chosen)
-    except ConsoleError as exc:
+        text = await worklist.export(session.claims, chosen)
+    except ProjectsImportError as exc:
         return _failed(session, exc)
     return Response(text, media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": 'attachment; filename="problems.csv"',
@@ -135,9 +131,10 @@ async def problems_csv(request: Request, services: ServicesDep) -> Response:
 
 
 @router.post("/dashboard/problems/status")
-async def problems_set_status(request: Request, services: ServicesDep) -> Response:
+async def problems_set_status(request: Request, users: UsersDep,
+                              worklist: WorklistDep) -> Response:
     """Acknowledge or resolve the selected problems; back to the same filtered worklist."""
-    session = await _session(request, services)
+    session = await _session(request, users)
     if isinstance(session, Response):
         return session
     try:
@@ -148,11 +145,9 @@ async def problems_set_status(request: Request, services: ServicesDep) -> Respon
         if status is None:
             raise ConsoleError("choose acknowledge or resolve")
         back = ProblemFilter.parse(_query_pairs(form.get("back", "")))
-        changed = await Worklist(services.db).set_status(session.claims, ids, status,
+        changed = await worklist.set_status(session.claims, ids, status,
                                                          form.get("note"))
-    except FormError as exc:
-        return _refused(str(exc), exc.status)
-    except ConsoleError as exc:
+    except ProjectsImportError as exc:
         return _failed(session, exc)
     target = form.get("return_to", "")
     if target.isdigit():
@@ -170,19 +165,19 @@ def _query_pairs(text: str) -> list[tuple[str, str]]:
 
 
 @router.get("/dashboard/problems/{problem_id}")
-async def problem_detail(problem_id: str, request: Request, services: ServicesDep) -> Response:
-    session = await _session(request, services)
+async def problem_detail(problem_id: str, request: Request, users: UsersDep,
+                         worklist: WorklistDep, console: DirectoriesDep) -> Response:
+    session = await _session(request, users)
     if isinstance(session, Response):
         return session
-    console = DirectoryConsole(services.db)
     try:
-        detail = await Worklist(services.db).detail(session.claims, _id(problem_id))
+        detail = await worklist.detail(session.claims, _id(problem_id))
         change = None
         raw_change = request.query_params.get("change")
         if raw_change:
             found = await console.changes(session.claims, change_id=_id(raw_change, "change"))
             change = found[0] if found else None
-    except ConsoleError as exc:
+    except ProjectsImportError as exc:
         return _failed(session, exc)
     return _page("problem.html", title=f"Problem {problem_id}", section="problems",
                  user=session.user, csrf=session.csrf, d=detail, p=detail.problem,
@@ -190,18 +185,16 @@ async def problem_detail(problem_id: str, request: Request, services: ServicesDe
 
 
 @router.post("/dashboard/problems/{problem_id}/fix")
-async def problem_fix(problem_id: str, request: Request, services: ServicesDep) -> Response:
+async def problem_fix(problem_id: str, request: Request, users: UsersDep,
+                      worklist: WorklistDep, console: DirectoriesDep) -> Response:
     """The one-click fix: map the unknown partner to a canonical one (adds the alias), or
     reactivate the DS/RM it names; the affected projects re-resolve at once."""
-    session = await _session(request, services)
+    session = await _session(request, users)
     if isinstance(session, Response):
         return session
     try:
         form = dict(reversed(await _form(request, session)))
-        if not session.admin:
-            raise ConsoleError("your role may not do this: directory changes are for admins",
-                               403)
-        worklist, console = Worklist(services.db), DirectoryConsole(services.db)
+        _admin_only(session)
         problem = (await worklist.detail(session.claims, _id(problem_id))).problem
         if problem["anomaly_type"] == "UNKNOWN_DELIVERY_PARTNER":
             result = await console.set_partner(session.claims, problem["tenant_id"],
@@ -212,9 +205,7 @@ async def problem_fix(problem_id: str, request: Request, services: ServicesDep) 
             result = await console.set_person(session.claims, problem["tenant_id"], directory,
                                               form.get("username"), form.get("display_name"),
                                               True, problem["id"])
-    except FormError as exc:
-        return _refused(str(exc), exc.status)
-    except ConsoleError as exc:
+    except ProjectsImportError as exc:
         return _failed(session, exc)
     suffix = f"?change={result.change_id}" if result.change_id is not None else ""
     return _redirect(f"/dashboard/problems/{problem['id']}{suffix}")
@@ -232,7 +223,7 @@ def _directory_params(request: Request,
     ids = [t["tenant_id"] for t in tenants]
     tenant = request.query_params.get("tenant") or (ids[0] if ids else "")
     if tenant and tenant not in ids:
-        raise ConsoleError(f"no tenant {tenant[:70]!r}", 404)
+        raise ConsoleError(f"no tenant {tenant[:70]!r}", http_status=404)
     directory = request.query_params.get("directory") or "partners"
     if directory not in DIRECTORIES:
         raise ConsoleError(f"directory must be one of {', '.join(DIRECTORIES)}")
@@ -241,11 +232,10 @@ def _directory_params(request: Request,
 
 
 @router.get("/dashboard/directories")
-async def directories(request: Request, services: ServicesDep) -> Response:
-    session = await _session(request, services)
+async def directories(request: Request, users: UsersDep, console: DirectoriesDep) -> Response:
+    session = await _session(request, users)
     if isinstance(session, Response):
         return session
-    console = DirectoryConsole(services.db)
     try:
         tenants = await console.tenants(session.claims)
         tenant, directory, search = _directory_params(request, tenants)
@@ -256,7 +246,7 @@ async def directories(request: Request, services: ServicesDep) -> Response:
         if raw_change:
             found = await console.changes(session.claims, change_id=_id(raw_change, "change"))
             change = found[0] if found else None
-    except ConsoleError as exc:
+    except ProjectsImportError as exc:
         return _failed(session, exc)
     return _page("directories.html", title="Directories", section="directories",
                  user=session.user, csrf=session.csrf, tenants=tenants, tenant=tenant,
@@ -265,17 +255,15 @@ async def directories(request: Request, services: ServicesDep) -> Response:
 
 
 @router.post("/dashboard/directories")
-async def directories_write(request: Request, services: ServicesDep) -> Response:
+async def directories_write(request: Request, users: UsersDep,
+                            console: DirectoriesDep) -> Response:
     """Add, change, deactivate or reactivate one directory entry (admins)."""
-    session = await _session(request, services)
+    session = await _session(request, users)
     if isinstance(session, Response):
         return session
-    console = DirectoryConsole(services.db)
     try:
         form = dict(reversed(await _form(request, session)))
-        if not session.admin:
-            raise ConsoleError("your role may not do this: directory changes are for admins",
-                               403)
+        _admin_only(session)
         tenant, directory = form.get("tenant", ""), form.get("directory", "")
         operation = form.get("op", "")
         if directory == "partners" and operation == "set":
@@ -290,9 +278,7 @@ async def directories_write(request: Request, services: ServicesDep) -> Response
         else:
             raise ConsoleError("unknown directory operation: choose set, remove, deactivate "
                                "or reactivate for partners, ds or rm")
-    except FormError as exc:
-        return _refused(str(exc), exc.status)
-    except ConsoleError as exc:
+    except ProjectsImportError as exc:
         return _failed(session, exc)
     params = {"tenant": tenant, "directory": directory}
     if result.change_id is not None:
@@ -301,11 +287,11 @@ async def directories_write(request: Request, services: ServicesDep) -> Response
 
 
 @router.get("/dashboard/directories/changes")
-async def directory_changes(request: Request, services: ServicesDep) -> Response:
-    session = await _session(request, services)
+async def directory_changes(request: Request, users: UsersDep,
+                            console: DirectoriesDep) -> Response:
+    session = await _session(request, users)
     if isinstance(session, Response):
         return session
-    console = DirectoryConsole(services.db)
     try:
         unknown = set(request.query_params.keys()) - {"tenant", "page"}
         if unknown:
@@ -316,7 +302,7 @@ async def directory_changes(request: Request, services: ServicesDep) -> Response
         tenants = await console.tenants(session.claims)
         rows = await console.changes(session.claims, tenant_id=tenant,
                                      offset=(page - 1) * 200)
-    except ConsoleError as exc:
+    except ProjectsImportError as exc:
         return _failed(session, exc)
     return _page("directory_changes.html", title="Directory changes", section="directories",
                  user=session.user, csrf=session.csrf, tenants=tenants, tenant=tenant or "",

@@ -11,31 +11,29 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
+from functools import cache
 from importlib import resources
+from importlib.abc import Traversable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-import psycopg
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from projects_import.api.console_view import break_at_underscores, sla_badge, time_tag
-from projects_import.api.dashboard_view import chart_figures
-from projects_import.api.deps import ServicesDep
-from projects_import.auth import OPERATOR_ROLES
-from projects_import.dashboard import MAX_WINDOW_DAYS, SEVERITIES, Window, read_dashboard
+from projects_import.api.deps import ServicesDep, UsersDep
+from projects_import.api.params import whole_number
+from projects_import.dashboard.data import MAX_WINDOW_DAYS, Window, read_dashboard
+from projects_import.dashboard.format import break_at_underscores, sla_badge, time_tag
+from projects_import.dashboard.view import chart_figures
+from projects_import.errors import Forbidden, ProjectsImportError
 from projects_import.users import SESSION_LIFETIME, LoginLocked, User, UserStore
+from projects_import.vocabulary import OPERATOR_ROLES, SEVERITIES
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
 
 COOKIE = "projects_import_session"
 MAX_FORM_BYTES = 16_384
-_templates = Environment(loader=PackageLoader("projects_import.api", "templates"),
-                         autoescape=select_autoescape(default=True, default_for_string=True))
-_STATIC = {entry.name: entry for entry in
-           (resources.files("projects_import.api") / "static").iterdir() if entry.is_file()}
 _STATIC_TYPES = {".css": "text/css; charset=utf-8", ".svg": "image/svg+xml",
                  ".js": "text/javascript; charset=utf-8"}
 LANDING = "/dashboard/problems"
@@ -45,12 +43,8 @@ SECTIONS = (("problems", "Problems", "/dashboard/problems"),
             ("tenants", "Tenants", "/dashboard/tenants"),
             ("directories", "Directories", "/dashboard/directories"),
             ("overview", "Overview", "/dashboard"))
-_templates.globals.update(console_sections=SECTIONS, console_roles=OPERATOR_ROLES,
-                          time_tag=time_tag, sla_badge=sla_badge)
-_templates.filters["wbr"] = break_at_underscores
-_templates.globals["change_verbs"] = {"add": "Added to", "update": "Changed in",
-                                      "deactivate": "Deactivated in",
-                                      "reactivate": "Reactivated in", "remove": "Removed from"}
+CHANGE_VERBS = {"add": "Added to", "update": "Changed in", "deactivate": "Deactivated in",
+                "reactivate": "Reactivated in", "remove": "Removed from"}
 _HEADERS = {
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
                                "img-src 'self' data:; "
@@ -62,16 +56,35 @@ _HEADERS = {
 }
 
 
-class FormError(Exception):
-    """A POST that is not a same-origin, form-encoded request of reasonable size."""
+class FormError(ProjectsImportError):
+    """A POST that is not a same-origin, form-encoded request of reasonable size (answered
+    as an HTML page, not JSON: the dashboard's routes catch it)."""
 
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
+    code = "invalid_form"
+
+
+@cache
+def _templates() -> Environment:
+    """Built on first use, not at import; every page gets the console's navigation and the
+    time and SLA formatting."""
+    environment = Environment(loader=PackageLoader("projects_import.dashboard", "templates"),
+                              autoescape=select_autoescape(default=True,
+                                                           default_for_string=True))
+    environment.globals.update(console_sections=SECTIONS, console_roles=OPERATOR_ROLES,
+                               time_tag=time_tag, sla_badge=sla_badge,
+                               change_verbs=CHANGE_VERBS)
+    environment.filters["wbr"] = break_at_underscores
+    return environment
+
+
+@cache
+def _static_files() -> dict[str, Traversable]:
+    folder = resources.files("projects_import.dashboard") / "static"
+    return {entry.name: entry for entry in folder.iterdir() if entry.is_file()}
 
 
 def _page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    html = _templates.get_template(name).render(**context)
+    html = _templates().get_template(name).render(**context)
     return HTMLResponse(html, status_code=status, headers=_HEADERS)
 
 
@@ -109,15 +122,20 @@ def _same_origin(request: Request) -> bool:
     return urlsplit(source).netloc.lower() == host
 
 
-async def _read_form(request: Request) -> dict[str, str]:
-    return dict(reversed(await read_form_pairs(request)))
+async def _read_form(request: Request) -> dict[str, str] | Response:
+    """The posted form's fields (the first of a repeated name), or the page refusing it."""
+    try:
+        return dict(reversed(await read_form_pairs(request)))
+    except FormError as exc:
+        return _refused(exc.message, exc.http_status)
 
 
 async def read_form_pairs(request: Request, max_fields: int = 20) -> list[tuple[str, str]]:
-    """A same-origin, form-encoded POST's fields in order (a name may repeat)."""
+    """A same-origin, form-encoded POST's fields in order (a name may repeat); FormError
+    when it is not one."""
     if not _same_origin(request):
         raise FormError("cross-site form refused: the request's Origin (or Referer) is not "
-                        "this site", 403)
+                        "this site", http_status=403)
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media != "application/x-www-form-urlencoded":
         raise FormError("send the form as application/x-www-form-urlencoded")
@@ -146,24 +164,22 @@ def _set_session_cookie(response: Response, request: Request, token: str) -> Non
 
 
 @router.get("/login")
-async def login_form(request: Request, services: ServicesDep) -> Response:
-    user, _ = await _signed_in(request, UserStore(services.db))
+async def login_form(request: Request, users: UsersDep) -> Response:
+    user, _ = await _signed_in(request, users)
     if user is not None:
         return _redirect(LANDING)
     return _page("login.html", title="Sign in", email="", message=None)
 
 
 @router.post("/login")
-async def login(request: Request, services: ServicesDep) -> Response:
-    try:
-        form = await _read_form(request)
-    except FormError as exc:
-        return _refused(str(exc), exc.status)
+async def login(request: Request, users: UsersDep) -> Response:
+    form = await _read_form(request)
+    if isinstance(form, Response):
+        return form
     email, password = form.get("email", "").strip(), form.get("password", "")
     if not email or not password:
         return _page("login.html", 401, title="Sign in", email=email,
                      message="Enter your email and password.")
-    users = UserStore(services.db)
     try:
         user = await users.authenticate(email, password)
     except LoginLocked as exc:
@@ -183,17 +199,16 @@ async def login(request: Request, services: ServicesDep) -> Response:
 
 
 @router.post("/logout")
-async def logout(request: Request, services: ServicesDep) -> Response:
-    try:
-        form = await _read_form(request)
-    except FormError as exc:
-        return _refused(str(exc), exc.status)
+async def logout(request: Request, users: UsersDep) -> Response:
+    form = await _read_form(request)
+    if isinstance(form, Response):
+        return form
     token = request.cookies.get(COOKIE, "")
     if token:
         if not hmac.compare_digest(form.get("csrf", ""), csrf_token(token)):
             return _refused("the sign-out form is stale or forged: reload the dashboard and "
                             "sign out again")
-        await UserStore(services.db).end_session(token)
+        await users.end_session(token)
     response = _redirect("/login")
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax",
                            secure=request.url.scheme == "https")
@@ -201,19 +216,21 @@ async def logout(request: Request, services: ServicesDep) -> Response:
 
 
 @router.get("/dashboard")
-async def dashboard(request: Request, services: ServicesDep) -> Response:
-    user, token = await _signed_in(request, UserStore(services.db))
+async def dashboard(request: Request, services: ServicesDep, users: UsersDep,
+                    days: str | None = None) -> Response:
+    user, token = await _signed_in(request, users)
     if user is None:
         return _redirect("/login")
     if user.role not in OPERATOR_ROLES:
         return _denied(user, token)
-    raw_days = request.query_params.get("days", str(Window.days))
-    if not re.fullmatch(r"[0-9]{1,3}", raw_days) or not 1 <= int(raw_days) <= MAX_WINDOW_DAYS:
-        return _refused(f"days must be a whole number from 1 to {MAX_WINDOW_DAYS}", 400)
-    window = Window(int(raw_days))
+    try:
+        window = Window(whole_number("days", days, 1, MAX_WINDOW_DAYS) if days is not None
+                        else Window.days)
+    except ValueError as exc:
+        return _refused(str(exc), 400)
     try:
         data = await read_dashboard(services.db, user, window)
-    except psycopg.errors.InsufficientPrivilege:  # the database refused this role too
+    except Forbidden:  # the database refused this role too
         return _denied(user, token)
     return _page("dashboard.html", title="Operator dashboard", section="overview", user=user,
                  csrf=csrf_token(token), data=data, severities=SEVERITIES,
@@ -222,7 +239,7 @@ async def dashboard(request: Request, services: ServicesDep) -> Response:
 
 @router.get("/dashboard/static/{name}")
 async def static_file(name: str) -> Response:
-    entry = _STATIC.get(name)
+    entry = _static_files().get(name)
     suffix = name[name.rfind("."):] if "." in name else ""
     if entry is None or suffix not in _STATIC_TYPES:
         return Response("not found", status_code=404, media_type="text/plain")

@@ -10,7 +10,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from projects_import.api.deps import ServicesDep
 from projects_import.db import migrations
-from projects_import.db.queries import query
 
 router = APIRouter(tags=["operations"])
 
@@ -23,18 +22,15 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz", summary="The database answers and migrations are current")
 async def readyz(services: ServicesDep) -> Any:
     try:
-        async with services.db.pool.connection(timeout=5) as conn:
-            await conn.execute(query("database_ping"))
-            cur = await conn.execute(
-                "select version from public.projects_import_migrations")
-            applied = {row["version"] for row in await cur.fetchall()}
+        async with services.db.session(timeout=5) as session:
+            await session.execute("database_ping")
+            status = await migrations.status(session)
     except Exception:
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
-    missing = [m.version for m in migrations.available() if m.version not in applied]
-    if missing:
-        return JSONResponse({"status": "unavailable", "pending_migrations": missing},
+    if status.pending:
+        return JSONResponse({"status": "unavailable", "pending_migrations": status.pending},
                             status_code=503)
-    return {"status": "ready", "migrations": len(applied)}
+    return {"status": "ready", "migrations": len(status.applied)}
 
 
 @router.get("/metrics", summary="Prometheus metrics")

@@ -8,8 +8,8 @@ from datetime import datetime
 
 from markupsafe import Markup
 
-from projects_import.api.charts import Series, bar_chart, line_chart
-from projects_import.dashboard import DashboardData
+from projects_import.dashboard.charts import Series, bar_chart, line_chart
+from projects_import.dashboard.data import DashboardData
 
 TYPE_COLORS = {"UNKNOWN_DELIVERY_PARTNER": "#d97706", "UNKNOWN_DS": "#dc2626",
                "UNKNOWN_RM": "#7c3aed"}

@@ -11,14 +11,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
-from psycopg import errors
-
 from projects_import.db.connection import Database
-from projects_import.db.queries import query
+from projects_import.errors import Conflict, Forbidden, InvalidInput, NotFound
+from projects_import.vocabulary import SEVERITIES
 
-SEVERITIES = ("error", "warning", "info")
-ANOMALY_TYPES = ("UNKNOWN_DELIVERY_PARTNER", "UNKNOWN_DS", "UNKNOWN_RM")
+__all__ = ["SEVERITIES", "AnomalyFilter", "AnomalyManager", "AnomalyNotFound",
+           "InvalidSelection", "NotOperator", "StatusConflict", "totals"]
+
 MAX_WINDOW_HOURS = 8760
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -30,20 +29,24 @@ ROW_FIELDS = ("id", "tenant_id", "batch_id", "row_index", "project_key", "anomal
 STATS_FIELDS = ("tenant_id", "anomaly_type", "severity", "count", "unresolved", "last_seen_at")
 
 
-class NotOperator(Exception):
+class NotOperator(Forbidden):
     """The database refused the caller: its claims do not say operator or admin (42501)."""
 
 
-class AnomalyNotFound(Exception):
+class AnomalyNotFound(NotFound):
     """No anomaly with that id is visible to the caller."""
 
 
-class InvalidSelection(ValueError):
+class InvalidSelection(InvalidInput):
     """The database refused a parameter (22023), e.g. a window that is not positive."""
 
+    code = "invalid_parameters"
 
-class StatusConflict(Exception):
+
+class StatusConflict(Conflict):
     """The anomaly's current status does not allow that step (e.g. acknowledging a resolved one)."""
+
+    code = "status_conflict"
 
 
 @dataclass(frozen=True)
@@ -68,16 +71,16 @@ class AnomalyManager:
 
     async def _run(self, claims: Mapping[str, Any], name: str,
                    params: Mapping[str, Any]) -> list[dict[str, Any]]:
-        async with self.db.user_transaction(claims) as conn:
+        async with self.db.user_transaction(claims) as tx:
             # Only the query's refusal means "not an operator"; failing to take the
             # `authenticated` role at all is a deployment fault and surfaces as one.
             try:
-                cur = await conn.execute(query(name), params)
-                return await cur.fetchall()
-            except errors.InsufficientPrivilege as exc:
-                raise NotOperator("operator or admin role required") from exc
-            except errors.InvalidParameterValue as exc:
-                raise InvalidSelection(_message(exc)) from exc
+                return await tx.fetch_all(name, **params)
+            except Forbidden as exc:
+                raise NotOperator("operator or admin role required (refused by the database)"
+                                  ) from exc
+            except InvalidInput as exc:
+                raise InvalidSelection(exc.message) from exc
 
     async def recent(self, claims: Mapping[str, Any],
                      selection: AnomalyFilter) -> list[dict[str, Any]]:
@@ -95,15 +98,11 @@ class AnomalyManager:
         try:
             rows = await self._run(claims, "anomaly_set_status",
                                    {"anomaly_id": anomaly_id, "status": status})
-        except errors.NoDataFound as exc:
+        except NotFound as exc:
             raise AnomalyNotFound(f"no anomaly with id {anomaly_id}") from exc
-        except errors.ObjectNotInPrerequisiteState as exc:
-            raise StatusConflict(_message(exc)) from exc
+        except Conflict as exc:
+            raise StatusConflict(exc.message) from exc
         return rows[0]
-
-
-def _message(exc: psycopg.Error) -> str:
-    return exc.diag.message_primary or "the database refused the request"
 
 
 def totals(stats: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, int]]:

@@ -8,8 +8,6 @@ network in clear text.
 
 from __future__ import annotations
 
-import ipaddress
-import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,29 +17,25 @@ from urllib.parse import urlsplit
 import httpx
 
 from projects_import import __version__
-from projects_import.anomalies import totals
+from projects_import.anomalies.manager import totals
+from projects_import.errors import ProjectsImportError
+from projects_import.vocabulary import is_loopback
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 
-# httpx logs every request's full URL at INFO; a webhook URL often carries a token.
-logging.getLogger("httpx").setLevel(logging.WARNING)
 
-
-class WebhookConfigError(ValueError):
+class WebhookConfigError(ProjectsImportError):
     """ANOMALIES_ALERT_WEBHOOK is not an acceptable URL."""
 
+    code = "alert_webhook_invalid"
+    http_status = 502
 
-class WebhookDeliveryError(Exception):
+
+class WebhookDeliveryError(ProjectsImportError):
     """The webhook could not be reached or did not accept the alert."""
 
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost."):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    code = "alert_webhook_failed"
+    http_status = 502
 
 
 def validate_webhook(url: str) -> str:
@@ -56,7 +50,7 @@ def validate_webhook(url: str) -> str:
         raise WebhookConfigError(
             "ANOMALIES_ALERT_WEBHOOK must be an https:// URL with a host "
             "(plain http:// only for a loopback address such as 127.0.0.1)")
-    if parts.scheme == "http" and not _is_loopback(host):
+    if parts.scheme == "http" and not is_loopback(host):
         raise WebhookConfigError(
             "ANOMALIES_ALERT_WEBHOOK must use https://; plain http:// is accepted only for "
             "loopback addresses (127.0.0.0/8, ::1, localhost)")

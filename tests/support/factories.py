@@ -1,18 +1,9 @@
-"""Helpers for building tenants and payloads in tests."""
+"""Factories: tenants, payload rows and batches, and a batch submitted through the manager."""
 
 from __future__ import annotations
 
 import asyncio
-import socket
 from typing import Any
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def create_tenant(database_url: str, tenant_id: str, timezone: str = "UTC") -> str:

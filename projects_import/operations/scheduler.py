@@ -18,15 +18,14 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from projects_import.db.connection import Database
-from projects_import.remediation import (
+from projects_import.operations.retention import (
     DEFAULT_ANOMALIES_DAYS,
     DEFAULT_CHUNK_SIZE,
     DEFAULT_IMPORTS_DAYS,
-    RETENTION_JOB,
-    Remediation,
+    Retention,
     RetentionRun,
 )
-from projects_import.settings import Settings
+from projects_import.vocabulary import RETENTION_JOB
 
 log = structlog.get_logger("projects_import.scheduler")
 
@@ -49,7 +48,7 @@ def run_retention_job(
 
     async def once() -> RetentionRun:
         async with Database(database_url, max_size=1) as db:
-            return await Remediation(db).retention_job(
+            return await Retention(db).run_job(
                 imports_days, anomalies_days, chunk_size=chunk_size,
                 should_stop=stop.is_set if stop is not None else None)
 
@@ -96,6 +95,6 @@ class RetentionScheduler:
             self.scheduler.shutdown(wait=True)
 
 
-def start_scheduler(settings: Settings, database_url: str) -> RetentionScheduler:
+def start_scheduler(database_url: str) -> RetentionScheduler:
     """Start the retention scheduler; the caller shuts it down with `.shutdown()`."""
     return RetentionScheduler(database_url).start()

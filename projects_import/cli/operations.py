@@ -1,27 +1,27 @@
-"""Remediation and operations verbs: backfill, rerun, cleanup, verify, smoke (SPEC §3, §5.6-5.7)."""
+"""Operations verbs: backfill, rerun, cleanup, verify, smoke (SPEC §3, §5.6-5.7)."""
 
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any, TypeVar
 
-import psycopg
 import typer
 
 from projects_import.cli import runtime
 from projects_import.db.connection import Database
-from projects_import.imports.contract import derive_uuid
+from projects_import.imports.contract import identifier_uuid
 from projects_import.imports.service import ImportService
-from projects_import.remediation import (
+from projects_import.operations.backfill import backfill as run_backfill
+from projects_import.operations.retention import (
     DEFAULT_ANOMALIES_DAYS,
     DEFAULT_CHUNK_SIZE,
     DEFAULT_IMPORTS_DAYS,
-    Checks,
-    Remediation,
-    RemediationError,
+    Retention,
 )
+from projects_import.operations.smoke import smoke as run_smoke
+from projects_import.operations.verify import Checks
+from projects_import.operations.verify import verify as run_verify
 
 T = TypeVar("T")
 
@@ -29,13 +29,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print the counts as on
 
 
 def _run(work: Callable[[Database], Awaitable[T]]) -> T:
-    config = runtime.settings()
-    try:
-        return runtime.run(config, work)
-    except RemediationError as exc:
-        runtime.fail(str(exc))
-    except psycopg.Error as exc:
-        runtime.fail(f"the database refused: {exc.diag.message_primary or type(exc).__name__}")
+    return runtime.run(runtime.settings(), work)
 
 
 def _print_counts(title: str, counts: Mapping[str, Any], as_json: bool) -> None:
@@ -58,20 +52,12 @@ def _print_checks(title: str, checks: Checks) -> None:
     print(f"{title} passed: {len(checks.items)} checks")
 
 
-def batch_uuid(tenant_id: str, value: str) -> uuid.UUID:
-    """The staged batch's id: the uuid itself, or the one derived from the upstream string."""
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return derive_uuid(tenant_id, value)
-
-
 def backfill(
     tenant: Annotated[str | None, typer.Option(help="Only this tenant (default: all).")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Run fn_projects_membership_backfill() and print its counts."""
-    counts = _run(lambda db: Remediation(db).backfill(tenant))
+    counts = _run(lambda db: run_backfill(db, tenant))
     _print_counts("membership backfill done", counts, as_json)
 
 
@@ -82,7 +68,7 @@ def rerun(
 ) -> None:
     """Re-merge a staged batch's rows with today's directories and print the metrics."""
     config = runtime.settings()
-    batch_id = batch_uuid(tenant, batch)
+    batch_id = identifier_uuid(tenant, batch)
     result = _run(
         lambda db: ImportService(db).rerun(tenant, batch_id, max_rows=config.max_rows))
     _print_counts(f"re-merged batch {result.batch_id} for tenant {tenant} "
@@ -105,7 +91,7 @@ def cleanup(
         runtime.fail("--imports-days and --anomalies-days must be 0 or more")
     if chunk_size < 1:
         runtime.fail("--chunk-size must be 1 or more")
-    result = _run(lambda db: Remediation(db).cleanup(imports_days, anomalies_days,
+    result = _run(lambda db: Retention(db).cleanup(imports_days, anomalies_days,
                                                        chunk_size=chunk_size))
     _print_counts(f"retention cleanup done (imports {imports_days} d, anomalies "
                   f"{anomalies_days} d)", result.as_dict(), as_json)
@@ -114,14 +100,14 @@ def cleanup(
 def verify() -> None:
     """Check migrations, tables, views, functions, the checksum constraint, RLS and the
     operator RPC's refusal; one line per check, non-zero exit on any failure."""
-    checks = _run(lambda db: Remediation(db).verify())
+    checks = _run(run_verify)
     _print_checks("verification", checks)
 
 
 def smoke() -> None:
     """Send a 3-row batch for a throwaway tenant through the merge and check metrics,
     memberships, anomalies, replay and backfill; rolled back afterwards."""
-    checks = _run(lambda db: Remediation(db).smoke())
+    checks = _run(run_smoke)
     _print_checks("smoke test", checks)
 
 

@@ -11,12 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from projects_import.anomalies.manager import totals
 from projects_import.db.connection import Database
-from projects_import.db.queries import query
 from projects_import.users import User
+from projects_import.vocabulary import ANOMALY_TYPES, SEVERITIES
 
-SEVERITIES = ("error", "warning", "info")
-ANOMALY_TYPES = ("UNKNOWN_DELIVERY_PARTNER", "UNKNOWN_DS", "UNKNOWN_RM")
 RECENT_ANOMALIES = 100
 BATCHES_CHARTED = 30
 MAX_WINDOW_DAYS = 90
@@ -61,7 +60,8 @@ class DashboardData:
         return [row["bucket_start"] for row in self.outcomes]
 
 
-def _ranked(counter: Counter[str], order: tuple[str, ...] = ()) -> list[tuple[str, int]]:
+def _ranked(counts: dict[str, int], order: tuple[str, ...] = ()) -> list[tuple[str, int]]:
+    counter = Counter(counts)
     known = [(key, counter[key]) for key in order if counter[key]]
     rest = sorted((key, n) for key, n in counter.items() if key not in order)
     return known + rest
@@ -71,33 +71,23 @@ async def read_dashboard(db: Database, user: User, window: Window) -> DashboardD
     """Everything the page shows, in one read-only transaction under the user's role."""
     data = DashboardData(window)
     span = {"step": window.step, "buckets": window.buckets}
-    async with db.user_transaction(user.claims) as conn:
-        await conn.execute("set transaction read only")
-        await conn.execute("set local time zone 'UTC'")
-        stats = await (await conn.execute(query("dashboard_anomaly_stats_24h"))).fetchall()
-        data.imports_24h = await (
-            await conn.execute(query("dashboard_import_stats_24h"))).fetchall()
-        recent = await (await conn.execute(query("dashboard_recent_anomalies"),
-                                           {"limit": RECENT_ANOMALIES})).fetchall()
-        data.outcomes = await (
-            await conn.execute(query("dashboard_import_outcomes"), span)).fetchall()
+    async with db.user_transaction(user.claims, read_only=True) as tx:
+        await tx.execute("transaction_utc")
+        stats = await tx.fetch_all("dashboard_anomaly_stats_24h")
+        data.imports_24h = await tx.fetch_all("dashboard_import_stats_24h")
+        recent = await tx.fetch_all("dashboard_recent_anomalies", limit=RECENT_ANOMALIES)
+        data.outcomes = await tx.fetch_all("dashboard_import_outcomes", **span)
         window_start = data.outcomes[0]["bucket_start"]
-        over_time = await (await conn.execute(query("dashboard_anomalies_over_time"), {
-            "step": window.step, "window_start": window_start})).fetchall()
-        changes = await (await conn.execute(query("dashboard_membership_changes"), {
-            "window_hours": window.days * 24, "limit": BATCHES_CHARTED})).fetchall()
+        over_time = await tx.fetch_all("dashboard_anomalies_over_time", step=window.step,
+                                       window_start=window_start)
+        changes = await tx.fetch_all("dashboard_membership_changes",
+                                     window_hours=window.days * 24, limit=BATCHES_CHARTED)
 
-    by_tenant: Counter[str] = Counter()
-    by_type: Counter[str] = Counter()
-    by_severity: Counter[str] = Counter()
-    for row in stats:
-        by_tenant[row["tenant_id"]] += row["anomalies"]
-        by_type[row["anomaly_type"]] += row["anomalies"]
-        by_severity[row["severity"]] += row["anomalies"]
-    data.anomalies_24h = sum(by_severity.values())
-    data.by_tenant = _ranked(by_tenant)
-    data.by_type = _ranked(by_type, ANOMALY_TYPES)
-    data.by_severity = _ranked(by_severity, SEVERITIES)
+    folded = totals(stats)
+    data.anomalies_24h = sum(folded["by_severity"].values())
+    data.by_tenant = _ranked(folded["by_tenant"])
+    data.by_type = _ranked(folded["by_type"], ANOMALY_TYPES)
+    data.by_severity = _ranked(folded["by_severity"], SEVERITIES)
 
     data.recent_count = len(recent)
     for severity in SEVERITIES:

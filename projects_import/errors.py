@@ -1,0 +1,74 @@
+"""The one error family: every refusal the service or the CLI can explain is a
+`ProjectsImportError` carrying a machine `code`, a `message` fit for the user, an HTTP status
+hint, and optionally contract `violations` and response `headers`.
+
+The API maps the family to its JSON error shape in one handler (`api/errors.py`) and the CLI to
+one `error:` line in one place (`cli/runtime.py`); anything else is a fault, never shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+class ProjectsImportError(Exception):
+    """Base of every expected error. Subclasses set the class defaults `code` and
+    `http_status`; an instance may override both."""
+
+    code = "error"
+    http_status = 400
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        http_status: int | None = None,
+        violations: Sequence[Any] = (),
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if http_status is not None:
+            self.http_status = http_status
+        self.violations = list(violations)
+        self.headers = dict(headers or {})
+
+
+# Domain errors the database's SQLSTATEs map to (see `db/errors.py`).
+class Forbidden(ProjectsImportError):
+    """The caller's role does not allow this (SQLSTATE 42501)."""
+
+    code = "forbidden"
+    http_status = 403
+
+
+class NotFound(ProjectsImportError):
+    """Nothing with that key is visible to the caller (SQLSTATE P0002)."""
+
+    code = "not_found"
+    http_status = 404
+
+
+class Conflict(ProjectsImportError):
+    """The current state does not allow the step (SQLSTATE 55000)."""
+
+    code = "conflict"
+    http_status = 409
+
+
+class Duplicate(ProjectsImportError):
+    """A row with that key exists already (SQLSTATE 23505)."""
+
+    code = "duplicate"
+    http_status = 409
+
+
+class InvalidInput(ProjectsImportError):
+    """A value the database refuses (SQLSTATE class 22: data exceptions)."""
+
+    code = "invalid_input"
+    http_status = 400

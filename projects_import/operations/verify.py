@@ -1,0 +1,109 @@
+"""The runbook's verification: migrations current, the expected tables, views and functions,
+row-level security, the replay constraint, the operator RPC's refusal, and who runs retention."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import psycopg
+
+from projects_import.auth import claims_for
+from projects_import.db import migrations
+from projects_import.db.connection import Database, Session
+from projects_import.errors import Forbidden, ProjectsImportError
+from projects_import.operations.retention import cron_job
+from projects_import.vocabulary import RETENTION_JOB
+
+TABLES = (
+    "tenants", "tenant_secrets", "partner_normalization", "ds_directory", "rm_directory",
+    "organizations", "projects", "project_org_memberships", "project_user_memberships",
+    "staging_imports", "import_anomalies", "import_retention_stats",
+)
+VIEWS = ("vw_project_members", "vw_import_anomalies_recent", "vw_import_anomalies_stats_24h")
+FUNCTIONS = (
+    "fn_projects_import_merge", "fn_projects_membership_backfill", "fn_cleanup_import_data",
+    "fn_anomalies_for_operator", "fn_anomalies_stats",
+)
+_PROBE_SUBJECT = "projects-import-verify"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str = ""
+
+
+@dataclass
+class Checks:
+    items: list[Check] = field(default_factory=list)
+
+    def add(self, name: str, ok: bool, detail: str = "") -> bool:
+        self.items.append(Check(name, ok, detail))
+        return ok
+
+    @property
+    def ok(self) -> bool:
+        return all(item.ok for item in self.items)
+
+
+def _found(missing: list[str], total: int, noun: str = "found") -> str:
+    return f"missing: {', '.join(missing)}" if missing else f"{total} {noun}"
+
+
+async def verify(db: Database) -> Checks:
+    """Every check, in the runbook's order."""
+    checks = Checks()
+    status = await migrations.status(db)
+    checks.add("migrations current", status.current,
+               status.problems() or f"{len(status.applied)} applied")
+    async with db.session() as session:
+        await _check_relations(session, checks)
+        rows = await session.fetch_all("verify_functions", names=list(FUNCTIONS))
+        missing = [r["name"] for r in rows if not r["present"]]
+        checks.add("functions present", not missing, _found(missing, len(FUNCTIONS)))
+        unique = await session.fetch_value("verify_checksum_unique")
+        checks.add("unique (tenant_id, batch_checksum) on staging_imports", bool(unique))
+        job = await cron_job(session)
+    await _check_rpc(db, checks)
+    checks.add("retention schedule", True,
+               f"pg_cron job {RETENTION_JOB} ({job['schedule']})" if job
+               else "the service's scheduler, daily at 03:10 UTC; no pg_cron job")
+    return checks
+
+
+async def _check_relations(session: Session, checks: Checks) -> None:
+    found = {r["name"]: r for r in await session.fetch_all("verify_relations",
+                                                           names=list(TABLES + VIEWS))}
+    missing = [t for t in TABLES if found[t]["kind"] not in ("r", "p")]
+    checks.add("tables present", not missing, _found(missing, len(TABLES)))
+    missing = [v for v in VIEWS if found[v]["kind"] != "v"]
+    checks.add("views present", not missing, _found(missing, len(VIEWS)))
+    without = [t for t in TABLES if found[t]["kind"] and not found[t]["rls"]]
+    checks.add("row-level security on", not without,
+               f"off on: {', '.join(without)}" if without else f"{len(TABLES)} tables")
+
+
+async def _probe(db: Database, role: str) -> str:
+    """'' when the operator RPC answers a caller of `role`, else why it did not."""
+    try:
+        async with db.user_transaction(claims_for(_PROBE_SUBJECT, role)) as tx:
+            await tx.execute("verify_anomalies_rpc")
+    except Forbidden:
+        return "refused"
+    except ProjectsImportError as exc:
+        return f"error: {exc.message}"
+    except psycopg.Error as exc:
+        return f"error: {exc.diag.message_primary or type(exc).__name__}"
+    return ""
+
+
+async def _check_rpc(db: Database, checks: Checks) -> None:
+    refused = await _probe(db, "viewer")
+    checks.add("fn_anomalies_for_operator refuses a non-operator", refused == "refused",
+               refused or "a viewer was answered")
+    allowed = await _probe(db, "operator")
+    checks.add("fn_anomalies_for_operator answers an operator", not allowed, allowed)
+
+
+__all__ = ["Check", "Checks", "verify"]

@@ -1,0 +1,2104 @@
+-- Generated from the catalog of a freshly migrated database; do not edit.
+-- Regenerate: .venv/bin/python -m projects_import.db.snapshot --write
+
+
+table public.dashboard_sessions (rls)
+    token_sha256 bytea not null
+    email text not null
+    created_at timestamp with time zone not null default now()
+    expires_at timestamp with time zone not null
+    constraint dashboard_sessions_email_fkey FOREIGN KEY (email) REFERENCES dashboard_users(email) ON UPDATE CASCADE ON DELETE CASCADE
+    constraint dashboard_sessions_pkey PRIMARY KEY (token_sha256)
+    constraint dashboard_sessions_token_sha256_check CHECK ((octet_length(token_sha256) = 32))
+
+table public.dashboard_users (rls)
+    email text not null
+    password_hash text not null
+    role text not null
+    failed_logins integer not null default 0
+    locked_until timestamp with time zone
+    created_at timestamp with time zone not null default now()
+    updated_at timestamp with time zone not null default now()
+    constraint dashboard_users_email_check CHECK (((email = lower(btrim(email))) AND (email ~ '^[^@\s]+@[^@\s]+$'::text) AND (char_length(email) <= 254)))
+    constraint dashboard_users_pkey PRIMARY KEY (email)
+    constraint dashboard_users_role_check CHECK ((role ~ '^[a-z][a-z0-9_.-]{0,31}$'::text))
+
+table public.directory_changes (rls)
+    tenant_id text not null
+    id bigint not null generated identity
+    at timestamp with time zone not null default now()
+    actor text not null
+    action text not null
+    directory text not null
+    before jsonb
+    after jsonb
+    problem_id bigint
+    effect jsonb not null default '{}'::jsonb
+    constraint directory_changes_action_check CHECK ((action = ANY (ARRAY['add'::text, 'update'::text, 'deactivate'::text, 'reactivate'::text, 'remove'::text])))
+    constraint directory_changes_directory_check CHECK ((directory = ANY (ARRAY['partners'::text, 'ds'::text, 'rm'::text])))
+    constraint directory_changes_pkey PRIMARY KEY (tenant_id, id)
+    constraint directory_changes_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants(tenant_id) ON DELETE CASCADE
+
+table public.ds_directory (rls)
+    tenant_id text not null
+    preferred_username text not null
+    display_name text
+    active boolean not null default true
+    username_key text not null generated as fn_directory_key(preferred_username)
+    updated_at timestamp with time zone not null default now()
+    constraint ds_directory_pkey PRIMARY KEY (tenant_id, username_key)
+    constraint ds_directory_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants(tenant_id) ON DELETE CASCADE
+
+table public.import_anomalies (rls)
+    tenant_id text not null
+    id bigint not null generated identity
+    batch_id uuid not null
+    staging_id uuid
+    row_index integer not null
+    project_key text
+    anomaly_type text not null
+    severity text not null
+    payload_excerpt text
+    correlation_id uuid
+    created_at timestamp with time zone not null default now()
+    status text not null default 'open'::text
+    acknowledged_at timestamp with time zone
+    acknowledged_by text
+    resolved_at timestamp with time zone
+    problem_id bigint
+    constraint import_anomalies_anomaly_type_check CHECK ((anomaly_type = ANY (ARRAY['UNKNOWN_DELIVERY_PARTNER'::text, 'UNKNOWN_DS'::text, 'UNKNOWN_RM'::text])))
+    constraint import_anomalies_payload_excerpt_check CHECK ((char_length(payload_excerpt) <= 500))
+    constraint import_anomalies_pkey PRIMARY KEY (tenant_id, id)
+    constraint import_anomalies_severity_check CHECK ((severity = ANY (ARRAY['error'::text, 'warning'::text, 'info'::text])))
+    constraint import_anomalies_status_check CHECK ((status = ANY (ARRAY['open'::text, 'acknowledged'::text, 'resolved'::text])))
+    constraint import_anomalies_tenant_id_batch_id_row_index_anomaly_type_key UNIQUE (tenant_id, batch_id, row_index, anomaly_type)
+    constraint import_anomalies_tenant_id_problem_id_fkey FOREIGN KEY (tenant_id, problem_id) REFERENCES import_problems(tenant_id, id) ON DELETE SET NULL (problem_id)
+    constraint import_anomalies_tenant_id_staging_id_fkey FOREIGN KEY (tenant_id, staging_id) REFERENCES staging_imports(tenant_id, id) ON DELETE SET NULL (staging_id)
+
+table public.import_problem_events (rls)
+    tenant_id text not null
+    id bigint not null generated identity
+    problem_id bigint not null
+    at timestamp with time zone not null default now()
+    actor text not null
+    action text not null
+    resolution text
+    note text
+    constraint import_problem_events_action_check CHECK ((action = ANY (ARRAY['opened'::text, 'acknowledged'::text, 'resolved'::text, 'reopened'::text])))
+    constraint import_problem_events_note_check CHECK ((char_length(note) <= 2000))
+    constraint import_problem_events_pkey PRIMARY KEY (tenant_id, id)
+    constraint import_problem_events_resolution_check CHECK ((resolution = ANY (ARRAY['directory_fix'::text, 'data_fix'::text, 'manual'::text])))
+    constraint import_problem_events_tenant_id_problem_id_fkey FOREIGN KEY (tenant_id, problem_id) REFERENCES import_problems(tenant_id, id) ON DELETE CASCADE
+
+table public.import_problems (rls)
+    tenant_id text not null
+    id bigint not null generated identity
+    project_key text not null
+    anomaly_type text not null
+    severity text not null
+    unknown_value text not null
+    unknown_key text not null
+    status text not null default 'open'::text
+    first_seen_at timestamp with time zone not null default now()
+    last_seen_at timestamp with time zone not null default now()
+    occurrences integer not null default 1
+    last_batch_id uuid
+    last_anomaly_id bigint
+    payload_excerpt text
+    acknowledged_at timestamp with time zone
+    acknowledged_by text
+    resolved_at timestamp with time zone
+    resolved_by text
+    resolution text
+    regressed boolean not null default false
+    reopened_at timestamp with time zone
+    ack_due_at timestamp with time zone
+    resolve_due_at timestamp with time zone
+    note text
+    constraint import_problems_anomaly_type_check CHECK ((anomaly_type = ANY (ARRAY['UNKNOWN_DELIVERY_PARTNER'::text, 'UNKNOWN_DS'::text, 'UNKNOWN_RM'::text])))
+    constraint import_problems_check CHECK (((status = 'resolved'::text) = (resolution IS NOT NULL)))
+    constraint import_problems_note_check CHECK ((char_length(note) <= 2000))
+    constraint import_problems_occurrences_check CHECK ((occurrences >= 0))
+    constraint import_problems_payload_excerpt_check CHECK ((char_length(payload_excerpt) <= 500))
+    constraint import_problems_pkey PRIMARY KEY (tenant_id, id)
+    constraint import_problems_resolution_check CHECK ((resolution = ANY (ARRAY['directory_fix'::text, 'data_fix'::text, 'manual'::text])))
+    constraint import_problems_severity_check CHECK ((severity = ANY (ARRAY['error'::text, 'warning'::text, 'info'::text])))
+    constraint import_problems_status_check CHECK ((status = ANY (ARRAY['open'::text, 'acknowledged'::text, 'resolved'::text])))
+    constraint import_problems_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants(tenant_id) ON DELETE CASCADE
+    constraint import_problems_tenant_id_project_key_anomaly_type_unknown__key UNIQUE (tenant_id, project_key, anomaly_type, unknown_key)
+
+table public.import_requests (rls)
+    tenant_id text not null
+    id bigint not null generated identity
+    correlation_id uuid not null
+    batch_id uuid
+    status integer not null
+    error_code text
+    rows integer
+    parse_ms numeric(12,2)
+    merge_ms numeric(12,2)
+    bytes bigint
+    replayed boolean not null default false
+    created_at timestamp with time zone not null default now()
+    constraint import_requests_pkey PRIMARY KEY (tenant_id, id)
+    constraint import_requests_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants(tenant_id) ON DELETE CASCADE
+
+table public.import_retention_stats (rls)
+    tenant_id text not null
+    stat_date date not null
+    staging_imports_count bigint not null default 0
+    import_anomalies_count bigint not null default 0
+    last_updated_at timestamp with time zone not null default now()
+    import_requests_count bigint not null default 0
+    import_problems_count bigint not null default 0
+    alert_deliveries_count bigint not null default 0
+    constraint import_retention_stats_pkey PRIMARY KEY (tenant_id, stat_date)
+
+table public.organizations (rls)
+    tenant_id text not null
+    name text not null
+    name_key text not null generated as fn_directory_key(name)
+    created_at timestamp with time zone not null default now()
+    constraint organizations_pkey PRIMARY KEY (tenant_id, name_key)
+    constraint organizations_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants(tenant_id) ON DELETE CASCADE
+
+table public.partner_normalization (rls)
+    tenant_id text not null
+    alias text not null
+    canonical text not null
+    alias_key text not null generated as fn_directory_key(alias)
+    updated_at timestamp with time zone not null default now()
+    constraint partner_normalization_canonical_check CHECK ((btrim(canonical) <> ''::text))
+    constraint partner_normalization_pkey PRIMARY KEY (tenant_id, alias_key)
+    constraint partner_normalization_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants(tenant_id) ON DELETE CASCADE
+
+table public.project_org_memberships (rls)
+    tenant_id text not null
+    id bigint not null generated identity
+    stage_application text not null
+    org_name text not null
+    role text not null default 'delivery_partner'::text
+    since timestamp with time zone not null default now()
+    ended_at timestamp with time zone
+    batch_id uuid
+    ended_batch_id uuid
+    constraint project_org_memberships_pkey PRIMARY KEY (tenant_id, id)
+    constraint project_org_memberships_role_check CHECK ((role = 'delivery_partner'::text))
+    constraint project_org_memberships_tenant_id_stage_application_fkey FOREIGN KEY (tenant_id, stage_application) REFERENCES projects(tenant_id, stage_application) ON DELETE CASCADE
+
+table public.project_user_memberships (rls)
+    tenant_id text not null
+    id bigint not null generated identity
+    stage_application text not null
+    username text not null
+    role text not null
+    since timestamp with time zone not null default now()
+    ended_at timestamp with time zone
+    batch_id uuid
+    ended_batch_id uuid
+    constraint project_user_memberships_pkey PRIMARY KEY (tenant_id, id)
+    constraint project_user_memberships_role_check CHECK ((role = ANY (ARRAY['deployment_specialist'::text, 'relationship_manager'::text])))
+    constraint project_user_memberships_tenant_id_stage_application_fkey FOREIGN KEY (tenant_id, stage_application) REFERENCES projects(tenant_id, stage_application) ON DELETE CASCADE
+
+table public.projects (rls)
+    tenant_id text not null
+    stage_application text not null
+    delivery_partner text
+    developer_class text
+    relationship_manager text
+    deployment_specialist text
+    rm_preferred_username text
+    residential integer not null default 0
+    commercial integer not null default 0
+    essential integer not null default 0
+    premises_count integer not null default 0
+    stage_application_created date
+    partner_org text
+    ds_username text
+    rm_username text
+    source text
+    last_batch_id uuid
+    last_correlation_id uuid
+    created_at timestamp with time zone not null default now()
+    updated_at timestamp with time zone not null default now()
+    constraint projects_commercial_check CHECK ((commercial >= 0))
+    constraint projects_essential_check CHECK ((essential >= 0))
+    constraint projects_pkey PRIMARY KEY (tenant_id, stage_application)
+    constraint projects_premises_count_check CHECK ((premises_count >= 0))
+    constraint projects_residential_check CHECK ((residential >= 0))
+    constraint projects_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants(tenant_id) ON DELETE CASCADE
+
+table public.projects_import_migrations (rls)
+    version text not null
+    name text not null
+    checksum text not null
+    applied_at timestamp with time zone not null default now()
+    constraint projects_import_migrations_pkey PRIMARY KEY (version)
+
+table public.rm_directory (rls)
+    tenant_id text not null
+    preferred_username text not null
+    display_name text not null
+    active boolean not null default true
+    username_key text not null generated as fn_directory_key(preferred_username)
+    display_key text generated as fn_directory_key(display_name)
+    updated_at timestamp with time zone not null default now()
+    constraint rm_directory_pkey PRIMARY KEY (tenant_id, username_key)
+    constraint rm_directory_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants(tenant_id) ON DELETE CASCADE
+
+table public.staging_imports (rls)
+    tenant_id text not null
+    id uuid not null default gen_random_uuid()
+    batch_id uuid not null
+    source text not null
+    raw jsonb not null
+    batch_checksum text not null
+    checksum_version smallint not null default 1
+    row_count integer not null
+    correlation_id uuid not null
+    validation jsonb not null default '{}'::jsonb
+    created_at timestamp with time zone not null default now()
+    constraint staging_imports_pkey PRIMARY KEY (tenant_id, id)
+    constraint staging_imports_row_count_check CHECK ((row_count > 0))
+    constraint staging_imports_tenant_id_batch_checksum_key UNIQUE (tenant_id, batch_checksum)
+    constraint staging_imports_tenant_id_batch_id_key UNIQUE (tenant_id, batch_id)
+    constraint staging_imports_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants(tenant_id) ON DELETE CASCADE
+
+table public.tenant_events (rls)
+    tenant_id text not null
+    id bigint not null generated identity
+    at timestamp with time zone not null default now()
+    action text not null
+    reason text
+    actor text not null
+    constraint tenant_events_action_check CHECK ((action = ANY (ARRAY['pause'::text, 'resume'::text])))
+    constraint tenant_events_pkey PRIMARY KEY (tenant_id, id)
+    constraint tenant_events_reason_check CHECK ((char_length(reason) <= 500))
+    constraint tenant_events_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants(tenant_id) ON DELETE CASCADE
+
+table public.tenant_secrets (rls)
+    tenant_id text not null
+    secret_id text not null
+    secret_hash text not null
+    created_at timestamp with time zone not null default now()
+    expires_at timestamp with time zone
+    constraint tenant_secrets_pkey PRIMARY KEY (tenant_id, secret_id)
+    constraint tenant_secrets_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants(tenant_id) ON DELETE CASCADE
+
+table public.tenants (rls)
+    tenant_id text not null
+    timezone text not null default 'UTC'::text
+    created_at timestamp with time zone not null default now()
+    business_hours_start time without time zone not null default '09:00:00'::time without time zone
+    business_hours_end time without time zone not null default '17:00:00'::time without time zone
+    business_days integer[] not null default '{1,2,3,4,5}'::integer[]
+    schedule_time time without time zone not null default '17:00:00'::time without time zone
+    schedule_grace_minutes integer not null default 60
+    alert_min_occurrences integer not null default 5
+    alert_min_errors integer not null default 2
+    paused_at timestamp with time zone
+    paused_reason text
+    paused_by text
+    constraint tenants_alert_min_errors_check CHECK ((alert_min_errors >= 1))
+    constraint tenants_alert_min_occurrences_check CHECK ((alert_min_occurrences >= 1))
+    constraint tenants_business_days CHECK ((((cardinality(business_days) >= 1) AND (cardinality(business_days) <= 7)) AND (business_days <@ '{1,2,3,4,5,6,7}'::integer[])))
+    constraint tenants_business_hours CHECK ((business_hours_start < business_hours_end))
+    constraint tenants_paused CHECK (((paused_at IS NULL) = (paused_reason IS NULL)))
+    constraint tenants_paused_reason_check CHECK ((char_length(paused_reason) <= 500))
+    constraint tenants_pkey PRIMARY KEY (tenant_id)
+    constraint tenants_schedule_grace_minutes_check CHECK ((schedule_grace_minutes >= 0))
+    constraint tenants_tenant_id_check CHECK ((tenant_id ~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$'::text))
+
+index dashboard_sessions_email: CREATE INDEX dashboard_sessions_email ON public.dashboard_sessions USING btree (email)
+index dashboard_sessions_expires: CREATE INDEX dashboard_sessions_expires ON public.dashboard_sessions USING btree (expires_at)
+index dashboard_sessions_pkey: CREATE UNIQUE INDEX dashboard_sessions_pkey ON public.dashboard_sessions USING btree (token_sha256)
+index dashboard_users_pkey: CREATE UNIQUE INDEX dashboard_users_pkey ON public.dashboard_users USING btree (email)
+index directory_changes_at: CREATE INDEX directory_changes_at ON public.directory_changes USING btree (at DESC, id DESC)
+index directory_changes_pkey: CREATE UNIQUE INDEX directory_changes_pkey ON public.directory_changes USING btree (tenant_id, id)
+index ds_directory_pkey: CREATE UNIQUE INDEX ds_directory_pkey ON public.ds_directory USING btree (tenant_id, username_key)
+index import_anomalies_batch: CREATE INDEX import_anomalies_batch ON public.import_anomalies USING btree (batch_id)
+index import_anomalies_created: CREATE INDEX import_anomalies_created ON public.import_anomalies USING btree (created_at DESC, id DESC)
+index import_anomalies_id: CREATE INDEX import_anomalies_id ON public.import_anomalies USING btree (id)
+index import_anomalies_pkey: CREATE UNIQUE INDEX import_anomalies_pkey ON public.import_anomalies USING btree (tenant_id, id)
+index import_anomalies_problem: CREATE INDEX import_anomalies_problem ON public.import_anomalies USING btree (tenant_id, problem_id, created_at DESC, id DESC) WHERE (problem_id IS NOT NULL)
+index import_anomalies_staging: CREATE INDEX import_anomalies_staging ON public.import_anomalies USING btree (tenant_id, staging_id) WHERE (staging_id IS NOT NULL)
+index import_anomalies_tenant_created: CREATE INDEX import_anomalies_tenant_created ON public.import_anomalies USING btree (tenant_id, created_at DESC, id DESC)
+index import_anomalies_tenant_id_batch_id_row_index_anomaly_type_key: CREATE UNIQUE INDEX import_anomalies_tenant_id_batch_id_row_index_anomaly_type_key ON public.import_anomalies USING btree (tenant_id, batch_id, row_index, anomaly_type)
+index import_anomalies_unresolved: CREATE INDEX import_anomalies_unresolved ON public.import_anomalies USING btree (tenant_id, project_key, anomaly_type) WHERE (status <> 'resolved'::text)
+index import_problem_events_pkey: CREATE UNIQUE INDEX import_problem_events_pkey ON public.import_problem_events USING btree (tenant_id, id)
+index import_problem_events_problem: CREATE INDEX import_problem_events_problem ON public.import_problem_events USING btree (tenant_id, problem_id, at, id)
+index import_problems_id: CREATE INDEX import_problems_id ON public.import_problems USING btree (id)
+index import_problems_pkey: CREATE UNIQUE INDEX import_problems_pkey ON public.import_problems USING btree (tenant_id, id)
+index import_problems_tenant_id_project_key_anomaly_type_unknown__key: CREATE UNIQUE INDEX import_problems_tenant_id_project_key_anomaly_type_unknown__key ON public.import_problems USING btree (tenant_id, project_key, anomaly_type, unknown_key)
+index import_problems_tenant_seen: CREATE INDEX import_problems_tenant_seen ON public.import_problems USING btree (tenant_id, last_seen_at DESC, id DESC)
+index import_requests_created: CREATE INDEX import_requests_created ON public.import_requests USING btree (created_at DESC)
+index import_requests_pkey: CREATE UNIQUE INDEX import_requests_pkey ON public.import_requests USING btree (tenant_id, id)
+index import_requests_tenant_success: CREATE INDEX import_requests_tenant_success ON public.import_requests USING btree (tenant_id, created_at DESC) WHERE (status = 200)
+index import_retention_stats_date: CREATE INDEX import_retention_stats_date ON public.import_retention_stats USING btree (stat_date DESC)
+index import_retention_stats_pkey: CREATE UNIQUE INDEX import_retention_stats_pkey ON public.import_retention_stats USING btree (tenant_id, stat_date)
+index organizations_pkey: CREATE UNIQUE INDEX organizations_pkey ON public.organizations USING btree (tenant_id, name_key)
+index partner_normalization_canonical: CREATE INDEX partner_normalization_canonical ON public.partner_normalization USING btree (tenant_id, fn_directory_key(canonical))
+index partner_normalization_pkey: CREATE UNIQUE INDEX partner_normalization_pkey ON public.partner_normalization USING btree (tenant_id, alias_key)
+index project_org_memberships_active: CREATE UNIQUE INDEX project_org_memberships_active ON public.project_org_memberships USING btree (tenant_id, stage_application, role, org_name) WHERE (ended_at IS NULL)
+index project_org_memberships_pkey: CREATE UNIQUE INDEX project_org_memberships_pkey ON public.project_org_memberships USING btree (tenant_id, id)
+index project_user_memberships_active: CREATE UNIQUE INDEX project_user_memberships_active ON public.project_user_memberships USING btree (tenant_id, stage_application, role, username) WHERE (ended_at IS NULL)
+index project_user_memberships_member: CREATE INDEX project_user_memberships_member ON public.project_user_memberships USING btree (tenant_id, username) WHERE (ended_at IS NULL)
+index project_user_memberships_pkey: CREATE UNIQUE INDEX project_user_memberships_pkey ON public.project_user_memberships USING btree (tenant_id, id)
+index projects_pkey: CREATE UNIQUE INDEX projects_pkey ON public.projects USING btree (tenant_id, stage_application)
+index projects_import_migrations_pkey: CREATE UNIQUE INDEX projects_import_migrations_pkey ON public.projects_import_migrations USING btree (version)
+index rm_directory_display: CREATE INDEX rm_directory_display ON public.rm_directory USING btree (tenant_id, display_key) WHERE active
+index rm_directory_pkey: CREATE UNIQUE INDEX rm_directory_pkey ON public.rm_directory USING btree (tenant_id, username_key)
+index staging_imports_created: CREATE INDEX staging_imports_created ON public.staging_imports USING btree (created_at)
+index staging_imports_pkey: CREATE UNIQUE INDEX staging_imports_pkey ON public.staging_imports USING btree (tenant_id, id)
+index staging_imports_tenant_created: CREATE INDEX staging_imports_tenant_created ON public.staging_imports USING btree (tenant_id, created_at DESC)
+index staging_imports_tenant_id_batch_checksum_key: CREATE UNIQUE INDEX staging_imports_tenant_id_batch_checksum_key ON public.staging_imports USING btree (tenant_id, batch_checksum)
+index staging_imports_tenant_id_batch_id_key: CREATE UNIQUE INDEX staging_imports_tenant_id_batch_id_key ON public.staging_imports USING btree (tenant_id, batch_id)
+index tenant_events_pkey: CREATE UNIQUE INDEX tenant_events_pkey ON public.tenant_events USING btree (tenant_id, id)
+index tenant_events_tenant_at: CREATE INDEX tenant_events_tenant_at ON public.tenant_events USING btree (tenant_id, at DESC)
+index tenant_secrets_pkey: CREATE UNIQUE INDEX tenant_secrets_pkey ON public.tenant_secrets USING btree (tenant_id, secret_id)
+index tenant_secrets_secret_id: CREATE INDEX tenant_secrets_secret_id ON public.tenant_secrets USING btree (secret_id)
+index tenants_pkey: CREATE UNIQUE INDEX tenants_pkey ON public.tenants USING btree (tenant_id)
+
+view public.vw_import_anomalies_recent with (security_invoker=true):
+    SELECT id, tenant_id, batch_id, staging_id, row_index, project_key, anomaly_type, severity, payload_excerpt, correlation_id, created_at, status, acknowledged_at, acknowledged_by, resolved_at FROM import_anomalies a WHERE (created_at >= (now() - '14 days'::interval));
+
+view public.vw_import_anomalies_stats_24h with (security_invoker=true):
+    SELECT tenant_id, anomaly_type, severity, count(*) AS count, count(*) FILTER (WHERE (status <> 'resolved'::text)) AS unresolved, max(created_at) AS last_seen_at FROM import_anomalies a WHERE (created_at >= (now() - '24:00:00'::interval)) GROUP BY tenant_id, anomaly_type, severity;
+
+view public.vw_project_members with (security_invoker=true):
+    SELECT project_org_memberships.tenant_id, project_org_memberships.stage_application AS project_key, 'org'::text AS member_type, project_org_memberships.org_name AS member, project_org_memberships.role, project_org_memberships.since FROM project_org_memberships WHERE (project_org_memberships.ended_at IS NULL) UNION ALL SELECT project_user_memberships.tenant_id, project_user_memberships.stage_application AS project_key, 'user'::text AS member_type, project_user_memberships.username AS member, project_user_memberships.role, project_user_memberships.since FROM project_user_memberships WHERE (project_user_memberships.ended_at IS NULL);
+
+view public.vw_tenant_freshness with (security_invoker=true):
+    SELECT t.tenant_id, t.timezone, s.last_success_at, e.expected_at, COALESCE(((now() > (e.expected_at + make_interval(mins => t.schedule_grace_minutes))) AND ((s.last_success_at IS NULL) OR (s.last_success_at < e.expected_at)) AND (t.created_at < e.expected_at)), false) AS late, (t.paused_at IS NOT NULL) AS paused, t.paused_reason, t.paused_at FROM ((tenants t CROSS JOIN LATERAL (SELECT fn_tenant_last_success_at(t.tenant_id) AS last_success_at) s) CROSS JOIN LATERAL (SELECT fn_tenant_expected_at(now(), t.timezone, t.schedule_time, t.business_days) AS expected_at) e);
+
+function auth.jwt() returns jsonb [sql, stable]:
+select coalesce(nullif(current_setting('request.jwt.claims', true), ''), '{}')::jsonb
+
+function public.fn_anomalies_check_window(p_window_hours integer) returns void [plpgsql, immutable]:
+begin
+    if p_window_hours is null or p_window_hours < 1 then
+        raise exception 'p_window_hours must be a positive number of hours, got %',
+            coalesce(p_window_hours::text, 'null')
+            using errcode = 'invalid_parameter_value';
+    end if;
+end
+
+function public.fn_anomalies_for_operator(p_window_hours integer, p_tenant text, p_severity text[]) returns TABLE(id bigint, tenant_id text, batch_id uuid, staging_id uuid, row_index integer, project_key text, anomaly_type text, severity text, payload_excerpt text, correlation_id uuid, created_at timestamp with time zone, status text, acknowledged_at timestamp with time zone, acknowledged_by text, resolved_at timestamp with time zone) [sql, stable]:
+select * from public.fn_anomalies_for_operator(p_window_hours, p_tenant, p_severity,
+                                                       null::integer)
+
+function public.fn_anomalies_for_operator(p_window_hours integer, p_tenant text, p_severity text[], p_limit integer) returns TABLE(id bigint, tenant_id text, batch_id uuid, staging_id uuid, row_index integer, project_key text, anomaly_type text, severity text, payload_excerpt text, correlation_id uuid, created_at timestamp with time zone, status text, acknowledged_at timestamp with time zone, acknowledged_by text, resolved_at timestamp with time zone) [plpgsql, stable]:
+#variable_conflict use_column
+declare
+    v_since timestamptz;
+begin
+    perform public.fn_require_operator();
+    perform public.fn_anomalies_check_window(p_window_hours);
+    if p_limit is not null and p_limit < 1 then
+        raise exception 'p_limit must be at least 1 (or null for no limit), got %', p_limit
+            using errcode = 'invalid_parameter_value';
+    end if;
+    v_since := now() - make_interval(hours => p_window_hours);
+
+    if p_tenant is null then
+        return query
+            select a.id, a.tenant_id, a.batch_id, a.staging_id, a.row_index, a.project_key,
+                   a.anomaly_type, a.severity, a.payload_excerpt, a.correlation_id,
+                   a.created_at, a.status, a.acknowledged_at, a.acknowledged_by, a.resolved_at
+              from public.import_anomalies a
+             where a.created_at >= v_since
+               and (p_severity is null or a.severity = any (p_severity))
+             order by a.created_at desc, a.id desc
+             limit p_limit;
+    else
+        return query
+            select a.id, a.tenant_id, a.batch_id, a.staging_id, a.row_index, a.project_key,
+                   a.anomaly_type, a.severity, a.payload_excerpt, a.correlation_id,
+                   a.created_at, a.status, a.acknowledged_at, a.acknowledged_by, a.resolved_at
+              from public.import_anomalies a
+             where a.tenant_id = p_tenant
+               and a.created_at >= v_since
+               and (p_severity is null or a.severity = any (p_severity))
+             order by a.created_at desc, a.id desc
+             limit p_limit;
+    end if;
+end
+
+function public.fn_anomalies_for_operator(p_window_hours integer, p_tenant text, p_severity text[], p_limit integer, p_anomaly_type text[], p_status text[], p_batch_id uuid[], p_project_key text, p_after_created_at timestamp with time zone, p_after_id bigint) returns SETOF import_anomalies [plpgsql, stable]:
+declare
+    v_since timestamptz := '-infinity';
+begin
+    perform public.fn_require_operator();
+    if p_window_hours is not null then
+        perform public.fn_anomalies_check_window(p_window_hours);
+        v_since := now() - make_interval(hours => p_window_hours);
+    end if;
+    perform public.fn_problems_check_filters(p_anomaly_type, p_status, p_severity, p_limit);
+    if (p_after_created_at is null) <> (p_after_id is null) then
+        raise exception 'the cursor needs both p_after_created_at and p_after_id'
+            using errcode = 'invalid_parameter_value';
+    end if;
+
+    if p_tenant is null then
+        return query
+            select a.* from public.import_anomalies a
+             where a.created_at >= v_since
+               and (p_severity is null or a.severity = any (p_severity))
+               and (p_anomaly_type is null or a.anomaly_type = any (p_anomaly_type))
+               and (p_status is null or a.status = any (p_status))
+               and (p_batch_id is null or a.batch_id = any (p_batch_id))
+               and (p_project_key is null or a.project_key = p_project_key)
+               and (p_after_created_at is null
+                    or (a.created_at, a.id) < (p_after_created_at, p_after_id))
+             order by a.created_at desc, a.id desc
+             limit p_limit;
+    else
+        return query
+            select a.* from public.import_anomalies a
+             where a.tenant_id = p_tenant
+               and a.created_at >= v_since
+               and (p_severity is null or a.severity = any (p_severity))
+               and (p_anomaly_type is null or a.anomaly_type = any (p_anomaly_type))
+               and (p_status is null or a.status = any (p_status))
+               and (p_batch_id is null or a.batch_id = any (p_batch_id))
+               and (p_project_key is null or a.project_key = p_project_key)
+               and (p_after_created_at is null
+                    or (a.created_at, a.id) < (p_after_created_at, p_after_id))
+             order by a.created_at desc, a.id desc
+             limit p_limit;
+    end if;
+end
+
+function public.fn_anomalies_stats(p_window_hours integer) returns TABLE(tenant_id text, anomaly_type text, severity text, count bigint, unresolved bigint, last_seen_at timestamp with time zone) [plpgsql, stable]:
+#variable_conflict use_column
+begin
+    perform public.fn_require_operator();
+    perform public.fn_anomalies_check_window(p_window_hours);
+    return query
+        select a.tenant_id, a.anomaly_type, a.severity,
+               count(*)::bigint,
+               (count(*) filter (where a.status <> 'resolved'))::bigint,
+               max(a.created_at)
+          from public.import_anomalies a
+         where a.created_at >= now() - make_interval(hours => p_window_hours)
+         group by a.tenant_id, a.anomaly_type, a.severity
+         order by a.tenant_id, a.anomaly_type, a.severity;
+end
+
+function public.fn_anomaly_set_status(p_id bigint, p_status text) returns TABLE(id bigint, tenant_id text, status text, acknowledged_at timestamp with time zone, acknowledged_by text, resolved_at timestamp with time zone) [plpgsql, volatile, security definer, set search_path=public, pg_temp]:
+#variable_conflict use_column
+declare
+    v_current  text;
+    v_problem  bigint;
+begin
+    perform public.fn_require_operator();
+    if p_status is null or p_status not in ('acknowledged', 'resolved') then
+        raise exception 'status must be acknowledged or resolved, got %',
+            coalesce(p_status, 'null')
+            using errcode = 'invalid_parameter_value';
+    end if;
+
+    select a.status, a.problem_id into v_current, v_problem
+      from public.import_anomalies a
+     where a.id = p_id;
+    if not found then
+        raise exception 'no anomaly with id %', p_id using errcode = 'no_data_found';
+    end if;
+
+    if v_problem is not null then
+        perform public.fn_problem_set_status(v_problem, p_status);
+        return query
+            select a.id, a.tenant_id, a.status, a.acknowledged_at, a.acknowledged_by,
+                   a.resolved_at
+              from public.import_anomalies a
+             where a.id = p_id;
+        return;
+    end if;
+
+    if v_current = 'resolved' and p_status = 'acknowledged' then
+        raise exception 'anomaly % is already resolved; it cannot be acknowledged', p_id
+            using errcode = 'object_not_in_prerequisite_state';
+    end if;
+
+    return query
+        update public.import_anomalies a
+           set status = p_status,
+               acknowledged_at = case when p_status = 'acknowledged'
+                                      then coalesce(a.acknowledged_at, now())
+                                      else a.acknowledged_at end,
+               acknowledged_by = case when p_status = 'acknowledged'
+                                      then coalesce(a.acknowledged_by, auth.jwt() ->> 'sub')
+                                      else a.acknowledged_by end,
+               resolved_at = case when p_status = 'resolved'
+                                  then coalesce(a.resolved_at, now())
+                                  else a.resolved_at end
+         where a.id = p_id
+        returning a.id, a.tenant_id, a.status, a.acknowledged_at, a.acknowledged_by,
+                  a.resolved_at;
+end
+
+function public.fn_business_time_add(p_from timestamp with time zone, p_hours numeric, p_tenant_id text) returns timestamp with time zone [sql, stable, set search_path=public, pg_temp]:
+select public.fn_business_time_add(p_from, p_hours, t.timezone, t.business_hours_start,
+                                       t.business_hours_end, t.business_days)
+      from public.tenants t
+     where t.tenant_id = p_tenant_id
+
+function public.fn_business_time_add(p_from timestamp with time zone, p_hours numeric, p_tz text, p_start time without time zone, p_end time without time zone, p_days integer[]) returns timestamp with time zone [plpgsql, stable, set search_path=public, pg_temp]:
+declare
+    v_local      timestamp;
+    v_left       interval;
+    v_day        date;
+    v_open       timestamp;
+    v_close      timestamp;
+    v_available  interval;
+    v_steps      integer := 0;
+begin
+    if p_from is null or p_hours is null then
+        return null;
+    end if;
+    if p_hours < 0 or p_start is null or p_end is null or p_start >= p_end
+       or p_days is null or cardinality(p_days) = 0
+       or not p_days <@ '{1,2,3,4,5,6,7}'::integer[] then
+        raise exception 'fn_business_time_add: needs hours >= 0, start < end and ISO days 1..7'
+            using errcode = 'invalid_parameter_value';
+    end if;
+    v_local := p_from at time zone p_tz;
+    v_left := make_interval(secs => p_hours * 3600);
+    loop
+        v_day := v_local::date;
+        if extract(isodow from v_day)::integer = any (p_days) then
+            v_open := v_day + p_start;
+            v_close := v_day + p_end;
+            if v_local < v_open then
+                v_local := v_open;
+            end if;
+            if v_local < v_close then
+                v_available := v_close - v_local;
+                if v_left <= v_available then
+                    return (v_local + v_left) at time zone p_tz;
+                end if;
+                v_left := v_left - v_available;
+            end if;
+        end if;
+        v_local := (v_day + 1)::timestamp;
+        v_steps := v_steps + 1;
+        if v_steps > 3700 then     -- ten years of calendar: a misuse, not a real SLA
+            raise exception 'fn_business_time_add: % hours is too far ahead', p_hours
+                using errcode = 'invalid_parameter_value';
+        end if;
+    end loop;
+end
+
+function public.fn_cleanup_import_data(p_imports_days integer, p_anomalies_days integer, p_chunk_size integer, p_max_chunks integer) returns jsonb [plpgsql, volatile, set search_path=public, pg_temp]:
+declare
+    v_imports_cutoff    timestamptz;
+    v_anomalies_cutoff  timestamptz;
+    v_imports           bigint := 0;
+    v_anomalies         bigint := 0;
+    v_requests          bigint := 0;
+    v_problems          bigint := 0;
+    v_deliveries        bigint := 0;
+    v_chunk_imports     integer;
+    v_chunk_anomalies   integer;
+    v_chunk_requests    integer;
+    v_chunk_problems    integer;
+    v_chunk_deliveries  integer;
+    v_has_deliveries    boolean := to_regclass('public.alert_deliveries') is not null;
+    v_chunks            integer := 0;
+    v_more              boolean := true;
+begin
+    if p_imports_days is null or p_imports_days < 0
+       or p_anomalies_days is null or p_anomalies_days < 0 then
+        raise exception 'fn_cleanup_import_data: retention days must be 0 or more'
+            using errcode = '22023';
+    end if;
+    if p_chunk_size is null or p_chunk_size < 1 or p_max_chunks < 1 then
+        raise exception 'fn_cleanup_import_data: chunk size and max chunks must be 1 or more'
+            using errcode = '22023';
+    end if;
+
+    v_imports_cutoff := case when p_imports_days = 0 then 'infinity'::timestamptz
+                             else now() - make_interval(days => p_imports_days) end;
+    v_anomalies_cutoff := case when p_anomalies_days = 0 then 'infinity'::timestamptz
+                               else now() - make_interval(days => p_anomalies_days) end;
+
+    while v_more and (p_max_chunks is null or v_chunks < p_max_chunks) loop
+        with doomed as (
+            select tenant_id, id
+              from import_anomalies
+             where created_at < v_anomalies_cutoff
+             order by created_at
+             limit p_chunk_size
+               for update skip locked
+        ), deleted as (
+            delete from import_anomalies a
+             using doomed d
+             where a.tenant_id = d.tenant_id and a.id = d.id
+            returning a.tenant_id, a.created_at
+        ), counted as (
+            insert into import_retention_stats as s (tenant_id, stat_date, import_anomalies_count)
+            select tenant_id, (created_at at time zone 'UTC')::date, count(*)
+              from deleted
+             group by 1, 2
+            on conflict (tenant_id, stat_date) do update
+               set import_anomalies_count = s.import_anomalies_count
+                                            + excluded.import_anomalies_count,
+                   last_updated_at = now()
+            returning 1
+        )
+        select count(*) into v_chunk_anomalies from deleted;
+
+        with doomed as (
+            select tenant_id, id
+              from staging_imports
+             where created_at < v_imports_cutoff
+             order by created_at
+             limit p_chunk_size
+               for update skip locked
+        ), deleted as (
+            delete from staging_imports i
+             using doomed d
+             where i.tenant_id = d.tenant_id and i.id = d.id
+            returning i.tenant_id, i.created_at
+        ), counted as (
+            insert into import_retention_stats as s (tenant_id, stat_date, staging_imports_count)
+            select tenant_id, (created_at at time zone 'UTC')::date, count(*)
+              from deleted
+             group by 1, 2
+            on conflict (tenant_id, stat_date) do update
+               set staging_imports_count = s.staging_imports_count
+                                           + excluded.staging_imports_count,
+                   last_updated_at = now()
+            returning 1
+        )
+        select count(*) into v_chunk_imports from deleted;
+
+        with doomed as (
+            select tenant_id, id
+              from import_requests
+             where created_at < v_imports_cutoff
+             order by created_at
+             limit p_chunk_size
+               for update skip locked
+        ), deleted as (
+            delete from import_requests r
+             using doomed d
+             where r.tenant_id = d.tenant_id and r.id = d.id
+            returning r.tenant_id, r.created_at
+        ), counted as (
+            insert into import_retention_stats as s (tenant_id, stat_date, import_requests_count)
+            select tenant_id, (created_at at time zone 'UTC')::date, count(*)
+              from deleted
+             group by 1, 2
+            on conflict (tenant_id, stat_date) do update
+               set import_requests_count = s.import_requests_count
+                                           + excluded.import_requests_count,
+                   last_updated_at = now()
+            returning 1
+        )
+        select count(*) into v_chunk_requests from deleted;
+
+        with doomed as (
+            select pr.tenant_id, pr.id
+              from import_problems pr
+             where pr.status = 'resolved'
+               and pr.last_seen_at < v_anomalies_cutoff
+               and not exists (select 1 from import_anomalies a
+                                where a.tenant_id = pr.tenant_id and a.problem_id = pr.id)
+             order by pr.last_seen_at
+             limit p_chunk_size
+               for update skip locked
+        ), deleted as (
+            delete from import_problems pr
+             using doomed d
+             where pr.tenant_id = d.tenant_id and pr.id = d.id
+            returning pr.tenant_id, pr.first_seen_at
+        ), counted as (
+            insert into import_retention_stats as s (tenant_id, stat_date, import_problems_count)
+            select tenant_id, (first_seen_at at time zone 'UTC')::date, count(*)
+              from deleted
+             group by 1, 2
+            on conflict (tenant_id, stat_date) do update
+               set import_problems_count = s.import_problems_count
+                                           + excluded.import_problems_count,
+                   last_updated_at = now()
+            returning 1
+        )
+        select count(*) into v_chunk_problems from deleted;
+
+        v_chunk_deliveries := 0;
+        if v_has_deliveries then
+            execute $q$
+                with doomed as (
+                    select tenant_id, id
+                      from public.alert_deliveries
+                     where created_at < $1
+                     order by created_at
+                     limit $2
+                       for update skip locked
+                ), deleted as (
+                    delete from public.alert_deliveries x
+                     using doomed d
+                     where x.tenant_id = d.tenant_id and x.id = d.id
+                    returning x.tenant_id, x.created_at
+                ), counted as (
+                    insert into public.import_retention_stats as s
+                           (tenant_id, stat_date, alert_deliveries_count)
+                    select tenant_id, (created_at at time zone 'UTC')::date, count(*)
+                      from deleted
+                     group by 1, 2
+                    on conflict (tenant_id, stat_date) do update
+                       set alert_deliveries_count = s.alert_deliveries_count
+                                                    + excluded.alert_deliveries_count,
+                           last_updated_at = now()
+                    returning 1
+                )
+                select count(*) from deleted
+            $q$ into v_chunk_deliveries using v_imports_cutoff, p_chunk_size;
+        end if;
+
+        v_chunks := v_chunks + 1;
+        v_anomalies := v_anomalies + v_chunk_anomalies;
+        v_imports := v_imports + v_chunk_imports;
+        v_requests := v_requests + v_chunk_requests;
+        v_problems := v_problems + v_chunk_problems;
+        v_deliveries := v_deliveries + v_chunk_deliveries;
+        v_more := v_chunk_anomalies = p_chunk_size or v_chunk_imports = p_chunk_size
+                  or v_chunk_requests = p_chunk_size or v_chunk_problems = p_chunk_size
+                  or v_chunk_deliveries = p_chunk_size;
+    end loop;
+
+    return jsonb_build_object(
+        'staging_imports_deleted', v_imports,
+        'import_anomalies_deleted', v_anomalies,
+        'import_requests_deleted', v_requests,
+        'import_problems_deleted', v_problems,
+        'alert_deliveries_deleted', v_deliveries,
+        'imports_days', p_imports_days,
+        'anomalies_days', p_anomalies_days,
+        'chunks', v_chunks,
+        'complete', not v_more);
+end
+
+function public.fn_dashboard_membership_changes(p_window_hours integer, p_limit integer) returns TABLE(tenant_id text, batch_id uuid, staged_at timestamp with time zone, row_count integer, org_memberships_upserted integer, user_memberships_upserted integer, memberships_ended integer) [plpgsql, stable, security definer, set search_path=public, pg_temp]:
+begin
+    if not fn_is_operator() then
+        raise exception 'fn_dashboard_membership_changes: the operator or admin role is required'
+            using errcode = '42501';
+    end if;
+    return query
+    select s.tenant_id, s.batch_id, s.created_at, s.row_count,
+           coalesce((s.validation #>> '{metrics,org_memberships_upserted}')::integer, 0),
+           coalesce((s.validation #>> '{metrics,user_memberships_upserted}')::integer, 0),
+           coalesce((s.validation #>> '{metrics,memberships_ended}')::integer, 0)
+      from staging_imports s
+     where s.created_at >= now() - make_interval(hours => greatest(p_window_hours, 1))
+       and s.validation ? 'metrics'
+     order by s.created_at desc, s.id desc
+     limit least(greatest(p_limit, 1), 500);
+end
+
+function public.fn_directory_audit(p_tenant_id text, p_action text, p_directory text, p_before jsonb, p_after jsonb, p_problem_id bigint) returns bigint [plpgsql, volatile, set search_path=public, pg_temp]:
+declare
+    v_id bigint;
+begin
+    insert into directory_changes (tenant_id, actor, action, directory, before, after,
+                                   problem_id)
+    values (p_tenant_id, coalesce(nullif(auth.jwt() ->> 'sub', ''), current_user), p_action,
+            p_directory, p_before, p_after, p_problem_id)
+    returning id into v_id;
+    return v_id;
+end
+
+function public.fn_directory_change_apply(p_tenant_id text, p_change_id bigint) returns jsonb [plpgsql, volatile, security definer, set search_path=public, pg_temp]:
+declare
+    v_change    directory_changes;
+    v_values    text[];
+    v_keys      text[];
+    v_open      integer;
+    v_backfill  jsonb;
+    v_effect    jsonb;
+begin
+    perform fn_require_admin();
+    select * into v_change from directory_changes
+     where tenant_id = p_tenant_id and id = p_change_id
+       for update;
+    if not found then
+        raise exception 'tenant % has no directory change %', coalesce(p_tenant_id, 'null'),
+            coalesce(p_change_id::text, 'null')
+            using errcode = 'no_data_found';
+    end if;
+
+    -- the directory keys of every value the row had before or has after the change
+    select coalesce(array_agg(distinct fn_directory_key(x.value)), '{}') into v_values
+      from (values (v_change.before), (v_change.after)) as s(row_json)
+      cross join lateral jsonb_each_text(coalesce(s.row_json, '{}'::jsonb)) as x(key, value)
+     where x.key in ('alias', 'canonical', 'preferred_username', 'display_name')
+       and fn_directory_key(x.value) is not null;
+
+    select coalesce(array_agg(p.stage_application), '{}') into v_keys
+      from projects p
+     where p.tenant_id = p_tenant_id
+       and case v_change.directory
+               when 'partners' then fn_directory_key(p.delivery_partner) = any (v_values)
+               when 'ds' then fn_directory_key(p.deployment_specialist) = any (v_values)
+               else fn_directory_key(p.rm_preferred_username) = any (v_values)
+                    or fn_directory_key(p.relationship_manager) = any (v_values)
+           end;
+
+    select count(*) into v_open from import_problems pr
+     where pr.tenant_id = p_tenant_id and pr.project_key = any (v_keys)
+       and pr.status <> 'resolved';
+
+    v_backfill := fn_projects_membership_backfill(p_tenant_id, v_keys);
+
+    select jsonb_build_object('projects', cardinality(v_keys),
+                              'problems_resolved', v_open - count(*))
+           || v_backfill
+      into v_effect
+      from import_problems pr
+     where pr.tenant_id = p_tenant_id and pr.project_key = any (v_keys)
+       and pr.status <> 'resolved';
+
+    -- the change keeps the effect of its first application (the console's, in its transaction)
+    update directory_changes
+       set effect = v_effect
+     where tenant_id = p_tenant_id and id = p_change_id and effect = '{}'::jsonb;
+    return v_effect;
+end
+
+function public.fn_directory_check_tenant(p_tenant_id text) returns void [plpgsql, stable, set search_path=public, pg_temp]:
+begin
+    if not exists (select 1 from tenants where tenant_id = p_tenant_id) then
+        raise exception 'no tenant %', coalesce(p_tenant_id, 'null')
+            using errcode = 'no_data_found';
+    end if;
+end
+
+function public.fn_directory_key(p_value text) returns text [sql, immutable]:
+select nullif(btrim(lower(regexp_replace(p_value, '\s+', ' ', 'g'))), '')
+
+function public.fn_directory_partner_remove(p_tenant_id text, p_alias text) returns jsonb [plpgsql, volatile, security definer, set search_path=public, pg_temp]:
+declare
+    v_before partner_normalization;
+begin
+    perform fn_require_admin();
+    perform fn_directory_check_tenant(p_tenant_id);
+    delete from partner_normalization
+     where tenant_id = p_tenant_id and alias_key = fn_directory_key(p_alias)
+    returning * into v_before;
+    if not found then
+        raise exception 'tenant % has no partner alias %', p_tenant_id, coalesce(p_alias, 'null')
+            using errcode = 'no_data_found';
+    end if;
+    return jsonb_build_object(
+        'change_id', fn_directory_audit(
+            p_tenant_id, 'remove', 'partners',
+            jsonb_build_object('alias', v_before.alias, 'canonical', v_before.canonical), null),
+        'action', 'remove', 'alias_key', v_before.alias_key);
+end
+
+function public.fn_directory_partner_set(p_tenant_id text, p_alias text, p_canonical text, p_problem_id bigint) returns jsonb [plpgsql, volatile, security definer, set search_path=public, pg_temp]:
+declare
+    v_alias     text := btrim(p_alias);
+    v_canonical text := btrim(p_canonical);
+    v_before    partner_normalization;
+    v_after     partner_normalization;
+    v_action    text;
+begin
+    perform fn_require_admin();
+    perform fn_directory_check_tenant(p_tenant_id);
+    if fn_directory_key(v_alias) is null or fn_directory_key(v_canonical) is null then
+        raise exception 'alias and canonical must not be blank' using errcode = '22023';
+    end if;
+    if char_length(v_alias) > 256 or char_length(v_canonical) > 256 then
+        raise exception 'alias and canonical must be at most 256 characters'
+            using errcode = '22023';
+    end if;
+
+    select * into v_before from partner_normalization
+     where tenant_id = p_tenant_id and alias_key = fn_directory_key(v_alias)
+       for update;
+    if found and (v_before.alias, v_before.canonical) = (v_alias, v_canonical) then
+        return jsonb_build_object('change_id', null, 'action', null,
+                                  'alias_key', v_before.alias_key);
+    end if;
+    v_action := case when v_before.alias_key is null then 'add' else 'update' end;
+
+    insert into partner_normalization (tenant_id, alias, canonical)
+    values (p_tenant_id, v_alias, v_canonical)
+    on conflict (tenant_id, alias_key) do update
+       set alias = excluded.alias, canonical = excluded.canonical, updated_at = now()
+    returning * into v_after;
+
+    return jsonb_build_object(
+        'change_id', fn_directory_audit(
+            p_tenant_id, v_action, 'partners',
+            case when v_action = 'update'
+                 then jsonb_build_object('alias', v_before.alias,
+                                         'canonical', v_before.canonical) end,
+            jsonb_build_object('alias', v_after.alias, 'canonical', v_after.canonical),
+            p_problem_id),
+        'action', v_action, 'alias_key', v_after.alias_key);
+end
+
+function public.fn_directory_person_set(p_tenant_id text, p_directory text, p_username text, p_display_name text, p_active boolean, p_problem_id bigint) returns jsonb [plpgsql, volatile, security definer, set search_path=public, pg_temp]:
+declare
+    v_username text := btrim(p_username);
+    v_display  text := nullif(btrim(p_display_name), '');
+    v_before   jsonb;
+    v_after    jsonb;
+    v_action   text;
+begin
+    perform fn_require_admin();
+    perform fn_directory_check_tenant(p_tenant_id);
+    if p_directory is null or p_directory not in ('ds', 'rm') then
+        raise exception 'directory must be ds or rm, got %', coalesce(p_directory, 'null')
+            using errcode = '22023';
+    end if;
+    if fn_directory_key(v_username) is null then
+        raise exception 'preferred_username must not be blank' using errcode = '22023';
+    end if;
+    if char_length(v_username) > 256 or char_length(v_display) > 256 then
+        raise exception 'preferred_username and display_name must be at most 256 characters'
+            using errcode = '22023';
+    end if;
+    if p_active is null then
+        raise exception 'active must be true or false' using errcode = '22023';
+    end if;
+
+    if p_directory = 'ds' then
+        select to_jsonb(d) - 'username_key' - 'tenant_id' into v_before from ds_directory d
+         where d.tenant_id = p_tenant_id and d.username_key = fn_directory_key(v_username)
+           for update;
+        insert into ds_directory as d (tenant_id, preferred_username, display_name, active)
+        values (p_tenant_id, v_username, v_display, p_active)
+        on conflict (tenant_id, username_key) do update
+           set preferred_username = excluded.preferred_username,
+               display_name = coalesce(excluded.display_name, d.display_name),
+               active = excluded.active, updated_at = now()
+        returning to_jsonb(d) - 'username_key' - 'tenant_id' into v_after;
+    else
+        select to_jsonb(r) - 'username_key' - 'display_key' - 'tenant_id' into v_before
+          from rm_directory r
+         where r.tenant_id = p_tenant_id and r.username_key = fn_directory_key(v_username)
+           for update;
+        if v_before is null and v_display is null then
+            raise exception 'a relationship manager needs a display_name'
+                using errcode = '22023';
+        end if;
+        insert into rm_directory as r (tenant_id, preferred_username, display_name, active)
+        values (p_tenant_id, v_username, coalesce(v_display, v_before ->> 'display_name'),
+                p_active)
+        on conflict (tenant_id, username_key) do update
+           set preferred_username = excluded.preferred_username,
+               display_name = excluded.display_name,
+               active = excluded.active, updated_at = now()
+        returning to_jsonb(r) - 'username_key' - 'display_key' - 'tenant_id' into v_after;
+    end if;
+
+    if v_before is not null and (v_before - 'updated_at') = (v_after - 'updated_at') then
+        return jsonb_build_object('change_id', null, 'action', null);
+    end if;
+    v_action := case
+        when v_before is null then 'add'
+        when (v_before ->> 'active')::boolean and not p_active then 'deactivate'
+        when not (v_before ->> 'active')::boolean and p_active then 'reactivate'
+        else 'update' end;
+    return jsonb_build_object(
+        'change_id', fn_directory_audit(p_tenant_id, v_action, p_directory,
+                                        v_before - 'updated_at', v_after - 'updated_at',
+                                        p_problem_id),
+        'action', v_action);
+end
+
+function public.fn_directory_suggestions(p_tenant_id text, p_anomaly_type text, p_value text, p_limit integer) returns TABLE(directory text, canonical text, username text, display_name text, matched text, active boolean, score real) [plpgsql, stable, security definer, set search_path=public, extensions, pg_temp]:
+#variable_conflict use_column
+declare
+    v_key text := public.fn_directory_key(p_value);
+begin
+    perform public.fn_require_operator();
+    if p_anomaly_type is null
+       or p_anomaly_type not in ('UNKNOWN_DELIVERY_PARTNER', 'UNKNOWN_DS', 'UNKNOWN_RM') then
+        raise exception 'anomaly type must be UNKNOWN_DELIVERY_PARTNER, UNKNOWN_DS or '
+                        'UNKNOWN_RM, got %', coalesce(p_anomaly_type, 'null')
+            using errcode = 'invalid_parameter_value';
+    end if;
+    if v_key is null then
+        return;
+    end if;
+
+    if p_anomaly_type = 'UNKNOWN_DELIVERY_PARTNER' then
+        return query
+            with candidates as (
+                select pn.canonical, c.name as matched,
+                       similarity(v_key, public.fn_directory_key(c.name)) as score
+                  from public.partner_normalization pn
+                  cross join lateral (values (pn.canonical), (pn.alias)) as c(name)
+                 where pn.tenant_id = p_tenant_id
+            ), best as (
+                select distinct on (public.fn_directory_key(canonical)) canonical, matched, score
+                  from candidates
+                 order by public.fn_directory_key(canonical), score desc, matched
+            )
+            select 'partners'::text, b.canonical, null::text, null::text, b.matched, true,
+                   b.score
+              from best b
+             where b.score >= 0.3
+             order by b.score desc, b.canonical
+             limit p_limit;
+    else
+        return query
+            with people as (
+                select d.preferred_username, d.display_name, d.active
+                  from public.ds_directory d
+                 where p_anomaly_type = 'UNKNOWN_DS' and d.tenant_id = p_tenant_id
+                union all
+                select r.preferred_username, r.display_name, r.active
+                  from public.rm_directory r
+                 where p_anomaly_type = 'UNKNOWN_RM' and r.tenant_id = p_tenant_id
+            ), scored as (
+                select p.*,
+                       greatest(similarity(v_key, public.fn_directory_key(p.preferred_username)),
+                                coalesce(similarity(v_key,
+                                                    public.fn_directory_key(p.display_name)),
+                                         0)) as score,
+                       v_key in (public.fn_directory_key(p.preferred_username),
+                                 public.fn_directory_key(p.display_name)) as exact
+                  from people p
+            )
+            select case when p_anomaly_type = 'UNKNOWN_DS' then 'ds' else 'rm' end,
+                   null::text, s.preferred_username, s.display_name,
+                   case when similarity(v_key, public.fn_directory_key(s.preferred_username))
+                             >= coalesce(similarity(v_key,
+                                                    public.fn_directory_key(s.display_name)), 0)
+                        then s.preferred_username else s.display_name end,
+                   s.active, case when s.exact then 1::real else s.score end
+              from scored s
+             where (s.active and (s.score >= 0.3 or s.exact)) or (not s.active and s.exact)
+             order by s.exact desc, s.score desc, s.preferred_username
+             limit p_limit;
+    end if;
+end
+
+function public.fn_import_anomaly_applies(p_anomaly_type text, p_project projects) returns boolean [sql, immutable]:
+select exists (
+        select 1
+          from public.fn_import_anomaly_misses(
+                p_project.delivery_partner, p_project.deployment_specialist,
+                p_project.relationship_manager, p_project.rm_preferred_username,
+                p_project.partner_org, p_project.ds_username, p_project.rm_username) m
+         where m.anomaly_type = p_anomaly_type)
+
+function public.fn_import_anomaly_misses(p_delivery_partner text, p_deployment_specialist text, p_relationship_manager text, p_rm_preferred_username text, p_partner_org text, p_ds_username text, p_rm_username text) returns TABLE(anomaly_type text, severity text, unknown_value text) [sql, immutable]:
+select m.anomaly_type, m.severity, m.unknown_value
+      from (values
+            ('UNKNOWN_DELIVERY_PARTNER', 'warning',
+             public.fn_import_anomaly_subject('UNKNOWN_DELIVERY_PARTNER', p_delivery_partner,
+                 p_deployment_specialist, p_relationship_manager, p_rm_preferred_username),
+             p_partner_org),
+            ('UNKNOWN_DS', 'error',
+             public.fn_import_anomaly_subject('UNKNOWN_DS', p_delivery_partner,
+                 p_deployment_specialist, p_relationship_manager, p_rm_preferred_username),
+             p_ds_username),
+            ('UNKNOWN_RM', 'error',
+             public.fn_import_anomaly_subject('UNKNOWN_RM', p_delivery_partner,
+                 p_deployment_specialist, p_relationship_manager, p_rm_preferred_username),
+             p_rm_username)
+           ) as m(anomaly_type, severity, unknown_value, canonical)
+     where m.unknown_value is not null and m.canonical is null
+
+function public.fn_import_anomaly_subject(p_anomaly_type text, p_delivery_partner text, p_deployment_specialist text, p_relationship_manager text, p_rm_preferred_username text) returns text [sql, immutable]:
+select nullif(btrim(case p_anomaly_type
+               when 'UNKNOWN_DELIVERY_PARTNER' then p_delivery_partner
+               when 'UNKNOWN_DS' then p_deployment_specialist
+               when 'UNKNOWN_RM' then coalesce(nullif(btrim(p_rm_preferred_username), ''),
+                                               p_relationship_manager)
+           end), '')
+
+function public.fn_import_retention_cron_job() returns jsonb [plpgsql, stable, set search_path=public, pg_temp]:
+declare
+    v_job jsonb;
+begin
+    if to_regclass('cron.job') is null then
+        return null;
+    end if;
+    execute $q$
+        select jsonb_build_object('jobid', jobid, 'schedule', schedule,
+                                  'command', command, 'active', active)
+          from cron.job
+         where jobname = $1 and database = current_database()
+         order by jobid desc
+         limit 1
+    $q$ into v_job using 'imports-anomalies-retention';
+    return v_job;
+exception
+    when insufficient_privilege or undefined_column then
+        return null;
+end
+
+function public.fn_is_admin() returns boolean [sql, stable]:
+select public.fn_jwt_app_role() = 'admin'
+            or coalesce(auth.jwt() ->> 'role', '') = 'service_role'
+
+function public.fn_is_operator() returns boolean [sql, stable]:
+select public.fn_jwt_app_role() in ('operator', 'admin')
+
+function public.fn_jwt_app_role() returns text [sql, stable]:
+select coalesce(auth.jwt() -> 'app_metadata' ->> 'role', '')
+
+function public.fn_problem_due_times(p_tenant_id text, p_from timestamp with time zone) returns TABLE(ack_due_at timestamp with time zone, resolve_due_at timestamp with time zone) [sql, stable, set search_path=public, pg_temp]:
+select public.fn_business_time_add(p_from, 4, t.timezone, t.business_hours_start,
+                                       t.business_hours_end, t.business_days),
+           public.fn_business_time_add(
+               p_from,
+               extract(epoch from t.business_hours_end - t.business_hours_start) / 3600,
+               t.timezone, t.business_hours_start, t.business_hours_end, t.business_days)
+      from public.tenants t
+     where t.tenant_id = p_tenant_id
+
+function public.fn_problem_events(p_id bigint) returns SETOF import_problem_events [plpgsql, stable]:
+declare
+    v_tenant text;
+begin
+    perform public.fn_require_operator();
+    select pr.tenant_id into v_tenant from public.import_problems pr where pr.id = p_id;
+    if not found then
+        raise exception 'no problem with id %', p_id using errcode = 'no_data_found';
+    end if;
+    return query
+        select e.* from public.import_problem_events e
+         where e.tenant_id = v_tenant and e.problem_id = p_id
+         order by e.at, e.id;
+end
+
+function public.fn_problem_get(p_id bigint) returns SETOF import_problems [plpgsql, stable]:
+begin
+    perform public.fn_require_operator();
+    return query select pr.* from public.import_problems pr where pr.id = p_id;
+    if not found then
+        raise exception 'no problem with id %', p_id using errcode = 'no_data_found';
+    end if;
+end
+
+function public.fn_problem_occurrences(p_id bigint, p_limit integer) returns SETOF import_anomalies [plpgsql, stable]:
+declare
+    v_tenant text;
+begin
+    perform public.fn_require_operator();
+    perform public.fn_problems_check_filters(null, null, null, p_limit);
+    select pr.tenant_id into v_tenant from public.import_problems pr where pr.id = p_id;
+    if not found then
+        raise exception 'no problem with id %', p_id using errcode = 'no_data_found';
+    end if;
+    return query
+        select a.* from public.import_anomalies a
+         where a.tenant_id = v_tenant and a.problem_id = p_id
+         order by a.created_at desc, a.id desc
+         limit p_limit;
+end
+
+function public.fn_problem_set_status(p_id bigint, p_status text, p_note text) returns SETOF import_problems [plpgsql, volatile, security definer, set search_path=public, pg_temp]:
+declare
+    v_problem  import_problems%rowtype;
+    v_actor    text := coalesce(nullif(auth.jwt() ->> 'sub', ''), 'unknown');
+    v_note     text := nullif(btrim(p_note), '');
+begin
+    perform fn_require_operator();
+    if p_status is null or p_status not in ('acknowledged', 'resolved') then
+        raise exception 'status must be acknowledged or resolved, got %',
+            coalesce(p_status, 'null')
+            using errcode = 'invalid_parameter_value';
+    end if;
+    if char_length(v_note) > 2000 then
+        raise exception 'a note is at most 2000 characters' using errcode = 'invalid_parameter_value';
+    end if;
+
+    select * into v_problem from import_problems pr where pr.id = p_id for update;
+    if not found then
+        raise exception 'no problem with id %', p_id using errcode = 'no_data_found';
+    end if;
+    if v_problem.status = 'resolved' and p_status = 'acknowledged' then
+        raise exception 'problem % is already resolved; it cannot be acknowledged', p_id
+            using errcode = 'object_not_in_prerequisite_state';
+    end if;
+
+    if v_problem.status <> p_status and v_problem.status <> 'resolved' then
+        update import_problems pr
+           set status = p_status,
+               acknowledged_at = case when p_status = 'acknowledged' then now()
+                                      else pr.acknowledged_at end,
+               acknowledged_by = case when p_status = 'acknowledged' then v_actor
+                                      else pr.acknowledged_by end,
+               resolved_at = case when p_status = 'resolved' then now() end,
+               resolved_by = case when p_status = 'resolved' then v_actor end,
+               resolution = case when p_status = 'resolved' then 'manual' end,
+               note = coalesce(v_note, pr.note)
+         where pr.tenant_id = v_problem.tenant_id and pr.id = p_id
+        returning * into v_problem;
+
+        insert into import_problem_events (tenant_id, problem_id, actor, action, resolution,
+                                           note)
+        values (v_problem.tenant_id, p_id, v_actor, p_status, v_problem.resolution, v_note);
+
+        update import_anomalies a
+           set status = v_problem.status,
+               acknowledged_at = v_problem.acknowledged_at,
+               acknowledged_by = v_problem.acknowledged_by,
+               resolved_at = v_problem.resolved_at
+         where a.tenant_id = v_problem.tenant_id and a.problem_id = p_id;
+    end if;
+
+    return next v_problem;
+end
+
+function public.fn_problem_stats(p_window_hours integer) returns TABLE(tenant_id text, anomaly_type text, severity text, open_problems bigint, acknowledged_problems bigint, new_problems bigint, occurrences bigint, overdue_ack bigint, overdue_resolve bigint) [plpgsql, stable]:
+#variable_conflict use_column
+declare
+    v_since timestamptz;
+begin
+    perform public.fn_require_operator();
+    perform public.fn_anomalies_check_window(p_window_hours);
+    v_since := now() - make_interval(hours => p_window_hours);
+    return query
+        with p as (
+            select pr.tenant_id, pr.anomaly_type, pr.severity,
+                   count(*) filter (where pr.status = 'open') as open_problems,
+                   count(*) filter (where pr.status = 'acknowledged') as acknowledged_problems,
+                   count(*) filter (where pr.first_seen_at >= v_since) as new_problems,
+                   count(*) filter (where pr.status = 'open' and pr.ack_due_at < now())
+                       as overdue_ack,
+                   count(*) filter (where pr.resolve_due_at < now()) as overdue_resolve
+              from public.import_problems pr
+             where pr.status <> 'resolved'
+             group by pr.tenant_id, pr.anomaly_type, pr.severity
+        ), o as (
+            select a.tenant_id, a.anomaly_type, a.severity, count(*) as occurrences
+              from public.import_anomalies a
+             where a.created_at >= v_since
+             group by a.tenant_id, a.anomaly_type, a.severity
+        )
+        select coalesce(p.tenant_id, o.tenant_id), coalesce(p.anomaly_type, o.anomaly_type),
+               coalesce(p.severity, o.severity),
+               coalesce(p.open_problems, 0)::bigint,
+               coalesce(p.acknowledged_problems, 0)::bigint,
+               coalesce(p.new_problems, 0)::bigint,
+               coalesce(o.occurrences, 0)::bigint,
+               coalesce(p.overdue_ack, 0)::bigint,
+               coalesce(p.overdue_resolve, 0)::bigint
+          from p
+          full join o on o.tenant_id = p.tenant_id and o.anomaly_type = p.anomaly_type
+                     and o.severity = p.severity
+         order by 1, 2, 3;
+end
+
+function public.fn_problems_check_filters(p_anomaly_type text[], p_status text[], p_severity text[], p_limit integer) returns void [plpgsql, immutable]:
+declare
+    v_bad text;
+begin
+    select x into v_bad from unnest(p_anomaly_type) x
+     where x is null or x not in ('UNKNOWN_DELIVERY_PARTNER', 'UNKNOWN_DS', 'UNKNOWN_RM')
+     limit 1;
+    if found then
+        raise exception 'unknown anomaly_type %', coalesce(v_bad, 'null')
+            using errcode = 'invalid_parameter_value';
+    end if;
+    select x into v_bad from unnest(p_status) x
+     where x is null or x not in ('open', 'acknowledged', 'resolved') limit 1;
+    if found then
+        raise exception 'unknown status %', coalesce(v_bad, 'null')
+            using errcode = 'invalid_parameter_value';
+    end if;
+    select x into v_bad from unnest(p_severity) x
+     where x is null or x not in ('error', 'warning', 'info') limit 1;
+    if found then
+        raise exception 'unknown severity %', coalesce(v_bad, 'null')
+            using errcode = 'invalid_parameter_value';
+    end if;
+    if p_limit is not null and p_limit < 1 then
+        raise exception 'p_limit must be at least 1 (or null for no limit), got %', p_limit
+            using errcode = 'invalid_parameter_value';
+    end if;
+end
+
+function public.fn_problems_for_operator(p_tenant text, p_anomaly_type text[], p_status text[], p_severity text[], p_batch_id uuid[], p_project_key text, p_overdue boolean, p_search text, p_after_last_seen_at timestamp with time zone, p_after_id bigint, p_limit integer) returns SETOF import_problems [plpgsql, stable]:
+declare
+    v_search text := lower(nullif(btrim(p_search), ''));
+begin
+    perform public.fn_require_operator();
+    perform public.fn_problems_check_filters(p_anomaly_type, p_status, p_severity, p_limit);
+    if (p_after_last_seen_at is null) <> (p_after_id is null) then
+        raise exception 'the cursor needs both p_after_last_seen_at and p_after_id'
+            using errcode = 'invalid_parameter_value';
+    end if;
+
+    return query
+        select pr.* from public.import_problems pr
+         where (p_tenant is null or pr.tenant_id = p_tenant)
+           and (p_anomaly_type is null or pr.anomaly_type = any (p_anomaly_type))
+           and (p_status is null or pr.status = any (p_status))
+           and (p_severity is null or pr.severity = any (p_severity))
+           and (p_project_key is null or pr.project_key = p_project_key)
+           and (p_batch_id is null
+                or exists (select 1 from public.import_anomalies a
+                            where a.tenant_id = pr.tenant_id and a.problem_id = pr.id
+                              and a.batch_id = any (p_batch_id)))
+           and (p_overdue is null
+                or p_overdue = coalesce((pr.status = 'open' and pr.ack_due_at < now())
+                                        or (pr.status <> 'resolved'
+                                            and pr.resolve_due_at < now()), false))
+           and (v_search is null
+                or strpos(lower(pr.project_key), v_search) > 0
+                or strpos(lower(pr.unknown_value), v_search) > 0)
+           and (p_after_last_seen_at is null
+                or (pr.last_seen_at, pr.id) < (p_after_last_seen_at, p_after_id))
+         order by pr.last_seen_at desc, pr.id desc
+         limit p_limit;
+end
+
+function public.fn_projects_import_lock(p_tenant_id text) returns void [sql, volatile]:
+select pg_advisory_xact_lock(public.fn_projects_import_lock_key(p_tenant_id))
+
+function public.fn_projects_import_lock_key(p_tenant_id text) returns bigint [sql, immutable]:
+select hashtextextended('projects-import:' || p_tenant_id, 7301)
+
+function public.fn_projects_import_merge(tenant_id text, source text, batch_id uuid, rows jsonb, correlation_id uuid) returns jsonb [plpgsql, volatile, set search_path=public, pg_temp]:
+#variable_conflict use_column
+declare
+    p_tenant_id       text := fn_projects_import_merge.tenant_id;
+    p_source          text := fn_projects_import_merge.source;
+    p_batch_id        uuid := fn_projects_import_merge.batch_id;
+    p_rows            jsonb := fn_projects_import_merge.rows;
+    p_correlation_id  uuid := fn_projects_import_merge.correlation_id;
+    v_staging_id      uuid;
+    v_rows            integer;
+    v_inserted        integer := 0;
+    v_updated         integer := 0;
+    v_sync            jsonb;
+    v_anomalies       integer := 0;
+    v_new             integer := 0;
+    v_resolved        integer := 0;
+    v_ack_due         timestamptz;
+    v_resolve_due     timestamptz;
+    v_metrics         jsonb;
+    v_anomaly_ids     regclass := pg_get_serial_sequence('public.import_anomalies', 'id');
+    v_first_merge     boolean := false;
+begin
+    if p_rows is null or jsonb_typeof(p_rows) <> 'array' then
+        raise exception 'fn_projects_import_merge: rows must be a JSON array'
+            using errcode = '22023';
+    end if;
+
+    perform public.fn_projects_import_lock(p_tenant_id);
+
+    -- A staged batch without memoized metrics is merged for the first time: none of its
+    -- misses can have been recorded yet, so the per-miss check below is skipped.
+    select id, not (validation ? 'metrics') into v_staging_id, v_first_merge
+      from staging_imports
+     where tenant_id = p_tenant_id and batch_id = p_batch_id;
+    v_first_merge := coalesce(v_first_merge, false);
+
+    create temp table if not exists pg_temp.import_batch (
+        row_index                  integer,
+        stage_application          text,
+        delivery_partner           text,
+        developer_class            text,
+        relationship_manager       text,
+        deployment_specialist      text,
+        rm_preferred_username      text,
+        residential                integer,
+        commercial                 integer,
+        essential                  integer,
+        premises_count             integer,
+        stage_application_created  date,
+        excerpt                    text,
+        partner_org                text,
+        ds_username                text,
+        rm_username                text
+    ) on commit drop;
+    truncate pg_temp.import_batch;
+
+    insert into pg_temp.import_batch
+    select e.ord - 1,
+           nullif(btrim(e.r ->> 'stage_application'), ''),
+           nullif(btrim(e.r ->> 'delivery_partner'), ''),
+           nullif(btrim(e.r ->> 'developer_class'), ''),
+           nullif(btrim(e.r ->> 'relationship_manager'), ''),
+           nullif(btrim(e.r ->> 'deployment_specialist'), ''),
+           nullif(btrim(e.r ->> 'rm_preferred_username'), ''),
+           coalesce(nullif(btrim(e.r ->> 'residential'), '')::integer, 0),
+           coalesce(nullif(btrim(e.r ->> 'commercial'), '')::integer, 0),
+           coalesce(nullif(btrim(e.r ->> 'essential'), '')::integer, 0),
+           coalesce(nullif(btrim(e.r ->> 'premises_count'), '')::integer, 0),
+           nullif(btrim(e.r ->> 'stage_application_created'), '')::date,
+           left(e.r::text, 500),
+           null, null, null
+      from jsonb_array_elements(p_rows) with ordinality as e(r, ord);
+
+    if exists (select 1 from pg_temp.import_batch where stage_application is null) then
+        raise exception 'fn_projects_import_merge: every row needs a stage_application'
+            using errcode = '22023';
+    end if;
+
+    select count(*) into v_rows from pg_temp.import_batch;
+
+    -- Canonical values from today's directories (fn_projects_resolve_canonical).
+    update pg_temp.import_batch b
+       set (partner_org, ds_username, rm_username) =
+           (select c.partner_org, c.ds_username, c.rm_username
+              from fn_projects_resolve_canonical(p_tenant_id, b.delivery_partner,
+                                                 b.deployment_specialist,
+                                                 b.relationship_manager,
+                                                 b.rm_preferred_username) c);
+
+    insert into organizations (tenant_id, name)
+    select distinct p_tenant_id, b.partner_org
+      from pg_temp.import_batch b
+     where b.partner_org is not null
+    on conflict do nothing;
+
+    with upserted as (
+        insert into projects as p (
+            tenant_id, stage_application, delivery_partner, developer_class,
+            relationship_manager, deployment_specialist, rm_preferred_username,
+            residential, commercial, essential, premises_count, stage_application_created,
+            partner_org, ds_username, rm_username, source, last_batch_id, last_correlation_id)
+        select p_tenant_id, b.stage_application, b.delivery_partner, b.developer_class,
+               b.relationship_manager, b.deployment_specialist, b.rm_preferred_username,
+               b.residential, b.commercial, b.essential, b.premises_count,
+               b.stage_application_created, b.partner_org, b.ds_username, b.rm_username,
+               p_source, p_batch_id, p_correlation_id
+          from pg_temp.import_batch b
+        on conflict (tenant_id, stage_application) do update
+           set delivery_partner = excluded.delivery_partner,
+               developer_class = excluded.developer_class,
+               relationship_manager = excluded.relationship_manager,
+               deployment_specialist = excluded.deployment_specialist,
+               rm_preferred_username = excluded.rm_preferred_username,
+               residential = excluded.residential,
+               commercial = excluded.commercial,
+               essential = excluded.essential,
+               premises_count = excluded.premises_count,
+               stage_application_created = excluded.stage_application_created,
+               partner_org = excluded.partner_org,
+               ds_username = excluded.ds_username,
+               rm_username = excluded.rm_username,
+               source = excluded.source,
+               last_batch_id = excluded.last_batch_id,
+               last_correlation_id = excluded.last_correlation_id,
+               updated_at = now()
+         where (p.delivery_partner, p.developer_class, p.relationship_manager,
+                p.deployment_specialist, p.rm_preferred_username, p.residential, p.commercial,
+                p.essential, p.premises_count, p.stage_application_created,
+                p.partner_org, p.ds_username, p.rm_username)
+               is distinct from
+               (excluded.delivery_partner, excluded.developer_class,
+                excluded.relationship_manager, excluded.deployment_specialist,
+                excluded.rm_preferred_username, excluded.residential, excluded.commercial,
+                excluded.essential, excluded.premises_count,
+                excluded.stage_application_created, excluded.partner_org,
+                excluded.ds_username, excluded.rm_username)
+        returning (xmax = 0) as inserted
+    )
+    select count(*) filter (where inserted), count(*) filter (where not inserted)
+      into v_inserted, v_updated
+      from upserted;
+
+    -- Memberships: the one rule (0011).
+    perform fn_projects_membership_sync_table();
+    insert into pg_temp.membership_sync
+    select p_tenant_id, b.stage_application, b.partner_org, b.ds_username, b.rm_username
+      from pg_temp.import_batch b;
+    v_sync := fn_projects_sync_memberships(p_batch_id);
+
+    -- Misses of this batch (the one rule, 0011); `fresh` unless this batch recorded it before.
+    create temp table if not exists pg_temp.import_batch_misses (
+        row_index      integer,
+        project_key    text,
+        anomaly_type   text,
+        severity       text,
+        excerpt        text,
+        unknown_value  text,
+        unknown_key    text,
+        fresh          boolean,
+        reopened       boolean,
+        anomaly_id     bigint,
+        problem_id     bigint,
+        status         text,
+        acknowledged_at timestamptz,
+        acknowledged_by text
+    ) on commit drop;
+    truncate pg_temp.import_batch_misses;
+
+    insert into pg_temp.import_batch_misses (row_index, project_key, anomaly_type, severity,
+                                             excerpt, unknown_value, unknown_key, fresh)
+    select b.row_index, b.stage_application, m.anomaly_type, m.severity, b.excerpt,
+           m.unknown_value, fn_directory_key(m.unknown_value),
+           v_first_merge
+           or not exists (select 1 from import_anomalies ia
+                        where ia.tenant_id = p_tenant_id and ia.batch_id = p_batch_id
+                          and ia.row_index = b.row_index and ia.anomaly_type = m.anomaly_type)
+      from pg_temp.import_batch b
+     cross join lateral fn_import_anomaly_misses(
+            b.delivery_partner, b.deployment_specialist, b.relationship_manager,
+            b.rm_preferred_username, b.partner_org, b.ds_username, b.rm_username) m;
+    get diagnostics v_anomalies = row_count;
+
+    update pg_temp.import_batch_misses
+       set anomaly_id = nextval(v_anomaly_ids)
+     where fresh;
+    get diagnostics v_new = row_count;
+
+    if v_new > 0 then
+        select d.ack_due_at, d.resolve_due_at into v_ack_due, v_resolve_due
+          from fn_problem_due_times(p_tenant_id, now()) d;
+
+        -- Each fresh miss is an occurrence of its problem: open, count, or reopen.
+        with upserted as (
+            insert into import_problems as pr (
+                tenant_id, project_key, anomaly_type, severity, unknown_value, unknown_key,
+                status, first_seen_at, last_seen_at, occurrences, last_batch_id,
+                last_anomaly_id, payload_excerpt, ack_due_at, resolve_due_at)
+            select p_tenant_id, a.project_key, a.anomaly_type, a.severity, a.unknown_value,
+                   a.unknown_key, 'open', now(), now(), 1, p_batch_id, a.anomaly_id, a.excerpt,
+                   v_ack_due, v_resolve_due
+              from pg_temp.import_batch_misses a
+             where a.fresh
+            on conflict (tenant_id, project_key, anomaly_type, unknown_key) do update
+               set severity = excluded.severity,
+                   unknown_value = excluded.unknown_value,
+                   last_seen_at = excluded.last_seen_at,
+                   occurrences = pr.occurrences + 1,
+                   last_batch_id = excluded.last_batch_id,
+                   last_anomaly_id = excluded.last_anomaly_id,
+                   payload_excerpt = excluded.payload_excerpt,
+                   status = case when pr.status = 'resolved' then 'open' else pr.status end,
+                   regressed = pr.regressed
+                               or (pr.status = 'resolved' and pr.resolution = 'manual'),
+                   reopened_at = case when pr.status = 'resolved' then excluded.last_seen_at
+                                      else pr.reopened_at end,
+                   resolution = case when pr.status = 'resolved' then null
+                                     else pr.resolution end,
+                   resolved_at = case when pr.status = 'resolved' then null
+                                      else pr.resolved_at end,
+                   resolved_by = case when pr.status = 'resolved' then null
+                                      else pr.resolved_by end,
+                   acknowledged_at = case when pr.status = 'resolved' then null
+                                          else pr.acknowledged_at end,
+                   acknowledged_by = case when pr.status = 'resolved' then null
+                                          else pr.acknowledged_by end,
+                   ack_due_at = case when pr.status = 'resolved' then excluded.ack_due_at
+                                     else pr.ack_due_at end,
+                   resolve_due_at = case when pr.status = 'resolved'
+                                         then excluded.resolve_due_at
+                                         else pr.resolve_due_at end
+            returning pr.id, pr.project_key, pr.anomaly_type, pr.status, pr.acknowledged_at,
+                      pr.acknowledged_by, (xmax = 0) as opened,
+                      (xmax <> 0 and pr.reopened_at = now()) as reopened
+        ), linked as (
+            update pg_temp.import_batch_misses a
+               set problem_id = u.id, status = u.status, reopened = u.reopened,
+                   acknowledged_at = u.acknowledged_at, acknowledged_by = u.acknowledged_by
+              from upserted u
+             where a.fresh and a.project_key = u.project_key
+               and a.anomaly_type = u.anomaly_type
+            returning u.id, u.opened, u.reopened
+        )
+        insert into import_problem_events (tenant_id, problem_id, actor, action)
+        select p_tenant_id, l.id, 'system', case when l.opened then 'opened' else 'reopened' end
+          from linked l
+         where l.opened or l.reopened;
+
+        -- The earlier occurrences of a reopened problem follow it back to open.
+        update import_anomalies ia
+           set status = 'open', acknowledged_at = null, acknowledged_by = null,
+               resolved_at = null
+          from pg_temp.import_batch_misses a
+         where a.reopened
+           and ia.tenant_id = p_tenant_id and ia.problem_id = a.problem_id
+           and ia.status <> 'open';
+
+        insert into import_anomalies (id, tenant_id, batch_id, staging_id, row_index,
+                                      project_key, anomaly_type, severity, payload_excerpt,
+                                      correlation_id, problem_id, status, acknowledged_at,
+                                      acknowledged_by)
+        overriding system value
+        select a.anomaly_id, p_tenant_id, p_batch_id, v_staging_id, a.row_index, a.project_key,
+               a.anomaly_type, a.severity, a.excerpt, p_correlation_id, a.problem_id, a.status,
+               a.acknowledged_at, a.acknowledged_by
+          from pg_temp.import_batch_misses a
+         where a.fresh;
+    end if;
+
+    -- Problems of these projects that this batch no longer shows are fixed.
+    with fixed as (
+        update import_problems pr
+           set status = 'resolved', resolved_at = now(), resolved_by = 'system',
+               resolution = case
+                   when fn_directory_key(fn_import_anomaly_subject(
+                            pr.anomaly_type, b.delivery_partner, b.deployment_specialist,
+                            b.relationship_manager, b.rm_preferred_username)) = pr.unknown_key
+                   then 'directory_fix' else 'data_fix' end
+          from pg_temp.import_batch b
+         where pr.tenant_id = p_tenant_id
+           and pr.project_key = b.stage_application
+           and pr.status <> 'resolved'
+           and not exists (select 1 from pg_temp.import_batch_misses a
+                            where a.project_key = pr.project_key
+                              and a.anomaly_type = pr.anomaly_type
+                              and a.unknown_key = pr.unknown_key)
+        returning pr.id, pr.resolution
+    ), logged as (
+        insert into import_problem_events (tenant_id, problem_id, actor, action, resolution)
+        select p_tenant_id, f.id, 'system', 'resolved', f.resolution from fixed f
+    ), occurrences as (
+        update import_anomalies ia
+           set status = 'resolved', resolved_at = now()
+          from fixed f
+         where ia.tenant_id = p_tenant_id and ia.problem_id = f.id
+           and ia.status <> 'resolved'
+        returning 1
+    )
+    select count(*) into v_resolved from occurrences;
+
+    v_metrics := jsonb_build_object(
+        'rows', v_rows,
+        'inserted_projects', v_inserted,
+        'updated_projects', v_updated,
+        'unchanged_projects', v_rows - v_inserted - v_updated,
+        'org_memberships_upserted', (v_sync ->> 'org_added')::integer,
+        'user_memberships_upserted', (v_sync ->> 'user_added')::integer,
+        'memberships_ended', (v_sync ->> 'org_ended')::integer
+                             + (v_sync ->> 'user_ended')::integer,
+        'anomalies_count', v_anomalies,
+        'anomalies_resolved', v_resolved,
+        'staging_id', v_staging_id);
+
+    if v_staging_id is not null then
+        update staging_imports
+           set validation = case
+                   when validation ? 'metrics' then
+                       jsonb_set(validation, '{reruns}',
+                                 coalesce(validation -> 'reruns', '[]'::jsonb)
+                                 || jsonb_build_array(v_metrics
+                                        || jsonb_build_object('at', now(),
+                                                              'correlation_id', p_correlation_id)))
+                   else validation || jsonb_build_object('metrics', v_metrics)
+               end
+         where tenant_id = p_tenant_id and id = v_staging_id;
+    end if;
+
+    return v_metrics;
+end
+
+function public.fn_projects_import_submit(p_tenant_id text, p_source text, p_batch_id uuid, p_batch_checksum text, p_checksum_version smallint, p_raw jsonb, p_rows jsonb, p_correlation_id uuid, p_validation jsonb) returns jsonb [plpgsql, volatile, set search_path=public, pg_temp]:
+declare
+    v_staged   staging_imports%rowtype;
+    v_tenant   tenants%rowtype;
+    v_metrics  jsonb;
+begin
+    if not fn_projects_import_try_lock(p_tenant_id) then
+        return jsonb_build_object('outcome', 'busy');
+    end if;
+
+    select * into v_tenant from tenants where tenant_id = p_tenant_id;
+    if v_tenant.paused_at is not null then
+        return jsonb_build_object('outcome', 'paused', 'reason', v_tenant.paused_reason,
+                                  'paused_at', v_tenant.paused_at);
+    end if;
+
+    select * into v_staged
+      from staging_imports
+     where tenant_id = p_tenant_id and batch_checksum = p_batch_checksum;
+    if found then
+        return jsonb_build_object(
+            'outcome', 'replayed',
+            'batch_id', v_staged.batch_id,
+            'staging_id', v_staged.id,
+            'original_correlation_id', v_staged.correlation_id,
+            'metrics', coalesce(v_staged.validation -> 'metrics', '{}'::jsonb)
+                       || jsonb_build_object('staging_id', v_staged.id));
+    end if;
+
+    select * into v_staged
+      from staging_imports
+     where tenant_id = p_tenant_id and batch_id = p_batch_id;
+    if found then
+        return jsonb_build_object(
+            'outcome', 'batch_conflict',
+            'batch_id', v_staged.batch_id,
+            'staging_id', v_staged.id,
+            'staged_at', v_staged.created_at);
+    end if;
+
+    insert into staging_imports (tenant_id, batch_id, source, raw, batch_checksum,
+                                 checksum_version, row_count, correlation_id, validation)
+    values (p_tenant_id, p_batch_id, p_source, p_raw, p_batch_checksum, p_checksum_version,
+            jsonb_array_length(p_rows), p_correlation_id, coalesce(p_validation, '{}'::jsonb));
+
+    v_metrics := fn_projects_import_merge(p_tenant_id, p_source, p_batch_id, p_rows,
+                                          p_correlation_id);
+    return jsonb_build_object('outcome', 'merged', 'batch_id', p_batch_id,
+                              'staging_id', v_metrics -> 'staging_id', 'metrics', v_metrics);
+end
+
+function public.fn_projects_import_try_lock(p_tenant_id text) returns boolean [sql, volatile]:
+select pg_try_advisory_xact_lock(public.fn_projects_import_lock_key(p_tenant_id))
+
+function public.fn_projects_membership_backfill(p_tenant_id text) returns jsonb [sql, volatile, set search_path=public, pg_temp]:
+select public.fn_projects_membership_backfill(p_tenant_id, null::text[])
+
+function public.fn_projects_membership_backfill(p_tenant_id text, p_project_keys text[]) returns jsonb [plpgsql, volatile, set search_path=public, pg_temp]:
+declare
+    v_tenant      text;
+    v_projects    integer;
+    v_sync        jsonb;
+    v_resolved    integer;
+    v_loose       integer;
+begin
+    if p_tenant_id is not null
+       and not exists (select 1 from tenants where tenant_id = p_tenant_id) then
+        raise exception 'fn_projects_membership_backfill: unknown tenant %', p_tenant_id
+            using errcode = '22023';
+    end if;
+    if p_project_keys is not null and p_tenant_id is null then
+        raise exception 'fn_projects_membership_backfill: project keys need a tenant'
+            using errcode = '22023';
+    end if;
+
+    for v_tenant in
+        select tenant_id from tenants
+         where p_tenant_id is null or tenant_id = p_tenant_id
+         order by tenant_id
+    loop
+        perform fn_projects_import_lock(v_tenant);
+    end loop;
+
+    create temp table if not exists backfill_scope (
+        tenant_id          text not null,
+        stage_application  text not null
+    ) on commit drop;
+    truncate pg_temp.backfill_scope;
+    insert into pg_temp.backfill_scope
+    select p.tenant_id, p.stage_application
+      from projects p
+     where (p_tenant_id is null or p.tenant_id = p_tenant_id)
+       and (p_project_keys is null or p.stage_application = any (p_project_keys));
+
+    with resolved as (
+        select p.tenant_id, p.stage_application, c.partner_org, c.ds_username, c.rm_username
+          from projects p
+          join pg_temp.backfill_scope s using (tenant_id, stage_application)
+          cross join lateral fn_projects_resolve_canonical(
+                p.tenant_id, p.delivery_partner, p.deployment_specialist,
+                p.relationship_manager, p.rm_preferred_username) c
+    ), changed as (
+        update projects p
+           set partner_org = r.partner_org,
+               ds_username = r.ds_username,
+               rm_username = r.rm_username,
+               updated_at = now()
+          from resolved r
+         where p.tenant_id = r.tenant_id
+           and p.stage_application = r.stage_application
+           and (p.partner_org, p.ds_username, p.rm_username)
+               is distinct from (r.partner_org, r.ds_username, r.rm_username)
+        returning 1
+    )
+    select count(*) into v_projects from changed;
+
+    insert into organizations (tenant_id, name)
+    select distinct p.tenant_id, p.partner_org
+      from projects p
+      join pg_temp.backfill_scope s using (tenant_id, stage_application)
+     where p.partner_org is not null
+    on conflict do nothing;
+
+    perform fn_projects_membership_sync_table();
+    insert into pg_temp.membership_sync
+    select p.tenant_id, p.stage_application, p.partner_org, p.ds_username, p.rm_username
+      from projects p
+      join pg_temp.backfill_scope s using (tenant_id, stage_application);
+    v_sync := fn_projects_sync_memberships(null);
+
+    with fixed as (
+        update import_problems pr
+           set status = 'resolved', resolved_at = now(), resolved_by = 'system',
+               resolution = 'directory_fix'
+          from projects p
+          join pg_temp.backfill_scope s using (tenant_id, stage_application)
+         where pr.tenant_id = p.tenant_id
+           and pr.project_key = p.stage_application
+           and pr.status <> 'resolved'
+           and not exists (
+                select 1
+                  from fn_import_anomaly_misses(p.delivery_partner, p.deployment_specialist,
+                                                p.relationship_manager, p.rm_preferred_username,
+                                                p.partner_org, p.ds_username, p.rm_username) m
+                 where m.anomaly_type = pr.anomaly_type
+                   and fn_directory_key(m.unknown_value) = pr.unknown_key)
+        returning pr.tenant_id, pr.id
+    ), logged as (
+        insert into import_problem_events (tenant_id, problem_id, actor, action, resolution)
+        select f.tenant_id, f.id, 'system', 'resolved', 'directory_fix' from fixed f
+    ), occurrences as (
+        update import_anomalies ia
+           set status = 'resolved', resolved_at = now()
+          from fixed f
+         where ia.tenant_id = f.tenant_id and ia.problem_id = f.id
+           and ia.status <> 'resolved'
+        returning 1
+    )
+    select count(*) into v_resolved from occurrences;
+
+    with fixed as (
+        update import_anomalies ia
+           set status = 'resolved', resolved_at = now()
+          from projects p
+          join pg_temp.backfill_scope s using (tenant_id, stage_application)
+         where ia.tenant_id = p.tenant_id
+           and ia.project_key = p.stage_application
+           and ia.problem_id is null
+           and ia.status <> 'resolved'
+           and not fn_import_anomaly_applies(ia.anomaly_type, p)
+        returning 1
+    )
+    select count(*) into v_loose from fixed;
+
+    return jsonb_build_object(
+        'projects_updated', v_projects,
+        'org_memberships_added', (v_sync ->> 'org_added')::integer,
+        'user_memberships_added', (v_sync ->> 'user_added')::integer,
+        'org_memberships_ended', (v_sync ->> 'org_ended')::integer,
+        'user_memberships_ended', (v_sync ->> 'user_ended')::integer,
+        'memberships_ended', (v_sync ->> 'org_ended')::integer
+                             + (v_sync ->> 'user_ended')::integer,
+        'anomalies_resolved', v_resolved + v_loose);
+end
+
+function public.fn_projects_membership_sync_table() returns void [plpgsql, volatile, set search_path=public, pg_temp]:
+begin
+    create temp table if not exists membership_sync (
+        tenant_id          text not null,
+        stage_application  text not null,
+        partner_org        text,
+        ds_username        text,
+        rm_username        text
+    ) on commit drop;
+    truncate pg_temp.membership_sync;
+end
+
+function public.fn_projects_resolve_canonical(p_tenant_id text, p_delivery_partner text, p_deployment_specialist text, p_relationship_manager text, p_rm_preferred_username text) returns TABLE(partner_org text, ds_username text, rm_username text) [sql, stable]:
+select coalesce(
+               (select pn.canonical from public.partner_normalization pn
+                 where pn.tenant_id = p_tenant_id
+                   and pn.alias_key = public.fn_directory_key(p_delivery_partner)),
+               (select min(pn.canonical) from public.partner_normalization pn
+                 where pn.tenant_id = p_tenant_id
+                   and public.fn_directory_key(pn.canonical)
+                       = public.fn_directory_key(p_delivery_partner))),
+           (select d.preferred_username from public.ds_directory d
+             where d.tenant_id = p_tenant_id and d.active
+               and d.username_key = public.fn_directory_key(p_deployment_specialist)),
+           case when public.fn_directory_key(p_rm_preferred_username) is not null then
+               (select r.preferred_username from public.rm_directory r
+                 where r.tenant_id = p_tenant_id and r.active
+                   and r.username_key = public.fn_directory_key(p_rm_preferred_username))
+           else
+               (select min(r.preferred_username) from public.rm_directory r
+                 where r.tenant_id = p_tenant_id and r.active
+                   and r.display_key = public.fn_directory_key(p_relationship_manager)
+                having count(*) = 1)
+           end
+
+function public.fn_projects_sync_memberships(p_batch_id uuid) returns jsonb [plpgsql, volatile, set search_path=public, pg_temp]:
+declare
+    v_org_ended   integer;
+    v_user_ended  integer;
+    v_org_added   integer;
+    v_user_added  integer;
+begin
+    with ended as (
+        update project_org_memberships m
+           set ended_at = now(), ended_batch_id = p_batch_id
+          from pg_temp.membership_sync s
+         where m.tenant_id = s.tenant_id
+           and m.stage_application = s.stage_application
+           and m.ended_at is null
+           and m.org_name is distinct from s.partner_org
+        returning 1
+    )
+    select count(*) into v_org_ended from ended;
+
+    with ended as (
+        update project_user_memberships m
+           set ended_at = now(), ended_batch_id = p_batch_id
+          from pg_temp.membership_sync s
+         where m.tenant_id = s.tenant_id
+           and m.stage_application = s.stage_application
+           and m.ended_at is null
+           and m.username is distinct from
+               case m.role when 'deployment_specialist' then s.ds_username
+                           else s.rm_username end
+        returning 1
+    )
+    select count(*) into v_user_ended from ended;
+
+    with added as (
+        insert into project_org_memberships (tenant_id, stage_application, org_name, role,
+                                             batch_id)
+        select s.tenant_id, s.stage_application, s.partner_org, 'delivery_partner', p_batch_id
+          from pg_temp.membership_sync s
+         where s.partner_org is not null
+           and not exists (select 1 from project_org_memberships m
+                            where m.tenant_id = s.tenant_id
+                              and m.stage_application = s.stage_application
+                              and m.role = 'delivery_partner'
+                              and m.org_name = s.partner_org
+                              and m.ended_at is null)
+        on conflict (tenant_id, stage_application, role, org_name) where ended_at is null
+        do nothing
+        returning 1
+    )
+    select count(*) into v_org_added from added;
+
+    with added as (
+        insert into project_user_memberships (tenant_id, stage_application, username, role,
+                                              batch_id)
+        select s.tenant_id, s.stage_application, u.username, u.role, p_batch_id
+          from pg_temp.membership_sync s
+          cross join lateral (values ('deployment_specialist', s.ds_username),
+                                     ('relationship_manager', s.rm_username)) as u(role, username)
+         where u.username is not null
+           and not exists (select 1 from project_user_memberships m
+                            where m.tenant_id = s.tenant_id
+                              and m.stage_application = s.stage_application
+                              and m.role = u.role
+                              and m.username = u.username
+                              and m.ended_at is null)
+        on conflict (tenant_id, stage_application, role, username) where ended_at is null
+        do nothing
+        returning 1
+    )
+    select count(*) into v_user_added from added;
+
+    return jsonb_build_object('org_ended', v_org_ended, 'user_ended', v_user_ended,
+                              'org_added', v_org_added, 'user_added', v_user_added);
+end
+
+function public.fn_require_admin() returns void [plpgsql, stable]:
+begin
+    if not public.fn_is_admin() then
+        raise exception 'insufficient_privilege: admin role required'
+            using errcode = 'insufficient_privilege',
+                  hint = 'directory changes need a user whose app_metadata.role is admin';
+    end if;
+end
+
+function public.fn_require_operator() returns void [plpgsql, stable]:
+begin
+    if not public.fn_is_operator() then
+        raise exception 'insufficient_privilege: operator or admin role required'
+            using errcode = 'insufficient_privilege',
+                  hint = 'send a user JWT whose app_metadata.role is operator or admin';
+    end if;
+end
+
+function public.fn_schedule_import_retention(p_schedule text, p_command text) returns bigint [plpgsql, volatile, set search_path=public, pg_temp]:
+declare
+    v_jobid bigint;
+begin
+    if not exists (select 1 from pg_extension where extname = 'pg_cron') then
+        return null;
+    end if;
+    execute 'select cron.unschedule(jobid) from cron.job where jobname = $1'
+        using 'imports-anomalies-retention';
+    execute 'select cron.schedule($1, $2, $3)'
+        into v_jobid
+        using 'imports-anomalies-retention', p_schedule, p_command;
+    return v_jobid;
+end
+
+function public.fn_tenant_expected_at(p_now timestamp with time zone, p_tz text, p_schedule time without time zone, p_days integer[]) returns timestamp with time zone [sql, stable]:
+select max((d::date + p_schedule) at time zone p_tz)
+      from generate_series(((p_now at time zone p_tz)::date - 7)::timestamp,
+                           ((p_now at time zone p_tz)::date)::timestamp,
+                           interval '1 day') as d
+     where extract(isodow from d)::integer = any (p_days)
+       and ((d::date + p_schedule) at time zone p_tz) <= p_now
+
+function public.fn_tenant_last_success_at(p_tenant_id text) returns timestamp with time zone [sql, stable, security definer, set search_path=public, pg_temp]:
+select greatest(
+        (select max(r.created_at) from public.import_requests r
+          where r.tenant_id = p_tenant_id and r.status = 200),
+        (select max(s.created_at) from public.staging_imports s
+          where s.tenant_id = p_tenant_id))
+     where session_user = current_user or public.fn_is_operator()
+
+function public.fn_tenant_pause(p_tenant_id text, p_reason text, p_actor text) returns jsonb [plpgsql, volatile, set search_path=public, pg_temp]:
+declare
+    v_tenant   tenants%rowtype;
+    v_changed  boolean := false;
+begin
+    if nullif(btrim(p_reason), '') is null or char_length(btrim(p_reason)) > 500 then
+        raise exception 'a pause needs a reason of 1 to 500 characters'
+            using errcode = 'invalid_parameter_value';
+    end if;
+    if not exists (select 1 from tenants where tenant_id = p_tenant_id) then
+        raise exception 'no tenant %', p_tenant_id using errcode = 'no_data_found';
+    end if;
+    perform fn_projects_import_lock(p_tenant_id);
+
+    update tenants
+       set paused_at = now(), paused_reason = btrim(p_reason),
+           paused_by = coalesce(nullif(btrim(p_actor), ''), 'system')
+     where tenant_id = p_tenant_id and paused_at is null;
+    if found then
+        v_changed := true;
+        insert into tenant_events (tenant_id, action, reason, actor)
+        values (p_tenant_id, 'pause', btrim(p_reason),
+                coalesce(nullif(btrim(p_actor), ''), 'system'));
+    end if;
+
+    select * into v_tenant from tenants where tenant_id = p_tenant_id;
+    return jsonb_build_object('tenant_id', p_tenant_id, 'paused', true,
+                              'paused_at', v_tenant.paused_at,
+                              'paused_reason', v_tenant.paused_reason,
+                              'paused_by', v_tenant.paused_by, 'changed', v_changed);
+end
+
+function public.fn_tenant_resume(p_tenant_id text, p_actor text) returns jsonb [plpgsql, volatile, set search_path=public, pg_temp]:
+declare
+    v_changed boolean := false;
+begin
+    if not exists (select 1 from tenants where tenant_id = p_tenant_id) then
+        raise exception 'no tenant %', p_tenant_id using errcode = 'no_data_found';
+    end if;
+    update tenants
+       set paused_at = null, paused_reason = null, paused_by = null
+     where tenant_id = p_tenant_id and paused_at is not null;
+    if found then
+        v_changed := true;
+        insert into tenant_events (tenant_id, action, actor)
+        values (p_tenant_id, 'resume', coalesce(nullif(btrim(p_actor), ''), 'system'));
+    end if;
+    return jsonb_build_object('tenant_id', p_tenant_id, 'paused', false, 'changed', v_changed);
+end
+
+policy public.directory_changes.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
+policy public.directory_changes.service_role_read: permissive for select to service_role using true
+policy public.ds_directory.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
+policy public.import_anomalies.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
+policy public.import_anomalies.operators_update: permissive for update to authenticated using (SELECT fn_is_operator() AS fn_is_operator) with check (SELECT fn_is_operator() AS fn_is_operator)
+policy public.import_problem_events.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
+policy public.import_problems.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
+policy public.import_requests.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
+policy public.import_retention_stats.operators_read: permissive for select to authenticated using fn_is_operator()
+policy public.organizations.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
+policy public.partner_normalization.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
+policy public.project_org_memberships.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
+policy public.project_user_memberships.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
+policy public.projects.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
+policy public.rm_directory.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
+policy public.tenant_events.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
+policy public.tenants.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)

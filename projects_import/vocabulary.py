@@ -1,0 +1,54 @@
+"""The service's fixed words and numbers, defined once and imported everywhere.
+
+The SQL side holds the same values in CHECK constraints and functions (migrations 0002-0006);
+`tests/migration/test_vocabulary.py` reads them back from a migrated database's catalog, so the
+two cannot drift apart. This module imports nothing, so the `client/` package may use it too.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+# Anomalies (import_anomalies: CHECKs on severity, anomaly_type, status; the merge's severities).
+SEVERITIES = ("error", "warning", "info")
+ANOMALY_SEVERITY = {
+    "UNKNOWN_DELIVERY_PARTNER": "warning",
+    "UNKNOWN_DS": "error",
+    "UNKNOWN_RM": "error",
+}
+ANOMALY_TYPES = tuple(ANOMALY_SEVERITY)
+ANOMALY_STATUSES = ("open", "acknowledged", "resolved")
+
+# Roles: the application role in a JWT's app_metadata.role (fn_is_operator decides in SQL).
+ROLES = ("operator", "admin", "viewer")
+OPERATOR_ROLES = ("operator", "admin")
+
+# Advisory locks: session locks as (class, key) pairs; the per-tenant import lock is a 64-bit
+# hash of the tenant id computed in SQL (fn_projects_import_lock_key) with this seed.
+MIGRATIONS_LOCK = (7301, 0)
+RETENTION_LOCK = (7302, 1)
+IMPORT_LOCK_SEED = 7301
+RETENTION_JOB = "imports-anomalies-retention"
+
+# Limits of one import request and of stored values.
+MAX_ROWS = 5000
+MAX_BODY_BYTES = 5_242_880
+MAX_STRING = 256
+MAX_EXCERPT = 500
+DEFAULT_SOURCE = "projects-import"
+
+# What a boolean query parameter or CSV cell may say (a blank one means the context's default).
+TRUE_STRINGS = frozenset({"true", "t", "yes", "y", "1", "on"})
+FALSE_STRINGS = frozenset({"false", "f", "no", "n", "0", "off"})
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` names this machine (localhost, 127.0.0.0/8, ::1): the only hosts that
+    may be reached over plain http://."""
+    name = host.strip().strip("[]").lower()
+    if name in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False

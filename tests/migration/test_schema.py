@@ -1,0 +1,58 @@
+"""Migrations are append-only, and together they build exactly `sql/schema.sql`."""
+
+from __future__ import annotations
+
+import difflib
+
+import psycopg
+from psycopg.rows import dict_row
+
+from projects_import.db import migrations, snapshot
+
+# SHA-256 of every released migration. A released migration is never edited again (a database
+# that applied it would refuse to start): add a new one instead, and add its checksum here once
+# it is released. 0004 and 0008 were edited before the first release: these are the released
+# texts.
+RELEASED = {
+    "0001": "f871f075e8eaea49c6fbb76733e7f052120c8b9425094a70abdaa419e093ca0f",
+    "0002": "47d55fe519b0c1a3db85ab90fd8817ead49773b8901030d24d4d4fead0aa5da3",
+    "0003": "cc23dfd56cbe167f501723161fd3ba51000158167d6c965de0f3ff224006386a",
+    "0004": "9baf9380de52acebf507626094b16f2bb07e67ca195045b6b0948e45e50e0240",
+    "0005": "1a69c1e96eaa1c77ea4c8b774924e7f64e1d8f6739159ad2ca3c9ea7c68fe439",
+    "0006": "a0392ecb1dd9f30042c875f48e274f0be2d57e371c208712bdd9a6321e35e943",
+    "0007": "2eb4612bc37b01c32560e0f6304c947a8625d4158dc5036721ff236f7dc7fcd3",
+    "0008": "283069c34316d123a9cebc1714f9511a90cc274502bf43f07c0c082e7f262e83",
+    "0009": "dd6b58b3b21c85c8bffef03a21643cfea4bd7484fd218c13b9dd995159a56f46",
+}
+REGENERATE = ".venv/bin/python -m projects_import.db.snapshot --write"
+
+
+def test_released_migrations_are_unchanged() -> None:
+    shipped = {m.version: m.checksum for m in migrations.available()}
+    edited = sorted(v for v, checksum in RELEASED.items() if shipped.get(v) != checksum)
+    assert not edited, (f"released migration(s) {', '.join(edited)} were edited or removed: "
+                        "restore them and put the change in a new migration")
+
+
+def test_migration_versions_are_unique_and_in_order() -> None:
+    versions = [m.version for m in migrations.available()]
+    assert versions == sorted(set(versions))
+    assert all(v.isdigit() and len(v) == 4 for v in versions)
+
+
+def test_applying_every_migration_yields_the_schema_snapshot(database_url: str) -> None:
+    with psycopg.connect(database_url, row_factory=dict_row) as conn:
+        built = snapshot.dump(conn)
+    expected = snapshot.committed()
+    diff = "".join(difflib.unified_diff(expected.splitlines(keepends=True),
+                                        built.splitlines(keepends=True),
+                                        "sql/schema.sql", "migrated database", n=1))
+    assert built == expected, (
+        f"the migrations no longer build sql/schema.sql; if the change is intended, "
+        f"regenerate it with `{REGENERATE}` and commit it\n{diff[:6000]}")
+
+
+def test_view_text_is_the_same_with_or_without_qualifiers() -> None:
+    pg15 = "SELECT a.id, a.status FROM import_anomalies a WHERE (a.status <> 'x'::text)"
+    pg18 = "SELECT id, status FROM import_anomalies a WHERE (status <> 'x'::text)"
+    assert snapshot.view_text(pg15) == snapshot.view_text(pg18)

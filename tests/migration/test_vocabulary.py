@@ -1,0 +1,79 @@
+"""`projects_import.vocabulary` says what the SQL says: read back from a migrated database."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import psycopg
+import pytest
+
+from projects_import import vocabulary
+from projects_import.tenants import TENANT_ID
+
+
+def check_of(db: psycopg.Connection[Any], table: str, column: str) -> str:
+    rows = db.execute(
+        "select pg_get_constraintdef(c.oid) as definition from pg_constraint c "
+        "where c.conrelid = %s::regclass and c.contype = 'c'", (f"public.{table}",)).fetchall()
+    matching = [r["definition"] for r in rows if re.search(rf"\b{column}\b", r["definition"])]
+    assert len(matching) == 1, matching
+    return str(matching[0])
+
+
+def quoted(text: str) -> tuple[str, ...]:
+    return tuple(re.findall(r"'([^']*)'::text", text))
+
+
+def source_of(db: psycopg.Connection[Any], function: str) -> str:
+    row = db.execute("select prosrc from pg_proc where oid = %s::regproc",
+                     (f"public.{function}",)).fetchone()
+    assert row is not None
+    return str(row["prosrc"])
+
+
+@pytest.mark.parametrize(("column", "expected"), [
+    ("severity", vocabulary.SEVERITIES),
+    ("anomaly_type", vocabulary.ANOMALY_TYPES),
+    ("status", vocabulary.ANOMALY_STATUSES),
+])
+def test_anomaly_words_match_the_check_constraints(db, column, expected) -> None:
+    assert quoted(check_of(db, "import_anomalies", column)) == expected
+
+
+def test_each_anomaly_type_has_the_severity_the_merge_gives_it(db) -> None:
+    """Wherever the SQL pairs a type with its severity (the merge's rule, fn_import_anomaly_misses
+    since 0011), the pairs are the vocabulary's."""
+    sources = db.execute("select string_agg(prosrc, ' ') as s from pg_proc p "
+                         "join pg_namespace n on n.oid = p.pronamespace "
+                         "where n.nspname = 'public'").fetchone()["s"]
+    pairs = set(re.findall(r"\('(UNKNOWN_[A-Z_]+)', '([a-z]+)'", sources))
+    assert pairs == set(vocabulary.ANOMALY_SEVERITY.items())
+
+
+def test_excerpt_limit_matches_the_column_check_and_the_merge(db) -> None:
+    limit = vocabulary.MAX_EXCERPT
+    assert f"<= {limit}" in check_of(db, "import_anomalies", "payload_excerpt")
+    assert f", {limit})" in source_of(db, "fn_projects_import_merge")
+
+
+def test_operator_roles_match_fn_is_operator(db) -> None:
+    body = source_of(db, "fn_is_operator")
+    assert tuple(re.findall(r"'([a-z]+)'", body)) == vocabulary.OPERATOR_ROLES
+    assert set(vocabulary.OPERATOR_ROLES) <= set(vocabulary.ROLES)
+
+
+def test_retention_job_name_matches_the_pg_cron_functions(db) -> None:
+    sources = " ".join(source_of(db, function) for function in
+                       ("fn_import_retention_cron_job", "fn_schedule_import_retention"))
+    assert set(re.findall(r"'(imports-[a-z-]+)'", sources)) == {vocabulary.RETENTION_JOB}
+
+
+def test_import_lock_seed_matches_the_lock_key_function(db) -> None:
+    body = source_of(db, "fn_projects_import_lock_key")
+    assert re.search(rf",\s*{vocabulary.IMPORT_LOCK_SEED}\)", body)
+    assert vocabulary.MIGRATIONS_LOCK != vocabulary.RETENTION_LOCK
+
+
+def test_tenant_id_pattern_matches_the_tenants_check(db) -> None:
+    assert TENANT_ID.pattern in check_of(db, "tenants", "tenant_id")

@@ -43,5 +43,6 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     app.include_router(anomalies.router)
     app.include_router(dashboard.router)
     app.include_router(console.router)
+    app.add_exception_handler(console.PageAnswer, console.page_answer)
     app.include_router(health.router)
     return app

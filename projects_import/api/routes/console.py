@@ -8,10 +8,10 @@ under the signed-in user's claims, so a viewer is refused by the database as wel
 from __future__ import annotations
 
 import hmac
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from projects_import.api.deps import DirectoriesDep, UsersDep, WorklistDep
@@ -54,13 +54,31 @@ class Session:
                                http_status=403)
 
 
-async def _session(request: Request, users: UsersDep) -> Session | Response:
+class PageAnswer(Exception):
+    """A whole page to answer with instead of the route's (sign in first, access denied);
+    `app.py` turns it into its response."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__("answered with another page")
+        self.response = response
+
+
+async def page_answer(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, PageAnswer)
+    return exc.response
+
+
+async def console_session(request: Request, users: UsersDep) -> Session:
+    """The signed-in operator or admin; others get the login form or "Access denied"."""
     user, token = await _signed_in(request, users)
     if user is None:
-        return _redirect("/login")
+        raise PageAnswer(_redirect("/login"))
     if user.role not in OPERATOR_ROLES:
-        return _denied(user, token)
+        raise PageAnswer(_denied(user, token))
     return Session(user, token)
+
+
+SessionDep = Annotated[Session, Depends(console_session)]
 
 
 def _failed(session: Session, exc: ProjectsImportError) -> Response:
@@ -91,10 +109,7 @@ def _id(text: str, name: str = "id") -> int:
 # ------------------------------------------------------------------------------ worklist
 
 @router.get("/dashboard/problems")
-async def problems(request: Request, users: UsersDep, worklist: WorklistDep) -> Response:
-    session = await _session(request, users)
-    if isinstance(session, Response):
-        return session
+async def problems(request: Request, session: SessionDep, worklist: WorklistDep) -> Response:
     try:
         chosen = ProblemFilter.parse(request.query_params.multi_items(),
                                      extra=("updated", "action"))
@@ -116,10 +131,8 @@ def _bulk_flash(updated: str | None, action: str | None) -> str | None:
 
 
 @router.get("/dashboard/problems.csv")
-async def problems_csv(request: Request, users: UsersDep, worklist: WorklistDep) -> Response:
-    session = await _session(request, users)
-    if isinstance(session, Response):
-        return session
+async def problems_csv(request: Request, session: SessionDep,
+                       worklist: WorklistDep) -> Response:
     try:
         chosen = ProblemFilter.parse(request.query_params.multi_items())
         text = await worklist.export(session.claims, chosen)
@@ -131,12 +144,9 @@ async def problems_csv(request: Request, users: UsersDep, worklist: WorklistDep)
 
 
 @router.post("/dashboard/problems/status")
-async def problems_set_status(request: Request, users: UsersDep,
+async def problems_set_status(request: Request, session: SessionDep,
                               worklist: WorklistDep) -> Response:
     """Acknowledge or resolve the selected problems; back to the same filtered worklist."""
-    session = await _session(request, users)
-    if isinstance(session, Response):
-        return session
     try:
         pairs = await _form(request, session, max_fields=MAX_SELECTED + 10)
         form = dict(reversed(pairs))
@@ -165,11 +175,8 @@ def _query_pairs(text: str) -> list[tuple[str, str]]:
 
 
 @router.get("/dashboard/problems/{problem_id}")
-async def problem_detail(problem_id: str, request: Request, users: UsersDep,
+async def problem_detail(problem_id: str, request: Request, session: SessionDep,
                          worklist: WorklistDep, console: DirectoriesDep) -> Response:
-    session = await _session(request, users)
-    if isinstance(session, Response):
-        return session
     try:
         detail = await worklist.detail(session.claims, _id(problem_id))
         change = None
@@ -185,13 +192,10 @@ async def problem_detail(problem_id: str, request: Request, users: UsersDep,
 
 
 @router.post("/dashboard/problems/{problem_id}/fix")
-async def problem_fix(problem_id: str, request: Request, users: UsersDep,
+async def problem_fix(problem_id: str, request: Request, session: SessionDep,
                       worklist: WorklistDep, console: DirectoriesDep) -> Response:
     """The one-click fix: map the unknown partner to a canonical one (adds the alias), or
     reactivate the DS/RM it names; the affected projects re-resolve at once."""
-    session = await _session(request, users)
-    if isinstance(session, Response):
-        return session
     try:
         form = dict(reversed(await _form(request, session)))
         _admin_only(session)
@@ -232,10 +236,8 @@ def _directory_params(request: Request,
 
 
 @router.get("/dashboard/directories")
-async def directories(request: Request, users: UsersDep, console: DirectoriesDep) -> Response:
-    session = await _session(request, users)
-    if isinstance(session, Response):
-        return session
+async def directories(request: Request, session: SessionDep,
+                      console: DirectoriesDep) -> Response:
     try:
         tenants = await console.tenants(session.claims)
         tenant, directory, search = _directory_params(request, tenants)
@@ -255,12 +257,9 @@ async def directories(request: Request, users: UsersDep, console: DirectoriesDep
 
 
 @router.post("/dashboard/directories")
-async def directories_write(request: Request, users: UsersDep,
+async def directories_write(request: Request, session: SessionDep,
                             console: DirectoriesDep) -> Response:
     """Add, change, deactivate or reactivate one directory entry (admins)."""
-    session = await _session(request, users)
-    if isinstance(session, Response):
-        return session
     try:
         form = dict(reversed(await _form(request, session)))
         _admin_only(session)
@@ -287,11 +286,8 @@ async def directories_write(request: Request, users: UsersDep,
 
 
 @router.get("/dashboard/directories/changes")
-async def directory_changes(request: Request, users: UsersDep,
+async def directory_changes(request: Request, session: SessionDep,
                             console: DirectoriesDep) -> Response:
-    session = await _session(request, users)
-    if isinstance(session, Response):
-        return session
     try:
         unknown = set(request.query_params.keys()) - {"tenant", "page"}
         if unknown:

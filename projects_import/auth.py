@@ -1,15 +1,20 @@
-"""User JWTs, Supabase-shaped: HS256 with JWT_SECRET, `role: "authenticated"` and the
-application role in `app_metadata.role`. Any tool that mints that shape works here."""
+"""User JWTs, Supabase-shaped: `role: "authenticated"` and the application role in
+`app_metadata.role`. Signed HS256 with JWT_SECRET, or ES256/RS256 with a key published at
+JWT_JWKS_URL (Supabase's asymmetric signing keys). Any tool that mints that shape works here."""
 
 from __future__ import annotations
 
+import ipaddress
 import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
+from jwt.types import Options
 from jwt.warnings import InsecureKeyLengthWarning
 
 from projects_import.errors import ProjectsImportError
@@ -17,7 +22,14 @@ from projects_import.imports.contract import storable
 from projects_import.vocabulary import MAX_STRING, OPERATOR_ROLES, ROLES
 
 __all__ = ["OPERATOR_ROLES", "ROLES", "TokenError", "app_role", "claims_for",
-           "database_claims", "decode_token", "mint_token"]
+           "database_claims", "decode_token", "jwks_client", "mint_token", "validate_jwks_url"]
+
+# Asymmetric algorithms accepted from the JWKS, by key type; the key decides, never the token.
+ASYMMETRIC = {"EC": ("ES256",), "RSA": ("RS256",)}
+JWKS_CACHE_SECONDS = 600
+JWKS_TIMEOUT_SECONDS = 5
+# An unknown `kid` refetches the set at most this often, so forged kids cannot flood the issuer.
+JWKS_REFRESH_COOLDOWN_SECONDS = 10.0
 
 
 class TokenError(ProjectsImportError):
@@ -51,23 +63,90 @@ def mint_token(secret: str, *, sub: str, role: str, ttl: int = 3600) -> str:
         return jwt.encode(claims, secret, algorithm="HS256")
 
 
-def decode_token(secret: str, token: str) -> dict[str, Any]:
+def decode_token(secret: str, token: str, *, jwks_url: str | None = None) -> dict[str, Any]:
     """The verified claims. `exp` and `sub` are required; `aud` is not checked, so tokens
-    minted for Supabase's `authenticated` audience or without one both work."""
+    minted for Supabase's `authenticated` audience or without one both work.
+
+    HS256 tokens are checked with `secret`. With `jwks_url`, a token whose header names a `kid`
+    is checked with that key of the JWKS, by the algorithm the key's type allows (ES256 for EC
+    P-256, RS256 for RSA): a token cannot choose `none`, nor HS256 against a public key."""
     try:
-        with _quiet_short_keys():
-            claims: dict[str, Any] = jwt.decode(
-                token, secret, algorithms=["HS256"],
-                options={"require": ["exp", "sub"], "verify_aud": False},
-            )
+        header = jwt.get_unverified_header(token)
+    except jwt.InvalidTokenError as exc:
+        raise TokenError("the token is not a valid JWT for this service") from exc
+    alg = header.get("alg")
+    try:
+        if alg == "HS256":
+            with _quiet_short_keys():
+                claims: dict[str, Any] = jwt.decode(token, secret, algorithms=["HS256"],
+                                                    options=_OPTIONS)
+        elif jwks_url and isinstance(header.get("kid"), str) and alg in ("ES256", "RS256"):
+            key, algorithm = _signing_key(jwks_url, header["kid"])
+            claims = jwt.decode(token, key, algorithms=[algorithm], options=_OPTIONS)
+        else:
+            raise TokenError("the token is not signed with HS256 by JWT_SECRET"
+                             + (" nor with ES256/RS256 by a key of JWT_JWKS_URL"
+                                if jwks_url else ""))
     except jwt.ExpiredSignatureError as exc:
         raise TokenError("the token has expired") from exc
     except jwt.InvalidTokenError as exc:
-        raise TokenError("the token is not a valid HS256 JWT for this service") from exc
+        raise TokenError(f"the token is not a valid {alg} JWT for this service") from exc
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub.strip() or len(sub) > MAX_STRING or not storable(sub):
         raise TokenError("the token's sub is not a usable subject")
     return claims
+
+
+_OPTIONS: Options = {"require": ["exp", "sub"], "verify_aud": False}
+
+
+def validate_jwks_url(url: str) -> str:
+    """JWT_JWKS_URL when acceptable: https://host/…, or http:// to a loopback address."""
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 — raises ValueError for a port that is not a number
+    except ValueError as exc:
+        raise ValueError("JWT_JWKS_URL is not a valid URL") from exc
+    if parts.scheme not in ("https", "http") or not host:
+        raise ValueError("JWT_JWKS_URL must be an https:// URL with a host")
+    if parts.scheme == "http" and not _is_loopback(host):
+        raise ValueError("JWT_JWKS_URL must use https:// (plain http:// only for loopback)")
+    return url.strip()
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@lru_cache(maxsize=8)
+def jwks_client(url: str) -> jwt.PyJWKClient:
+    """One cached key set per URL: fetched on first use, kept JWKS_CACHE_SECONDS, and fetched
+    again when a token names a `kid` the cached set does not have (a rotated key)."""
+    return jwt.PyJWKClient(validate_jwks_url(url), cache_jwk_set=True,
+                           lifespan=JWKS_CACHE_SECONDS, cache_keys=False,
+                           timeout=JWKS_TIMEOUT_SECONDS,
+                           cooldown_duration=JWKS_REFRESH_COOLDOWN_SECONDS)
+
+
+def _signing_key(url: str, kid: str) -> tuple[Any, str]:
+    """The public key for `kid` and the one algorithm its type allows."""
+    try:
+        found = jwks_client(url).get_signing_key(kid)
+    except jwt.PyJWKClientConnectionError as exc:
+        raise TokenError("the signing keys at JWT_JWKS_URL could not be fetched") from exc
+    except (jwt.PyJWKClientError, jwt.InvalidKeyError) as exc:
+        raise TokenError("the token's kid is not a signing key of JWT_JWKS_URL") from exc
+    kty = found.key_type if isinstance(found.key_type, str) else ""
+    algorithm = found.algorithm_name
+    if algorithm not in ASYMMETRIC.get(kty, ()):
+        raise TokenError("the token's key is not an ES256 or RS256 signing key")
+    return found.key, algorithm
 
 
 def database_claims(claims: dict[str, Any]) -> dict[str, Any]:

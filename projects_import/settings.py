@@ -10,7 +10,12 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from projects_import.auth import validate_jwks_url
 from projects_import.vocabulary import MAX_BODY_BYTES, MAX_ROWS
+
+# `transaction`: a transaction-mode pooler (PgBouncer, Supavisor on port 6543) sits between the
+# service and PostgreSQL; `session`/`none`: every connection is the server's own.
+POOLER_MODES = ("transaction", "session", "none")
 
 
 class Settings(BaseSettings):
@@ -19,6 +24,8 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, alias="DATABASE_URL")
     home: Path = Field(default=Path("./.projects-import"), alias="PROJECTS_IMPORT_HOME")
     jwt_secret_env: str | None = Field(default=None, alias="JWT_SECRET", repr=False)
+    jwt_jwks_url: str | None = Field(default=None, alias="JWT_JWKS_URL")
+    pooler: str | None = Field(default=None, alias="PROJECTS_IMPORT_POOLER")
     alert_webhook: str | None = Field(default=None, alias="ANOMALIES_ALERT_WEBHOOK")
     alert_window_hours: int = Field(default=1, ge=1, le=8760, alias="ANOMALIES_ALERT_WINDOW_HOURS")
     alert_min_count: int = Field(default=1, ge=1, alias="ANOMALIES_ALERT_MIN_COUNT")
@@ -29,10 +36,26 @@ class Settings(BaseSettings):
     retry_after_seconds: int = Field(default=5, ge=1, alias="PROJECTS_IMPORT_RETRY_AFTER_SECONDS")
     scheduler_enabled: bool = Field(default=True, alias="PROJECTS_IMPORT_SCHEDULER")
 
-    @field_validator("database_url", "alert_webhook", "jwt_secret_env", mode="before")
+    @field_validator("database_url", "alert_webhook", "jwt_secret_env", "jwt_jwks_url",
+                     "pooler", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("jwt_jwks_url")
+    @classmethod
+    def _jwks_url(cls, value: str | None) -> str | None:
+        return validate_jwks_url(value) if value is not None else None
+
+    @field_validator("pooler")
+    @classmethod
+    def _pooler(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        mode = value.strip().lower()
+        if mode not in POOLER_MODES:
+            raise ValueError(f"PROJECTS_IMPORT_POOLER must be one of {', '.join(POOLER_MODES)}")
+        return mode
 
     @cached_property
     def jwt_secret(self) -> str:

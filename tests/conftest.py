@@ -4,6 +4,10 @@ One server per session — the embedded default, or the server named by
 `PROJECTS_IMPORT_TEST_ADMIN_URL` (a role that may create databases, e.g. the machine's
 PostgreSQL 15 in CI). Migrations are applied once into a template database; every test gets
 its own `CREATE DATABASE … TEMPLATE` copy.
+
+With `PROJECTS_IMPORT_TEST_POOLER_URL` as well (a transaction-mode pooler such as PgBouncer in
+front of that server, any database name), tests reach their databases through the pooler;
+databases are still created, templated and dropped over the admin URL.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import pytest
 from psycopg import sql
 
 from projects_import.db import embedded, migrations
+from projects_import.db.connection import connection_options
 from projects_import.settings import Settings
 from tests.support import JWT_SECRET, LiveServer, create_tenant
 
@@ -44,6 +49,17 @@ def pg_admin_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def pg_pooler_url() -> str | None:
+    """The transaction-mode pooler the tests' databases are reached through, if any."""
+    return os.environ.get("PROJECTS_IMPORT_TEST_POOLER_URL") or None
+
+
+def connect_options(url: str) -> dict[str, Any]:
+    """psycopg options for a test's own connections (no prepared statements behind a pooler)."""
+    return connection_options(url)[1]
+
+
+@pytest.fixture(scope="session")
 def template_db(pg_admin_url: str) -> Iterator[str]:
     name = f"pi_template_{os.getpid()}"
     with psycopg.connect(pg_admin_url, autocommit=True) as conn:
@@ -57,7 +73,8 @@ def template_db(pg_admin_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def fresh_database(pg_admin_url: str) -> Iterator[Callable[[str | None], str]]:
+def fresh_database(pg_admin_url: str,
+                   pg_pooler_url: str | None) -> Iterator[Callable[[str | None], str]]:
     """Factory: a new database (from `template`, or empty with None); dropped afterwards."""
     made: list[str] = []
 
@@ -70,7 +87,7 @@ def fresh_database(pg_admin_url: str) -> Iterator[Callable[[str | None], str]]:
                     sql.Identifier(name), sql.Identifier(template))
             conn.execute(stmt)
         made.append(name)
-        return embedded.with_database(pg_admin_url, name)
+        return embedded.with_database(pg_pooler_url or pg_admin_url, name)
 
     yield make
     with psycopg.connect(pg_admin_url, autocommit=True) as conn:
@@ -90,7 +107,8 @@ def db(database_url: str) -> Iterator[psycopg.Connection[Any]]:
     """An autocommit connection to the test database, for arranging and asserting."""
     from psycopg.rows import dict_row
 
-    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
+    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row,
+                         **connect_options(database_url)) as conn:
         yield conn
 
 

@@ -24,7 +24,7 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Database(database_url, max_size=settings.pool_max_size)
+        db = Database(database_url, max_size=settings.pool_max_size, pooler=settings.pooler)
         await db.open()
         app.state.services = Services(settings=settings, db=db, metrics=Metrics())
         scheduler = start_scheduler(database_url) if settings.scheduler_enabled else None

@@ -88,7 +88,8 @@ DirectoriesDep = Annotated[DirectoryConsole, Depends(_directories)]
 def operator_claims(request: Request, settings: SettingsDep) -> dict[str, Any]:
     """The verified claims of an operator/admin user JWT (401 / 403 otherwise); what the
     database sees of them (`database_claims`)."""
-    claims = decode_token(settings.jwt_secret, bearer_token(request, "user JWT"))
+    claims = decode_token(settings.jwt_secret, bearer_token(request, "user JWT"),
+                          jwks_url=settings.jwt_jwks_url)
     if app_role(claims) not in OPERATOR_ROLES:
         raise ApiError(403, "forbidden", "operator or admin role required (app_metadata.role)")
     return database_claims(claims)

@@ -11,8 +11,10 @@ import json
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
@@ -30,6 +32,38 @@ def resolve_database_url(settings: Settings) -> str:
     if settings.database_url:
         return settings.database_url
     return embedded.embedded_database_url(settings.home)
+
+
+# Supabase's pooler in transaction mode listens on this port (session mode and direct: 5432).
+TRANSACTION_POOLER_PORT = "6543"
+
+
+def connection_options(url: str, pooler: str | None = None) -> tuple[str, dict[str, Any]]:
+    """The URL to hand libpq and psycopg's connection options for it.
+
+    Behind a transaction-mode pooler (`PROJECTS_IMPORT_POOLER=transaction`, or unset and the URL
+    says so: port 6543 or `pgbouncer=true`) consecutive transactions may run on different server
+    sessions, so nothing may rely on session state: prepared statements are off (psycopg's
+    `prepare_threshold=None`), and every lock the service takes is transaction-scoped.
+    `pgbouncer=true` (Prisma's spelling, in Supabase's connection strings) is removed, since
+    libpq refuses parameters it does not know."""
+    parts = urlsplit(url)
+    flagged = False
+    if parts.scheme in ("postgres", "postgresql") and parts.query:
+        params = parse_qsl(parts.query, keep_blank_values=True)
+        kept = [(k, v) for k, v in params if k != "pgbouncer"]
+        flagged = any(k == "pgbouncer" and v.lower() == "true" for k, v in params)
+        url = urlunsplit(parts._replace(query=urlencode(kept)))
+    if pooler is None:
+        pooler = Settings().pooler
+    if pooler is None:
+        try:
+            ports = str(conninfo_to_dict(url).get("port") or "").split(",")
+        except psycopg.ProgrammingError:
+            ports = []
+        flagged = flagged or TRANSACTION_POOLER_PORT in ports
+        pooler = "transaction" if flagged else "none"
+    return url, ({"prepare_threshold": None} if pooler == "transaction" else {})
 
 
 @contextmanager
@@ -83,14 +117,14 @@ class Database(Session):
     """An async pool of dict-row connections to the system of record. Used directly, each
     call runs on a pooled connection of its own (autocommit)."""
 
-    def __init__(self, url: str, *, max_size: int = 10) -> None:
-        self.url = url
+    def __init__(self, url: str, *, max_size: int = 10, pooler: str | None = None) -> None:
+        self.url, options = connection_options(url, pooler)
         self.pool: AsyncConnectionPool[AsyncConn] = AsyncConnectionPool(
-            url,
+            self.url,
             min_size=1,
             max_size=max_size,
             open=False,
-            kwargs={"row_factory": dict_row, "autocommit": True},
+            kwargs={"row_factory": dict_row, "autocommit": True, **options},
         )
 
     async def open(self) -> None:
@@ -120,8 +154,9 @@ class Database(Session):
 
     @asynccontextmanager
     async def session(self, *, timeout: float | None = None) -> AsyncIterator[Session]:
-        """One pooled connection for several statements, each committed on its own (for
-        session advisory locks and work committed chunk by chunk)."""
+        """One pooled connection for several statements, each committed on its own (work
+        committed chunk by chunk; behind a transaction-mode pooler each may reach another
+        server session, so nothing here may rely on session state)."""
         async with self.pool.connection(timeout=timeout) as conn:
             yield Session(conn)
 

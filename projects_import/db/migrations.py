@@ -1,7 +1,9 @@
 """Apply the plain-SQL migrations in `projects_import/sql/migrations`, in order, once each.
 
-Safe to run twice and from several processes at once: a session advisory lock serializes the
-runners, each migration runs in its own transaction and is recorded with its checksum.
+Safe to run twice and from several processes at once: each migration runs in its own
+transaction, which first takes a transaction-scoped advisory lock and reads the ledger again,
+and is recorded there with its checksum. No session state is used, so this works through a
+transaction-mode pooler as well as over the direct connection.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import psycopg
 
+from projects_import.db.connection import connection_options
 from projects_import.errors import ProjectsImportError
 from projects_import.vocabulary import MIGRATIONS_LOCK
 
@@ -89,37 +92,43 @@ def applied(conn: psycopg.Connection) -> dict[str, str]:
 
 
 def applied_versions(database_url: str) -> list[str]:
-    with psycopg.connect(database_url) as conn:
+    url, options = connection_options(database_url)
+    with psycopg.connect(url, **options) as conn:
         return sorted(applied(conn))
 
 
 def migrate(database_url: str) -> list[str]:
     """Apply pending migrations; returns the names applied by this call."""
     names: list[str] = []
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("select pg_advisory_lock(%s, %s)", MIGRATIONS_LOCK)
-        try:
-            conn.execute(_TABLE_DDL)
-            done = applied(conn)
-            for migration in available():
-                if migration.version in done:
-                    if done[migration.version] != migration.checksum:
-                        raise MigrationError(
-                            f"migration {migration.version}_{migration.name} changed after it "
-                            "was applied; add a new migration instead of editing an old one"
-                        )
-                    continue
-                with conn.transaction():
-                    conn.execute(migration.sql.encode())
-                    conn.execute(
-                        "insert into public.projects_import_migrations (version, name, checksum)"
-                        " values (%s, %s, %s)",
-                        (migration.version, migration.name, migration.checksum),
-                    )
-                names.append(f"{migration.version}_{migration.name}")
-        finally:
-            conn.execute("select pg_advisory_unlock(%s, %s)", MIGRATIONS_LOCK)
-    return names
+    url, options = connection_options(database_url)
+    with psycopg.connect(url, autocommit=True, **options) as conn:
+        while True:
+            with conn.transaction():
+                conn.execute("select pg_advisory_xact_lock(%s, %s)", MIGRATIONS_LOCK)
+                conn.execute(_TABLE_DDL)
+                migration = _next_pending(applied(conn))
+                if migration is None:
+                    return names
+                conn.execute(migration.sql.encode())
+                conn.execute(
+                    "insert into public.projects_import_migrations (version, name, checksum)"
+                    " values (%s, %s, %s)",
+                    (migration.version, migration.name, migration.checksum),
+                )
+            names.append(f"{migration.version}_{migration.name}")
+
+
+def _next_pending(done: dict[str, str]) -> Migration | None:
+    """The first migration not applied yet; refuses one that changed after it was applied."""
+    for migration in available():
+        if migration.version not in done:
+            return migration
+        if done[migration.version] != migration.checksum:
+            raise MigrationError(
+                f"migration {migration.version}_{migration.name} changed after it "
+                "was applied; add a new migration instead of editing an old one"
+            )
+    return None
 
 
 async def status(db: Session) -> MigrationStatus:

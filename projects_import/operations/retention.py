@@ -1,6 +1,7 @@
 """Retention (SPEC §5.7): `fn_cleanup_import_data` one committed chunk at a time, and the daily
-job's single-runner rule — a session advisory lock across replicas, and none at all when the
-database's pg_cron already runs the job."""
+job's single-runner rule — a transaction-scoped advisory lock taken by every chunk (no session
+state, so it holds through a transaction-mode pooler), and no run at all when the database's
+pg_cron already runs the job."""
 
 from __future__ import annotations
 
@@ -66,8 +67,10 @@ class Retention:
         if chunk_size < 1:
             raise RetentionError("the chunk size must be 1 or more")
         async with self.db.session() as session:
-            return await _cleanup_chunks(session, imports_days, anomalies_days, chunk_size,
-                                         should_stop)
+            result = await _cleanup_chunks(session, imports_days, anomalies_days, chunk_size,
+                                           should_stop)
+        assert result is not None  # only a run `as_runner` can find the lock taken
+        return result
 
     async def run_job(
         self,
@@ -77,20 +80,16 @@ class Retention:
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         should_stop: Callable[[], bool] | None = None,
     ) -> RetentionRun:
-        """The daily job: one runner across replicas (advisory lock), and none when pg_cron
-        already runs the retention job for this database."""
-        lock = {"lock_class": RETENTION_LOCK[0], "lock_key": RETENTION_LOCK[1]}
+        """The daily job: one runner across replicas (a transaction-scoped advisory lock per
+        chunk), and none when pg_cron already runs the retention job for this database."""
         async with self.db.session() as session:
-            if not await session.fetch_value("retention_try_lock", **lock):
-                return RetentionRun("locked")
-            try:
-                if await cron_job(session) is not None:
-                    return RetentionRun("pg_cron")
-                result = await _cleanup_chunks(session, imports_days, anomalies_days,
-                                               chunk_size, should_stop)
-                return RetentionRun("ran", result)
-            finally:
-                await session.execute("retention_unlock", **lock)
+            if await cron_job(session) is not None:
+                return RetentionRun("pg_cron")
+            result = await _cleanup_chunks(session, imports_days, anomalies_days, chunk_size,
+                                           should_stop, as_runner=True)
+        if result is None:
+            return RetentionRun("locked")
+        return RetentionRun("ran", result)
 
 
 async def _cleanup_chunks(
@@ -99,15 +98,25 @@ async def _cleanup_chunks(
     anomalies_days: int,
     chunk_size: int,
     should_stop: Callable[[], bool] | None,
-) -> CleanupResult:
-    """One chunk per call of fn_cleanup_import_data, each its own transaction (autocommit)."""
+    *,
+    as_runner: bool = False,
+) -> CleanupResult | None:
+    """One chunk per call of fn_cleanup_import_data, each its own transaction (autocommit).
+
+    `as_runner`: each chunk first takes the job's transaction-scoped lock. None when another
+    replica held it before the first chunk; when one takes it between chunks, that one runs to
+    the end and this run stops where it is."""
     total = CleanupResult()
+    lock = {"lock_class": RETENTION_LOCK[0], "lock_key": RETENTION_LOCK[1]} if as_runner else {}
+    name = "retention_chunk_as_runner" if as_runner else "cleanup_import_data"
     while not total.complete:
         if should_stop is not None and should_stop():
             break
         counts = await session.fetch_value(
-            "cleanup_import_data", imports_days=imports_days, anomalies_days=anomalies_days,
-            chunk_size=chunk_size, max_chunks=1)
+            name, imports_days=imports_days, anomalies_days=anomalies_days,
+            chunk_size=chunk_size, max_chunks=1, **lock)
+        if counts is None:
+            return None if total.chunks == 0 else total
         total.staging_imports_deleted += int(counts["staging_imports_deleted"])
         total.import_anomalies_deleted += int(counts["import_anomalies_deleted"])
         total.chunks += int(counts["chunks"])

@@ -1,8 +1,9 @@
 """The in-process scheduler for the daily retention job (SPEC §5.7).
 
 `imports-anomalies-retention` runs `fn_cleanup_import_data` daily at 03:10 UTC in every
-replica's scheduler; a session advisory lock lets one of them work and the others skip, and
-all of them stand down when the database's pg_cron already runs a job of that name.
+replica's scheduler; a transaction-scoped advisory lock taken by every chunk lets one of them
+work and the others skip (and needs no session, so a transaction-mode pooler is fine), and all
+of them stand down when the database's pg_cron already runs a job of that name.
 """
 
 from __future__ import annotations

@@ -147,13 +147,14 @@ select public.fn_projects_membership_backfill(%(tenant_id)s) as counts;
 select public.fn_cleanup_import_data(
     %(imports_days)s, %(anomalies_days)s, %(chunk_size)s, %(max_chunks)s) as counts;
 
--- retention_try_lock --
--- One retention runner across replicas: a session advisory lock (vocabulary.RETENTION_LOCK).
-select pg_try_advisory_lock(%(lock_class)s::integer, %(lock_key)s::integer) as locked;
-
--- retention_unlock --
--- Release the retention runner's lock.
-select pg_advisory_unlock(%(lock_class)s::integer, %(lock_key)s::integer) as unlocked;
+-- retention_chunk_as_runner --
+-- One retention chunk as the single runner across replicas: the advisory lock
+-- (vocabulary.RETENTION_LOCK) is transaction-scoped, so it holds through a transaction-mode
+-- pooler too; counts is null when another runner holds it.
+select case when pg_try_advisory_xact_lock(%(lock_class)s::integer, %(lock_key)s::integer)
+            then public.fn_cleanup_import_data(
+                     %(imports_days)s, %(anomalies_days)s, %(chunk_size)s, 1)
+       end as counts;
 
 -- retention_cron_job --
 -- This database's pg_cron job imports-anomalies-retention, or null.

@@ -1143,6 +1143,8 @@ select public.fn_jwt_app_role() = 'admin'
 
 function public.fn_is_operator() returns boolean [sql, stable]:
 select public.fn_jwt_app_role() in ('operator', 'admin')
+            or coalesce(auth.jwt() ->> 'role', '') = 'service_role'
+            or current_setting('role', true) = 'service_role'
 
 function public.fn_jwt_app_role() returns text [sql, stable]:
 select coalesce(auth.jwt() -> 'app_metadata' ->> 'role', '')
@@ -2088,17 +2090,31 @@ end
 policy public.directory_changes.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
 policy public.directory_changes.service_role_read: permissive for select to service_role using true
 policy public.ds_directory.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
+policy public.ds_directory.service_role_all: permissive for all to service_role using true with check true
 policy public.import_anomalies.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
-policy public.import_anomalies.operators_update: permissive for update to authenticated using (SELECT fn_is_operator() AS fn_is_operator) with check (SELECT fn_is_operator() AS fn_is_operator)
+policy public.import_anomalies.service_role_all: permissive for all to service_role using true with check true
 policy public.import_problem_events.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
+policy public.import_problem_events.service_role_all: permissive for all to service_role using true with check true
 policy public.import_problems.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
+policy public.import_problems.service_role_all: permissive for all to service_role using true with check true
 policy public.import_requests.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
+policy public.import_requests.service_role_all: permissive for all to service_role using true with check true
 policy public.import_retention_stats.operators_read: permissive for select to authenticated using fn_is_operator()
+policy public.import_retention_stats.service_role_all: permissive for all to service_role using true with check true
 policy public.organizations.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
+policy public.organizations.service_role_all: permissive for all to service_role using true with check true
 policy public.partner_normalization.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
+policy public.partner_normalization.service_role_all: permissive for all to service_role using true with check true
 policy public.project_org_memberships.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
+policy public.project_org_memberships.service_role_all: permissive for all to service_role using true with check true
 policy public.project_user_memberships.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
+policy public.project_user_memberships.service_role_all: permissive for all to service_role using true with check true
 policy public.projects.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
+policy public.projects.service_role_all: permissive for all to service_role using true with check true
 policy public.rm_directory.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
+policy public.rm_directory.service_role_all: permissive for all to service_role using true with check true
+policy public.staging_imports.service_role_all: permissive for all to service_role using true with check true
 policy public.tenant_events.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
+policy public.tenant_events.service_role_all: permissive for all to service_role using true with check true
 policy public.tenants.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
+policy public.tenants.service_role_all: permissive for all to service_role using true with check true

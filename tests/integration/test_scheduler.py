@@ -52,13 +52,14 @@ def test_job_runs_the_cleanup(db, database_url, tenant) -> None:
 
 def test_job_skips_while_another_replica_holds_the_lock(db, database_url, tenant) -> None:
     old_staging(db, 2, 61)
-    with psycopg.connect(database_url, autocommit=True) as replica:
-        replica.execute("select pg_advisory_lock(7302, 1)")
+    # The other replica is inside a chunk: its transaction holds the lock (and, through a
+    # transaction-mode pooler, its server connection).
+    with psycopg.connect(database_url) as replica, replica.transaction():
+        replica.execute("select pg_advisory_xact_lock(7302, 1)")
         run = run_retention_job(database_url)
         assert run.outcome == "locked"
         assert run.cleanup is None
         assert staging_count(db) == 2
-        replica.execute("select pg_advisory_unlock(7302, 1)")
     assert run_retention_job(database_url).outcome == "ran"
     assert staging_count(db) == 0
 

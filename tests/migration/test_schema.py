@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 
 import psycopg
+import pytest
 from psycopg.rows import dict_row
 
 from projects_import.db import migrations, snapshot
@@ -42,6 +43,10 @@ def test_migration_versions_are_unique_and_in_order() -> None:
 
 def test_applying_every_migration_yields_the_schema_snapshot(database_url: str) -> None:
     with psycopg.connect(database_url, row_factory=dict_row) as conn:
+        supabase = conn.execute("select count(*) = 2 as yes from pg_roles where rolname in"
+                                " ('authenticator', 'supabase_admin')").fetchone()
+        if supabase and supabase["yes"]:
+            pytest.skip("Supabase-shaped server: its own auth schema is not the shims' one")
         built = snapshot.dump(conn)
     expected = snapshot.committed()
     diff = "".join(difflib.unified_diff(expected.splitlines(keepends=True),

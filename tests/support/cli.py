@@ -27,6 +27,8 @@ def cli_env(home: Path, database_url: str | None = None, **extra: str) -> dict[s
     env["PROJECTS_IMPORT_HOME"] = str(home)
     if database_url is not None:
         env.update(DATABASE_URL=database_url, JWT_SECRET=JWT_SECRET)
+        if os.environ.get("PROJECTS_IMPORT_POOLER"):  # the lane behind a pooler
+            env["PROJECTS_IMPORT_POOLER"] = os.environ["PROJECTS_IMPORT_POOLER"]
     env.update(extra)
     return env
 

@@ -4,7 +4,6 @@ JWT_JWKS_URL (Supabase's asymmetric signing keys). Any tool that mints that shap
 
 from __future__ import annotations
 
-import ipaddress
 import time
 import warnings
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from jwt.warnings import InsecureKeyLengthWarning
 
 from projects_import.errors import ProjectsImportError
 from projects_import.imports.contract import storable
-from projects_import.vocabulary import MAX_STRING, OPERATOR_ROLES, ROLES
+from projects_import.vocabulary import MAX_STRING, OPERATOR_ROLES, ROLES, is_loopback
 
 __all__ = ["OPERATOR_ROLES", "ROLES", "TokenError", "app_role", "claims_for",
            "database_claims", "decode_token", "jwks_client", "mint_token", "validate_jwks_url"]
@@ -110,18 +109,9 @@ def validate_jwks_url(url: str) -> str:
         raise ValueError("JWT_JWKS_URL is not a valid URL") from exc
     if parts.scheme not in ("https", "http") or not host:
         raise ValueError("JWT_JWKS_URL must be an https:// URL with a host")
-    if parts.scheme == "http" and not _is_loopback(host):
+    if parts.scheme == "http" and not is_loopback(host):
         raise ValueError("JWT_JWKS_URL must use https:// (plain http:// only for loopback)")
     return url.strip()
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost."):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @lru_cache(maxsize=8)

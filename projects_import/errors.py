@@ -72,3 +72,24 @@ class InvalidInput(ProjectsImportError):
 
     code = "invalid_input"
     http_status = 400
+
+
+class DatabaseUnavailable(ProjectsImportError):
+    """The database went away: a connection lost mid-request (restart, terminated backend,
+    network cut: SQLSTATE class 08, 57P01-57P03) or none within the pool's timeout. The
+    transaction did not commit — unless the connection died during the COMMIT itself — so
+    the request is to be sent again; an import that did commit then answers as a replay."""
+
+    code = "database_unavailable"
+    http_status = 503
+    RETRY_AFTER_SECONDS = 2
+
+    def __init__(self, message: str | None = None) -> None:
+        # the database's own words (e.g. "terminating connection due to administrator
+        # command") say nothing useful to a client: one message for every cause
+        del message
+        super().__init__(
+            "the database is unreachable or restarting; the request was not completed. Send "
+            f"it again after {self.RETRY_AFTER_SECONDS} s (an import that was stored after all "
+            "answers as a replay)",
+            headers={"Retry-After": str(self.RETRY_AFTER_SECONDS)})

@@ -35,6 +35,15 @@ class Settings(BaseSettings):
     pool_max_size: int = Field(default=10, ge=1, alias="PROJECTS_IMPORT_POOL_MAX_SIZE")
     retry_after_seconds: int = Field(default=5, ge=1, alias="PROJECTS_IMPORT_RETRY_AFTER_SECONDS")
     scheduler_enabled: bool = Field(default=True, alias="PROJECTS_IMPORT_SCHEDULER")
+    # Slow and greedy clients (docs/reliability.md)
+    header_timeout_seconds: float = Field(default=10, gt=0,
+                                          alias="PROJECTS_IMPORT_HEADER_TIMEOUT_SECONDS")
+    body_timeout_seconds: float = Field(default=60, gt=0,
+                                        alias="PROJECTS_IMPORT_BODY_TIMEOUT_SECONDS")
+    keep_alive_seconds: int = Field(default=5, ge=1, alias="PROJECTS_IMPORT_KEEP_ALIVE_SECONDS")
+    max_connections: int = Field(default=512, ge=1, alias="PROJECTS_IMPORT_MAX_CONNECTIONS")
+    max_connections_per_client: int = Field(default=32, ge=1,
+                                            alias="PROJECTS_IMPORT_MAX_CONNECTIONS_PER_CLIENT")
 
     @field_validator("database_url", "alert_webhook", "jwt_secret_env", "jwt_jwks_url",
                      "pooler", mode="before")

@@ -11,10 +11,12 @@ import asyncio
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -31,6 +33,16 @@ MAX_FAILED_LOGINS = 10
 LOCKOUT = timedelta(minutes=15)
 _EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+$")
 _hasher = PasswordHasher()
+# argon2 takes 64 MiB per hash for its duration: at most this many at once, whatever the
+# number of sign-ins waiting, so memory stays bounded under a flood.
+PASSWORD_WORKERS = 1
+_password_work = ThreadPoolExecutor(max_workers=PASSWORD_WORKERS,
+                                    thread_name_prefix="projects-import-argon2")
+T = TypeVar("T")
+
+
+async def _in_password_worker(fn: Callable[..., T], *args: Any) -> T:
+    return await asyncio.get_running_loop().run_in_executor(_password_work, fn, *args)
 
 
 @cache
@@ -117,7 +129,7 @@ class UserStore:
         its sessions). Returns True when it was created."""
         email = normalize_email(email)
         check_role(role)
-        password_hash = await asyncio.to_thread(_hasher.hash, check_password(password))
+        password_hash = await _in_password_worker(_hasher.hash, check_password(password))
         params = {"email": email, "role": role, "password_hash": password_hash}
         async with self.db.transaction() as tx:
             if await tx.fetch_one("dashboard_user_insert", **params) is not None:
@@ -149,18 +161,18 @@ class UserStore:
         row = await self.db.fetch_one("dashboard_user_get", email=email)
         if row is not None and row["locked_seconds"] > 0:
             raise LoginLocked(max(1, -(-int(row["locked_seconds"]) // 60)))
-        password_hash = row["password_hash"] if row else _unusable_hash()
-        valid = await asyncio.to_thread(_verify, password_hash, password)
-        if row is None:
-            return None
-        if not valid:
+        password_hash = (row["password_hash"] if row
+                         else await _in_password_worker(_unusable_hash))
+        valid = await _in_password_worker(_verify, password_hash, password)
+        if row is None or not valid:
+            # the same round trip for an unknown email (it updates nothing): same time
             await self.db.execute("dashboard_user_login_failed", email=email,
                                   max_failed=MAX_FAILED_LOGINS,
                                   lockout_seconds=int(LOCKOUT.total_seconds()))
             return None
         new_hash = None
         if _hasher.check_needs_rehash(row["password_hash"]):  # hashing parameters changed
-            new_hash = await asyncio.to_thread(_hasher.hash, password)
+            new_hash = await _in_password_worker(_hasher.hash, password)
         await self.db.execute("dashboard_user_login_succeeded", email=email,
                               password_hash=new_hash)
         return User(row["email"], row["role"])

@@ -11,7 +11,9 @@ from projects_import import __version__
 from projects_import.api.deps import Services
 from projects_import.api.errors import install_error_handlers
 from projects_import.api.middleware import RequestContextMiddleware
+from projects_import.api.openapi import install_openapi
 from projects_import.api.routes import anomalies, console, dashboard, health, imports
+from projects_import.api.unavailable import install_unavailable_handler
 from projects_import.db.connection import Database
 from projects_import.observability import Metrics, configure_logging
 from projects_import.operations.scheduler import start_scheduler
@@ -39,6 +41,8 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
                   docs_url="/docs", redoc_url=None)
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
+    install_unavailable_handler(app)
+    install_openapi(app)
     app.include_router(imports.router)
     app.include_router(anomalies.router)
     app.include_router(dashboard.router)

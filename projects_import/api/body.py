@@ -2,11 +2,15 @@
 
 The limit is checked against `Content-Length` before reading, then while streaming; for
 `Content-Encoding: gzip` it applies to the decoded size too (a small bomb cannot expand).
+The whole body must arrive within a deadline (408 otherwise).
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 import zlib
+from collections.abc import AsyncIterator
 
 from starlette.requests import ClientDisconnect, Request
 
@@ -22,7 +26,28 @@ def _too_large(limit: int, what: str) -> ApiError:
                     headers={"Connection": "close"})
 
 
-async def read_body(request: Request, limit: int) -> tuple[bytes, int]:
+DEFAULT_BODY_TIMEOUT = 60.0
+
+
+async def body_chunks(request: Request, timeout: float) -> AsyncIterator[bytes]:
+    """The body's chunks; a 408 (closing the connection) when the whole body has not
+    arrived within `timeout` seconds, so a client trickling bytes cannot hold a worker."""
+    deadline = time.monotonic() + timeout
+    chunks = request.stream().__aiter__()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(anext(chunks), max(0.0, deadline - time.monotonic()))
+        except StopAsyncIteration:
+            return
+        except TimeoutError as exc:
+            raise ApiError(408, "request_timeout",
+                           f"the body did not arrive within {timeout:g} s; send it faster or "
+                           "in smaller parts", headers={"Connection": "close"}) from exc
+        yield chunk
+
+
+async def read_body(request: Request, limit: int,
+                    timeout: float = DEFAULT_BODY_TIMEOUT) -> tuple[bytes, int]:
     """(decoded body, bytes received on the wire)."""
     declared = request.headers.get("content-length")
     if declared is not None:
@@ -41,7 +66,7 @@ async def read_body(request: Request, limit: int) -> tuple[bytes, int]:
     received = 0
     decoded = bytearray()
     try:
-        async for chunk in request.stream():
+        async for chunk in body_chunks(request, timeout):
             received += len(chunk)
             if received > limit:
                 raise _too_large(limit, "the body")
@@ -64,3 +89,19 @@ async def read_body(request: Request, limit: int) -> tuple[bytes, int]:
     if inflater is not None and not inflater.eof:
         raise ApiError(400, "invalid_gzip", "the gzip body is truncated")
     return bytes(decoded), received
+
+
+async def discard_body(request: Request, limit: int,
+                       timeout: float = DEFAULT_BODY_TIMEOUT) -> bool:
+    """Read and drop the body of a request refused before reading it, so the connection can
+    carry the answer and the next request; False when it is over `limit` (or the client went
+    away), and the connection should be closed instead."""
+    received = 0
+    try:
+        async for chunk in body_chunks(request, timeout):
+            received += len(chunk)
+            if received > limit:
+                return False
+    except (ClientDisconnect, ApiError):
+        return False
+    return True

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 
 from projects_import.anomalies.manager import AnomalyManager
 from projects_import.api.errors import ApiError, bearer_token
+from projects_import.api.throttle import ImportGate, SignInThrottle
 from projects_import.auth import OPERATOR_ROLES, app_role, database_claims, decode_token
 from projects_import.console.directories import DirectoryConsole
 from projects_import.console.worklist import Worklist
@@ -43,6 +44,8 @@ class Services:
         self.users = UserStore(self.db)
         self.worklist = Worklist(self.db)
         self.directories = DirectoryConsole(self.db)
+        self.import_gate = ImportGate()
+        self.signin = SignInThrottle()
 
 
 def get_services(request: Request) -> Services:

@@ -24,6 +24,7 @@ def serve(
 
     from projects_import.anomalies.alerts import validate_webhook
     from projects_import.api.app import create_app
+    from projects_import.api.server import uvicorn_config
 
     config = runtime.settings()
     if config.alert_webhook:
@@ -34,8 +35,8 @@ def serve(
     bound_port = listener.getsockname()[1]
     shown_host = f"[{host}]" if ":" in host else host
     print(f"projects-import listening on http://{shown_host}:{bound_port}", flush=True)
-    server = uvicorn.Server(uvicorn.Config(application, log_level="warning", access_log=False,
-                                           server_header=False))
+    server = uvicorn.Server(uvicorn_config(application, config, log_level="warning",
+                                           access_log=False, server_header=False))
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal: let that
     # end the process normally so the embedded server below is stopped too.
     signal.signal(signal.SIGTERM, _exit_quietly)

@@ -7,6 +7,7 @@ refusal with a known SQLSTATE comes out as a domain error (`db/errors.py`).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
@@ -25,6 +26,9 @@ from projects_import.settings import Settings
 
 AsyncConn = psycopg.AsyncConnection[dict[str, Any]]
 Row = dict[str, Any]
+# How long a request waits for a working connection (e.g. while the database restarts)
+# before it answers 503.
+POOL_TIMEOUT_SECONDS = 10.0
 
 
 def resolve_database_url(settings: Settings) -> str:
@@ -125,12 +129,30 @@ class Database(Session):
             max_size=max_size,
             open=False,
             kwargs={"row_factory": dict_row, "autocommit": True, **options},
+            # A pooled connection may have died with a database restart: test it (one
+            # empty round trip) before handing it out, so a restart costs no request.
+            check=self._check,
+            timeout=POOL_TIMEOUT_SECONDS,
+            reconnect_timeout=POOL_TIMEOUT_SECONDS,
         )
+        self._sweep: asyncio.Task[None] | None = None
+
+    async def _check(self, conn: AsyncConn) -> None:
+        """Test a connection on checkout; when one is dead the others died with it, most
+        likely, so test them all at once instead of one by one per request."""
+        try:
+            await AsyncConnectionPool.check_connection(conn)
+        except Exception:
+            if self._sweep is None or self._sweep.done():
+                self._sweep = asyncio.get_running_loop().create_task(self.pool.check())
+            raise
 
     async def open(self) -> None:
         await self.pool.open(wait=True, timeout=30)
 
     async def close(self) -> None:
+        if self._sweep is not None and not self._sweep.done():
+            self._sweep.cancel()
         await self.pool.close()
 
     async def __aenter__(self) -> Database:

@@ -5,9 +5,11 @@ catch domain errors and never look at a SQLSTATE themselves."""
 from __future__ import annotations
 
 import psycopg
+from psycopg_pool import PoolTimeout
 
 from projects_import.errors import (
     Conflict,
+    DatabaseUnavailable,
     Duplicate,
     Forbidden,
     InvalidInput,
@@ -20,10 +22,14 @@ SQLSTATE_ERRORS: dict[str, type[ProjectsImportError]] = {
     "P0002": NotFound,       # no_data_found
     "55000": Conflict,       # object_not_in_prerequisite_state
     "23505": Duplicate,      # unique_violation
+    "57P01": DatabaseUnavailable,  # admin_shutdown: the server is stopping or restarting
+    "57P02": DatabaseUnavailable,  # crash_shutdown
+    "57P03": DatabaseUnavailable,  # cannot_connect_now: the server is starting
 }
 # by SQLSTATE class (first two characters) when the code itself is not in the table
 SQLSTATE_CLASS_ERRORS: dict[str, type[ProjectsImportError]] = {
     "22": InvalidInput,      # data exception: 22023 invalid_parameter_value, 22P02, 22001, …
+    "08": DatabaseUnavailable,  # connection exception
 }
 
 
@@ -36,3 +42,19 @@ def domain_error(exc: psycopg.Error) -> ProjectsImportError | None:
     error = kind(exc.diag.message_primary or "the database refused the request")
     error.sqlstate = state  # type: ignore[attr-defined]
     return error
+
+
+def unavailable(exc: BaseException) -> DatabaseUnavailable | None:
+    """DatabaseUnavailable for an error that means the database is out of reach, also when it
+    was raised outside the connector's translation (taking a pooled connection, committing,
+    a connection lost without a SQLSTATE); else None."""
+    if isinstance(exc, DatabaseUnavailable):
+        return exc
+    if isinstance(exc, PoolTimeout):
+        return DatabaseUnavailable()
+    if isinstance(exc, psycopg.OperationalError):
+        state = exc.sqlstate
+        if state is None or SQLSTATE_ERRORS.get(state) is DatabaseUnavailable or \
+                state.startswith("08"):
+            return DatabaseUnavailable()
+    return None

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from projects_import.errors import ProjectsImportError
+from projects_import.imports import limits
 from projects_import.vocabulary import DEFAULT_SOURCE, MAX_STRING
 
 MAX_COUNT = 2_147_483_647
@@ -193,17 +194,29 @@ MAX_DEPTH = 32
 
 def _unstorable(value: Any, path: str, depth: int = 0) -> Iterator[Violation]:
     """Violations (row_index unset) for strings or keys of a decoded JSON value that cannot
-    be stored, and for nesting deeper than MAX_DEPTH."""
+    be stored, for nesting deeper than MAX_DEPTH, and for keys or values over the limits."""
     if depth > MAX_DEPTH:
         yield Violation(None, path, "too_deep", f"{path} is nested more than {MAX_DEPTH} deep")
     elif isinstance(value, str):
         if not storable(value):
             yield Violation(None, path, "invalid_character", _UNSTORABLE.format(name=path))
+        elif len(value) > limits.MAX_FIELD_CHARS:
+            yield Violation(None, path, "too_long", f"{path} is {len(value)} characters; at "
+                                                    f"most {limits.MAX_FIELD_CHARS} allowed")
     elif isinstance(value, dict):
+        if len(value) > limits.MAX_COLUMNS:
+            yield Violation(None, path or "body", "too_many_keys",
+                            f"{path or 'the body'} has {len(value)} keys; at most "
+                            f"{limits.MAX_COLUMNS} allowed")
+            return
         for key, item in value.items():
-            where = f"{path}.{key}" if path else str(key)
+            name = limits.shown(key)
+            where = f"{path}.{name}" if path else name
             if not storable(str(key)):
                 yield Violation(None, where, "invalid_character", _UNSTORABLE.format(name=where))
+            elif len(str(key)) > limits.MAX_KEY_CHARS:
+                yield Violation(None, where, "too_long", f"the key {where} is {len(str(key))} "
+                                f"characters; at most {limits.MAX_KEY_CHARS} allowed")
             else:
                 yield from _unstorable(item, where, depth + 1)
     elif isinstance(value, list):
@@ -229,6 +242,11 @@ def _count(value: Any, index: int, name: str, out: list[Violation]) -> int | Non
         if not _DIGITS.match(text):
             out.append(Violation(index, name, "not_integer",
                                  f"{name} must be a whole number or digit string"))
+            return None
+        if len(text) > limits.MAX_COUNT_CHARS:  # int() itself refuses > 4300 digits
+            out.append(Violation(index, name, "too_long",
+                                 f"{name} is {len(text)} digits; a count has at most "
+                                 f"{limits.MAX_COUNT_CHARS}"))
             return None
         number = int(text)
     else:
@@ -268,6 +286,11 @@ def normalize_row(raw: Any, index: int, out: list[Violation]) -> dict[str, Any] 
     """One row in its normalized form, or None (with violations appended)."""
     if not isinstance(raw, dict):
         out.append(Violation(index, "row", "invalid_type", "each row must be a JSON object"))
+        return None
+    if len(raw) > limits.MAX_COLUMNS:
+        out.append(Violation(index, "row", "too_many_keys",
+                             f"the row has {len(raw)} keys; at most {limits.MAX_COLUMNS} "
+                             "allowed"))
         return None
     before = len(out)
     known = (*TEXT_FIELDS, *COUNT_FIELDS, DATE_FIELD)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from projects_import.errors import ProjectsImportError
+from projects_import.imports import limits
 from projects_import.imports.contract import ContractError, Violation
 
 JSON = "application/json"
@@ -81,9 +82,13 @@ def decode_csv(body: bytes, query: Mapping[str, str]) -> dict[str, Any]:
         header = [name.strip() for name in next(reader, [])]
         if "stage_application" not in header:
             raise invalid("the CSV needs a header row with at least a stage_application column")
-        repeated = sorted({name for name in header if header.count(name) > 1})
+        if len(header) > limits.MAX_COLUMNS:
+            raise invalid(f"the CSV header has {len(header)} columns; at most "
+                          f"{limits.MAX_COLUMNS} allowed")
+        repeated = limits.repeated(header)
         if repeated:
-            raise invalid(f"the CSV header repeats column(s) {', '.join(repeated)}")
+            raise invalid("the CSV header repeats column(s) "
+                          f"{', '.join(limits.shown(name) for name in repeated[:20])}")
         rows: list[dict[str, str]] = []
         shifted: list[Violation] = []
         for cells in reader:

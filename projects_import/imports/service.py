@@ -4,6 +4,7 @@ one transaction), re-merge a staged batch, and record the outcome of each import
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from projects_import.imports.contract import (
     Violation,
     parse_payload,
 )
+from projects_import.imports.offload import run_cpu_bound
 
 METRIC_FIELDS = (
     "inserted_projects",
@@ -38,13 +40,14 @@ class ImportBusy(ProjectsImportError):
     code = "import_in_progress"
     http_status = 429
 
-    def __init__(self, tenant_id: str, retry_after_seconds: int | None = None) -> None:
+    def __init__(self, tenant_id: str, retry_after_seconds: int | None = None, *,
+                 headers: dict[str, str] | None = None) -> None:
         when = (f"retry after {retry_after_seconds} s" if retry_after_seconds is not None
                 else "try again shortly")
+        retry = {"Retry-After": str(retry_after_seconds)} if retry_after_seconds else {}
         super().__init__(
             f"another import for this tenant is in progress; {when} (concurrency is 1 per "
-            "tenant)",
-            headers={"Retry-After": str(retry_after_seconds)} if retry_after_seconds else None)
+            "tenant)", headers={**retry, **(headers or {})})
         self.tenant_id = tenant_id
 
 
@@ -87,16 +90,27 @@ class ImportRequestRecord:
     replayed: bool = False
 
 
+def _already_json(text: str) -> str:
+    return text
+
+
+def _prepared_jsonb(value: Any) -> Jsonb:
+    """Serialized now (in a worker thread: see `_submit`), not when psycopg sends it (on the
+    event loop)."""
+    return Jsonb(json.dumps(value), dumps=_already_json)
+
+
 def submit_params(request: ImportRequest) -> dict[str, Any]:
-    """The parameters of `import_submit` for a validated batch."""
+    """The parameters of `import_submit` for a validated batch (the large values already
+    serialized)."""
     return {
         "tenant_id": request.tenant_id,
         "source": request.source,
         "batch_id": request.batch_id,
         "batch_checksum": request.checksum,
         "checksum_version": CHECKSUM_VERSION,
-        "raw": Jsonb(request.raw),
-        "rows": Jsonb(request.rows),
+        "raw": _prepared_jsonb(request.raw),
+        "rows": _prepared_jsonb(request.rows),
         "correlation_id": request.correlation_id,
         "validation": Jsonb(request.validation),
     }
@@ -143,9 +157,9 @@ class ImportService:
         )
 
     async def _submit(self, request: ImportRequest) -> dict[str, Any]:
+        params = await run_cpu_bound(submit_params, request)
         async with self.db.transaction() as tx:
-            result: dict[str, Any] = await tx.fetch_value("import_submit",
-                                                          **submit_params(request))
+            result: dict[str, Any] = await tx.fetch_value("import_submit", **params)
         return result
 
     async def rerun(self, tenant_id: str, batch_id: uuid.UUID, *, max_rows: int) -> ImportResult:

@@ -1,4 +1,5 @@
-"""Factories: tenants, payload rows and batches, and a batch submitted through the manager."""
+"""Factories: tenants, dashboard logins, payload rows and batches, and a batch submitted
+through the manager."""
 
 from __future__ import annotations
 
@@ -16,6 +17,18 @@ def create_tenant(database_url: str, tenant_id: str, timezone: str = "UTC") -> s
             return await TenantStore(database).add(tenant_id, timezone)
 
     return asyncio.run(add())
+
+
+def create_login(database_url: str, email: str, role: str, password: str) -> None:
+    """Create a dashboard login through the same manager the CLI uses."""
+    from projects_import.db.connection import Database
+    from projects_import.users import UserStore
+
+    async def add() -> None:
+        async with Database(database_url, max_size=1) as database:
+            await UserStore(database).add(email, role, password)
+
+    asyncio.run(add())
 
 
 def submit(database_url: str, payload: dict[str, Any]) -> dict[str, Any]:

@@ -37,13 +37,14 @@ class LiveServer:
 
     def __init__(self, settings: Settings, database_url: str) -> None:
         from projects_import.api.app import create_app
+        from projects_import.api.server import uvicorn_config
 
         self.settings = settings
         self.app = create_app(settings, database_url)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="error",
-                                access_log=False, lifespan="on")
+        config = uvicorn_config(self.app, settings, host="127.0.0.1", port=self.port,
+                                log_level="error", access_log=False, lifespan="on")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

@@ -21,8 +21,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from projects_import.api.body import body_chunks
 from projects_import.api.deps import ServicesDep, UsersDep
 from projects_import.api.params import whole_number
+from projects_import.api.throttle import SignInThrottled
 from projects_import.dashboard.data import MAX_WINDOW_DAYS, Window, read_dashboard
 from projects_import.dashboard.format import break_at_underscores, sla_badge, time_tag
 from projects_import.dashboard.view import chart_figures
@@ -34,6 +36,7 @@ router = APIRouter(tags=["dashboard"], include_in_schema=False)
 
 COOKIE = "projects_import_session"
 MAX_FORM_BYTES = 16_384
+FORM_TIMEOUT_SECONDS = 10.0
 _STATIC_TYPES = {".css": "text/css; charset=utf-8", ".svg": "image/svg+xml",
                  ".js": "text/javascript; charset=utf-8"}
 LANDING = "/dashboard/problems"
@@ -140,7 +143,7 @@ async def read_form_pairs(request: Request, max_fields: int = 20) -> list[tuple[
     if media != "application/x-www-form-urlencoded":
         raise FormError("send the form as application/x-www-form-urlencoded")
     body = bytearray()
-    async for chunk in request.stream():
+    async for chunk in body_chunks(request, FORM_TIMEOUT_SECONDS):
         body += chunk
         if len(body) > MAX_FORM_BYTES:
             raise FormError(f"the form is over {MAX_FORM_BYTES} bytes")
@@ -172,7 +175,7 @@ async def login_form(request: Request, users: UsersDep) -> Response:
 
 
 @router.post("/login")
-async def login(request: Request, users: UsersDep) -> Response:
+async def login(request: Request, users: UsersDep, services: ServicesDep) -> Response:
     form = await _read_form(request)
     if isinstance(form, Response):
         return form
@@ -180,12 +183,23 @@ async def login(request: Request, users: UsersDep) -> Response:
     if not email or not password:
         return _page("login.html", 401, title="Sign in", email=email,
                      message="Enter your email and password.")
+    address = request.client.host if request.client else "unknown"
     try:
-        user = await users.authenticate(email, password)
+        with services.signin.attempt(email.lower(), address) as attempt:
+            user = await users.authenticate(email, password)
+            attempt.succeeded = user is not None
+    except SignInThrottled as exc:
+        page = _page("login.html", 429, title="Sign in", email=email,
+                     message=f"Too many sign-in attempts ({exc.reason}); try again in "
+                             f"{exc.retry_after} second(s).")
+        page.headers["Retry-After"] = str(exc.retry_after)
+        return page
     except LoginLocked as exc:
-        return _page("login.html", 429, title="Sign in", email=email,
+        page = _page("login.html", 429, title="Sign in", email=email,
                      message=f"Too many failed sign-ins for this login; try again in "
                              f"{exc.minutes} minute(s).")
+        page.headers["Retry-After"] = str(exc.minutes * 60)
+        return page
     if user is None:
         return _page("login.html", 401, title="Sign in", email=email,
                      message="Wrong email or password.")

@@ -26,7 +26,8 @@ async def readyz(services: ServicesDep) -> Any:
             await session.execute("database_ping")
             status = await migrations.status(session)
     except Exception:
-        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503,
+                            headers={"Retry-After": "2"})
     if status.pending:
         return JSONResponse({"status": "unavailable", "pending_migrations": status.pending},
                             status_code=503)

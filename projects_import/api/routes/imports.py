@@ -12,13 +12,16 @@ from typing import Any
 import structlog
 from fastapi import APIRouter, Request
 
-from projects_import.api.body import read_body
+from projects_import.api.body import discard_body, read_body
 from projects_import.api.deps import Services, ServicesDep
 from projects_import.api.errors import ApiError, bearer_token, correlation_id_of
+from projects_import.api.throttle import TenantBusy
+from projects_import.db.errors import unavailable
 from projects_import.errors import ProjectsImportError
 from projects_import.imports import decoding
 from projects_import.imports.contract import parse_payload
-from projects_import.imports.service import ImportRequestRecord, ImportResult
+from projects_import.imports.offload import run_cpu_bound
+from projects_import.imports.service import ImportBusy, ImportRequestRecord, ImportResult
 
 router = APIRouter(tags=["import"])
 log = structlog.get_logger("projects_import.api")
@@ -42,9 +45,12 @@ async def import_projects(request: Request, services: ServicesDep) -> dict[str, 
         fields["error_code"] = exc.code
         await _finish(request, services, fields, exc.http_status)
         raise
-    except Exception:
-        fields["error_code"] = "internal_error"
-        await _finish(request, services, fields, 500)
+    except Exception as exc:
+        lost = unavailable(exc)  # the database went away: 503, retryable
+        fields["error_code"] = lost.code if lost else "internal_error"
+        await _finish(request, services, fields, lost.http_status if lost else 500)
+        if lost:
+            raise lost from exc
         raise
     metrics = result.metrics
     fields.update(
@@ -65,21 +71,41 @@ async def _run_import(request: Request, services: Services,
     settings = services.settings
     bearer = bearer_token(request, "tenant secret")
     media = decoding.media_type(request.headers.get("content-type"))
-    tenant_id = await services.tenants.authenticate(bearer)
+    tenant_id = services.import_gate.holder(bearer)  # busy: no need to ask the database
+    if tenant_id is None:
+        tenant_id = await services.tenants.authenticate(bearer)
     if tenant_id is None:
         raise ApiError(401, "unauthorized", "invalid bearer secret",
                        headers={"WWW-Authenticate": "Bearer"})
     fields["tenant_id"] = tenant_id
+    try:
+        with services.import_gate.turn(tenant_id, bearer):
+            return await _read_and_submit(request, services, fields, tenant_id, media)
+    except TenantBusy as exc:
+        # refused before the body is decoded or validated; it is only drained (unread, the
+        # connection would be reset under a client still sending it)
+        drained = await discard_body(request, settings.max_body_bytes,
+                                     settings.body_timeout_seconds)
+        raise ImportBusy(tenant_id, settings.retry_after_seconds,
+                         headers=None if drained else {"Connection": "close"}) from exc
+
+
+async def _read_and_submit(request: Request, services: Services, fields: dict[str, Any],
+                           tenant_id: str, media: str) -> ImportResult:
+    """Read, decode and validate (in a worker thread, off the event loop), then submit."""
+    settings = services.settings
     started = time.perf_counter()  # parse_ms: body read, decode and validation
-    body, received = await read_body(request, settings.max_body_bytes)
+    body, received = await read_body(request, settings.max_body_bytes,
+                                     settings.body_timeout_seconds)
     fields["bytes"] = received
-    payload = decoding.decode(media, body, request.query_params)
+    payload = await run_cpu_bound(decoding.decode, media, body, request.query_params)
     _adopt_correlation_id(request, payload)
     claimed = payload.get("tenant_id") if isinstance(payload, dict) else None
     if isinstance(claimed, str) and claimed.strip() and claimed.strip() != tenant_id:
         raise ApiError(401, "unauthorized", "the bearer secret does not belong to this tenant_id")
-    batch = parse_payload(payload, max_rows=settings.max_rows,
-                          generated_correlation_id=uuid.UUID(correlation_id_of(request)))
+    batch = await run_cpu_bound(
+        parse_payload, payload, max_rows=settings.max_rows,
+        generated_correlation_id=uuid.UUID(correlation_id_of(request)))
     request.state.correlation_id = str(batch.correlation_id)
     fields.update(batch_id=str(batch.batch_id), rows=len(batch.rows))
     fields["parse_ms"] = round((time.perf_counter() - started) * 1000, 2)

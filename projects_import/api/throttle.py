@@ -1,0 +1,149 @@
+"""Refuse early, in this process, what the database would refuse later at a higher cost:
+a busy tenant's import (before its body is read) and password guessing (before a password
+is verified).
+
+Concurrency is one import per tenant. The database's per-tenant lock is the real guard
+(across processes and replicas); this in-process check only spares the work of reading,
+decoding and validating a body that the lock would refuse anyway.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+
+class TenantBusy(Exception):
+    """This process is already importing for the tenant."""
+
+
+class ImportGate:
+    def __init__(self) -> None:
+        self._in_flight: set[str] = set()
+        # SHA-256 of the bearer of each import in flight -> its tenant: the same bearer again
+        # is refused without a database round trip (it was authenticated moments ago)
+        self._bearers: dict[bytes, str] = {}
+
+    def holder(self, bearer: str) -> str | None:
+        """The tenant whose import in flight was sent with this bearer, if any."""
+        return self._bearers.get(_digest(bearer))
+
+    @contextmanager
+    def turn(self, tenant_id: str, bearer: str) -> Iterator[None]:
+        """Hold the tenant's turn for the block; TenantBusy when another request has it."""
+        if tenant_id in self._in_flight:
+            raise TenantBusy(tenant_id)
+        digest = _digest(bearer)
+        self._in_flight.add(tenant_id)
+        self._bearers[digest] = tenant_id
+        try:
+            yield
+        finally:
+            self._in_flight.discard(tenant_id)
+            self._bearers.pop(digest, None)
+
+
+def _digest(bearer: str) -> bytes:
+    return hashlib.sha256(bearer.encode("utf-8", "surrogatepass")).digest()
+
+
+class SignInThrottled(Exception):
+    """Too many sign-in attempts for this login or from this address just now."""
+
+    def __init__(self, retry_after: int, reason: str) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+        self.reason = reason
+
+
+@dataclass
+class SignInAttempt:
+    email: str
+    address: str
+    started: float
+    succeeded: bool = False
+
+
+@dataclass
+class _Window:
+    """Failed (and in-flight) attempts of one key in the last WINDOW seconds."""
+
+    times: deque[float] = field(default_factory=deque)
+    in_flight: int = 0
+
+
+class SignInThrottle:
+    """Bounds password guessing before any password is verified, in this process.
+
+    Per login: one verification at a time, so a burst is checked one by one and the
+    database's lockout (MAX_FAILED_LOGINS wrong passwords in a row) takes effect within it.
+    Per client address: a few verifications at a time and at most ADDRESS_FAILURES failures
+    in WINDOW. In all: at most MAX_IN_FLIGHT sign-ins waiting for a verification, so a
+    flood from many addresses is refused instead of queued.
+    """
+
+    WINDOW = 15 * 60.0
+    ADDRESS_FAILURES = 30
+    ADDRESS_IN_FLIGHT = 4
+    MAX_IN_FLIGHT = 8
+    MAX_KEYS = 10_000
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._emails: dict[str, _Window] = {}
+        self._addresses: dict[str, _Window] = {}
+        self._in_flight = 0
+
+    def _window(self, table: dict[str, _Window], key: str, now: float) -> _Window:
+        window = table.get(key)
+        if window is None:
+            if len(table) >= self.MAX_KEYS:
+                self._forget_idle(table, now)
+            window = table[key] = _Window()
+        while window.times and window.times[0] <= now - self.WINDOW:
+            window.times.popleft()
+        return window
+
+    def _forget_idle(self, table: dict[str, _Window], now: float) -> None:
+        for key in [k for k, w in table.items()
+                    if not w.in_flight and (not w.times or w.times[-1] <= now - self.WINDOW)]:
+            del table[key]
+        while len(table) >= self.MAX_KEYS:  # still full: drop the oldest idle entries
+            idle = next((k for k, w in table.items() if not w.in_flight), None)
+            if idle is None:
+                break
+            del table[idle]
+
+    @contextmanager
+    def attempt(self, email: str, address: str) -> Iterator[SignInAttempt]:
+        """Admit one sign-in (SignInThrottled if it must wait); the block sets `succeeded`."""
+        now = self.clock()
+        by_email = self._window(self._emails, email, now)
+        by_address = self._window(self._addresses, address, now)
+        if self._in_flight >= self.MAX_IN_FLIGHT:
+            raise SignInThrottled(1, "the service is checking many sign-ins right now")
+        if by_email.in_flight:
+            raise SignInThrottled(1, "a sign-in for this login is being checked")
+        if by_address.in_flight >= self.ADDRESS_IN_FLIGHT:
+            raise SignInThrottled(1, "too many sign-ins from this address at once")
+        if len(by_address.times) >= self.ADDRESS_FAILURES:
+            wait = by_address.times[0] + self.WINDOW - now
+            raise SignInThrottled(max(1, math.ceil(wait)),
+                                  "too many failed sign-ins from this address")
+        attempt = SignInAttempt(email, address, now)
+        by_email.in_flight += 1
+        by_address.in_flight += 1
+        self._in_flight += 1
+        try:
+            yield attempt
+        finally:
+            by_email.in_flight -= 1
+            by_address.in_flight -= 1
+            self._in_flight -= 1
+            if not attempt.succeeded:
+                by_address.times.append(self.clock())

@@ -20,11 +20,14 @@ from projects_import.errors import ProjectsImportError
 from projects_import.imports.contract import storable
 from projects_import.vocabulary import MAX_STRING, OPERATOR_ROLES, ROLES, is_loopback
 
-__all__ = ["OPERATOR_ROLES", "ROLES", "TokenError", "app_role", "claims_for",
+__all__ = ["OPERATOR_ROLES", "ROLES", "USER_TOKEN_ROLE", "TokenError", "app_role", "claims_for",
            "database_claims", "decode_token", "jwks_client", "mint_token", "validate_jwks_url"]
 
 # Asymmetric algorithms accepted from the JWKS, by key type; the key decides, never the token.
 ASYMMETRIC = {"EC": ("ES256",), "RSA": ("RS256",)}
+# The `role` claim of a signed-in user's token (Supabase); `anon` and `service_role` tokens are
+# not users, whatever else they carry.
+USER_TOKEN_ROLE = "authenticated"  # noqa: S105 — a role name, not a secret
 JWKS_CACHE_SECONDS = 600
 JWKS_TIMEOUT_SECONDS = 5
 # An unknown `kid` refetches the set at most this often, so forged kids cannot flood the issuer.
@@ -52,7 +55,7 @@ def _quiet_short_keys() -> Iterator[None]:
 
 def claims_for(sub: str, role: str) -> dict[str, Any]:
     """The Supabase-shaped claims of a user: the one place they are built."""
-    return {"sub": sub, "role": "authenticated", "app_metadata": {"role": role}}
+    return {"sub": sub, "role": USER_TOKEN_ROLE, "app_metadata": {"role": role}}
 
 
 def mint_token(secret: str, *, sub: str, role: str, ttl: int = 3600) -> str:

@@ -11,7 +11,13 @@ from fastapi import Depends, Request
 from projects_import.anomalies.manager import AnomalyManager
 from projects_import.api.errors import ApiError, bearer_token
 from projects_import.api.throttle import ImportGate, SignInThrottle
-from projects_import.auth import OPERATOR_ROLES, app_role, database_claims, decode_token
+from projects_import.auth import (
+    OPERATOR_ROLES,
+    USER_TOKEN_ROLE,
+    app_role,
+    database_claims,
+    decode_token,
+)
 from projects_import.console.directories import DirectoryConsole
 from projects_import.console.worklist import Worklist
 from projects_import.db.connection import Database
@@ -93,6 +99,9 @@ def operator_claims(request: Request, settings: SettingsDep) -> dict[str, Any]:
     database sees of them (`database_claims`)."""
     claims = decode_token(settings.jwt_secret, bearer_token(request, "user JWT"),
                           jwks_url=settings.jwt_jwks_url)
+    if claims.get("role") != USER_TOKEN_ROLE:
+        raise ApiError(403, "forbidden",
+                       f"a signed-in user's token (role {USER_TOKEN_ROLE!r}) is required")
     if app_role(claims) not in OPERATOR_ROLES:
         raise ApiError(403, "forbidden", "operator or admin role required (app_metadata.role)")
     return database_claims(claims)

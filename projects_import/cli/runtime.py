@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Any, NoReturn, TypeVar
 
 import psycopg
+import pydantic
 from typer.core import TyperGroup
 
 from projects_import.db import embedded, migrations
@@ -56,8 +57,11 @@ class CommandGroup(TyperGroup):
 def settings() -> Settings:
     try:
         return Settings()
-    except Exception as exc:  # pydantic's message names the variable
-        fail(f"invalid configuration: {exc}".splitlines()[0] + " (check the environment)")
+    except pydantic.ValidationError as exc:  # `loc` is the variable's name (the field alias)
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'settings'}: "
+            f"{str(error['msg']).splitlines()[0]}" for error in exc.errors())
+        fail(f"invalid configuration: {problems} (check the environment)")
 
 
 def database_url(config: Settings) -> str:

@@ -283,7 +283,8 @@ def _date(value: Any, index: int, out: list[Violation]) -> str | None:
 
 
 def normalize_row(raw: Any, index: int, out: list[Violation]) -> dict[str, Any] | None:
-    """One row in its normalized form, or None (with violations appended)."""
+    """Every field of one row normalized, None for a field with a violation (appended to `out`);
+    None when the row is not an object."""
     if not isinstance(raw, dict):
         out.append(Violation(index, "row", "invalid_type", "each row must be a JSON object"))
         return None
@@ -292,7 +293,6 @@ def normalize_row(raw: Any, index: int, out: list[Violation]) -> dict[str, Any] 
                              f"the row has {len(raw)} keys; at most {limits.MAX_COLUMNS} "
                              "allowed"))
         return None
-    before = len(out)
     known = (*TEXT_FIELDS, *COUNT_FIELDS, DATE_FIELD)
     extra = {key: value for key, value in raw.items() if key not in known}
     out.extend(dataclasses.replace(v, row_index=index) for v in _unstorable(extra, ""))
@@ -305,7 +305,7 @@ def normalize_row(raw: Any, index: int, out: list[Violation]) -> dict[str, Any] 
     if row["stage_application"] == "":
         out.append(Violation(index, "stage_application", "required",
                              "stage_application is required and must not be blank"))
-    return row if len(out) == before else None
+    return row
 
 
 def _top_text(payload: dict[str, Any], name: str, out: list[Violation],
@@ -355,16 +355,17 @@ def parse_payload(payload: Any, *, max_rows: int,
     rows: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
     for index, raw in enumerate(rows_in[: max_rows + 1]):
+        before = len(out)
         row = normalize_row(raw, index, out)
-        if row is None:
-            continue
-        key = row["stage_application"]
-        if key in seen:
-            out.append(Violation(index, "stage_application", "duplicate",
-                                 f"stage_application repeats row {seen[key]} of this batch"))
-            continue
-        seen[key] = index
-        rows.append(row)
+        key = row["stage_application"] if row is not None else None
+        if key:  # a repeat is reported even when the row has other violations too
+            if key in seen:
+                out.append(Violation(index, "stage_application", "duplicate",
+                                     f"stage_application repeats row {seen[key]} of this batch"))
+                continue
+            seen[key] = index
+        if row is not None and len(out) == before:
+            rows.append(row)
 
     if out or tenant_id is None:
         raise ContractError(out)

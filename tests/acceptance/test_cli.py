@@ -240,3 +240,13 @@ def test_parallel_verbs_on_a_fresh_embedded_home(tmp_path) -> None:
     results = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0, 0], results
     assert not (tmp_path / "home" / "pgdata" / "postmaster.pid").exists()
+
+
+@pytest.mark.parametrize(("variable", "value"), [
+    ("PROJECTS_IMPORT_MAX_ROWS", "abc"),
+    ("ANOMALIES_ALERT_WINDOW_HOURS", "0"),
+    ("PROJECTS_IMPORT_POOLER", "bogus"),
+])
+def test_an_invalid_setting_is_one_line_naming_the_variable(env, variable, value) -> None:
+    result = run_cli({**env, variable: value}, "tenant", "list")
+    assert_one_line_error(result, "invalid configuration", variable)

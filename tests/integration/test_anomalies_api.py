@@ -217,6 +217,21 @@ def test_other_roles_answer_403(http, imported) -> None:
                          "forbidden")
 
 
+def test_only_user_tokens_with_role_authenticated_are_let_in(http, imported) -> None:
+    """An anon or service token is not a signed-in user, whatever its app_metadata says."""
+    for role in ("anon", "service_role", None):
+        claims: dict[str, Any] = {"sub": "x", "exp": int(time.time()) + 600,
+                                  "app_metadata": {"role": "operator"}}
+        if role is not None:
+            claims["role"] = role
+        credential = jwt.encode(claims, JWT_SECRET, algorithm="HS256")
+        for method, path in (("GET", "/anomalies"), ("POST", "/anomalies/alerts"),
+                             ("POST", "/anomalies/1/acknowledge")):
+            response = http.request(method, path, headers=bearer(credential))
+            assert_error(response, 403, "forbidden")
+            assert "authenticated" in response.json()["error"]["message"]
+
+
 def test_request_log_has_no_names_or_payload_values(http, imported, capsys) -> None:
     capsys.readouterr()
     response = http.get("/anomalies", params={"tenant": "TELCO"}, headers=bearer(token()))

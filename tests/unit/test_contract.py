@@ -86,6 +86,16 @@ def test_every_violation_is_reported_with_its_row() -> None:
     ]
 
 
+def test_a_repeated_stage_application_is_reported_beside_other_violations() -> None:
+    rows = [project_row("A", residential="-1"), project_row(" A ", developer_class="x" * 300),
+            project_row("B")]
+    assert violations_of(batch(rows)) == [
+        (0, "residential", "negative"),
+        (1, "developer_class", "too_long"),
+        (1, "stage_application", "duplicate"),
+    ]
+
+
 @pytest.mark.parametrize("count", [0, 6])
 def test_row_count_must_be_within_bounds(count: int) -> None:
     rows = [project_row(f"STG-{i}") for i in range(count)]

@@ -8,12 +8,21 @@ import csv
 import io
 import json
 import math
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from projects_import.errors import ProjectsImportError
 from projects_import.imports import limits
-from projects_import.imports.contract import ContractError, Violation
+from projects_import.imports.contract import (
+    ContractError,
+    ImportRequest,
+    Violation,
+    parse_payload,
+    parse_valid_payload,
+)
 
 JSON = "application/json"
 CSV = "text/csv"
@@ -107,3 +116,46 @@ def decode_csv(body: bytes, query: Mapping[str, str]) -> dict[str, Any]:
     payload: dict[str, Any] = {"rows": rows}
     payload.update({name: query[name] for name in ENVELOPE_PARAMETERS if name in query})
     return payload
+
+
+def read(media: str, body: bytes, query: Mapping[str, str]) -> tuple[Any, bool]:
+    """The payload of a body, and whether it is fast_json's reading (then `parse` may take
+    the fast path)."""
+    fast = fast_json(body) if media == JSON else None
+    if fast is not None:
+        return fast, True
+    return decode(media, body, query), False
+
+
+def fast_json(body: bytes) -> Any | None:
+    """orjson's reading of a UTF-8 JSON body, or None: then `decode_json` decides and words the
+    error. orjson reads integers past 64 bits as floats, so its result only feeds
+    parse_valid_payload (which takes no floats) and the checks before it."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def parse(media: str, body: bytes, payload: Any, *, fast: bool, max_rows: int,
+          generated_correlation_id: uuid.UUID) -> ImportRequest:
+    """The validated batch of a decoded body (`fast`: `payload` is fast_json's reading).
+
+    The fast path (parse_valid_payload) answers a valid batch of plain values; anything it does
+    not vouch for goes through parse_payload on json's reading, which words every violation.
+    A JSON body is staged as received (`raw_json`), so the payload is not encoded again."""
+    # every string in the rows is storable: orjson refuses lone surrogates, and NUL can only
+    # come as a \u0000 escape (JSON) or a NUL byte (CSV)
+    storable_rows = (b"\\u0000" not in body if fast
+                     else media == CSV and b"\x00" not in body)
+    batch = None
+    if storable_rows:
+        batch = parse_valid_payload(payload, max_rows=max_rows,
+                                    generated_correlation_id=generated_correlation_id)
+    if batch is None:
+        exact = decode_json(body) if fast else payload
+        batch = parse_payload(exact, max_rows=max_rows,
+                              generated_correlation_id=generated_correlation_id)
+    if fast:
+        batch.raw_json = body
+    return batch

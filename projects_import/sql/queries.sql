@@ -63,6 +63,21 @@ select public.fn_projects_import_submit(
     %(tenant_id)s, %(source)s, %(batch_id)s, %(batch_checksum)s, %(checksum_version)s::smallint,
     %(raw)s, %(rows)s, %(correlation_id)s, %(validation)s) as result;
 
+-- import_replay_lookup --
+-- A replay's answer from the checksum alone, before any payload is sent (staging_imports'
+-- unique (tenant_id, batch_checksum) index); none for a paused tenant, whose answer is
+-- fn_projects_import_submit's (it stays the authority).
+select jsonb_build_object(
+           'outcome', 'replayed',
+           'batch_id', s.batch_id,
+           'staging_id', s.id,
+           'original_correlation_id', s.correlation_id,
+           'metrics', coalesce(s.validation -> 'metrics', '{}'::jsonb)
+                      || jsonb_build_object('staging_id', s.id)) as result
+  from public.staging_imports s
+  join public.tenants t on t.tenant_id = s.tenant_id and t.paused_at is null
+ where s.tenant_id = %(tenant_id)s and s.batch_checksum = %(batch_checksum)s;
+
 -- staging_get --
 -- A staged batch, for a re-run.
 select id, tenant_id, batch_id, source, raw, correlation_id, validation

@@ -72,8 +72,6 @@ table public.import_anomalies (rls)
     constraint import_anomalies_severity_check CHECK ((severity = ANY (ARRAY['error'::text, 'warning'::text, 'info'::text])))
     constraint import_anomalies_status_check CHECK ((status = ANY (ARRAY['open'::text, 'acknowledged'::text, 'resolved'::text])))
     constraint import_anomalies_tenant_id_batch_id_row_index_anomaly_type_key UNIQUE (tenant_id, batch_id, row_index, anomaly_type)
-    constraint import_anomalies_tenant_id_problem_id_fkey FOREIGN KEY (tenant_id, problem_id) REFERENCES import_problems(tenant_id, id) ON DELETE SET NULL (problem_id)
-    constraint import_anomalies_tenant_id_staging_id_fkey FOREIGN KEY (tenant_id, staging_id) REFERENCES staging_imports(tenant_id, id) ON DELETE SET NULL (staging_id)
 
 table public.import_problem_events (rls)
     tenant_id text not null
@@ -184,7 +182,6 @@ table public.project_org_memberships (rls)
     ended_batch_id uuid
     constraint project_org_memberships_pkey PRIMARY KEY (tenant_id, id)
     constraint project_org_memberships_role_check CHECK ((role = 'delivery_partner'::text))
-    constraint project_org_memberships_tenant_id_stage_application_fkey FOREIGN KEY (tenant_id, stage_application) REFERENCES projects(tenant_id, stage_application) ON DELETE CASCADE
 
 table public.project_user_memberships (rls)
     tenant_id text not null
@@ -198,7 +195,6 @@ table public.project_user_memberships (rls)
     ended_batch_id uuid
     constraint project_user_memberships_pkey PRIMARY KEY (tenant_id, id)
     constraint project_user_memberships_role_check CHECK ((role = ANY (ARRAY['deployment_specialist'::text, 'relationship_manager'::text])))
-    constraint project_user_memberships_tenant_id_stage_application_fkey FOREIGN KEY (tenant_id, stage_application) REFERENCES projects(tenant_id, stage_application) ON DELETE CASCADE
 
 table public.projects (rls)
     tenant_id text not null
@@ -321,10 +317,9 @@ index import_anomalies_created: CREATE INDEX import_anomalies_created ON public.
 index import_anomalies_id: CREATE INDEX import_anomalies_id ON public.import_anomalies USING btree (id)
 index import_anomalies_pkey: CREATE UNIQUE INDEX import_anomalies_pkey ON public.import_anomalies USING btree (tenant_id, id)
 index import_anomalies_problem: CREATE INDEX import_anomalies_problem ON public.import_anomalies USING btree (tenant_id, problem_id, created_at DESC, id DESC) WHERE (problem_id IS NOT NULL)
-index import_anomalies_staging: CREATE INDEX import_anomalies_staging ON public.import_anomalies USING btree (tenant_id, staging_id) WHERE (staging_id IS NOT NULL)
 index import_anomalies_tenant_created: CREATE INDEX import_anomalies_tenant_created ON public.import_anomalies USING btree (tenant_id, created_at DESC, id DESC)
 index import_anomalies_tenant_id_batch_id_row_index_anomaly_type_key: CREATE UNIQUE INDEX import_anomalies_tenant_id_batch_id_row_index_anomaly_type_key ON public.import_anomalies USING btree (tenant_id, batch_id, row_index, anomaly_type)
-index import_anomalies_unresolved: CREATE INDEX import_anomalies_unresolved ON public.import_anomalies USING btree (tenant_id, project_key, anomaly_type) WHERE (status <> 'resolved'::text)
+index import_anomalies_unresolved: CREATE INDEX import_anomalies_unresolved ON public.import_anomalies USING btree (tenant_id, project_key, anomaly_type) WHERE ((status <> 'resolved'::text) AND (problem_id IS NULL))
 index import_problem_events_pkey: CREATE UNIQUE INDEX import_problem_events_pkey ON public.import_problem_events USING btree (tenant_id, id)
 index import_problem_events_problem: CREATE INDEX import_problem_events_problem ON public.import_problem_events USING btree (tenant_id, problem_id, at, id)
 index import_problems_id: CREATE INDEX import_problems_id ON public.import_problems USING btree (id)
@@ -599,6 +594,7 @@ declare
     v_problems          bigint := 0;
     v_deliveries        bigint := 0;
     v_chunk_imports     integer;
+    v_chunk_unlinked    integer;
     v_chunk_anomalies   integer;
     v_chunk_requests    integer;
     v_chunk_problems    integer;
@@ -648,11 +644,39 @@ begin
         )
         select count(*) into v_chunk_anomalies from deleted;
 
-        with doomed as (
-            select tenant_id, id
+        -- A staged batch's occurrences lose their link before it goes, p_chunk_size at a
+        -- time and never waiting on an occurrence an import holds: retention waits on no
+        -- import, so the two cannot deadlock. A batch with occurrences still linked stays
+        -- for a later chunk or run.
+        with due as (
+            select tenant_id, id, batch_id
               from staging_imports
              where created_at < v_imports_cutoff
              order by created_at
+             limit p_chunk_size
+        ), linked as (
+            select a.tenant_id, a.id
+              from due d
+              join import_anomalies a
+                on a.tenant_id = d.tenant_id and a.batch_id = d.batch_id
+               and a.staging_id = d.id
+             limit p_chunk_size
+               for update of a skip locked
+        )
+        update import_anomalies a
+           set staging_id = null
+          from linked l
+         where a.tenant_id = l.tenant_id and a.id = l.id;
+        get diagnostics v_chunk_unlinked = row_count;
+
+        with doomed as (
+            select s.tenant_id, s.id
+              from staging_imports s
+             where s.created_at < v_imports_cutoff
+               and not exists (select 1 from import_anomalies a
+                                where a.tenant_id = s.tenant_id and a.batch_id = s.batch_id
+                                  and a.staging_id = s.id)
+             order by s.created_at
              limit p_chunk_size
                for update skip locked
         ), deleted as (
@@ -764,6 +788,7 @@ begin
         v_problems := v_problems + v_chunk_problems;
         v_deliveries := v_deliveries + v_chunk_deliveries;
         v_more := v_chunk_anomalies = p_chunk_size or v_chunk_imports = p_chunk_size
+                  or v_chunk_unlinked = p_chunk_size
                   or v_chunk_requests = p_chunk_size or v_chunk_problems = p_chunk_size
                   or v_chunk_deliveries = p_chunk_size;
     end loop;
@@ -1116,6 +1141,16 @@ select nullif(btrim(case p_anomaly_type
                                                p_relationship_manager)
            end), '')
 
+function public.fn_import_problems_unlink_anomalies() returns trigger [plpgsql, volatile, set search_path=public, pg_temp]:
+begin
+    update import_anomalies a
+       set problem_id = null
+      from deleted_problems d
+     where a.tenant_id = d.tenant_id
+       and a.problem_id = d.id;
+    return null;
+end
+
 function public.fn_import_retention_cron_job() returns jsonb [plpgsql, stable, set search_path=public, pg_temp]:
 declare
     v_job jsonb;
@@ -1358,6 +1393,17 @@ begin
          limit p_limit;
 end
 
+function public.fn_projects_delete_memberships() returns trigger [plpgsql, volatile, set search_path=public, pg_temp]:
+begin
+    delete from project_org_memberships m
+     using deleted_projects d
+     where m.tenant_id = d.tenant_id and m.stage_application = d.stage_application;
+    delete from project_user_memberships m
+     using deleted_projects d
+     where m.tenant_id = d.tenant_id and m.stage_application = d.stage_application;
+    return null;
+end
+
 function public.fn_projects_import_lock(p_tenant_id text) returns void [sql, volatile]:
 select pg_advisory_xact_lock(public.fn_projects_import_lock_key(p_tenant_id))
 
@@ -1385,6 +1431,7 @@ declare
     v_metrics         jsonb;
     v_anomaly_ids     regclass := pg_get_serial_sequence('public.import_anomalies', 'id');
     v_first_merge     boolean := false;
+    v_problem_ids     bigint[];
 begin
     if p_rows is null or jsonb_typeof(p_rows) <> 'array' then
         raise exception 'fn_projects_import_merge: rows must be a JSON array'
@@ -1420,38 +1467,47 @@ begin
     ) on commit drop;
     truncate pg_temp.import_batch;
 
+    -- Parse, then resolve canonical values from today's directories in the same statement:
+    -- fn_projects_resolve_canonical_batch looks each distinct value up once and joins back.
     insert into pg_temp.import_batch
-    select e.ord - 1,
-           nullif(btrim(e.r ->> 'stage_application'), ''),
-           nullif(btrim(e.r ->> 'delivery_partner'), ''),
-           nullif(btrim(e.r ->> 'developer_class'), ''),
-           nullif(btrim(e.r ->> 'relationship_manager'), ''),
-           nullif(btrim(e.r ->> 'deployment_specialist'), ''),
-           nullif(btrim(e.r ->> 'rm_preferred_username'), ''),
-           coalesce(nullif(btrim(e.r ->> 'residential'), '')::integer, 0),
-           coalesce(nullif(btrim(e.r ->> 'commercial'), '')::integer, 0),
-           coalesce(nullif(btrim(e.r ->> 'essential'), '')::integer, 0),
-           coalesce(nullif(btrim(e.r ->> 'premises_count'), '')::integer, 0),
-           nullif(btrim(e.r ->> 'stage_application_created'), '')::date,
-           left(e.r::text, 500),
-           null, null, null
-      from jsonb_array_elements(p_rows) with ordinality as e(r, ord);
+    with parsed as materialized (
+        select e.ord - 1 as row_index,
+               nullif(btrim(e.r ->> 'stage_application'), '') as stage_application,
+               nullif(btrim(e.r ->> 'delivery_partner'), '') as delivery_partner,
+               nullif(btrim(e.r ->> 'developer_class'), '') as developer_class,
+               nullif(btrim(e.r ->> 'relationship_manager'), '') as relationship_manager,
+               nullif(btrim(e.r ->> 'deployment_specialist'), '') as deployment_specialist,
+               nullif(btrim(e.r ->> 'rm_preferred_username'), '') as rm_preferred_username,
+               coalesce(nullif(btrim(e.r ->> 'residential'), '')::integer, 0) as residential,
+               coalesce(nullif(btrim(e.r ->> 'commercial'), '')::integer, 0) as commercial,
+               coalesce(nullif(btrim(e.r ->> 'essential'), '')::integer, 0) as essential,
+               coalesce(nullif(btrim(e.r ->> 'premises_count'), '')::integer, 0)
+                   as premises_count,
+               nullif(btrim(e.r ->> 'stage_application_created'), '')::date
+                   as stage_application_created,
+               left(e.r::text, 500) as excerpt
+          from jsonb_array_elements(p_rows) with ordinality as e(r, ord)
+    )
+    select b.row_index, b.stage_application, b.delivery_partner, b.developer_class,
+           b.relationship_manager, b.deployment_specialist, b.rm_preferred_username,
+           b.residential, b.commercial, b.essential, b.premises_count,
+           b.stage_application_created, b.excerpt, c.partner_org, c.ds_username, c.rm_username
+      from parsed b
+      join fn_projects_resolve_canonical_batch(
+               p_tenant_id,
+               array(select x.delivery_partner from parsed x order by x.row_index),
+               array(select x.deployment_specialist from parsed x order by x.row_index),
+               array(select x.relationship_manager from parsed x order by x.row_index),
+               array(select x.rm_preferred_username from parsed x order by x.row_index)) c
+        on c.ord = b.row_index + 1;
 
     if exists (select 1 from pg_temp.import_batch where stage_application is null) then
         raise exception 'fn_projects_import_merge: every row needs a stage_application'
             using errcode = '22023';
     end if;
+    analyze pg_temp.import_batch;
 
     select count(*) into v_rows from pg_temp.import_batch;
-
-    -- Canonical values from today's directories (fn_projects_resolve_canonical).
-    update pg_temp.import_batch b
-       set (partner_org, ds_username, rm_username) =
-           (select c.partner_org, c.ds_username, c.rm_username
-              from fn_projects_resolve_canonical(p_tenant_id, b.delivery_partner,
-                                                 b.deployment_specialist,
-                                                 b.relationship_manager,
-                                                 b.rm_preferred_username) c);
 
     insert into organizations (tenant_id, name)
     select distinct p_tenant_id, b.partner_org
@@ -1459,6 +1515,10 @@ begin
      where b.partner_org is not null
     on conflict do nothing;
 
+    -- Memberships (the one rule, 0011) are synced for the projects this batch inserted or
+    -- changed only: an unchanged project's canonical values, so its memberships, are as the
+    -- last merge or backfill left them.
+    perform fn_projects_membership_sync_table();
     with upserted as (
         insert into projects as p (
             tenant_id, stage_application, delivery_partner, developer_class,
@@ -1500,17 +1560,17 @@ begin
                 excluded.essential, excluded.premises_count,
                 excluded.stage_application_created, excluded.partner_org,
                 excluded.ds_username, excluded.rm_username)
-        returning (xmax = 0) as inserted
+        returning p.stage_application, p.partner_org, p.ds_username, p.rm_username,
+                  (xmax = 0) as inserted
+    ), synced as (
+        insert into pg_temp.membership_sync
+        select p_tenant_id, u.stage_application, u.partner_org, u.ds_username, u.rm_username
+          from upserted u
     )
     select count(*) filter (where inserted), count(*) filter (where not inserted)
       into v_inserted, v_updated
       from upserted;
 
-    -- Memberships: the one rule (0011).
-    perform fn_projects_membership_sync_table();
-    insert into pg_temp.membership_sync
-    select p_tenant_id, b.stage_application, b.partner_org, b.ds_username, b.rm_username
-      from pg_temp.import_batch b;
     v_sync := fn_projects_sync_memberships(p_batch_id);
 
     -- Misses of this batch (the one rule, 0011); `fresh` unless this batch recorded it before.
@@ -1550,6 +1610,7 @@ begin
        set anomaly_id = nextval(v_anomaly_ids)
      where fresh;
     get diagnostics v_new = row_count;
+    analyze pg_temp.import_batch_misses;
 
     if v_new > 0 then
         select d.ack_due_at, d.resolve_due_at into v_ack_due, v_resolve_due
@@ -1612,13 +1673,15 @@ begin
          where l.opened or l.reopened;
 
         -- The earlier occurrences of a reopened problem follow it back to open.
-        update import_anomalies ia
-           set status = 'open', acknowledged_at = null, acknowledged_by = null,
-               resolved_at = null
-          from pg_temp.import_batch_misses a
-         where a.reopened
-           and ia.tenant_id = p_tenant_id and ia.problem_id = a.problem_id
-           and ia.status <> 'open';
+        v_problem_ids := array(select a.problem_id from pg_temp.import_batch_misses a
+                                where a.reopened);
+        if cardinality(v_problem_ids) > 0 then
+            update import_anomalies ia
+               set status = 'open', acknowledged_at = null, acknowledged_by = null,
+                   resolved_at = null
+             where ia.tenant_id = p_tenant_id and ia.problem_id = any (v_problem_ids)
+               and ia.status <> 'open';
+        end if;
 
         insert into import_anomalies (id, tenant_id, batch_id, staging_id, row_index,
                                       project_key, anomaly_type, severity, payload_excerpt,
@@ -1653,15 +1716,15 @@ begin
     ), logged as (
         insert into import_problem_events (tenant_id, problem_id, actor, action, resolution)
         select p_tenant_id, f.id, 'system', 'resolved', f.resolution from fixed f
-    ), occurrences as (
+    )
+    select coalesce(array_agg(f.id), '{}') into v_problem_ids from fixed f;
+    if cardinality(v_problem_ids) > 0 then
         update import_anomalies ia
            set status = 'resolved', resolved_at = now()
-          from fixed f
-         where ia.tenant_id = p_tenant_id and ia.problem_id = f.id
-           and ia.status <> 'resolved'
-        returning 1
-    )
-    select count(*) into v_resolved from occurrences;
+         where ia.tenant_id = p_tenant_id and ia.problem_id = any (v_problem_ids)
+           and ia.status <> 'resolved';
+        get diagnostics v_resolved = row_count;
+    end if;
 
     v_metrics := jsonb_build_object(
         'rows', v_rows,
@@ -1776,51 +1839,60 @@ begin
         perform fn_projects_import_lock(v_tenant);
     end loop;
 
-    create temp table if not exists backfill_scope (
-        tenant_id          text not null,
-        stage_application  text not null
-    ) on commit drop;
-    truncate pg_temp.backfill_scope;
-    insert into pg_temp.backfill_scope
-    select p.tenant_id, p.stage_application
-      from projects p
-     where (p_tenant_id is null or p.tenant_id = p_tenant_id)
-       and (p_project_keys is null or p.stage_application = any (p_project_keys));
-
-    with resolved as (
-        select p.tenant_id, p.stage_application, c.partner_org, c.ds_username, c.rm_username
-          from projects p
-          join pg_temp.backfill_scope s using (tenant_id, stage_application)
-          cross join lateral fn_projects_resolve_canonical(
-                p.tenant_id, p.delivery_partner, p.deployment_specialist,
-                p.relationship_manager, p.rm_preferred_username) c
-    ), changed as (
-        update projects p
-           set partner_org = r.partner_org,
-               ds_username = r.ds_username,
-               rm_username = r.rm_username,
-               updated_at = now()
-          from resolved r
-         where p.tenant_id = r.tenant_id
-           and p.stage_application = r.stage_application
-           and (p.partner_org, p.ds_username, p.rm_username)
-               is distinct from (r.partner_org, r.ds_username, r.rm_username)
-        returning 1
-    )
-    select count(*) into v_projects from changed;
+    v_projects := 0;
+    for v_tenant in
+        select tenant_id from tenants
+         where p_tenant_id is null or tenant_id = p_tenant_id
+         order by tenant_id
+    loop
+        -- the batch rule over the tenant's projects: each distinct value looked up once
+        with listed as materialized (
+            select row_number() over (order by p.stage_application) as ord,
+                   p.stage_application, p.delivery_partner, p.deployment_specialist,
+                   p.relationship_manager, p.rm_preferred_username
+              from projects p
+             where p.tenant_id = v_tenant
+               and (p_project_keys is null or p.stage_application = any (p_project_keys))
+        ), resolved as (
+            select l.stage_application, c.partner_org, c.ds_username, c.rm_username
+              from listed l
+              join fn_projects_resolve_canonical_batch(
+                       v_tenant,
+                       array(select x.delivery_partner from listed x order by x.ord),
+                       array(select x.deployment_specialist from listed x order by x.ord),
+                       array(select x.relationship_manager from listed x order by x.ord),
+                       array(select x.rm_preferred_username from listed x order by x.ord)) c
+                on c.ord = l.ord
+        ), changed as (
+            update projects p
+               set partner_org = r.partner_org,
+                   ds_username = r.ds_username,
+                   rm_username = r.rm_username,
+                   updated_at = now()
+              from resolved r
+             where p.tenant_id = v_tenant
+               and p.stage_application = r.stage_application
+               and (p.partner_org, p.ds_username, p.rm_username)
+                   is distinct from (r.partner_org, r.ds_username, r.rm_username)
+            returning 1
+        )
+        select v_projects + count(*) into v_projects from changed;
+    end loop;
 
     insert into organizations (tenant_id, name)
     select distinct p.tenant_id, p.partner_org
       from projects p
-      join pg_temp.backfill_scope s using (tenant_id, stage_application)
      where p.partner_org is not null
+       and (p_tenant_id is null or p.tenant_id = p_tenant_id)
+       and (p_project_keys is null or p.stage_application = any (p_project_keys))
     on conflict do nothing;
 
     perform fn_projects_membership_sync_table();
     insert into pg_temp.membership_sync
     select p.tenant_id, p.stage_application, p.partner_org, p.ds_username, p.rm_username
       from projects p
-      join pg_temp.backfill_scope s using (tenant_id, stage_application);
+     where (p_tenant_id is null or p.tenant_id = p_tenant_id)
+       and (p_project_keys is null or p.stage_application = any (p_project_keys));
     v_sync := fn_projects_sync_memberships(null);
 
     with fixed as (
@@ -1828,10 +1900,11 @@ begin
            set status = 'resolved', resolved_at = now(), resolved_by = 'system',
                resolution = 'directory_fix'
           from projects p
-          join pg_temp.backfill_scope s using (tenant_id, stage_application)
          where pr.tenant_id = p.tenant_id
            and pr.project_key = p.stage_application
            and pr.status <> 'resolved'
+           and (p_tenant_id is null or p.tenant_id = p_tenant_id)
+           and (p_project_keys is null or p.stage_application = any (p_project_keys))
            and not exists (
                 select 1
                   from fn_import_anomaly_misses(p.delivery_partner, p.deployment_specialist,
@@ -1857,11 +1930,12 @@ begin
         update import_anomalies ia
            set status = 'resolved', resolved_at = now()
           from projects p
-          join pg_temp.backfill_scope s using (tenant_id, stage_application)
          where ia.tenant_id = p.tenant_id
            and ia.project_key = p.stage_application
            and ia.problem_id is null
            and ia.status <> 'resolved'
+           and (p_tenant_id is null or p.tenant_id = p_tenant_id)
+           and (p_project_keys is null or p.stage_application = any (p_project_keys))
            and not fn_import_anomaly_applies(ia.anomaly_type, p)
         returning 1
     )
@@ -1891,27 +1965,55 @@ begin
 end
 
 function public.fn_projects_resolve_canonical(p_tenant_id text, p_delivery_partner text, p_deployment_specialist text, p_relationship_manager text, p_rm_preferred_username text) returns TABLE(partner_org text, ds_username text, rm_username text) [sql, stable]:
-select coalesce(
-               (select pn.canonical from public.partner_normalization pn
-                 where pn.tenant_id = p_tenant_id
-                   and pn.alias_key = public.fn_directory_key(p_delivery_partner)),
-               (select min(pn.canonical) from public.partner_normalization pn
-                 where pn.tenant_id = p_tenant_id
-                   and public.fn_directory_key(pn.canonical)
-                       = public.fn_directory_key(p_delivery_partner))),
-           (select d.preferred_username from public.ds_directory d
-             where d.tenant_id = p_tenant_id and d.active
-               and d.username_key = public.fn_directory_key(p_deployment_specialist)),
-           case when public.fn_directory_key(p_rm_preferred_username) is not null then
-               (select r.preferred_username from public.rm_directory r
-                 where r.tenant_id = p_tenant_id and r.active
-                   and r.username_key = public.fn_directory_key(p_rm_preferred_username))
-           else
-               (select min(r.preferred_username) from public.rm_directory r
-                 where r.tenant_id = p_tenant_id and r.active
-                   and r.display_key = public.fn_directory_key(p_relationship_manager)
-                having count(*) = 1)
-           end
+select c.partner_org, c.ds_username, c.rm_username
+      from public.fn_projects_resolve_canonical_batch(
+               p_tenant_id, array[p_delivery_partner], array[p_deployment_specialist],
+               array[p_relationship_manager], array[p_rm_preferred_username]) c
+
+function public.fn_projects_resolve_canonical_batch(p_tenant_id text, p_delivery_partner text[], p_deployment_specialist text[], p_relationship_manager text[], p_rm_preferred_username text[]) returns TABLE(ord bigint, partner_org text, ds_username text, rm_username text) [sql, stable]:
+with given as materialized (
+        select u.ord, u.partner, u.specialist, coalesce(u.manager, '') as manager,
+               coalesce(u.manager_username, '') as manager_username
+          from unnest(p_delivery_partner, p_deployment_specialist, p_relationship_manager,
+                      p_rm_preferred_username)
+               with ordinality as u(partner, specialist, manager, manager_username, ord)
+    ), partners as (
+        select d.partner,
+               coalesce(
+                   (select pn.canonical from public.partner_normalization pn
+                     where pn.tenant_id = p_tenant_id and pn.alias_key = d.partner_key),
+                   (select min(pn.canonical) from public.partner_normalization pn
+                     where pn.tenant_id = p_tenant_id
+                       and public.fn_directory_key(pn.canonical) = d.partner_key))
+                   as partner_org
+          from (select v.partner, public.fn_directory_key(v.partner) as partner_key
+                  from (select distinct g.partner from given g
+                         where g.partner is not null) v) d
+    ), specialists as (
+        select v.specialist,
+               (select s.preferred_username from public.ds_directory s
+                 where s.tenant_id = p_tenant_id and s.active
+                   and s.username_key = public.fn_directory_key(v.specialist)) as ds_username
+          from (select distinct g.specialist from given g where g.specialist is not null) v
+    ), managers as (
+        select v.manager, v.manager_username,
+               case when public.fn_directory_key(v.manager_username) is not null then
+                   (select r.preferred_username from public.rm_directory r
+                     where r.tenant_id = p_tenant_id and r.active
+                       and r.username_key = public.fn_directory_key(v.manager_username))
+               else
+                   (select min(r.preferred_username) from public.rm_directory r
+                     where r.tenant_id = p_tenant_id and r.active
+                       and r.display_key = public.fn_directory_key(v.manager)
+                    having count(*) = 1)
+               end as rm_username
+          from (select distinct g.manager, g.manager_username from given g) v
+    )
+    select g.ord, p.partner_org, s.ds_username, m.rm_username
+      from given g
+      left join partners p on p.partner = g.partner
+      left join specialists s on s.specialist = g.specialist
+      left join managers m on m.manager = g.manager and m.manager_username = g.manager_username
 
 function public.fn_projects_sync_memberships(p_batch_id uuid) returns jsonb [plpgsql, volatile, set search_path=public, pg_temp]:
 declare
@@ -2021,6 +2123,17 @@ begin
     return v_jobid;
 end
 
+function public.fn_staging_imports_unlink_anomalies() returns trigger [plpgsql, volatile, set search_path=public, pg_temp]:
+begin
+    update import_anomalies a
+       set staging_id = null
+      from deleted_staging d
+     where a.tenant_id = d.tenant_id
+       and a.batch_id = d.batch_id
+       and a.staging_id = d.id;
+    return null;
+end
+
 function public.fn_tenant_expected_at(p_now timestamp with time zone, p_tz text, p_schedule time without time zone, p_days integer[]) returns timestamp with time zone [sql, stable]:
 select max((d::date + p_schedule) at time zone p_tz)
       from generate_series(((p_now at time zone p_tz)::date - 7)::timestamp,
@@ -2087,6 +2200,9 @@ begin
     return jsonb_build_object('tenant_id', p_tenant_id, 'paused', false, 'changed', v_changed);
 end
 
+trigger import_problems.import_problems_unlink_anomalies: CREATE TRIGGER import_problems_unlink_anomalies AFTER DELETE ON public.import_problems REFERENCING OLD TABLE AS deleted_problems FOR EACH STATEMENT EXECUTE FUNCTION fn_import_problems_unlink_anomalies()
+trigger projects.projects_delete_memberships: CREATE TRIGGER projects_delete_memberships AFTER DELETE ON public.projects REFERENCING OLD TABLE AS deleted_projects FOR EACH STATEMENT EXECUTE FUNCTION fn_projects_delete_memberships()
+trigger staging_imports.staging_imports_unlink_anomalies: CREATE TRIGGER staging_imports_unlink_anomalies AFTER DELETE ON public.staging_imports REFERENCING OLD TABLE AS deleted_staging FOR EACH STATEMENT EXECUTE FUNCTION fn_staging_imports_unlink_anomalies()
 policy public.directory_changes.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
 policy public.directory_changes.service_role_read: permissive for select to service_role using true
 policy public.ds_directory.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)

@@ -19,7 +19,6 @@ from projects_import.api.throttle import TenantBusy
 from projects_import.db.errors import unavailable
 from projects_import.errors import ProjectsImportError
 from projects_import.imports import decoding
-from projects_import.imports.contract import parse_payload
 from projects_import.imports.offload import run_cpu_bound
 from projects_import.imports.service import ImportBusy, ImportRequestRecord, ImportResult
 
@@ -98,13 +97,13 @@ async def _read_and_submit(request: Request, services: Services, fields: dict[st
     body, received = await read_body(request, settings.max_body_bytes,
                                      settings.body_timeout_seconds)
     fields["bytes"] = received
-    payload = await run_cpu_bound(decoding.decode, media, body, request.query_params)
+    payload, fast = await run_cpu_bound(decoding.read, media, body, request.query_params)
     _adopt_correlation_id(request, payload)
     claimed = payload.get("tenant_id") if isinstance(payload, dict) else None
     if isinstance(claimed, str) and claimed.strip() and claimed.strip() != tenant_id:
         raise ApiError(401, "unauthorized", "the bearer secret does not belong to this tenant_id")
     batch = await run_cpu_bound(
-        parse_payload, payload, max_rows=settings.max_rows,
+        decoding.parse, media, body, payload, fast=fast, max_rows=settings.max_rows,
         generated_correlation_id=uuid.UUID(correlation_id_of(request)))
     request.state.correlation_id = str(batch.correlation_id)
     fields.update(batch_id=str(batch.batch_id), rows=len(batch.rows))

@@ -9,10 +9,21 @@ from fastapi import FastAPI
 
 from projects_import import __version__
 from projects_import.api.deps import Services
+from projects_import.api.docs import install_docs
 from projects_import.api.errors import install_error_handlers
 from projects_import.api.middleware import RequestContextMiddleware
 from projects_import.api.openapi import install_openapi
-from projects_import.api.routes import anomalies, console, dashboard, health, imports
+from projects_import.api.routes import (
+    anomalies,
+    console,
+    dashboard,
+    dashboard_imports,
+    dashboard_tenants,
+    health,
+    history,
+    imports,
+    tenants,
+)
 from projects_import.api.unavailable import install_unavailable_handler
 from projects_import.db.connection import Database
 from projects_import.observability import Metrics, configure_logging
@@ -38,15 +49,20 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
             await db.close()
 
     app = FastAPI(title="projects-import", version=__version__, lifespan=lifespan,
-                  docs_url="/docs", redoc_url=None)
+                  docs_url=None, redoc_url=None)
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
     install_unavailable_handler(app)
     install_openapi(app)
+    install_docs(app)
     app.include_router(imports.router)
     app.include_router(anomalies.router)
+    app.include_router(history.router)
+    app.include_router(tenants.router)
     app.include_router(dashboard.router)
     app.include_router(console.router)
     app.add_exception_handler(console.PageAnswer, console.page_answer)
+    app.include_router(dashboard_imports.router)
+    app.include_router(dashboard_tenants.router)
     app.include_router(health.router)
     return app

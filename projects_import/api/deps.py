@@ -21,9 +21,11 @@ from projects_import.auth import (
 from projects_import.console.directories import DirectoryConsole
 from projects_import.console.worklist import Worklist
 from projects_import.db.connection import Database
+from projects_import.imports.history import ImportHistory
 from projects_import.imports.service import ImportService
 from projects_import.observability import Metrics
 from projects_import.settings import Settings
+from projects_import.tenant_status import TenantStatus
 from projects_import.tenants import TenantStore
 from projects_import.users import UserStore
 
@@ -41,6 +43,8 @@ class Services:
     users: UserStore = field(init=False)
     worklist: Worklist = field(init=False)
     directories: DirectoryConsole = field(init=False)
+    history: ImportHistory = field(init=False)
+    tenant_status: TenantStatus = field(init=False)
 
     def __post_init__(self) -> None:
         self.tenants = TenantStore(self.db)
@@ -52,6 +56,8 @@ class Services:
         self.directories = DirectoryConsole(self.db)
         self.import_gate = ImportGate()
         self.signin = SignInThrottle()
+        self.history = ImportHistory(self.db)
+        self.tenant_status = TenantStatus(self.db)
 
 
 def get_services(request: Request) -> Services:
@@ -86,12 +92,22 @@ def _directories(services: ServicesDep) -> DirectoryConsole:
     return services.directories
 
 
+def _history(services: ServicesDep) -> ImportHistory:
+    return services.history
+
+
+def _tenant_status(services: ServicesDep) -> TenantStatus:
+    return services.tenant_status
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
 ImportsDep = Annotated[ImportService, Depends(_imports)]
 AnomaliesDep = Annotated[AnomalyManager, Depends(_anomalies)]
 UsersDep = Annotated[UserStore, Depends(_users)]
 WorklistDep = Annotated[Worklist, Depends(_worklist)]
 DirectoriesDep = Annotated[DirectoryConsole, Depends(_directories)]
+ImportHistoryDep = Annotated[ImportHistory, Depends(_history)]
+TenantStatusDep = Annotated[TenantStatus, Depends(_tenant_status)]
 
 
 def operator_claims(request: Request, settings: SettingsDep) -> dict[str, Any]:

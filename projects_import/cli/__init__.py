@@ -8,12 +8,21 @@ import sys
 
 import typer
 
-from projects_import.cli import directories, operations, runtime, send, service, tenants, users
+from projects_import.cli import (
+    directories,
+    imports,
+    operations,
+    runtime,
+    send,
+    service,
+    tenants,
+    users,
+)
 
 app = typer.Typer(cls=runtime.CommandGroup, no_args_is_help=True, add_completion=False,
                   pretty_exceptions_enable=False,
                   help="Idempotent per-tenant import of development projects into PostgreSQL.")
-for group in (service, tenants, directories, send, operations, users):
+for group in (service, tenants, imports, directories, send, operations, users):
     group.register(app)
 
 

@@ -1,12 +1,16 @@
-"""`projects-import tenant …` — tenants and their bearer secrets (SPEC §3)."""
+"""`projects-import tenant …` — tenants and their bearer secrets (SPEC §3), their freshness
+and quarantine (SPEC §9)."""
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Annotated
 
 import typer
 
 from projects_import.cli import runtime
+from projects_import.cli.imports import CLI_SUBJECT
+from projects_import.tenant_status import TenantStatus
 from projects_import.tenants import TenantStore, check_timezone
 
 tenant_app = typer.Typer(no_args_is_help=True, help="Tenants and their bearer secrets.")
@@ -47,10 +51,39 @@ def tenant_rotate(
 
 @tenant_app.command("list")
 def tenant_list() -> None:
-    """List tenants, their time zones and how many secrets are valid."""
+    """List tenants: time zone, valid secrets, last successful import (UTC), whether today's
+    batch is late, and any pause with its reason."""
     config = runtime.settings()
     rows = runtime.run(config, lambda db: TenantStore(db).list())
-    print(f"{'tenant':<24} {'timezone':<24} {'secrets':>7}  created")
+    print(f"{'tenant':<24} {'timezone':<24} {'secrets':>7}  {'last success (UTC)':<18}  "
+          f"{'late':<4}  paused")
     for row in rows:
+        success = row["last_success_at"]
+        shown = f"{success.astimezone(UTC):%Y-%m-%d %H:%M}" if success else "never"
+        paused = (f"since {row['paused_at'].astimezone(UTC):%Y-%m-%d %H:%M}: "
+                  f"{row['paused_reason']}" if row["paused"] else "no")
         print(f"{row['tenant_id']:<24} {row['timezone']:<24} {row['secrets']:>7}  "
-              f"{row['created_at']:%Y-%m-%d %H:%M}")
+              f"{shown:<18}  {'yes' if row['late'] else 'no':<4}  {paused}")
+
+
+@tenant_app.command("pause")
+def tenant_pause(
+    tenant: Annotated[str, typer.Argument(help="Tenant id.")],
+    reason: Annotated[str, typer.Option(help="Why (shown to the upstream in the 423 answer "
+                                             "and to operators); 1-500 characters.")],
+) -> None:
+    """Quarantine a tenant: its imports answer 423 and stage nothing until `tenant resume`."""
+    config = runtime.settings()
+    if not reason.strip():
+        runtime.fail("--reason must not be blank")
+    result = runtime.run(config, lambda db: TenantStatus(db).pause(tenant, reason, CLI_SUBJECT))
+    state = "paused" if result["changed"] else "was already paused"
+    print(f"tenant {tenant} {state} since {result['paused_at']}: {result['paused_reason']}")
+
+
+@tenant_app.command("resume")
+def tenant_resume(tenant: Annotated[str, typer.Argument(help="Tenant id.")]) -> None:
+    """Lift a tenant's quarantine: its imports are accepted again."""
+    config = runtime.settings()
+    result = runtime.run(config, lambda db: TenantStatus(db).resume(tenant, CLI_SUBJECT))
+    print(f"tenant {tenant} {'resumed' if result['changed'] else 'was not paused'}")

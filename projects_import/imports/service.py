@@ -4,6 +4,7 @@ one transaction), re-merge a staged batch, and record the outcome of each import
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import time
 import uuid
@@ -52,6 +53,27 @@ class ImportBusy(ProjectsImportError):
         self.tenant_id = tenant_id
 
 
+class TenantPaused(ProjectsImportError):
+    """The tenant is quarantined (`tenant pause`): nothing is staged (HTTP 423)."""
+
+    code = "tenant_paused"
+    http_status = 423
+
+    def __init__(self, tenant_id: str, reason: str, paused_at: str) -> None:
+        try:  # jsonb's ISO text, shown as "… UTC"
+            moment = dt.datetime.fromisoformat(paused_at).astimezone(dt.UTC)
+            paused_at = f"{moment:%Y-%m-%d %H:%M:%S} UTC"
+        except ValueError:
+            pass
+        super().__init__(
+            f"tenant {tenant_id} is paused (quarantined) since {paused_at}: {reason}. Nothing "
+            "was staged; imports are refused until an operator resumes the tenant (do not "
+            "retry until then)")
+        self.tenant_id = tenant_id
+        self.reason = reason
+        self.paused_at = paused_at
+
+
 class BatchNotFound(NotFound):
     """No staged batch with that id for that tenant."""
 
@@ -89,6 +111,18 @@ class ImportRequestRecord:
     merge_ms: float | None = None
     bytes: int | None = None
     replayed: bool = False
+    request_batch_id: str | None = None
+    source: str | None = None
+    staging_id: str | None = None
+    inserted_projects: int | None = None
+    updated_projects: int | None = None
+    unchanged_projects: int | None = None
+    org_memberships_upserted: int | None = None
+    user_memberships_upserted: int | None = None
+    anomalies_count: int | None = None
+    violations_total: int | None = None
+    # counts by code and the first few {row_index, field, code}: never values
+    violations_summary: dict[str, Any] | None = None
 
 
 def _already_json(text: str | bytes) -> str | bytes:
@@ -152,6 +186,9 @@ class ImportService:
         outcome = result["outcome"]
         if outcome == "busy":
             raise ImportBusy(request.tenant_id, self.retry_after_seconds)
+        if outcome == "paused":
+            raise TenantPaused(request.tenant_id, str(result.get("reason") or ""),
+                               str(result.get("paused_at") or ""))
         if outcome == "batch_conflict":
             raise ContractError([Violation(
                 None, "batch_id", "batch_conflict",
@@ -195,4 +232,7 @@ class ImportService:
 
     async def record_request(self, request: ImportRequestRecord) -> None:
         """Keep the outcome of one authenticated import request (import_requests)."""
-        await self.db.execute("import_request_record", **dataclasses.asdict(request))
+        params = dataclasses.asdict(request)
+        summary = params["violations_summary"]
+        params["violations_summary"] = Jsonb(summary) if summary is not None else None
+        await self.db.execute("import_request_record", **params)

@@ -29,13 +29,21 @@ returning tenant_id, timezone, created_at;
 select tenant_id, timezone, created_at from public.tenants where tenant_id = %(tenant_id)s;
 
 -- tenant_list --
--- Every tenant with its count of valid secrets.
-select t.tenant_id, t.timezone, t.created_at,
-       count(s.secret_id) filter (where s.expires_at is null or s.expires_at > now()) as secrets,
-       max(s.created_at) as last_rotated_at
+-- Every tenant with its count of valid secrets and its freshness (last success, late, paused).
+with secrets as (
+    select t.tenant_id,
+           count(s.secret_id) filter (where s.expires_at is null or s.expires_at > now())
+               as secrets,
+           max(s.created_at) as last_rotated_at
+      from public.tenants t
+      left join public.tenant_secrets s using (tenant_id)
+     group by t.tenant_id
+)
+select t.tenant_id, t.timezone, t.created_at, s.secrets, s.last_rotated_at,
+       f.last_success_at, f.expected_at, f.late, f.paused, f.paused_reason, f.paused_at
   from public.tenants t
-  left join public.tenant_secrets s using (tenant_id)
- group by t.tenant_id
+  join secrets s using (tenant_id)
+  join public.vw_tenant_freshness f using (tenant_id)
  order by t.tenant_id;
 
 -- tenant_secret_insert --
@@ -130,9 +138,27 @@ select 1 as ok;
 -- import_request_record --
 -- Record the outcome of one authenticated import request.
 insert into public.import_requests (tenant_id, correlation_id, batch_id, status, error_code, rows,
-                                    parse_ms, merge_ms, bytes, replayed)
+                                    parse_ms, merge_ms, bytes, replayed, request_batch_id,
+                                    source, staging_id, inserted_projects, updated_projects,
+                                    unchanged_projects, org_memberships_upserted,
+                                    user_memberships_upserted, anomalies_count,
+                                    violations_total, violations_summary)
 values (%(tenant_id)s, %(correlation_id)s, %(batch_id)s, %(status)s, %(error_code)s, %(rows)s,
-        %(parse_ms)s, %(merge_ms)s, %(bytes)s, %(replayed)s);
+        %(parse_ms)s, %(merge_ms)s, %(bytes)s, %(replayed)s, %(request_batch_id)s, %(source)s,
+        %(staging_id)s, %(inserted_projects)s, %(updated_projects)s, %(unchanged_projects)s,
+        %(org_memberships_upserted)s, %(user_memberships_upserted)s, %(anomalies_count)s,
+        %(violations_total)s, %(violations_summary)s::jsonb);
+
+-- imports_list --
+-- A page of import requests, newest first, as the calling operator (fn_imports_for_operator).
+select *
+  from public.fn_imports_for_operator(%(tenant)s::text, %(status)s::integer,
+                                      %(since)s::timestamptz, %(after_created_at)s::timestamptz,
+                                      %(after_id)s::bigint, %(limit)s::integer);
+
+-- import_get --
+-- One import request with its staged metrics, reruns and violations summary (fn_import_get).
+select * from public.fn_import_get(%(id)s::bigint);
 
 -- anomalies_list --
 -- The newest anomalies of a window, as the calling operator (fn_anomalies_for_operator).
@@ -491,3 +517,31 @@ select c.tenant_id, c.id, c.at, c.actor, c.action, c.directory, c.before, c.afte
    and (%(change_id)s::bigint is null or c.id = %(change_id)s::bigint)
  order by c.at desc, c.id desc
  limit %(limit)s offset %(offset)s;
+
+-- tenants_status --
+-- Every tenant's freshness and pause, as the calling operator (fn_tenants_status_for_operator).
+select * from public.fn_tenants_status_for_operator();
+
+-- tenant_secrets_overview --
+-- Per tenant: valid and expiring bearer secrets, next expiry, last rotation (never the secrets).
+select * from public.fn_tenant_secrets_for_operator();
+
+-- tenant_events_recent --
+-- The latest pauses and resumes, newest first (RLS: operators read).
+select tenant_id, id, at, action, reason, actor
+  from public.tenant_events
+ order by at desc, id desc
+ limit %(limit)s;
+
+-- tenant_set_paused --
+-- Pause or resume a tenant as the calling admin (fn_tenant_set_paused).
+select public.fn_tenant_set_paused(%(tenant_id)s::text, %(paused)s::boolean,
+                                   %(reason)s::text) as result;
+
+-- tenant_pause --
+-- Quarantine a tenant as the service (fn_tenant_pause).
+select public.fn_tenant_pause(%(tenant_id)s::text, %(reason)s::text, %(actor)s::text) as result;
+
+-- tenant_resume --
+-- Lift a tenant's quarantine as the service (fn_tenant_resume).
+select public.fn_tenant_resume(%(tenant_id)s::text, %(actor)s::text) as result;

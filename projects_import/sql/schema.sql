@@ -138,8 +138,22 @@ table public.import_requests (rls)
     bytes bigint
     replayed boolean not null default false
     created_at timestamp with time zone not null default now()
+    request_batch_id text
+    source text
+    staging_id uuid
+    inserted_projects integer
+    updated_projects integer
+    unchanged_projects integer
+    org_memberships_upserted integer
+    user_memberships_upserted integer
+    anomalies_count integer
+    violations_total integer
+    violations_summary jsonb
     constraint import_requests_pkey PRIMARY KEY (tenant_id, id)
+    constraint import_requests_request_batch_id_check CHECK ((char_length(request_batch_id) <= 256))
+    constraint import_requests_source_check CHECK ((char_length(source) <= 256))
     constraint import_requests_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants(tenant_id) ON DELETE CASCADE
+    constraint import_requests_violations_summary_check CHECK (((violations_summary IS NULL) OR (pg_column_size(violations_summary) <= 8192)))
 
 table public.import_retention_stats (rls)
     tenant_id text not null
@@ -326,8 +340,10 @@ index import_problems_id: CREATE INDEX import_problems_id ON public.import_probl
 index import_problems_pkey: CREATE UNIQUE INDEX import_problems_pkey ON public.import_problems USING btree (tenant_id, id)
 index import_problems_tenant_id_project_key_anomaly_type_unknown__key: CREATE UNIQUE INDEX import_problems_tenant_id_project_key_anomaly_type_unknown__key ON public.import_problems USING btree (tenant_id, project_key, anomaly_type, unknown_key)
 index import_problems_tenant_seen: CREATE INDEX import_problems_tenant_seen ON public.import_problems USING btree (tenant_id, last_seen_at DESC, id DESC)
-index import_requests_created: CREATE INDEX import_requests_created ON public.import_requests USING btree (created_at DESC)
+index import_requests_created_id: CREATE INDEX import_requests_created_id ON public.import_requests USING btree (created_at DESC, id DESC)
+index import_requests_id: CREATE INDEX import_requests_id ON public.import_requests USING btree (id)
 index import_requests_pkey: CREATE UNIQUE INDEX import_requests_pkey ON public.import_requests USING btree (tenant_id, id)
+index import_requests_tenant_created: CREATE INDEX import_requests_tenant_created ON public.import_requests USING btree (tenant_id, created_at DESC, id DESC)
 index import_requests_tenant_success: CREATE INDEX import_requests_tenant_success ON public.import_requests USING btree (tenant_id, created_at DESC) WHERE (status = 200)
 index import_retention_stats_date: CREATE INDEX import_retention_stats_date ON public.import_retention_stats USING btree (stat_date DESC)
 index import_retention_stats_pkey: CREATE UNIQUE INDEX import_retention_stats_pkey ON public.import_retention_stats USING btree (tenant_id, stat_date)
@@ -1141,6 +1157,27 @@ select nullif(btrim(case p_anomaly_type
                                                p_relationship_manager)
            end), '')
 
+function public.fn_import_get(p_id bigint) returns TABLE(id bigint, tenant_id text, received_at timestamp with time zone, request_batch_id text, batch_id uuid, source text, status integer, error_code text, rows integer, inserted_projects integer, updated_projects integer, unchanged_projects integer, org_memberships_upserted integer, user_memberships_upserted integer, anomalies_count integer, parse_ms numeric, merge_ms numeric, correlation_id uuid, replayed boolean, staging_id uuid, bytes bigint, violations_total integer, violations_summary jsonb, staged_at timestamp with time zone, staged_rows integer, staged_correlation_id uuid, staged_metrics jsonb, reruns jsonb) [plpgsql, stable, security definer, set search_path=public, pg_temp]:
+#variable_conflict use_column
+begin
+    perform public.fn_require_operator();
+    return query
+        select r.id, r.tenant_id, r.created_at, r.request_batch_id, r.batch_id, r.source,
+               r.status, r.error_code, r.rows, r.inserted_projects, r.updated_projects,
+               r.unchanged_projects, r.org_memberships_upserted, r.user_memberships_upserted,
+               r.anomalies_count, r.parse_ms, r.merge_ms, r.correlation_id, r.replayed,
+               r.staging_id, r.bytes, r.violations_total, r.violations_summary,
+               s.created_at, s.row_count, s.correlation_id, s.validation -> 'metrics',
+               coalesce(s.validation -> 'reruns', '[]'::jsonb)
+          from public.import_requests r
+          left join public.staging_imports s
+            on s.tenant_id = r.tenant_id and s.batch_id = r.batch_id
+         where r.id = p_id;
+    if not found then
+        raise exception 'no import request with id %', p_id using errcode = 'no_data_found';
+    end if;
+end
+
 function public.fn_import_problems_unlink_anomalies() returns trigger [plpgsql, volatile, set search_path=public, pg_temp]:
 begin
     update import_anomalies a
@@ -1172,9 +1209,53 @@ exception
         return null;
 end
 
+function public.fn_imports_for_operator(p_tenant text, p_status integer, p_since timestamp with time zone, p_after_created_at timestamp with time zone, p_after_id bigint, p_limit integer) returns TABLE(id bigint, tenant_id text, received_at timestamp with time zone, request_batch_id text, batch_id uuid, source text, status integer, error_code text, rows integer, inserted_projects integer, updated_projects integer, unchanged_projects integer, org_memberships_upserted integer, user_memberships_upserted integer, anomalies_count integer, parse_ms numeric, merge_ms numeric, correlation_id uuid, replayed boolean, staging_id uuid, bytes bigint, violations_total integer) [plpgsql, stable]:
+#variable_conflict use_column
+begin
+    perform public.fn_require_operator();
+    if p_limit is null or p_limit not between 1 and 1000 then
+        raise exception 'p_limit must be from 1 to 1000, got %', coalesce(p_limit::text, 'null')
+            using errcode = 'invalid_parameter_value';
+    end if;
+    if (p_after_created_at is null) <> (p_after_id is null) then
+        raise exception 'p_after_created_at and p_after_id go together'
+            using errcode = 'invalid_parameter_value';
+    end if;
+    -- two static queries, so each walks its own index and stops after p_limit rows
+    if p_tenant is null then
+        return query
+            select r.id, r.tenant_id, r.created_at, r.request_batch_id, r.batch_id, r.source,
+                   r.status, r.error_code, r.rows, r.inserted_projects, r.updated_projects,
+                   r.unchanged_projects, r.org_memberships_upserted,
+                   r.user_memberships_upserted, r.anomalies_count, r.parse_ms, r.merge_ms,
+                   r.correlation_id, r.replayed, r.staging_id, r.bytes, r.violations_total
+              from public.import_requests r
+             where (p_status is null or r.status = p_status)
+               and (p_since is null or r.created_at >= p_since)
+               and (p_after_created_at is null
+                    or (r.created_at, r.id) < (p_after_created_at, p_after_id))
+             order by r.created_at desc, r.id desc
+             limit p_limit;
+    else
+        return query
+            select r.id, r.tenant_id, r.created_at, r.request_batch_id, r.batch_id, r.source,
+                   r.status, r.error_code, r.rows, r.inserted_projects, r.updated_projects,
+                   r.unchanged_projects, r.org_memberships_upserted,
+                   r.user_memberships_upserted, r.anomalies_count, r.parse_ms, r.merge_ms,
+                   r.correlation_id, r.replayed, r.staging_id, r.bytes, r.violations_total
+              from public.import_requests r
+             where r.tenant_id = p_tenant
+               and (p_status is null or r.status = p_status)
+               and (p_since is null or r.created_at >= p_since)
+               and (p_after_created_at is null
+                    or (r.created_at, r.id) < (p_after_created_at, p_after_id))
+             order by r.created_at desc, r.id desc
+             limit p_limit;
+    end if;
+end
+
 function public.fn_is_admin() returns boolean [sql, stable]:
 select public.fn_jwt_app_role() = 'admin'
-            or coalesce(auth.jwt() ->> 'role', '') = 'service_role'
 
 function public.fn_is_operator() returns boolean [sql, stable]:
 select public.fn_jwt_app_role() in ('operator', 'admin')
@@ -2095,7 +2176,7 @@ begin
     if not public.fn_is_admin() then
         raise exception 'insufficient_privilege: admin role required'
             using errcode = 'insufficient_privilege',
-                  hint = 'directory changes need a user whose app_metadata.role is admin';
+                  hint = 'send a user JWT whose app_metadata.role is admin';
     end if;
 end
 
@@ -2198,6 +2279,49 @@ begin
         values (p_tenant_id, 'resume', coalesce(nullif(btrim(p_actor), ''), 'system'));
     end if;
     return jsonb_build_object('tenant_id', p_tenant_id, 'paused', false, 'changed', v_changed);
+end
+
+function public.fn_tenant_secrets_for_operator() returns TABLE(tenant_id text, valid_secrets integer, expiring_secrets integer, next_expiry_at timestamp with time zone, last_rotated_at timestamp with time zone) [plpgsql, stable, security definer, set search_path=public, pg_temp]:
+#variable_conflict use_column
+begin
+    perform public.fn_require_operator();
+    return query
+        select t.tenant_id,
+               (count(s.secret_id)
+                    filter (where s.expires_at is null or s.expires_at > now()))::integer,
+               (count(s.secret_id) filter (where s.expires_at > now()))::integer,
+               min(s.expires_at) filter (where s.expires_at > now()),
+               max(s.created_at)
+          from public.tenants t
+          left join public.tenant_secrets s on s.tenant_id = t.tenant_id
+         group by t.tenant_id
+         order by t.tenant_id;
+end
+
+function public.fn_tenant_set_paused(p_tenant_id text, p_paused boolean, p_reason text) returns jsonb [plpgsql, volatile, security definer, set search_path=public, pg_temp]:
+declare
+    v_actor text := coalesce(nullif(btrim(auth.jwt() ->> 'sub'), ''), 'unknown');
+begin
+    perform fn_require_admin();
+    if p_paused is null then
+        raise exception 'p_paused must be true or false' using errcode = 'invalid_parameter_value';
+    end if;
+    if p_paused then
+        return fn_tenant_pause(p_tenant_id, p_reason, v_actor);
+    end if;
+    return fn_tenant_resume(p_tenant_id, v_actor);
+end
+
+function public.fn_tenants_status_for_operator() returns TABLE(tenant_id text, timezone text, last_success_at timestamp with time zone, expected_at timestamp with time zone, late boolean, paused boolean, paused_reason text, paused_at timestamp with time zone, paused_by text) [plpgsql, stable]:
+#variable_conflict use_column
+begin
+    perform public.fn_require_operator();
+    return query
+        select f.tenant_id, f.timezone, f.last_success_at, f.expected_at, f.late, f.paused,
+               f.paused_reason, f.paused_at, t.paused_by
+          from public.vw_tenant_freshness f
+          join public.tenants t using (tenant_id)
+         order by f.tenant_id;
 end
 
 trigger import_problems.import_problems_unlink_anomalies: CREATE TRIGGER import_problems_unlink_anomalies AFTER DELETE ON public.import_problems REFERENCING OLD TABLE AS deleted_problems FOR EACH STATEMENT EXECUTE FUNCTION fn_import_problems_unlink_anomalies()

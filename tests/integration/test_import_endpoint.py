@@ -499,7 +499,7 @@ def test_every_authenticated_request_is_recorded(http, db, tenant, directories) 
     post(http, secret, batch([project_row("")]))
     rows = db.execute("select status, error_code, rows from import_requests order by id").fetchall()
     assert [(r["status"], r["error_code"], r["rows"]) for r in rows] == [
-        (200, None, 1), (422, "contract_violation", None)]
+        (200, None, 1), (422, "contract_violation", 1)]  # rows sent, even when rejected
 
 
 def test_logs_carry_figures_but_no_names_or_secrets(http, tenant, directories, capfd) -> None:

@@ -48,6 +48,9 @@ def test_every_route_answers_as_documented(live_server, tenant, directories) -> 
                     excluded = [positive_data_acceptance]
                 else:
                     secret = user
+                    if case.query and "cursor" in case.query:
+                        # an opaque cursor is valid only as the service handed it out
+                        excluded = [positive_data_acceptance]
                 case.call_and_validate(base_url=live_server.url,
                                        headers={"Authorization": f"Bearer {secret}"},
                                        excluded_checks=excluded)

@@ -19,8 +19,9 @@ from projects_import.api.throttle import TenantBusy
 from projects_import.db.errors import unavailable
 from projects_import.errors import ProjectsImportError
 from projects_import.imports import decoding
+from projects_import.imports.history import request_record, upstream_fields, violations_summary
 from projects_import.imports.offload import run_cpu_bound
-from projects_import.imports.service import ImportBusy, ImportRequestRecord, ImportResult
+from projects_import.imports.service import ImportBusy, ImportResult
 
 router = APIRouter(tags=["import"])
 log = structlog.get_logger("projects_import.api")
@@ -42,6 +43,9 @@ async def import_projects(request: Request, services: ServicesDep) -> dict[str, 
         result = await _run_import(request, services, fields)
     except ProjectsImportError as exc:
         fields["error_code"] = exc.code
+        if exc.violations:
+            fields.update(violations_total=len(exc.violations),
+                          violations_summary=violations_summary(exc.violations))
         await _finish(request, services, fields, exc.http_status)
         raise
     except Exception as exc:
@@ -58,7 +62,7 @@ async def import_projects(request: Request, services: ServicesDep) -> dict[str, 
         org_memberships_upserted=metrics["org_memberships_upserted"],
         user_memberships_upserted=metrics["user_memberships_upserted"],
         anomalies_count=metrics["anomalies_count"], replayed=result.replayed,
-        merge_ms=round(result.merge_ms, 2),
+        merge_ms=round(result.merge_ms, 2), staging_id=metrics.get("staging_id"),
     )
     await _finish(request, services, fields, 200)
     return result.as_dict()
@@ -99,6 +103,7 @@ async def _read_and_submit(request: Request, services: Services, fields: dict[st
     fields["bytes"] = received
     payload, fast = await run_cpu_bound(decoding.read, media, body, request.query_params)
     _adopt_correlation_id(request, payload)
+    fields.update(upstream_fields(payload))
     claimed = payload.get("tenant_id") if isinstance(payload, dict) else None
     if isinstance(claimed, str) and claimed.strip() and claimed.strip() != tenant_id:
         raise ApiError(401, "unauthorized", "the bearer secret does not belong to this tenant_id")
@@ -106,7 +111,7 @@ async def _read_and_submit(request: Request, services: Services, fields: dict[st
         decoding.parse, media, body, payload, fast=fast, max_rows=settings.max_rows,
         generated_correlation_id=uuid.UUID(correlation_id_of(request)))
     request.state.correlation_id = str(batch.correlation_id)
-    fields.update(batch_id=str(batch.batch_id), rows=len(batch.rows))
+    fields.update(batch_id=str(batch.batch_id), rows=len(batch.rows), source=batch.source)
     fields["parse_ms"] = round((time.perf_counter() - started) * 1000, 2)
     return await services.imports.submit(batch)
 
@@ -117,12 +122,7 @@ async def _finish(request: Request, services: Services, fields: dict[str, Any],
     services.metrics.count_import(fields, status)
     if "tenant_id" not in fields:
         return
-    record = ImportRequestRecord(
-        tenant_id=fields["tenant_id"], correlation_id=correlation_id_of(request),
-        status=status, batch_id=fields.get("batch_id"), error_code=fields.get("error_code"),
-        rows=fields.get("rows"), parse_ms=fields.get("parse_ms"),
-        merge_ms=fields.get("merge_ms"), bytes=fields.get("bytes"),
-        replayed=bool(fields.get("replayed")))
+    record = request_record(fields["tenant_id"], correlation_id_of(request), status, fields)
     try:
         await services.imports.record_request(record)
     except Exception as exc:  # the history must never change the answer

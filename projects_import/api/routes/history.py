@@ -1,0 +1,148 @@
+"""GET /imports and GET /imports/{id} — the import history for operators (SPEC §9).
+
+Reads run in the database under the caller's JWT claims (`ImportHistory`), so the operator
+RPCs and row-level security refuse a non-operator even past the role check here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel
+
+from projects_import.api.deps import ImportHistoryDep, OperatorClaims
+from projects_import.api.errors import ApiError
+from projects_import.imports.history import (
+    DEFAULT_LIMIT,
+    DETAIL_FIELDS,
+    IMPORT_FIELDS,
+    MAX_LIMIT,
+    ImportFilter,
+    Keyset,
+    public_row,
+)
+from projects_import.tenants import TENANT_ID
+
+router = APIRouter(tags=["imports"])
+
+
+# 400, 401, 403, 500 and 503 with the error schema are added for every operator route by
+# api/openapi.py; a missing request is this route's own.
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {
+    "description": "no import request with that id",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}
+
+
+class ImportHistoryRow(BaseModel):
+    id: int
+    tenant_id: str
+    received_at: datetime
+    request_batch_id: str | None
+    batch_id: uuid.UUID | None
+    source: str | None
+    status: int
+    error_code: str | None
+    rows: int | None
+    inserted_projects: int | None
+    updated_projects: int | None
+    unchanged_projects: int | None
+    anomalies_count: int | None
+    parse_ms: float | None
+    merge_ms: float | None
+    correlation_id: uuid.UUID
+    replayed: bool
+
+
+class ImportHistoryPage(BaseModel):
+    imports: list[ImportHistoryRow]
+    next_cursor: str | None
+
+
+class ViolationPlace(BaseModel):
+    row_index: int | None
+    field: str
+    code: str
+
+
+class ViolationsSummary(BaseModel):
+    by_code: dict[str, int]
+    first: list[ViolationPlace]
+
+
+class ImportHistoryDetail(ImportHistoryRow):
+    org_memberships_upserted: int | None
+    user_memberships_upserted: int | None
+    bytes: int | None
+    staging_id: uuid.UUID | None
+    staged_at: datetime | None
+    staged_metrics: dict[str, Any] | None
+    reruns: list[dict[str, Any]]
+    violations_total: int | None
+    violations_summary: ViolationsSummary | None
+
+
+_ALLOWED = {"tenant", "status", "since", "cursor", "limit"}
+
+
+def _check_names(request: Request) -> None:
+    """An unknown or repeated query parameter is a mistake worth naming, not ignoring."""
+    names = [name for name, _ in request.query_params.multi_items()]
+    unknown = sorted({name for name in names if name not in _ALLOWED})
+    if unknown:
+        raise ApiError(400, "invalid_parameters",
+                       f"unknown query parameter(s): {', '.join(unknown[:5])}; "
+                       f"accepted: {', '.join(sorted(_ALLOWED))}")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ApiError(400, "invalid_parameters",
+                       f"query parameter(s) given more than once: {', '.join(repeated)}")
+
+
+@router.get("/imports", summary="Import requests, newest first (operators and admins)",
+            response_model=ImportHistoryPage)
+async def list_imports(
+    request: Request,
+    history: ImportHistoryDep,
+    claims: OperatorClaims,
+    tenant: Annotated[str | None, Query(description="only this tenant",
+                                        pattern=TENANT_ID.pattern)] = None,
+    status: Annotated[int | None, Query(
+        description="only requests answered with this HTTP status code, e.g. 200 or 422",
+        ge=100, le=599)] = None,
+    since: Annotated[datetime | None, Query(
+        description="only requests received at or after this ISO 8601 date-time "
+                    "(UTC when it has no offset)")] = None,
+    cursor: Annotated[str | None, Query(
+        description="next_cursor of the previous page", max_length=200)] = None,
+    limit: Annotated[int, Query(description=f"rows per page, 1..{MAX_LIMIT}",
+                                ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> dict[str, Any]:
+    _check_names(request)
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    after = Keyset.decode(cursor) if cursor else None
+    selection = ImportFilter(tenant=tenant, status=status, since=since, after=after,
+                             limit=limit)
+    if tenant:
+        request.state.log_fields["tenant_id"] = tenant
+    page = await history.page(claims, selection)
+    request.state.log_fields["rows"] = len(page.rows)
+    return {"imports": [public_row(row, IMPORT_FIELDS) for row in page.rows],
+            "next_cursor": page.next_cursor}
+
+
+@router.get("/imports/{import_id}", summary="One import request with its staged metrics, "
+            "reruns and violations summary", response_model=ImportHistoryDetail,
+            responses=_NOT_FOUND)
+async def get_import(
+    request: Request,
+    history: ImportHistoryDep,
+    claims: OperatorClaims,
+    import_id: Annotated[int, Path(ge=1, le=2**63 - 1, description="the request's id")],
+) -> dict[str, Any]:
+    row = await history.get(claims, import_id)
+    request.state.log_fields["tenant_id"] = row["tenant_id"]
+    return public_row(row, DETAIL_FIELDS)

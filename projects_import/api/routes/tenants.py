@@ -1,0 +1,45 @@
+"""GET /tenants/status — every tenant's freshness and quarantine, for operators (SPEC §9).
+
+Read under the caller's JWT claims through `fn_tenants_status_for_operator`, so the database
+refuses a non-operator too.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+
+from projects_import.api.deps import OperatorClaims, TenantStatusDep
+from projects_import.api.errors import ApiError
+from projects_import.tenant_status import STATUS_FIELDS
+
+router = APIRouter(tags=["tenants"])
+
+
+class TenantFreshness(BaseModel):
+    tenant_id: str
+    timezone: str
+    last_success_at: datetime | None
+    late: bool
+    paused: bool
+    paused_reason: str | None
+    paused_at: datetime | None
+
+
+class TenantsStatus(BaseModel):
+    tenants: list[TenantFreshness]
+
+
+@router.get("/tenants/status", summary="Every tenant's last success, lateness and pause "
+            "(operators and admins)", response_model=TenantsStatus)
+async def tenants_status(request: Request, tenants: TenantStatusDep,
+                         claims: OperatorClaims) -> dict[str, Any]:
+    if request.query_params:
+        names = ", ".join(sorted(set(request.query_params.keys())))
+        raise ApiError(400, "invalid_parameters",
+                       f"/tenants/status takes no query parameters; got {names}")
+    rows = await tenants.status(claims)
+    return {"tenants": [{name: row[name] for name in STATUS_FIELDS} for row in rows]}

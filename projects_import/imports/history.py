@@ -1,0 +1,193 @@
+"""Import history (SPEC §9 "Imports history"): what each import request did, for operators.
+
+Every authenticated request to POST /import-projects leaves one `import_requests` row: its
+upstream batch id and source, the merge's counts, and for a rejected request a bounded summary
+of its violations (counts by code and the first few `{row_index, field, code}`, never values).
+Operators read it through `fn_imports_for_operator` / `fn_import_get`, run under their own JWT
+claims, so the database refuses anyone else.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from projects_import.db.connection import Database
+from projects_import.errors import InvalidInput, NotFound
+from projects_import.imports.contract import Violation, storable
+from projects_import.imports.service import ImportRequestRecord
+from projects_import.vocabulary import MAX_STRING
+
+# The fields of a listed import request, in the order GET /imports answers them.
+IMPORT_FIELDS = ("id", "tenant_id", "received_at", "request_batch_id", "batch_id", "source",
+                 "status", "error_code", "rows", "inserted_projects", "updated_projects",
+                 "unchanged_projects", "anomalies_count", "parse_ms", "merge_ms",
+                 "correlation_id", "replayed")
+# GET /imports/{id} adds these.
+DETAIL_FIELDS = (*IMPORT_FIELDS, "org_memberships_upserted", "user_memberships_upserted",
+                 "bytes", "staging_id", "staged_at", "staged_metrics", "reruns",
+                 "violations_total", "violations_summary")
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 1000
+VIOLATION_EXAMPLES = 5
+_MAX_CODES = 20
+
+_COUNTS = {"inserted": "inserted_projects", "updated": "updated_projects",
+           "unchanged": "unchanged_projects",
+           "org_memberships_upserted": "org_memberships_upserted",
+           "user_memberships_upserted": "user_memberships_upserted",
+           "anomalies_count": "anomalies_count"}
+
+
+class ImportNotFound(NotFound):
+    """No import request with that id is visible to the caller."""
+
+
+class InvalidCursor(InvalidInput):
+    """A cursor this service did not hand out (or one that was altered)."""
+
+    code = "invalid_parameters"
+
+
+def violations_summary(violations: Sequence[Violation]) -> dict[str, Any]:
+    """Counts by code and the first few locations; messages and values stay out."""
+    by_code = Counter(v.code for v in violations)
+    return {
+        "by_code": dict(by_code.most_common(_MAX_CODES)),
+        "first": [{"row_index": v.row_index, "field": v.field[:64], "code": v.code[:64]}
+                  for v in violations[:VIOLATION_EXAMPLES]],
+    }
+
+
+def _short_text(value: Any) -> str | None:
+    if not isinstance(value, str) or not value.strip() or not storable(value):
+        return None
+    return value.strip()[:MAX_STRING]
+
+
+def upstream_fields(payload: Any) -> dict[str, Any]:
+    """The upstream batch id and source as sent, when they are text (kept for a rejected
+    request too, so an operator can tell which of the upstream's batches it was)."""
+    if not isinstance(payload, Mapping):
+        return {}
+    found: dict[str, Any] = {"request_batch_id": _short_text(payload.get("batch_id")),
+             "source": _short_text(payload.get("source"))}
+    rows = payload.get("rows")
+    if isinstance(rows, list):
+        found["rows"] = len(rows)
+    return {key: value for key, value in found.items() if value is not None}
+
+
+def request_record(tenant_id: str, correlation_id: str, status: int,
+                   fields: Mapping[str, Any]) -> ImportRequestRecord:
+    """What import_requests keeps of one request, from the fields the route collected."""
+    return ImportRequestRecord(
+        tenant_id=tenant_id, correlation_id=correlation_id, status=status,
+        batch_id=fields.get("batch_id"), error_code=fields.get("error_code"),
+        rows=fields.get("rows"), parse_ms=fields.get("parse_ms"),
+        merge_ms=fields.get("merge_ms"), bytes=fields.get("bytes"),
+        replayed=bool(fields.get("replayed")),
+        request_batch_id=fields.get("request_batch_id"), source=fields.get("source"),
+        staging_id=fields.get("staging_id"),
+        violations_total=fields.get("violations_total"),
+        violations_summary=fields.get("violations_summary"),
+        **{column: fields.get(name) for name, column in _COUNTS.items()},
+    )
+
+
+@dataclass(frozen=True)
+class Keyset:
+    """Where a page ends: the last row's (received_at, id)."""
+
+    received_at: datetime
+    id: int
+
+    def encode(self) -> str:
+        raw = json.dumps({"t": self.received_at.isoformat(), "i": self.id},
+                         separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, cursor: str) -> Keyset:
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+            data = json.loads(raw)
+            moment = datetime.fromisoformat(data["t"])
+            ident = data["i"]
+        except (binascii.Error, ValueError, TypeError, KeyError) as exc:
+            raise InvalidCursor("cursor: not one this service handed out") from exc
+        if (not isinstance(ident, int) or isinstance(ident, bool) or not 0 < ident < 2**63
+                or moment.tzinfo is None):
+            raise InvalidCursor("cursor: not one this service handed out")
+        return cls(moment, ident)
+
+
+@dataclass(frozen=True)
+class ImportFilter:
+    """Which import requests to list: optionally one tenant, one HTTP status code, since a
+    time, after a keyset; at most `limit`."""
+
+    tenant: str | None = None
+    status: int | None = None
+    since: datetime | None = None
+    after: Keyset | None = None
+    limit: int = DEFAULT_LIMIT
+
+    def params(self) -> dict[str, Any]:
+        return {"tenant": self.tenant, "status": self.status, "since": self.since,
+                "after_created_at": self.after.received_at if self.after else None,
+                "after_id": self.after.id if self.after else None,
+                # one more than asked: whether a next page exists, without a count
+                "limit": self.limit + 1}
+
+
+@dataclass
+class ImportPage:
+    rows: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class ImportHistory:
+    """Reads of the import history, always under the caller's claims."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def _fetch(self, claims: Mapping[str, Any], name: str,
+                     params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        async with self.db.user_transaction(claims, read_only=True) as tx:
+            return await tx.fetch_all(name, **params)  # a non-operator: Forbidden (42501)
+
+    async def page(self, claims: Mapping[str, Any], selection: ImportFilter) -> ImportPage:
+        """One page of import requests, newest first, and the cursor of the next one."""
+        rows = await self._fetch(claims, "imports_list", selection.params())
+        if len(rows) <= selection.limit:
+            return ImportPage(rows, None)
+        rows = rows[:selection.limit]
+        last = rows[-1]
+        return ImportPage(rows, Keyset(last["received_at"], last["id"]).encode())
+
+    async def get(self, claims: Mapping[str, Any], import_id: int) -> dict[str, Any]:
+        """One import request with its staged metrics, reruns and violations summary."""
+        try:
+            rows = await self._fetch(claims, "import_get", {"id": import_id})
+        except NotFound as exc:
+            raise ImportNotFound(f"no import request with id {import_id}") from exc
+        return rows[0]
+
+
+def public_row(row: Mapping[str, Any], names: Sequence[str] = IMPORT_FIELDS) -> dict[str, Any]:
+    """A row as the API answers it: the documented fields, numbers as numbers."""
+    shown: dict[str, Any] = {}
+    for name in names:
+        value = row.get(name)
+        if name in ("parse_ms", "merge_ms") and value is not None:
+            value = float(value)
+        shown[name] = value
+    return shown

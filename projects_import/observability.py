@@ -13,6 +13,8 @@ from typing import Any
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from projects_import.gauges import DatabaseGauges
+
 _configured = False
 
 
@@ -91,6 +93,9 @@ class Metrics:
         self.merge_seconds = Histogram("projects_import_merge_seconds",
                                        "Stage + merge transaction time", labels,
                                        buckets=buckets, registry=self.registry)
+        # the database's figures (problems, freshness, alert deliveries), read at scrape time
+        self.database = DatabaseGauges()
+        self.registry.register(self.database)
 
     def count_import(self, fields: dict[str, Any], status: int) -> None:
         """Count one import request from its log fields (merged figures only when accepted

@@ -28,7 +28,12 @@ class Settings(BaseSettings):
     pooler: str | None = Field(default=None, alias="PROJECTS_IMPORT_POOLER")
     alert_webhook: str | None = Field(default=None, alias="ANOMALIES_ALERT_WEBHOOK")
     alert_window_hours: int = Field(default=1, ge=1, le=8760, alias="ANOMALIES_ALERT_WINDOW_HOURS")
-    alert_min_count: int = Field(default=1, ge=1, alias="ANOMALIES_ALERT_MIN_COUNT")
+    alert_min_count: int | None = Field(default=None, ge=1, alias="ANOMALIES_ALERT_MIN_COUNT")
+    alert_secret: str | None = Field(default=None, alias="ANOMALIES_ALERT_SECRET", repr=False)
+    escalation_webhook: str | None = Field(default=None, alias="ANOMALIES_ESCALATION_WEBHOOK")
+    alert_suppress_hours: float = Field(default=4, ge=0, le=8760,
+                                        alias="ANOMALIES_ALERT_SUPPRESS_HOURS")
+    public_url: str | None = Field(default=None, alias="PROJECTS_IMPORT_PUBLIC_URL")
     max_body_bytes: int = Field(default=MAX_BODY_BYTES, ge=1,
                                 alias="PROJECTS_IMPORT_MAX_BODY_BYTES")
     max_rows: int = Field(default=MAX_ROWS, ge=1, alias="PROJECTS_IMPORT_MAX_ROWS")
@@ -46,7 +51,8 @@ class Settings(BaseSettings):
                                             alias="PROJECTS_IMPORT_MAX_CONNECTIONS_PER_CLIENT")
 
     @field_validator("database_url", "alert_webhook", "jwt_secret_env", "jwt_jwks_url",
-                     "pooler", mode="before")
+                     "pooler", "alert_secret", "escalation_webhook", "public_url",
+                     "alert_min_count", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -27,6 +27,7 @@ OPERATOR_ROLES = ("operator", "admin")
 # hash of the tenant id computed in SQL (fn_projects_import_lock_key) with this seed.
 MIGRATIONS_LOCK = (7301, 0)
 RETENTION_LOCK = (7302, 1)
+ALERT_LOCK = (7302, 2)        # one alert evaluation at a time (transaction-scoped)
 IMPORT_LOCK_SEED = 7301
 RETENTION_JOB = "imports-anomalies-retention"
 

@@ -22,6 +22,7 @@ from projects_import.api.routes import (
     health,
     history,
     imports,
+    problems,
     tenants,
 )
 from projects_import.api.unavailable import install_unavailable_handler
@@ -40,7 +41,8 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
         db = Database(database_url, max_size=settings.pool_max_size, pooler=settings.pooler)
         await db.open()
         app.state.services = Services(settings=settings, db=db, metrics=Metrics())
-        scheduler = start_scheduler(database_url) if settings.scheduler_enabled else None
+        scheduler = (start_scheduler(database_url, settings) if settings.scheduler_enabled
+                     else None)
         try:
             yield
         finally:
@@ -56,6 +58,7 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     install_openapi(app)
     install_docs(app)
     app.include_router(imports.router)
+    app.include_router(problems.router)  # before /anomalies/{anomaly_id}/… routes
     app.include_router(anomalies.router)
     app.include_router(history.router)
     app.include_router(tenants.router)

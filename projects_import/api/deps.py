@@ -3,12 +3,16 @@ managers are built once, at start-up, on `Services`; routes reach them only thro
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from projects_import.alerting.engine import AlertConfig, AlertEngine
+from projects_import.anomalies.cursor import CursorCodec
 from projects_import.anomalies.manager import AnomalyManager
+from projects_import.anomalies.problems import ProblemManager
 from projects_import.api.errors import ApiError, bearer_token
 from projects_import.api.throttle import ImportGate, SignInThrottle
 from projects_import.auth import (
@@ -40,6 +44,8 @@ class Services:
     tenants: TenantStore = field(init=False)
     imports: ImportService = field(init=False)
     anomalies: AnomalyManager = field(init=False)
+    problems: ProblemManager = field(init=False)
+    cursors: CursorCodec = field(init=False)
     users: UserStore = field(init=False)
     worklist: Worklist = field(init=False)
     directories: DirectoryConsole = field(init=False)
@@ -51,6 +57,8 @@ class Services:
         self.imports = ImportService(self.db,
                                      retry_after_seconds=self.settings.retry_after_seconds)
         self.anomalies = AnomalyManager(self.db)
+        self.problems = ProblemManager(self.db)
+        self.cursors = CursorCodec(self.settings.jwt_secret)
         self.users = UserStore(self.db)
         self.worklist = Worklist(self.db)
         self.directories = DirectoryConsole(self.db)
@@ -92,6 +100,20 @@ def _directories(services: ServicesDep) -> DirectoryConsole:
     return services.directories
 
 
+def _problems(services: ServicesDep) -> ProblemManager:
+    return services.problems
+
+
+def _cursors(services: ServicesDep) -> CursorCodec:
+    return services.cursors
+
+
+def _alerts(services: ServicesDep) -> Callable[[], AlertEngine]:
+    """The alert engine for the current settings (its webhooks checked when it is made: an
+    unacceptable one is a 502 `alert_webhook_invalid`)."""
+    return lambda: AlertEngine(services.db, AlertConfig.from_settings(services.settings))
+
+
 def _history(services: ServicesDep) -> ImportHistory:
     return services.history
 
@@ -101,11 +123,14 @@ def _tenant_status(services: ServicesDep) -> TenantStatus:
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
+AlertsDep = Annotated[Callable[[], AlertEngine], Depends(_alerts)]
 ImportsDep = Annotated[ImportService, Depends(_imports)]
 AnomaliesDep = Annotated[AnomalyManager, Depends(_anomalies)]
 UsersDep = Annotated[UserStore, Depends(_users)]
 WorklistDep = Annotated[Worklist, Depends(_worklist)]
 DirectoriesDep = Annotated[DirectoryConsole, Depends(_directories)]
+ProblemsDep = Annotated[ProblemManager, Depends(_problems)]
+CursorsDep = Annotated[CursorCodec, Depends(_cursors)]
 ImportHistoryDep = Annotated[ImportHistory, Depends(_history)]
 TenantStatusDep = Annotated[TenantStatus, Depends(_tenant_status)]
 

@@ -19,6 +19,8 @@ from projects_import.anomalies.manager import DEFAULT_LIMIT, MAX_LIMIT, MAX_WIND
 from projects_import.imports import limits
 from projects_import.imports.contract import COUNT_FIELDS, DATE_FIELD, MAX_COUNT, TEXT_FIELDS
 from projects_import.vocabulary import (
+    ANOMALY_STATUSES,
+    ANOMALY_TYPES,
     FALSE_STRINGS,
     MAX_ROWS,
     MAX_STRING,
@@ -131,7 +133,32 @@ SCHEMAS: dict[str, Any] = {
             "payload_excerpt": _nullable(_STRING), "correlation_id": _nullable(_UUID),
             "created_at": _TIME, "status": _STRING, "acknowledged_at": _nullable(_TIME),
             "acknowledged_by": _nullable(_STRING), "resolved_at": _nullable(_TIME),
+            "problem_id": _nullable(_INTEGER),
         },
+    },
+    "Problem": {
+        "type": "object",
+        "required": ["id", "tenant_id", "project_key", "anomaly_type", "severity", "status",
+                     "occurrences"],
+        "properties": {
+            "id": _INTEGER, "tenant_id": _STRING, "project_key": _STRING,
+            "anomaly_type": _STRING, "severity": {"type": "string", "enum": list(SEVERITIES)},
+            "unknown_value": _STRING, "status": _STRING, "first_seen_at": _TIME,
+            "last_seen_at": _TIME, "occurrences": _INTEGER, "last_batch_id": _nullable(_UUID),
+            "payload_excerpt": _nullable(_STRING), "acknowledged_at": _nullable(_TIME),
+            "acknowledged_by": _nullable(_STRING), "resolved_at": _nullable(_TIME),
+            "resolved_by": _nullable(_STRING), "resolution": _nullable(_STRING),
+            "regressed": {"type": "boolean"}, "ack_due_at": _nullable(_TIME),
+            "resolve_due_at": _nullable(_TIME),
+            "occurrences_list": {"type": "array", "items": _ref("Anomaly")},
+            "events": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+    "ProblemList": {
+        "type": "object",
+        "required": ["problems", "next_cursor"],
+        "properties": {"problems": {"type": "array", "items": _ref("Problem")},
+                       "next_cursor": _nullable(_STRING)},
     },
     "AnomalyStats": {
         "type": "object",
@@ -143,7 +170,8 @@ SCHEMAS: dict[str, Any] = {
     "AnomalyList": {
         "anyOf": [
             {"type": "object", "required": ["anomalies"],
-             "properties": {"anomalies": {"type": "array", "items": _ref("Anomaly")}}},
+             "properties": {"anomalies": {"type": "array", "items": _ref("Anomaly")},
+                            "next_cursor": _nullable(_STRING)}},
             {"type": "object", "required": ["stats"],
              "properties": {"stats": {"type": "array", "items": _ref("AnomalyStats")}}},
         ],
@@ -160,7 +188,7 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["alerted", "window_hours", "threshold", "total"],
         "properties": {"alerted": {"type": "boolean"}, "window_hours": _INTEGER,
-                       "threshold": _INTEGER, "total": _INTEGER},
+                       "threshold": _nullable(_INTEGER), "total": _INTEGER},
     },
     "Health": {"type": "object", "required": ["status"], "properties": {"status": _STRING}},
 }
@@ -276,6 +304,44 @@ _ANOMALY_PARAMETERS = [
                 "default": DEFAULT_LIMIT}},
 ]
 
+# The filters GET /anomalies and GET /anomalies/problems share (SPEC §9).
+_FILTER_PARAMETERS: list[dict[str, Any]] = [
+    {"name": "anomaly_type", "in": "query", "required": False,
+     "description": f"comma list of {', '.join(ANOMALY_TYPES)} (any case); blank: all",
+     "schema": {"type": "string", "pattern": _comma_list(ANOMALY_TYPES)}},
+    {"name": "status", "in": "query", "required": False,
+     "description": f"comma list of {', '.join(ANOMALY_STATUSES)} (any case)",
+     "schema": {"type": "string", "pattern": _comma_list(ANOMALY_STATUSES)}},
+    {"name": "batch_id", "in": "query", "required": False,
+     "description": "a batch: its UUID, or the upstream batch_id string it was sent with",
+     "schema": {"type": "string", "maxLength": MAX_STRING, "pattern": _NO_NUL}},
+    {"name": "project_key", "in": "query", "required": False,
+     "description": "one project (stage_application)",
+     "schema": {"type": "string", "maxLength": MAX_STRING, "pattern": _NO_NUL}},
+    {"name": "cursor", "in": "query", "required": False,
+     "description": "`next_cursor` of the previous page, unchanged (any other value is a 400)",
+     "schema": {"type": "string", "maxLength": 512}},
+]
+_PROBLEM_PARAMETERS: list[dict[str, Any]] = [
+    p for p in _ANOMALY_PARAMETERS if p["name"] in ("tenant", "severity", "limit")]
+_PROBLEM_PARAMETERS += [{**p, "description": p["description"] + "; default: open"}
+                        if p["name"] == "status" else p for p in _FILTER_PARAMETERS]
+_PROBLEM_PARAMETERS.append(
+    {"name": "overdue", "in": "query", "required": False,
+     "description": "true: only problems past an SLA clock; false: only those within",
+     "schema": {"anyOf": [{"type": "boolean"},
+                          {"type": "string", "pattern": _one_of(TRUE_STRINGS | FALSE_STRINGS)}]}})
+
+_PROBLEM_STEP = {
+    "security": [{USER_JWT: []}],
+    "responses": {
+        "200": _ok("the problem after the step", "Problem"),
+        **_USER_ERRORS,
+        "404": _error("no such problem"),
+        "409": _error("the problem is resolved: it cannot be acknowledged"),
+    },
+}
+
 _STATUS_CHANGE = {
     "security": [{USER_JWT: []}],
     "responses": {
@@ -291,10 +357,23 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
     "/import-projects": {"post": _IMPORT},
     "/anomalies": {"get": {
         "security": [{USER_JWT: []}],
-        "parameters": _ANOMALY_PARAMETERS,
-        "responses": {"200": _ok("`anomalies` (most recent first) or, with stats=true, "
-                                 "`stats`", "AnomalyList"), **_USER_ERRORS},
+        "parameters": _ANOMALY_PARAMETERS + _FILTER_PARAMETERS,
+        "responses": {"200": _ok("`anomalies` (most recent first) and `next_cursor`, or, with "
+                                 "stats=true, `stats`", "AnomalyList"), **_USER_ERRORS},
     }},
+    "/anomalies/problems": {"get": {
+        "security": [{USER_JWT: []}],
+        "parameters": _PROBLEM_PARAMETERS,
+        "responses": {"200": _ok("`problems` (most recently seen first) and `next_cursor`",
+                                 "ProblemList"), **_USER_ERRORS},
+    }},
+    "/anomalies/problems/{problem_id}": {"get": {
+        "security": [{USER_JWT: []}],
+        "responses": {"200": _ok("the problem with `occurrences_list` and `events`", "Problem"),
+                      **_USER_ERRORS, "404": _error("no such problem")},
+    }},
+    "/anomalies/problems/{problem_id}/acknowledge": {"post": _PROBLEM_STEP},
+    "/anomalies/problems/{problem_id}/resolve": {"post": _PROBLEM_STEP},
     "/anomalies/alerts": {"post": {
         "security": [{USER_JWT: []}],
         "responses": {

@@ -4,9 +4,13 @@ validation handler in `api/errors.py` builds it)."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from pydantic import AfterValidator, BeforeValidator
 
 from projects_import.anomalies.manager import (
@@ -15,8 +19,93 @@ from projects_import.anomalies.manager import (
     MAX_WINDOW_HOURS,
     AnomalyFilter,
 )
+from projects_import.anomalies.problems import DEFAULT_STATUSES, ProblemFilter
+from projects_import.api.deps import AnomaliesDep, CursorsDep
+from projects_import.api.errors import ApiError
+from projects_import.imports.contract import storable
 from projects_import.tenants import TENANT_ID
-from projects_import.vocabulary import FALSE_STRINGS, SEVERITIES, TRUE_STRINGS
+from projects_import.vocabulary import (
+    ANOMALY_STATUSES,
+    ANOMALY_TYPES,
+    FALSE_STRINGS,
+    MAX_STRING,
+    SEVERITIES,
+    TRUE_STRINGS,
+)
+
+MAX_SHOWN = 40  # characters of a refused parameter name or value quoted back
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {field.alias for field in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+def _declared(route: APIRoute) -> frozenset[str]:
+    """The query parameters a route takes, its dependencies' included (kept on the route)."""
+    names: frozenset[str] | None = getattr(route, "_query_parameter_names", None)
+    if names is None:
+        names = frozenset(_query_names(route.dependant))
+        setattr(route, "_query_parameter_names", names)  # noqa: B010 — not a declared field
+    return names
+
+
+def strict_query(request: Request) -> None:
+    """Refuse a query parameter the route does not take, or one given twice, naming it: a
+    misspelt filter must not silently widen what an operator reads."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    allowed = _declared(route)
+    counts: dict[str, int] = {}
+    for name, _value in request.query_params.multi_items():
+        counts[name] = counts.get(name, 0) + 1
+    unknown = [name for name in counts if name not in allowed]
+    if unknown:
+        takes = ", ".join(sorted(allowed)) or "none"
+        named = ", ".join(repr(name[:MAX_SHOWN]) for name in unknown[:5])
+        raise ApiError(400, "invalid_parameters",
+                       f"unknown query parameter(s) {named}; {route.path} takes: {takes}")
+    repeated = [name for name, count in counts.items() if count > 1]
+    if repeated:
+        raise ApiError(400, "invalid_parameters",
+                       f"query parameter {repeated[0]!r} is given more than once; give it once "
+                       "(comma-separate several values where the parameter takes a list)")
+
+
+StrictQuery = Depends(strict_query)
+
+
+def _choices(name: str, allowed: tuple[str, ...], *,
+             upper: bool = False) -> Callable[[str | None], str | None]:
+    """A validator for a comma list of `allowed` words: normalized, de-duplicated, joined."""
+    def check(raw: str | None) -> str | None:
+        if raw is None:
+            return None
+        wanted = [part.strip().upper() if upper else part.strip().lower()
+                  for part in raw.split(",") if part.strip()]
+        unknown = [part for part in wanted if part not in allowed]
+        if unknown:
+            raise ValueError(f"{name} accepts a comma list of {', '.join(allowed)}; unknown: "
+                             f"{', '.join(repr(u[:MAX_SHOWN]) for u in unknown[:5])}")
+        return ",".join(dict.fromkeys(wanted)) or None
+    return check
+
+
+def _words(value: str | None) -> tuple[str, ...] | None:
+    return tuple(value.split(",")) if value else None
+
+
+def text_value(raw: str | None) -> str | None:
+    """A stored identifier (project key, upstream batch id): trimmed, at most 256 characters."""
+    if raw is None or not raw.strip():
+        return None
+    text = raw.strip()
+    if len(text) > MAX_STRING or not storable(text):
+        raise ValueError(f"must be at most {MAX_STRING} printable characters")
+    return text
 
 
 def parse_flag(raw: object) -> object:
@@ -64,22 +153,86 @@ def whole_number(name: str, raw: str, low: int, high: int) -> int:
 Flag = Annotated[bool, BeforeValidator(parse_flag)]
 
 
-def anomaly_selection(
+TenantParam = Annotated[str | None, AfterValidator(tenant_id), Query(
+    description="only this tenant")]
+SeverityParam = Annotated[str | None, AfterValidator(severity_list), Query(
+    description="comma list of error,warning,info")]
+AnomalyTypeParam = Annotated[str | None, AfterValidator(
+    _choices("anomaly_type", ANOMALY_TYPES, upper=True)), Query(
+    description=f"comma list of {','.join(ANOMALY_TYPES)}")]
+StatusParam = Annotated[str | None, AfterValidator(_choices("status", ANOMALY_STATUSES)), Query(
+    description=f"comma list of {','.join(ANOMALY_STATUSES)}; default: any")]
+ProblemStatusParam = Annotated[str | None, AfterValidator(
+    _choices("status", ANOMALY_STATUSES)), Query(
+    description=f"comma list of {','.join(ANOMALY_STATUSES)}; default: open")]
+OverdueParam = Annotated[bool | None, BeforeValidator(parse_flag), Query(
+    description="true: only problems past an SLA clock; false: only those within")]
+BatchParam = Annotated[str | None, AfterValidator(text_value), Query(
+    description="a batch: its UUID, or the upstream batch_id string it was sent with")]
+ProjectParam = Annotated[str | None, AfterValidator(text_value), Query(
+    description="one project (stage_application)")]
+CursorParam = Annotated[str | None, Query(
+    max_length=512, description="next_cursor of the previous page")]
+LimitParam = Annotated[int, Query(
+    ge=1, le=MAX_LIMIT, description=f"rows, 1..{MAX_LIMIT}, default {DEFAULT_LIMIT}")]
+
+
+async def _batch_ids(anomalies: AnomaliesDep, batch_id: str | None,
+                     tenant: str | None) -> tuple[uuid.UUID, ...] | None:
+    if batch_id is None:
+        return None
+    return tuple(await anomalies.batch_ids(batch_id, tenant))
+
+
+async def anomaly_selection(
+    anomalies: AnomaliesDep,
+    cursors: CursorsDep,
     window_hours: Annotated[int, Query(
         alias="windowHours", ge=1, le=MAX_WINDOW_HOURS,
         description=f"1..{MAX_WINDOW_HOURS}, default 24")] = 24,
-    tenant: Annotated[str | None, AfterValidator(tenant_id), Query(
-        description="only this tenant")] = None,
-    severity: Annotated[str | None, AfterValidator(severity_list), Query(
-        description="comma list of error,warning,info")] = None,
-    limit: Annotated[int, Query(
-        ge=1, le=MAX_LIMIT, description=f"rows, 1..{MAX_LIMIT}, default {DEFAULT_LIMIT}")
-    ] = DEFAULT_LIMIT,
+    tenant: TenantParam = None,
+    severity: SeverityParam = None,
+    limit: LimitParam = DEFAULT_LIMIT,
+    anomaly_type: AnomalyTypeParam = None,
+    status: StatusParam = None,
+    batch_id: BatchParam = None,
+    project_key: ProjectParam = None,
+    cursor: CursorParam = None,
 ) -> AnomalyFilter:
     """Which anomalies GET /anomalies reads."""
     return AnomalyFilter(window_hours=window_hours, tenant=tenant,
-                         severities=tuple(severity.split(",")) if severity else None,
-                         limit=limit)
+                         severities=_words(severity),
+                         limit=limit, anomaly_types=_words(anomaly_type),
+                         statuses=_words(status),
+                         batch_ids=await _batch_ids(anomalies, batch_id, tenant),
+                         project_key=project_key,
+                         after=cursors.decode("anomalies", cursor) if cursor else None)
 
 
 AnomalySelection = Annotated[AnomalyFilter, Depends(anomaly_selection)]
+
+
+async def problem_selection(
+    anomalies: AnomaliesDep,
+    cursors: CursorsDep,
+    tenant: TenantParam = None,
+    severity: SeverityParam = None,
+    limit: LimitParam = DEFAULT_LIMIT,
+    anomaly_type: AnomalyTypeParam = None,
+    status: ProblemStatusParam = None,
+    batch_id: BatchParam = None,
+    project_key: ProjectParam = None,
+    overdue: OverdueParam = None,
+    cursor: CursorParam = None,
+) -> ProblemFilter:
+    """Which problems GET /anomalies/problems lists (open ones unless `status` says)."""
+    return ProblemFilter(tenant=tenant,
+                         severities=_words(severity),
+                         limit=limit, anomaly_types=_words(anomaly_type),
+                         statuses=_words(status) or DEFAULT_STATUSES,
+                         batch_ids=await _batch_ids(anomalies, batch_id, tenant),
+                         project_key=project_key, overdue=overdue,
+                         after=cursors.decode("problems", cursor) if cursor else None)
+
+
+ProblemSelection = Annotated[ProblemFilter, Depends(problem_selection)]

@@ -22,8 +22,9 @@ from projects_import.cli import runtime
 from projects_import.client import report
 from projects_import.client.batch import BatchRun, Part, plan_batch, send_batch
 from projects_import.client.chunker import Limits
-from projects_import.client.schedule import DailySend
+from projects_import.client.schedule import DailySend, SendResult
 from projects_import.client.sender import RetryNotice, SendOptions
+from projects_import.client.state import STATE_FILE, SendState
 from projects_import.errors import ProjectsImportError
 from projects_import.tenants import TenantStore, check_timezone
 from projects_import.vocabulary import MAX_BODY_BYTES, MAX_ROWS, is_loopback
@@ -80,14 +81,19 @@ def _progress(enabled: bool, total: int) -> Iterator[Callable[[int], None]]:
 
 def send_file(path: Path, config: SendSettings, *, progress: bool) -> int:
     """Plan, send and report one file; returns the exit code (1 when it cannot be sent)."""
+    return send_and_report(path, config, progress=progress).exit_code
+
+
+def send_and_report(path: Path, config: SendSettings, *, progress: bool) -> SendResult:
+    """`send_file`, also telling whether every part was answered as a replay."""
     try:
         return _send_file(path, config, progress=progress)
     except ProjectsImportError as exc:  # the export cannot be read or split
         print(f"error: {path.name}: {exc}", file=sys.stderr, flush=True)
-        return EXIT_UNSENDABLE
+        return SendResult(EXIT_UNSENDABLE)
 
 
-def _send_file(path: Path, config: SendSettings, *, progress: bool) -> int:
+def _send_file(path: Path, config: SendSettings, *, progress: bool) -> SendResult:
     human = not config.json_output
     plan = plan_batch(path, tenant_id=config.tenant, source=config.source,
                       batch_id=config.batch_id, limits=config.limits)
@@ -114,7 +120,8 @@ def _send_file(path: Path, config: SendSettings, *, progress: bool) -> int:
         print(report.verdict(run), flush=True)
     else:
         print(json.dumps(report.as_json(run), ensure_ascii=False), flush=True)
-    return run.exit_code
+    return SendResult(run.exit_code,
+                      replayed=all(part.status == "replayed" for part in run.parts))
 
 
 def _tenant_timezone(tenant: str, given: str | None) -> str:
@@ -129,7 +136,7 @@ def _tenant_timezone(tenant: str, given: str | None) -> str:
     return record.timezone
 
 
-def _run_schedule(folder: Path, timezone: str, config: SendSettings) -> None:
+def _run_schedule(folder: Path, timezone: str, config: SendSettings, state: SendState) -> None:
     """Run the daily job until SIGTERM or Ctrl-C; a run in progress is allowed to finish."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -138,14 +145,14 @@ def _run_schedule(folder: Path, timezone: str, config: SendSettings) -> None:
     def log(line: str) -> None:
         print(line, file=out, flush=True)
 
-    def send_newest(path: Path) -> int:
+    def send_newest(path: Path) -> SendResult:
         try:
-            return send_file(path, config, progress=False)
+            return send_and_report(path, config, progress=False)
         except Exception as exc:  # a daily job outlives one bad run
             log(f"error: scheduled send of {path.name} stopped: {type(exc).__name__}: {exc}")
-            return EXIT_UNSENDABLE
+            return SendResult(EXIT_UNSENDABLE)
 
-    job = DailySend(folder, timezone, send_newest, log)
+    job = DailySend(folder, timezone, send_newest, log, tenant_id=config.tenant, state=state)
     scheduler = BackgroundScheduler(timezone=job.zone)
     installed = job.install(scheduler)
     stop = threading.Event()
@@ -239,7 +246,8 @@ def register(app: typer.Typer) -> None:
             if batch_id:
                 runtime.fail("--batch-id cannot be used with --schedule: each day's file "
                              "gets its own id from its name and content")
-            _run_schedule(folder, _tenant_timezone(tenant, timezone), config)
+            state = SendState(runtime.settings().home / STATE_FILE)
+            _run_schedule(folder, _tenant_timezone(tenant, timezone), config, state)
             return
         if file is None:
             runtime.fail("give the export FILE to send")

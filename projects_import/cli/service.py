@@ -22,13 +22,12 @@ def serve(
     """Apply pending migrations, start the HTTP service and print its URL."""
     import uvicorn
 
-    from projects_import.anomalies.alerts import validate_webhook
+    from projects_import.alerting.engine import AlertConfig
     from projects_import.api.app import create_app
     from projects_import.api.server import uvicorn_config
 
     config = runtime.settings()
-    if config.alert_webhook:
-        validate_webhook(config.alert_webhook)
+    AlertConfig.from_settings(config)  # both webhooks: https, or http to a loopback address
     listener = _listen(host, port)
     url = runtime.database_url(config)
     application = create_app(config, url)

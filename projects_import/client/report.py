@@ -12,6 +12,7 @@ from projects_import.client.batch import BatchRun, Part, Plan
 from projects_import.client.sender import RetryNotice
 
 MAX_VIOLATION_LINES = 5
+PAUSED_CODE = "tenant_paused"
 _COUNTS = ("inserted_projects", "updated_projects", "unchanged_projects", "anomalies_count",
            "org_memberships_upserted", "user_memberships_upserted")
 
@@ -132,6 +133,9 @@ def _hint(run: BatchRun, part: Part) -> str:
     assert answer is not None
     status, code = answer.http_status, answer.error_code
     new_id = "" if run.plan.batch_id_derived else " and a new --batch-id (the parts change)"
+    if status == 423 or code == PAUSED_CODE:
+        return paused_hint(run.plan.envelope.tenant_id, answer.error_details,
+                           answer.error_message)
     if status == 413:
         smaller = max(1024, run.plan.limits.max_bytes // 2)
         return (f"the server's body limit is below --max-bytes {run.plan.limits.max_bytes}: "
@@ -150,6 +154,22 @@ def _hint(run: BatchRun, part: Part) -> str:
     if answer.status == "failed":
         return "the server is unavailable or overloaded; send the same file again later"
     return "correct the request and send the file again"
+
+
+def paused_hint(tenant_id: str, details: dict[str, str], message: str | None) -> str:
+    """What to do about a 423: nothing automatic, a retry would be refused just the same.
+    The reason comes from the answer's `reason`/`paused_at` fields, else its message."""
+    why = []
+    if details.get("reason"):
+        why.append(f"reason: {details['reason']}")
+    if details.get("paused_at"):
+        why.append(f"paused at {details['paused_at']}")
+    if not why and message:
+        why.append(f"the server says: {message}")
+    said = f" ({'; '.join(why)})" if why else ""
+    return (f"tenant {tenant_id} is paused (quarantined) on the server{said}; not retried: "
+            f"an operator resumes it with `projects-import tenant resume {tenant_id}`, then "
+            f"send the file again")
 
 
 def verdict(run: BatchRun) -> str:

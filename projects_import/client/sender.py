@@ -1,9 +1,10 @@
 """Post one chunk with the runbook's retry policy (SPEC §8).
 
 429, 5xx and connection errors are retried: 5 attempts in all, waiting 1, 2, 4, 8 s between
-them (times `backoff_base`), never less than the server's `Retry-After`. 400/401/413/422 and
-every other answer are final: they need an operator's correction, and repeating them changes
-nothing. Re-posting is safe because the server treats the same rows as a replay.
+them (times `backoff_base`), never less than the server's `Retry-After`. 400/401/413/422, 423
+(the tenant is paused on the server) and every other answer are final: they need an
+operator's correction, and repeating them changes nothing. Re-posting is safe because the
+server treats the same rows as a replay.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from tenacity.wait import wait_base, wait_exponential
 from projects_import import __version__
 
 ATTEMPTS = 5
+# Fields of an error answer worth showing beside its message (a paused tenant's 423).
+DETAIL_FIELDS = ("reason", "paused_at")
 MAX_RETRY_AFTER = 300.0
 USER_AGENT = f"projects-import-send/{__version__}"
 
@@ -52,6 +55,8 @@ class Answer:
     error_message: str | None = None
     server_correlation_id: str | None = None
     violations: list[dict[str, Any]] = field(default_factory=list)
+    # what an error answer adds beside code and message, e.g. a pause's reason and paused_at
+    error_details: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,12 @@ def _error_fields(response: httpx.Response) -> dict[str, Any]:
     fields = {k: error.get(k) for k in ("code", "message", "correlation_id")}
     violations = body.get("violations") if isinstance(body, dict) else None
     fields["violations"] = violations if isinstance(violations, list) else []
+    details: dict[str, str] = {}
+    for key in DETAIL_FIELDS:
+        value = error.get(key, body.get(key))
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            details[key] = str(value)
+    fields["details"] = details
     return fields
 
 
@@ -217,4 +228,5 @@ class Sender:
         return Answer("rejected", status, attempts, elapsed, sent, error_code=error["code"],
                       error_message=error["message"],
                       server_correlation_id=error.get("correlation_id"),
-                      violations=error.get("violations") or [])
+                      violations=error.get("violations") or [],
+                      error_details=error.get("details") or {})

@@ -18,6 +18,7 @@ import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from projects_import.alerting.jobs import install_alert_jobs
 from projects_import.db.connection import Database
 from projects_import.operations.retention import (
     DEFAULT_ANOMALIES_DAYS,
@@ -26,6 +27,7 @@ from projects_import.operations.retention import (
     Retention,
     RetentionRun,
 )
+from projects_import.settings import Settings
 from projects_import.vocabulary import RETENTION_JOB
 
 log = structlog.get_logger("projects_import.scheduler")
@@ -96,6 +98,10 @@ class RetentionScheduler:
             self.scheduler.shutdown(wait=True)
 
 
-def start_scheduler(database_url: str) -> RetentionScheduler:
-    """Start the retention scheduler; the caller shuts it down with `.shutdown()`."""
-    return RetentionScheduler(database_url).start()
+def start_scheduler(database_url: str, settings: Settings | None = None) -> RetentionScheduler:
+    """Start the retention scheduler (and, given settings with an alert webhook, the alert
+    jobs); the caller shuts it down with `.shutdown()`."""
+    scheduler = RetentionScheduler(database_url)
+    if settings is not None:
+        install_alert_jobs(scheduler.scheduler, settings, database_url)
+    return scheduler.start()

@@ -161,18 +161,82 @@ select *
 select * from public.fn_import_get(%(id)s::bigint);
 
 -- anomalies_list --
--- The newest anomalies of a window, as the calling operator (fn_anomalies_for_operator).
+-- The newest anomalies of a window matching the filters, after the keyset cursor
+-- (created_at, id), as the calling operator (fn_anomalies_for_operator).
 select id, tenant_id, batch_id, row_index, project_key, anomaly_type, severity, payload_excerpt,
-       correlation_id, created_at, status, acknowledged_at, acknowledged_by, resolved_at
+       correlation_id, created_at, status, acknowledged_at, acknowledged_by, resolved_at,
+       problem_id
   from public.fn_anomalies_for_operator(%(window_hours)s::integer, %(tenant)s::text,
-                                        %(severity)s::text[], %(limit)s::integer);
+                                        %(severity)s::text[], %(limit)s::integer,
+                                        %(anomaly_type)s::text[], %(status)s::text[],
+                                        %(batch_id)s::uuid[], %(project_key)s::text,
+                                        %(after_at)s::timestamptz, %(after_id)s::bigint);
+
+-- batch_ids_of_request --
+-- The batch ids staged under an upstream batch_id string (validation.request_batch_id).
+select distinct batch_id
+  from public.staging_imports
+ where validation ->> 'request_batch_id' = %(request_batch_id)s
+   and (%(tenant)s::text is null or tenant_id = %(tenant)s::text);
+
+-- problems_list --
+-- Problems matching the filters, most recently seen first, after the keyset cursor
+-- (last_seen_at, id), as the calling operator (fn_problems_for_operator).
+select *
+  from public.fn_problems_for_operator(%(tenant)s::text, %(anomaly_type)s::text[],
+                                       %(status)s::text[], %(severity)s::text[],
+                                       %(batch_id)s::uuid[], %(project_key)s::text,
+                                       %(overdue)s::boolean, %(search)s::text,
+                                       %(after_at)s::timestamptz, %(after_id)s::bigint,
+                                       %(limit)s::integer);
+
+-- problem_get --
+-- One problem, as the calling operator (fn_problem_get; P0002 when there is none).
+select * from public.fn_problem_get(%(problem_id)s::bigint);
+
+-- problem_occurrences --
+-- A problem's newest occurrences, as the calling operator (fn_problem_occurrences).
+select id, tenant_id, batch_id, row_index, project_key, anomaly_type, severity, payload_excerpt,
+       correlation_id, created_at, status, acknowledged_at, acknowledged_by, resolved_at,
+       problem_id
+  from public.fn_problem_occurrences(%(problem_id)s::bigint, %(limit)s::integer);
+
+-- problem_events --
+-- A problem's status history, oldest first, as the calling operator (fn_problem_events).
+select at, actor, action, resolution, note
+  from public.fn_problem_events(%(problem_id)s::bigint);
+
+-- problem_set_status --
+-- Acknowledge or resolve one problem as the calling operator, recording the JWT sub
+-- (fn_problem_set_status).
+select * from public.fn_problem_set_status(%(problem_id)s::bigint, %(status)s::text,
+                                           %(note)s::text);
 
 -- anomalies_stats --
--- Counts by tenant, type and severity over a window, as the calling operator (fn_anomalies_stats).
-select tenant_id, anomaly_type, severity, count, unresolved, last_seen_at
-  from public.fn_anomalies_stats(%(window_hours)s::integer)
- where (%(tenant)s::text is null or tenant_id = %(tenant)s::text)
-   and (%(severity)s::text[] is null or severity = any (%(severity)s::text[]));
+-- Counts by tenant, type and severity, as the calling operator: the window's occurrences
+-- (count, unresolved, last_seen_at: fn_anomalies_stats) beside the problems' figures
+-- (fn_problem_stats: open, acknowledged and new problems, occurrences, overdue clocks; resolved
+-- problems never count there).
+select coalesce(a.tenant_id, p.tenant_id) as tenant_id,
+       coalesce(a.anomaly_type, p.anomaly_type) as anomaly_type,
+       coalesce(a.severity, p.severity) as severity,
+       coalesce(a.count, 0) as count, coalesce(a.unresolved, 0) as unresolved, a.last_seen_at,
+       coalesce(p.open_problems, 0) as open_problems,
+       coalesce(p.acknowledged_problems, 0) as acknowledged_problems,
+       coalesce(p.new_problems, 0) as new_problems,
+       coalesce(p.occurrences, 0) as occurrences,
+       coalesce(p.overdue_ack, 0) as overdue_ack,
+       coalesce(p.overdue_resolve, 0) as overdue_resolve
+  from public.fn_anomalies_stats(%(window_hours)s::integer) a
+  full join public.fn_problem_stats(%(window_hours)s::integer) p
+    on p.tenant_id = a.tenant_id and p.anomaly_type = a.anomaly_type
+   and p.severity = a.severity
+ where (%(tenant)s::text is null or coalesce(a.tenant_id, p.tenant_id) = %(tenant)s::text)
+   and (%(severity)s::text[] is null
+        or coalesce(a.severity, p.severity) = any (%(severity)s::text[]))
+   and (%(anomaly_type)s::text[] is null
+        or coalesce(a.anomaly_type, p.anomaly_type) = any (%(anomaly_type)s::text[]))
+ order by 1, 2, 3;
 
 -- anomaly_set_status --
 -- Acknowledge or resolve one anomaly as the calling operator (fn_anomaly_set_status).
@@ -517,6 +581,85 @@ select c.tenant_id, c.id, c.at, c.actor, c.action, c.directory, c.before, c.afte
    and (%(change_id)s::bigint is null or c.id = %(change_id)s::bigint)
  order by c.at desc, c.id desc
  limit %(limit)s offset %(offset)s;
+
+-- alert_lock --
+-- One alert evaluation at a time across replicas: transaction advisory lock, class 7302 key 2.
+select pg_advisory_xact_lock(7302, 2);
+
+-- alert_try_lock --
+-- The scheduled evaluation skips when another replica holds the alert lock.
+select pg_try_advisory_xact_lock(7302, 2) as locked;
+
+-- alert_evaluate --
+-- The runbook's alert and escalation rules for every tenant over the window (fn_alert_evaluate).
+select tenant_id, window_start, window_end, occurrences, errors, overdue, open_problems,
+       new_problems, by_type, by_severity, problem_ids, batch_ids, alerting, reasons,
+       consecutive_windows, ds_rm_problems_24h, escalate, escalation_reasons,
+       escalation_problem_ids, alert_fingerprint, escalation_fingerprint, alert_suppressed,
+       escalation_suppressed, alert_pending_id, escalation_pending_id
+  from public.fn_alert_evaluate(%(window_hours)s::integer, %(min_occurrences)s::integer,
+                                %(suppress_hours)s::numeric, %(escalate_windows)s::integer,
+                                %(escalate_ds_rm)s::integer, %(alert_target)s::text,
+                                %(escalation_target)s::text);
+
+-- alert_delivery_insert --
+-- Queue one delivery, due now.
+insert into public.alert_deliveries (tenant_id, kind, fingerprint, problem_ids, batch_ids,
+                                     reasons, window_start, window_end, body, next_retry_at)
+values (%(tenant_id)s, %(kind)s, %(fingerprint)s, %(problem_ids)s, %(batch_ids)s,
+        %(reasons)s, %(window_start)s, %(window_end)s, %(body)s, now())
+returning tenant_id, id, kind;
+
+-- alert_deliveries_claim --
+-- Take deliveries to post (the given ids, or every one due), counting the attempt and leasing
+-- them for lease_seconds so no other replica posts them meanwhile.
+update public.alert_deliveries d
+   set attempts = d.attempts + 1,
+       next_retry_at = now() + make_interval(secs => %(lease_seconds)s),
+       updated_at = now()
+  from (select tenant_id, id
+          from public.alert_deliveries
+         where status in ('pending', 'retrying')
+           and case when %(ids)s::bigint[] is null then next_retry_at <= now()
+                    else id = any (%(ids)s::bigint[]) end
+         order by next_retry_at, id
+         limit %(limit)s
+           for update skip locked) c
+ where d.tenant_id = c.tenant_id and d.id = c.id
+returning d.tenant_id, d.id, d.kind, d.body, d.attempts;
+
+-- alert_delivery_record --
+-- The outcome of one attempt: delivered, retrying at next_retry_at, or failed for good.
+update public.alert_deliveries
+   set status = %(status)s, response_code = %(response_code)s, last_error = %(last_error)s,
+       next_retry_at = %(next_retry_at)s,
+       delivered_at = case when %(status)s = 'delivered' then now() end,
+       updated_at = now()
+ where tenant_id = %(tenant_id)s and id = %(id)s
+returning tenant_id, id, kind, status, attempts, response_code, next_retry_at;
+
+-- alert_deliveries_by_status --
+-- Delivery log counts by tenant, kind and status (for /metrics).
+select tenant_id, kind, status, count(*)::integer as deliveries
+  from public.alert_deliveries
+ group by 1, 2, 3;
+
+-- metrics_problems --
+-- Unresolved problems by tenant, type and severity: open, acknowledged, past an SLA clock.
+select tenant_id, anomaly_type, severity,
+       (count(*) filter (where status = 'open'))::integer as open,
+       (count(*) filter (where status = 'acknowledged'))::integer as acknowledged,
+       (count(*) filter (where (status = 'open' and ack_due_at <= now())
+                            or resolve_due_at <= now()))::integer as overdue
+  from public.import_problems
+ where status <> 'resolved'
+ group by 1, 2, 3;
+
+-- metrics_freshness --
+-- Each tenant's last successful import (Unix seconds), lateness and pause (vw_tenant_freshness).
+select tenant_id, extract(epoch from last_success_at)::double precision as last_success, late,
+       paused
+  from public.vw_tenant_freshness;
 
 -- tenants_status --
 -- Every tenant's freshness and pause, as the calling operator (fn_tenants_status_for_operator).

@@ -2,6 +2,45 @@
 -- Regenerate: .venv/bin/python -m projects_import.db.snapshot --write
 
 
+table public.alert_deliveries (rls)
+    tenant_id text not null
+    id bigint not null generated identity
+    kind text not null
+    fingerprint text not null
+    problem_ids bigint[] not null
+    batch_ids uuid[] not null default '{}'::uuid[]
+    reasons text[] not null
+    window_start timestamp with time zone not null
+    window_end timestamp with time zone not null
+    body jsonb not null
+    status text not null default 'pending'::text
+    attempts integer not null default 0
+    response_code integer
+    last_error text
+    next_retry_at timestamp with time zone
+    delivered_at timestamp with time zone
+    created_at timestamp with time zone not null default now()
+    updated_at timestamp with time zone not null default now()
+    constraint alert_deliveries_attempts_check CHECK ((attempts >= 0))
+    constraint alert_deliveries_check CHECK (((status = ANY (ARRAY['pending'::text, 'retrying'::text])) = (next_retry_at IS NOT NULL)))
+    constraint alert_deliveries_kind_check CHECK ((kind = ANY (ARRAY['alert'::text, 'escalation'::text])))
+    constraint alert_deliveries_last_error_check CHECK ((char_length(last_error) <= 500))
+    constraint alert_deliveries_pkey PRIMARY KEY (tenant_id, id)
+    constraint alert_deliveries_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'retrying'::text, 'delivered'::text, 'failed'::text])))
+    constraint alert_deliveries_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants(tenant_id) ON DELETE CASCADE
+
+table public.alert_windows (rls)
+    tenant_id text not null
+    window_slot timestamp with time zone not null
+    window_hours integer not null
+    occurrences integer not null
+    errors integer not null
+    overdue integer not null
+    evaluated_at timestamp with time zone not null default now()
+    constraint alert_windows_pkey PRIMARY KEY (tenant_id, window_slot)
+    constraint alert_windows_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants(tenant_id) ON DELETE CASCADE
+    constraint alert_windows_window_hours_check CHECK ((window_hours >= 1))
+
 table public.dashboard_sessions (rls)
     token_sha256 bytea not null
     email text not null
@@ -319,6 +358,11 @@ table public.tenants (rls)
     constraint tenants_schedule_grace_minutes_check CHECK ((schedule_grace_minutes >= 0))
     constraint tenants_tenant_id_check CHECK ((tenant_id ~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$'::text))
 
+index alert_deliveries_created: CREATE INDEX alert_deliveries_created ON public.alert_deliveries USING btree (created_at)
+index alert_deliveries_due: CREATE INDEX alert_deliveries_due ON public.alert_deliveries USING btree (next_retry_at) WHERE (status = ANY (ARRAY['pending'::text, 'retrying'::text]))
+index alert_deliveries_fingerprint: CREATE INDEX alert_deliveries_fingerprint ON public.alert_deliveries USING btree (tenant_id, kind, fingerprint, created_at DESC)
+index alert_deliveries_pkey: CREATE UNIQUE INDEX alert_deliveries_pkey ON public.alert_deliveries USING btree (tenant_id, id)
+index alert_windows_pkey: CREATE UNIQUE INDEX alert_windows_pkey ON public.alert_windows USING btree (tenant_id, window_slot)
 index dashboard_sessions_email: CREATE INDEX dashboard_sessions_email ON public.dashboard_sessions USING btree (email)
 index dashboard_sessions_expires: CREATE INDEX dashboard_sessions_expires ON public.dashboard_sessions USING btree (expires_at)
 index dashboard_sessions_pkey: CREATE UNIQUE INDEX dashboard_sessions_pkey ON public.dashboard_sessions USING btree (token_sha256)
@@ -384,6 +428,169 @@ view public.vw_tenant_freshness with (security_invoker=true):
 
 function auth.jwt() returns jsonb [sql, stable]:
 select coalesce(nullif(current_setting('request.jwt.claims', true), ''), '{}')::jsonb
+
+function public.fn_alert_evaluate(p_window_hours integer, p_min_occurrences integer, p_suppress_hours numeric, p_escalate_windows integer, p_escalate_ds_rm integer, p_alert_target text, p_escalation_target text, p_now timestamp with time zone) returns TABLE(tenant_id text, window_start timestamp with time zone, window_end timestamp with time zone, occurrences integer, errors integer, overdue integer, open_problems integer, new_problems integer, by_type jsonb, by_severity jsonb, problem_ids bigint[], batch_ids uuid[], alerting boolean, reasons text[], consecutive_windows integer, ds_rm_problems_24h integer, escalate boolean, escalation_reasons text[], escalation_problem_ids bigint[], alert_fingerprint text, escalation_fingerprint text, alert_suppressed boolean, escalation_suppressed boolean, alert_pending_id bigint, escalation_pending_id bigint) [plpgsql, volatile, set search_path=public, pg_temp]:
+#variable_conflict use_column
+declare
+    v_length  interval;
+    v_since   timestamptz;
+    v_slot    timestamptz;
+begin
+    if p_window_hours is null or p_window_hours < 1 or p_window_hours > 8760 then
+        raise exception 'fn_alert_evaluate: the window must be 1..8760 hours'
+            using errcode = '22023';
+    end if;
+    if p_min_occurrences < 1 or p_suppress_hours < 0 or p_escalate_windows < 1
+       or p_escalate_ds_rm < 0 then
+        raise exception 'fn_alert_evaluate: thresholds must be positive, suppression 0 or more'
+            using errcode = '22023';
+    end if;
+    v_length := make_interval(hours => p_window_hours);
+    v_since := p_now - v_length;
+    v_slot := date_bin(v_length, p_now, timestamptz '2000-01-01 00:00:00+00');
+
+    create temp table if not exists pg_temp.alert_evaluation (
+        tenant_id text, occurrences integer, errors integer, overdue integer,
+        open_problems integer, new_problems integer, by_type jsonb, by_severity jsonb,
+        problem_ids bigint[], batch_ids uuid[], ds_rm_ids bigint[], alerting boolean,
+        reasons text[]
+    ) on commit drop;
+    truncate pg_temp.alert_evaluation;
+
+    insert into pg_temp.alert_evaluation
+    with occ as (
+        select a.tenant_id, a.problem_id, a.batch_id, a.anomaly_type, a.severity
+          from public.import_anomalies a
+          join public.import_problems p on p.tenant_id = a.tenant_id and p.id = a.problem_id
+         where a.created_at > v_since and a.created_at <= p_now
+           and p.status = 'open'
+    ), late as (
+        select p.tenant_id, p.id, p.last_batch_id
+          from public.import_problems p
+         where p.status <> 'resolved'
+           and ((p.status = 'open' and p.ack_due_at <= p_now) or p.resolve_due_at <= p_now)
+    ), dsrm as (
+        select p.tenant_id, p.id
+          from public.import_problems p
+         where p.status <> 'resolved'
+           and p.anomaly_type in ('UNKNOWN_DS', 'UNKNOWN_RM')
+           and p.last_seen_at > p_now - interval '24 hours'
+    ), seen as (
+        select o.tenant_id from occ o
+        union select l.tenant_id from late l
+        union select d.tenant_id from dsrm d
+    ), figures as (
+        select s.tenant_id, t.alert_min_occurrences, t.alert_min_errors,
+               (select count(*) from occ o where o.tenant_id = s.tenant_id)::integer as occ_n,
+               (select count(*) from occ o where o.tenant_id = s.tenant_id
+                                             and o.severity = 'error')::integer as err_n,
+               (select count(*) from late l where l.tenant_id = s.tenant_id)::integer as late_n,
+               (select count(*) from public.import_problems p
+                 where p.tenant_id = s.tenant_id and p.status = 'open')::integer as open_n,
+               (select count(*) from public.import_problems p
+                 where p.tenant_id = s.tenant_id and p.status <> 'resolved'
+                   and p.first_seen_at > v_since)::integer as new_n,
+               coalesce((select jsonb_object_agg(x.anomaly_type, x.n)
+                           from (select o.anomaly_type, count(*) as n from occ o
+                                  where o.tenant_id = s.tenant_id group by 1) x), '{}')
+                   as by_type,
+               coalesce((select jsonb_object_agg(x.severity, x.n)
+                           from (select o.severity, count(*) as n from occ o
+                                  where o.tenant_id = s.tenant_id group by 1) x), '{}')
+                   as by_severity,
+               array(select u.id from (select o.problem_id as id from occ o
+                                        where o.tenant_id = s.tenant_id
+                                       union
+                                       select l.id from late l
+                                        where l.tenant_id = s.tenant_id) u
+                      order by 1) as problem_ids,
+               array(select u.id from (select o.batch_id as id from occ o
+                                        where o.tenant_id = s.tenant_id
+                                       union
+                                       select l.last_batch_id from late l
+                                        where l.tenant_id = s.tenant_id) u
+                      where u.id is not null order by 1) as batch_ids,
+               array(select d.id from dsrm d where d.tenant_id = s.tenant_id order by 1)
+                   as ds_rm_ids
+          from seen s
+          join public.tenants t on t.tenant_id = s.tenant_id
+    )
+    select f.tenant_id, f.occ_n, f.err_n, f.late_n, f.open_n, f.new_n, f.by_type,
+           f.by_severity, f.problem_ids, f.batch_ids, f.ds_rm_ids,
+           cardinality(r.reasons) > 0, r.reasons
+      from figures f
+     cross join lateral (
+        select array_remove(array[
+            case when f.occ_n >= coalesce(p_min_occurrences, f.alert_min_occurrences)
+                 then 'occurrences' end,
+            case when p_min_occurrences is null and f.err_n >= f.alert_min_errors
+                 then 'errors' end,
+            case when f.late_n > 0 then 'overdue' end], null) as reasons
+     ) r;
+
+    insert into public.alert_windows as w
+           (tenant_id, window_slot, window_hours, occurrences, errors, overdue)
+    select e.tenant_id, v_slot, p_window_hours, e.occurrences, e.errors, e.overdue
+      from pg_temp.alert_evaluation e
+     where e.alerting
+    on conflict (tenant_id, window_slot) do update
+       set occurrences = greatest(w.occurrences, excluded.occurrences),
+           errors = greatest(w.errors, excluded.errors),
+           overdue = greatest(w.overdue, excluded.overdue),
+           evaluated_at = now();
+    -- alert_windows only answers "the last few slots": a week is plenty
+    delete from public.alert_windows w where w.window_slot < p_now - interval '7 days';
+
+    return query
+    with judged as (
+        select e.*,
+               case when not e.alerting then 0 else
+                   (select coalesce(min(g.k), 48)
+                      from generate_series(0, 47) g(k)
+                     where not exists (select 1 from public.alert_windows w
+                                        where w.tenant_id = e.tenant_id
+                                          and w.window_slot = v_slot - g.k * v_length))
+               end as consecutive,
+               array(select u.id from (select unnest(e.problem_ids) as id
+                                       union select unnest(e.ds_rm_ids)) u order by 1)
+                   as esc_ids
+          from pg_temp.alert_evaluation e
+    ), escalation as (
+        select j.*,
+               array_remove(array[
+                   case when j.consecutive >= p_escalate_windows
+                        then 'consecutive_windows' end,
+                   case when cardinality(j.ds_rm_ids) > p_escalate_ds_rm
+                        then 'ds_rm_problems_24h' end], null) as esc_reasons,
+               encode(sha256(convert_to(
+                   concat_ws(':', 'alert', coalesce(p_alert_target, ''),
+                             array_to_string(j.problem_ids, ',')), 'UTF8')), 'hex') as alert_fp,
+               encode(sha256(convert_to(
+                   concat_ws(':', 'escalation', coalesce(p_escalation_target, ''),
+                             array_to_string(j.esc_ids, ',')), 'UTF8')), 'hex') as esc_fp
+          from judged j
+    )
+    select x.tenant_id, v_since, p_now, x.occurrences, x.errors, x.overdue, x.open_problems,
+           x.new_problems, x.by_type, x.by_severity, x.problem_ids, x.batch_ids, x.alerting,
+           x.reasons, x.consecutive, cardinality(x.ds_rm_ids), cardinality(x.esc_reasons) > 0,
+           x.esc_reasons, x.esc_ids, x.alert_fp, x.esc_fp,
+           exists (select 1 from public.alert_deliveries d
+                    where d.tenant_id = x.tenant_id and d.kind = 'alert'
+                      and d.fingerprint = x.alert_fp and d.status = 'delivered'
+                      and d.delivered_at > p_now - make_interval(secs => p_suppress_hours * 3600)),
+           exists (select 1 from public.alert_deliveries d
+                    where d.tenant_id = x.tenant_id and d.kind = 'escalation'
+                      and d.fingerprint = x.esc_fp and d.status = 'delivered'
+                      and d.delivered_at > p_now - make_interval(secs => p_suppress_hours * 3600)),
+           (select max(d.id) from public.alert_deliveries d
+             where d.tenant_id = x.tenant_id and d.kind = 'alert'
+               and d.fingerprint = x.alert_fp and d.status in ('pending', 'retrying')),
+           (select max(d.id) from public.alert_deliveries d
+             where d.tenant_id = x.tenant_id and d.kind = 'escalation'
+               and d.fingerprint = x.esc_fp and d.status in ('pending', 'retrying'))
+      from escalation x
+     order by x.tenant_id;
+end
 
 function public.fn_anomalies_check_window(p_window_hours integer) returns void [plpgsql, immutable]:
 begin
@@ -2327,6 +2534,10 @@ end
 trigger import_problems.import_problems_unlink_anomalies: CREATE TRIGGER import_problems_unlink_anomalies AFTER DELETE ON public.import_problems REFERENCING OLD TABLE AS deleted_problems FOR EACH STATEMENT EXECUTE FUNCTION fn_import_problems_unlink_anomalies()
 trigger projects.projects_delete_memberships: CREATE TRIGGER projects_delete_memberships AFTER DELETE ON public.projects REFERENCING OLD TABLE AS deleted_projects FOR EACH STATEMENT EXECUTE FUNCTION fn_projects_delete_memberships()
 trigger staging_imports.staging_imports_unlink_anomalies: CREATE TRIGGER staging_imports_unlink_anomalies AFTER DELETE ON public.staging_imports REFERENCING OLD TABLE AS deleted_staging FOR EACH STATEMENT EXECUTE FUNCTION fn_staging_imports_unlink_anomalies()
+policy public.alert_deliveries.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
+policy public.alert_deliveries.service_role_all: permissive for all to service_role using true with check true
+policy public.alert_windows.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
+policy public.alert_windows.service_role_all: permissive for all to service_role using true with check true
 policy public.directory_changes.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
 policy public.directory_changes.service_role_read: permissive for select to service_role using true
 policy public.ds_directory.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)

@@ -17,7 +17,7 @@ import jwt
 import psycopg
 import pytest
 
-from projects_import.anomalies.alerts import WebhookConfigError, validate_webhook
+from projects_import.alerting.webhook import WebhookConfigError, validate_webhook
 from projects_import.settings import Settings
 from tests.support import JWT_SECRET, LiveServer, batch, bearer, project_row, user_token
 
@@ -350,10 +350,10 @@ def test_alerts_at_threshold_post_the_aggregate_and_answer_202(alert_server, rec
     assert sent["by_severity"] == {"error": 2, "warning": 1}
     assert sent["by_tenant"] == {"TELCO": 3}
     assert sent["generated_at"].endswith("Z")
-    # counts and categories only: no rows, excerpts, keys, ids or names
-    for forbidden in ("payload_excerpt", "anomalies", "project_key", "STG-", "batch_id",
-                      "correlation_id", UNKNOWN_DS, UNKNOWN_PARTNER, UNKNOWN_RM, "First Last",
-                      "user-admin"):
+    # counts, categories, problem and batch ids only: no rows, excerpts, keys or names
+    assert sent["batch_ids"] == [imported["batch_id"]] and len(sent["problem_ids"]) == 3
+    for forbidden in ("payload_excerpt", "anomalies", "project_key", "STG-", "correlation_id",
+                      UNKNOWN_DS, UNKNOWN_PARTNER, UNKNOWN_RM, "First Last", "user-admin"):
         assert forbidden not in delivery["body"], forbidden
     # the webhook URL (often holding a token) is not logged, not even by httpx
     assert not [r for r in caplog.records if "/hooks/anomalies" in r.getMessage()]
@@ -440,3 +440,17 @@ def test_only_subject_and_role_reach_the_database(http, imported) -> None:
     response = http.get("/anomalies", headers=bearer(bad_sub))
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "unauthorized"
+
+
+def test_alerts_twice_the_second_is_suppressed(alert_server, receiver, imported, db) -> None:
+    client = alert_server(alert_webhook=receiver.url, alert_secret="s3cret",
+                          alert_suppress_hours=4)
+    first = client.post("/anomalies/alerts", headers=bearer(token()))
+    assert first.status_code == 202, first.text
+    assert first.json()["deliveries"][0]["status"] == "delivered"
+    assert first.json()["tenants"][0]["reasons"] == ["errors"]      # 2 errors ≥ 2
+    second = client.post("/anomalies/alerts", headers=bearer(token()))
+    assert second.status_code == 200, second.text
+    assert second.json()["alerted"] is False and second.json()["suppressed"] == 1
+    assert len(receiver.received) == 1
+    assert db.execute("select count(*) as n from alert_deliveries").fetchone()["n"] == 1

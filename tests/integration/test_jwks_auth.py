@@ -122,7 +122,7 @@ def test_es256_and_rs256_operator_tokens_are_let_in(api, ec_key, rsa_key) -> Non
     assert api(signed(ec_key, "ES256", "ec-1")).status_code == 200
     response = api(signed(rsa_key, "RS256", "rsa-1"))
     assert response.status_code == 200, response.text
-    assert response.json() == {"anomalies": []}
+    assert response.json()["anomalies"] == []
 
 
 def test_a_viewer_with_a_valid_es256_token_is_forbidden(api, ec_key) -> None:

@@ -27,7 +27,7 @@ def test_repeated_queries_and_user_transactions_work_through_the_pooler(database
             for turn in range(20):
                 async with (first if turn % 2 else second).user_transaction(claims) as tx:
                     rows = await tx.fetch_all("anomalies_stats", window_hours=24, tenant=None,
-                                              severity=None)
+                                              severity=None, anomaly_type=None)
                     seen.append(len(rows))
             return seen
 

@@ -244,11 +244,10 @@ def test_retention_trims_requests_deliveries_and_spent_problems(
                " select 'TELCO', gen_random_uuid(), 200,"
                "        now() - make_interval(days => d) + interval '1 hour'"
                " from generate_series(1, 70) d")
-    db.execute("create table public.alert_deliveries (tenant_id text not null,"
-               " id bigint generated always as identity, created_at timestamptz not null,"
-               " primary key (tenant_id, id))")
-    db.execute("insert into alert_deliveries (tenant_id, created_at)"
-               " select 'TELCO', now() - make_interval(days => d) + interval '1 hour'"
+    db.execute("insert into alert_deliveries (tenant_id, kind, fingerprint, problem_ids,"
+               " reasons, window_start, window_end, body, status, created_at)"
+               " select 'TELCO', 'alert', 'f', '{}', '{errors}', now(), now(), '{}',"
+               "        'delivered', now() - make_interval(days => d) + interval '1 hour'"
                " from generate_series(1, 65) d")
 
     counts = db.execute("select fn_cleanup_import_data(60, 90, 4) as c").fetchone()["c"]
@@ -267,6 +266,6 @@ def test_retention_trims_requests_deliveries_and_spent_problems(
     assert totals == {"requests": 10, "deliveries": 5, "problems": 1, "anomalies": 2}
 
 
-def test_retention_without_a_delivery_log_counts_zero(db, tenant) -> None:
+def test_retention_with_nothing_old_counts_zero(db, tenant) -> None:
     counts = db.execute("select fn_cleanup_import_data() as c").fetchone()["c"]
     assert counts["alert_deliveries_deleted"] == 0 and counts["import_requests_deleted"] == 0

@@ -15,8 +15,10 @@ from tests.support.console import (
 )
 from tests.support.factories import batch, create_login, create_tenant, project_row, submit
 from tests.support.http import JWT_SECRET, LiveServer, bearer, free_port, user_token
+from tests.support.webhook import WebhookReceiver
 
 __all__ = ["CHROMIUM", "CHROMIUM_ARGS", "EXE", "JWT_SECRET", "PASSWORD", "LiveServer",
+           "WebhookReceiver",
            "add_login", "as_user", "batch", "bearer", "cli_env", "create_login",
            "create_tenant", "csrf_of", "free_port", "project_row", "run_cli", "start_serve",
            "submit", "user_token"]

@@ -1,4 +1,6 @@
-"""GET /anomalies, POST /anomalies/alerts and the acknowledge/resolve steps (SPEC §4.2, §4.3).
+"""GET /anomalies, POST /anomalies/alerts and the acknowledge/resolve steps (SPEC §4.2, §4.3,
+§9). An anomaly is one occurrence of a problem (`routes/problems.py`); acknowledging or
+resolving it acts on its problem.
 
 Callers send a user JWT; reads run in the database under its claims (`AnomalyManager`), so
 the operator RPCs and row-level security refuse a non-operator even past the role check here.
@@ -10,18 +12,26 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from projects_import.anomalies.alerts import send_alert, summarize, validate_webhook
-from projects_import.anomalies.manager import ROW_FIELDS, STATS_FIELDS, AnomalyFilter
-from projects_import.api.deps import AnomaliesDep, OperatorClaims, SettingsDep
-from projects_import.api.params import AnomalySelection, Flag
+from projects_import.alerting.webhook import WebhookDeliveryError
+from projects_import.anomalies.manager import ROW_FIELDS, STATS_FIELDS
+from projects_import.api.deps import (
+    AlertsDep,
+    AnomaliesDep,
+    CursorsDep,
+    OperatorClaims,
+    SettingsDep,
+)
+from projects_import.api.errors import ERROR_RESPONSES
+from projects_import.api.params import AnomalySelection, Flag, StrictQuery
 
-router = APIRouter(tags=["anomalies"])
+router = APIRouter(tags=["anomalies"], dependencies=[StrictQuery], responses=ERROR_RESPONSES)
 
 
 @router.get("/anomalies", summary="Recent anomalies or their stats (operators and admins)")
 async def list_anomalies(
     request: Request,
     anomalies: AnomaliesDep,
+    cursors: CursorsDep,
     claims: OperatorClaims,
     selection: AnomalySelection,
     stats: Annotated[Flag, Query(
@@ -34,31 +44,37 @@ async def list_anomalies(
         rows = await anomalies.stats(claims, selection)
         fields["anomalies_count"] = sum(int(r["count"]) for r in rows)
         return {"stats": [{k: r[k] for k in STATS_FIELDS} for r in rows]}
-    rows = await anomalies.recent(claims, selection)
+    rows, after = await anomalies.page(claims, selection)
     fields["rows"] = len(rows)
-    return {"anomalies": [{k: r[k] for k in ROW_FIELDS} for r in rows]}
+    return {"anomalies": [{k: r[k] for k in ROW_FIELDS} for r in rows],
+            "next_cursor": cursors.encode("anomalies", *after) if after else None}
 
 
-@router.post("/anomalies/alerts", summary="Post an aggregate alert when anomalies reach the "
-             "threshold", status_code=202,
-             responses={200: {"description": "below the threshold: not alerted"},
+@router.post("/anomalies/alerts", summary="Evaluate the alert rules now and post what they "
+             "call for", status_code=202,
+             responses={200: {"description": "nothing to alert (below the rules, or suppressed)"},
                         204: {"description": "no webhook configured"},
-                        502: {"description": "the webhook failed"}})
-async def post_alert(request: Request, settings: SettingsDep, anomalies: AnomaliesDep,
+                        502: {"description": "a webhook is invalid or failed"}})
+async def post_alert(request: Request, settings: SettingsDep, alerts: AlertsDep,
                      claims: OperatorClaims, response: Response) -> Any:
     if not settings.alert_webhook:
         return Response(status_code=204)
-    webhook = validate_webhook(settings.alert_webhook)
-    selection = AnomalyFilter(window_hours=settings.alert_window_hours, limit=None)
-    stats = await anomalies.stats(claims, selection)
-    summary = summarize(stats, window_hours=settings.alert_window_hours,
-                        threshold=settings.alert_min_count)
-    request.state.log_fields["anomalies_count"] = summary.total
-    if not summary.due:
+    evaluation, sent = await alerts().run()
+    summary = evaluation.summary()
+    summary["deliveries"] = [delivery.as_dict() for delivery in sent]
+    request.state.log_fields["anomalies_count"] = summary["total"]
+    failed = [delivery for delivery in sent if delivery.status != "delivered"]
+    if failed:
+        first = failed[0]
+        later = (f"; delivery {first.id} will be retried with backoff"
+                 if first.status == "retrying" else "")
+        raise WebhookDeliveryError(
+            f"{first.error or 'the webhook did not accept the alert'}; the {first.kind} was "
+            f"not accepted{later}")
+    if not sent:
         response.status_code = 200
-        return {"alerted": False, **summary.as_dict()}
-    await send_alert(webhook, summary)
-    return {"alerted": True, **summary.as_dict()}
+        return {"alerted": False, **summary}
+    return {"alerted": True, **summary}
 
 
 AnomalyId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the anomaly's id")]

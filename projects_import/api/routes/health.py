@@ -36,4 +36,5 @@ async def readyz(services: ServicesDep) -> Any:
 
 @router.get("/metrics", summary="Prometheus metrics")
 async def metrics(services: ServicesDep) -> Response:
+    await services.metrics.database.refresh(services.db)
     return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)

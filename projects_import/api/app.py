@@ -15,6 +15,7 @@ from projects_import.api.middleware import RequestContextMiddleware
 from projects_import.api.openapi import install_openapi
 from projects_import.api.routes import (
     anomalies,
+    console,
     dashboard,
     dashboard_imports,
     dashboard_tenants,
@@ -62,6 +63,8 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     app.include_router(history.router)
     app.include_router(tenants.router)
     app.include_router(dashboard.router)
+    app.include_router(console.router)
+    app.add_exception_handler(console.PageAnswer, console.page_answer)
     app.include_router(dashboard_imports.router)
     app.include_router(dashboard_tenants.router)
     app.include_router(health.router)

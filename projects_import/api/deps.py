@@ -22,6 +22,8 @@ from projects_import.auth import (
     database_claims,
     decode_token,
 )
+from projects_import.console.directories import DirectoryConsole
+from projects_import.console.worklist import Worklist
 from projects_import.db.connection import Database
 from projects_import.imports.history import ImportHistory
 from projects_import.imports.service import ImportService
@@ -46,6 +48,8 @@ class Services:
     problems: ProblemManager = field(init=False)
     cursors: CursorCodec = field(init=False)
     users: UserStore = field(init=False)
+    worklist: Worklist = field(init=False)
+    directories: DirectoryConsole = field(init=False)
     history: ImportHistory = field(init=False)
     tenant_status: TenantStatus = field(init=False)
 
@@ -57,6 +61,8 @@ class Services:
         self.problems = ProblemManager(self.db)
         self.cursors = CursorCodec(self.settings.jwt_secret)
         self.users = UserStore(self.db)
+        self.worklist = Worklist(self.db)
+        self.directories = DirectoryConsole(self.db)
         self.import_gate = ImportGate()
         self.signin = SignInThrottle()
         self.history = ImportHistory(self.db)
@@ -85,6 +91,14 @@ def _anomalies(services: ServicesDep) -> AnomalyManager:
 
 def _users(services: ServicesDep) -> UserStore:
     return services.users
+
+
+def _worklist(services: ServicesDep) -> Worklist:
+    return services.worklist
+
+
+def _directories(services: ServicesDep) -> DirectoryConsole:
+    return services.directories
 
 
 def _problems(services: ServicesDep) -> ProblemManager:
@@ -119,6 +133,8 @@ AlertsDep = Annotated[Callable[[], AlertEngine], Depends(_alerts)]
 ImportsDep = Annotated[ImportService, Depends(_imports)]
 AnomaliesDep = Annotated[AnomalyManager, Depends(_anomalies)]
 UsersDep = Annotated[UserStore, Depends(_users)]
+WorklistDep = Annotated[Worklist, Depends(_worklist)]
+DirectoriesDep = Annotated[DirectoryConsole, Depends(_directories)]
 ProblemsDep = Annotated[ProblemManager, Depends(_problems)]
 CursorsDep = Annotated[CursorCodec, Depends(_cursors)]
 ImportHistoryDep = Annotated[ImportHistory, Depends(_history)]

@@ -2,7 +2,8 @@
 
 Read from the catalog of a migrated database (no pg_dump needed): tables with their columns,
 constraints and row-level security, indexes, views, functions (their source as written),
-triggers and policies of the `public` and `auth` schemas, each sorted by name. A test applies
+triggers and policies of the `public` and `auth` schemas, each sorted by name (not the
+functions an extension brings: where pg_trgm lands depends on the server). A test applies
 every migration to an empty database and compares the result with the file, so a migration
 that changes the schema also shows, reviewed, in `schema.sql`.
 
@@ -81,6 +82,9 @@ select n.nspname || '.' || p.proname as name,
   from pg_proc p
   join pg_namespace n on n.oid = p.pronamespace join pg_language l on l.oid = p.prolang
  where n.nspname = any(%(schemas)s) and p.prokind in ('f', 'p')
+   and not exists (select 1 from pg_depend d  -- an extension's own (pg_trgm's in public)
+                    where d.classid = 'pg_proc'::regclass and d.objid = p.oid
+                      and d.deptype = 'e')
  order by name, arguments
 """
 _TRIGGERS = """

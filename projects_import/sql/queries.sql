@@ -460,6 +460,128 @@ select tenant_id, batch_id, staged_at, row_count, org_memberships_upserted,
        user_memberships_upserted, memberships_ended
   from public.fn_dashboard_membership_changes(%(window_hours)s, %(limit)s);
 
+-- console_tenants --
+-- Tenants an operator may see, with their time zones (the console shows times in them).
+select tenant_id, timezone from public.tenants order by tenant_id;
+
+-- console_problems --
+-- One page of the worklist (fn_problems_for_operator's filters, plus a last-seen date range),
+-- in the chosen order, with the total the filters match and each tenant's time zone.
+select p.id, p.tenant_id, p.project_key, p.anomaly_type, p.severity, p.unknown_value,
+       p.status, p.first_seen_at, p.last_seen_at, p.occurrences, p.last_batch_id,
+       p.payload_excerpt, p.acknowledged_at, p.acknowledged_by, p.resolved_at, p.resolved_by,
+       p.resolution, p.regressed, p.ack_due_at, p.resolve_due_at, p.note,
+       coalesce(t.timezone, 'UTC') as timezone, count(*) over () as total
+  from public.fn_problems_for_operator(
+           p_tenant => %(tenant)s::text, p_anomaly_type => %(anomaly_type)s::text[],
+           p_status => %(status)s::text[], p_severity => %(severity)s::text[],
+           p_batch_id => %(batch_id)s::uuid[], p_overdue => %(overdue)s::boolean,
+           p_search => %(search)s::text, p_limit => null::integer) p
+  left join public.tenants t on t.tenant_id = p.tenant_id
+ where (%(seen_from)s::timestamptz is null or p.last_seen_at >= %(seen_from)s::timestamptz)
+   and (%(seen_until)s::timestamptz is null or p.last_seen_at < %(seen_until)s::timestamptz)
+ order by case when %(sort)s = 'due' then p.resolve_due_at end asc nulls last,
+          case when %(sort)s = 'first_seen' then p.first_seen_at end desc,
+          case when %(sort)s = 'occurrences' then p.occurrences end desc,
+          case when %(sort)s = 'project' then p.project_key end asc,
+          p.last_seen_at desc, p.id desc
+ limit %(limit)s offset %(offset)s;
+
+-- console_problem --
+-- One problem with its tenant's time zone (fn_problem_get: P0002 when missing).
+select p.*, coalesce(t.timezone, 'UTC') as timezone
+  from public.fn_problem_get(%(id)s::bigint) p
+  left join public.tenants t on t.tenant_id = p.tenant_id;
+
+-- console_problem_occurrences --
+-- A problem's occurrences across batches, newest first (fn_problem_occurrences).
+select id, batch_id, row_index, payload_excerpt, correlation_id, created_at, status
+  from public.fn_problem_occurrences(%(id)s::bigint, %(limit)s::integer);
+
+-- console_problem_events --
+-- A problem's history of status changes, oldest first (fn_problem_events).
+select at, actor, action, resolution, note from public.fn_problem_events(%(id)s::bigint);
+
+-- console_problem_set_status --
+-- Acknowledge or resolve one problem as the signed-in user (fn_problem_set_status).
+select id, status from public.fn_problem_set_status(%(id)s::bigint, %(status)s, %(note)s);
+
+-- console_project --
+-- A project's current values and canonical resolution (RLS: operators).
+select stage_application, delivery_partner, developer_class, relationship_manager,
+       deployment_specialist, rm_preferred_username, residential, commercial, essential,
+       premises_count, stage_application_created, partner_org, ds_username, rm_username,
+       last_batch_id, updated_at
+  from public.projects
+ where tenant_id = %(tenant_id)s and stage_application = %(project_key)s;
+
+-- console_project_members --
+-- A project's active memberships (vw_project_members).
+select member_type, member, role, since
+  from public.vw_project_members
+ where tenant_id = %(tenant_id)s and project_key = %(project_key)s
+ order by role, member;
+
+-- console_suggestions --
+-- Directory entries an unknown value most likely meant (fn_directory_suggestions).
+select directory, canonical, username, display_name, matched, active, score
+  from public.fn_directory_suggestions(%(tenant_id)s, %(anomaly_type)s, %(value)s, 5);
+
+-- console_partners --
+-- A tenant's partner aliases, optionally those whose alias or canonical contains a text.
+select alias, canonical, updated_at
+  from public.partner_normalization
+ where tenant_id = %(tenant_id)s
+   and (%(search)s::text is null or strpos(lower(alias), lower(%(search)s::text)) > 0
+        or strpos(lower(canonical), lower(%(search)s::text)) > 0)
+ order by lower(canonical), lower(alias)
+ limit %(limit)s;
+
+-- console_people --
+-- A tenant's deployment specialists (directory 'ds') or relationship managers ('rm'),
+-- optionally those whose username or display name contains a text.
+select preferred_username, display_name, active, updated_at
+  from (select preferred_username, display_name, active, updated_at from public.ds_directory
+         where %(directory)s = 'ds' and tenant_id = %(tenant_id)s
+        union all
+        select preferred_username, display_name, active, updated_at from public.rm_directory
+         where %(directory)s = 'rm' and tenant_id = %(tenant_id)s) d
+ where %(search)s::text is null
+    or strpos(lower(preferred_username), lower(%(search)s::text)) > 0
+    or strpos(lower(coalesce(display_name, '')), lower(%(search)s::text)) > 0
+ order by active desc, lower(preferred_username)
+ limit %(limit)s;
+
+-- console_partner_set --
+-- Add or change a partner alias as the signed-in admin (fn_directory_partner_set).
+select public.fn_directory_partner_set(%(tenant_id)s, %(alias)s, %(canonical)s,
+                                       %(problem_id)s::bigint) as result;
+
+-- console_partner_remove --
+-- Remove a partner alias as the signed-in admin (fn_directory_partner_remove).
+select public.fn_directory_partner_remove(%(tenant_id)s, %(alias)s) as result;
+
+-- console_person_set --
+-- Add, change or (de)activate a DS or RM as the signed-in admin (fn_directory_person_set).
+select public.fn_directory_person_set(%(tenant_id)s, %(directory)s, %(username)s,
+                                      %(display_name)s, %(active)s, %(problem_id)s::bigint)
+       as result;
+
+-- console_change_apply --
+-- Re-resolve the projects a directory change affects (fn_directory_change_apply).
+select public.fn_directory_change_apply(%(tenant_id)s, %(change_id)s::bigint) as result;
+
+-- console_changes --
+-- The directory audit, newest first, optionally for one tenant or one change.
+select c.tenant_id, c.id, c.at, c.actor, c.action, c.directory, c.before, c.after,
+       c.problem_id, c.effect, coalesce(t.timezone, 'UTC') as timezone
+  from public.directory_changes c
+  left join public.tenants t on t.tenant_id = c.tenant_id
+ where (%(tenant_id)s::text is null or c.tenant_id = %(tenant_id)s::text)
+   and (%(change_id)s::bigint is null or c.id = %(change_id)s::bigint)
+ order by c.at desc, c.id desc
+ limit %(limit)s offset %(offset)s;
+
 -- alert_lock --
 -- One alert evaluation at a time across replicas: transaction advisory lock, class 7302 key 2.
 select pg_advisory_xact_lock(7302, 2);

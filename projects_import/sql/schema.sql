@@ -62,6 +62,22 @@ table public.dashboard_users (rls)
     constraint dashboard_users_pkey PRIMARY KEY (email)
     constraint dashboard_users_role_check CHECK ((role ~ '^[a-z][a-z0-9_.-]{0,31}$'::text))
 
+table public.directory_changes (rls)
+    tenant_id text not null
+    id bigint not null generated identity
+    at timestamp with time zone not null default now()
+    actor text not null
+    action text not null
+    directory text not null
+    before jsonb
+    after jsonb
+    problem_id bigint
+    effect jsonb not null default '{}'::jsonb
+    constraint directory_changes_action_check CHECK ((action = ANY (ARRAY['add'::text, 'update'::text, 'deactivate'::text, 'reactivate'::text, 'remove'::text])))
+    constraint directory_changes_directory_check CHECK ((directory = ANY (ARRAY['partners'::text, 'ds'::text, 'rm'::text])))
+    constraint directory_changes_pkey PRIMARY KEY (tenant_id, id)
+    constraint directory_changes_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants(tenant_id) ON DELETE CASCADE
+
 table public.ds_directory (rls)
     tenant_id text not null
     preferred_username text not null
@@ -351,6 +367,8 @@ index dashboard_sessions_email: CREATE INDEX dashboard_sessions_email ON public.
 index dashboard_sessions_expires: CREATE INDEX dashboard_sessions_expires ON public.dashboard_sessions USING btree (expires_at)
 index dashboard_sessions_pkey: CREATE UNIQUE INDEX dashboard_sessions_pkey ON public.dashboard_sessions USING btree (token_sha256)
 index dashboard_users_pkey: CREATE UNIQUE INDEX dashboard_users_pkey ON public.dashboard_users USING btree (email)
+index directory_changes_at: CREATE INDEX directory_changes_at ON public.directory_changes USING btree (at DESC, id DESC)
+index directory_changes_pkey: CREATE UNIQUE INDEX directory_changes_pkey ON public.directory_changes USING btree (tenant_id, id)
 index ds_directory_pkey: CREATE UNIQUE INDEX ds_directory_pkey ON public.ds_directory USING btree (tenant_id, username_key)
 index import_anomalies_batch: CREATE INDEX import_anomalies_batch ON public.import_anomalies USING btree (batch_id)
 index import_anomalies_created: CREATE INDEX import_anomalies_created ON public.import_anomalies USING btree (created_at DESC, id DESC)
@@ -1028,8 +1046,288 @@ begin
      limit least(greatest(p_limit, 1), 500);
 end
 
+function public.fn_directory_audit(p_tenant_id text, p_action text, p_directory text, p_before jsonb, p_after jsonb, p_problem_id bigint) returns bigint [plpgsql, volatile, set search_path=public, pg_temp]:
+declare
+    v_id bigint;
+begin
+    insert into directory_changes (tenant_id, actor, action, directory, before, after,
+                                   problem_id)
+    values (p_tenant_id, coalesce(nullif(auth.jwt() ->> 'sub', ''), current_user), p_action,
+            p_directory, p_before, p_after, p_problem_id)
+    returning id into v_id;
+    return v_id;
+end
+
+function public.fn_directory_change_apply(p_tenant_id text, p_change_id bigint) returns jsonb [plpgsql, volatile, security definer, set search_path=public, pg_temp]:
+declare
+    v_change    directory_changes;
+    v_values    text[];
+    v_keys      text[];
+    v_open      integer;
+    v_backfill  jsonb;
+    v_effect    jsonb;
+begin
+    perform fn_require_admin();
+    select * into v_change from directory_changes
+     where tenant_id = p_tenant_id and id = p_change_id
+       for update;
+    if not found then
+        raise exception 'tenant % has no directory change %', coalesce(p_tenant_id, 'null'),
+            coalesce(p_change_id::text, 'null')
+            using errcode = 'no_data_found';
+    end if;
+
+    -- the directory keys of every value the row had before or has after the change
+    select coalesce(array_agg(distinct fn_directory_key(x.value)), '{}') into v_values
+      from (values (v_change.before), (v_change.after)) as s(row_json)
+      cross join lateral jsonb_each_text(coalesce(s.row_json, '{}'::jsonb)) as x(key, value)
+     where x.key in ('alias', 'canonical', 'preferred_username', 'display_name')
+       and fn_directory_key(x.value) is not null;
+
+    select coalesce(array_agg(p.stage_application), '{}') into v_keys
+      from projects p
+     where p.tenant_id = p_tenant_id
+       and case v_change.directory
+               when 'partners' then fn_directory_key(p.delivery_partner) = any (v_values)
+               when 'ds' then fn_directory_key(p.deployment_specialist) = any (v_values)
+               else fn_directory_key(p.rm_preferred_username) = any (v_values)
+                    or fn_directory_key(p.relationship_manager) = any (v_values)
+           end;
+
+    select count(*) into v_open from import_problems pr
+     where pr.tenant_id = p_tenant_id and pr.project_key = any (v_keys)
+       and pr.status <> 'resolved';
+
+    v_backfill := fn_projects_membership_backfill(p_tenant_id, v_keys);
+
+    select jsonb_build_object('projects', cardinality(v_keys),
+                              'problems_resolved', v_open - count(*))
+           || v_backfill
+      into v_effect
+      from import_problems pr
+     where pr.tenant_id = p_tenant_id and pr.project_key = any (v_keys)
+       and pr.status <> 'resolved';
+
+    -- the change keeps the effect of its first application (the console's, in its transaction)
+    update directory_changes
+       set effect = v_effect
+     where tenant_id = p_tenant_id and id = p_change_id and effect = '{}'::jsonb;
+    return v_effect;
+end
+
+function public.fn_directory_check_tenant(p_tenant_id text) returns void [plpgsql, stable, set search_path=public, pg_temp]:
+begin
+    if not exists (select 1 from tenants where tenant_id = p_tenant_id) then
+        raise exception 'no tenant %', coalesce(p_tenant_id, 'null')
+            using errcode = 'no_data_found';
+    end if;
+end
+
 function public.fn_directory_key(p_value text) returns text [sql, immutable]:
 select nullif(btrim(lower(regexp_replace(p_value, '\s+', ' ', 'g'))), '')
+
+function public.fn_directory_partner_remove(p_tenant_id text, p_alias text) returns jsonb [plpgsql, volatile, security definer, set search_path=public, pg_temp]:
+declare
+    v_before partner_normalization;
+begin
+    perform fn_require_admin();
+    perform fn_directory_check_tenant(p_tenant_id);
+    delete from partner_normalization
+     where tenant_id = p_tenant_id and alias_key = fn_directory_key(p_alias)
+    returning * into v_before;
+    if not found then
+        raise exception 'tenant % has no partner alias %', p_tenant_id, coalesce(p_alias, 'null')
+            using errcode = 'no_data_found';
+    end if;
+    return jsonb_build_object(
+        'change_id', fn_directory_audit(
+            p_tenant_id, 'remove', 'partners',
+            jsonb_build_object('alias', v_before.alias, 'canonical', v_before.canonical), null),
+        'action', 'remove', 'alias_key', v_before.alias_key);
+end
+
+function public.fn_directory_partner_set(p_tenant_id text, p_alias text, p_canonical text, p_problem_id bigint) returns jsonb [plpgsql, volatile, security definer, set search_path=public, pg_temp]:
+declare
+    v_alias     text := btrim(p_alias);
+    v_canonical text := btrim(p_canonical);
+    v_before    partner_normalization;
+    v_after     partner_normalization;
+    v_action    text;
+begin
+    perform fn_require_admin();
+    perform fn_directory_check_tenant(p_tenant_id);
+    if fn_directory_key(v_alias) is null or fn_directory_key(v_canonical) is null then
+        raise exception 'alias and canonical must not be blank' using errcode = '22023';
+    end if;
+    if char_length(v_alias) > 256 or char_length(v_canonical) > 256 then
+        raise exception 'alias and canonical must be at most 256 characters'
+            using errcode = '22023';
+    end if;
+
+    select * into v_before from partner_normalization
+     where tenant_id = p_tenant_id and alias_key = fn_directory_key(v_alias)
+       for update;
+    if found and (v_before.alias, v_before.canonical) = (v_alias, v_canonical) then
+        return jsonb_build_object('change_id', null, 'action', null,
+                                  'alias_key', v_before.alias_key);
+    end if;
+    v_action := case when v_before.alias_key is null then 'add' else 'update' end;
+
+    insert into partner_normalization (tenant_id, alias, canonical)
+    values (p_tenant_id, v_alias, v_canonical)
+    on conflict (tenant_id, alias_key) do update
+       set alias = excluded.alias, canonical = excluded.canonical, updated_at = now()
+    returning * into v_after;
+
+    return jsonb_build_object(
+        'change_id', fn_directory_audit(
+            p_tenant_id, v_action, 'partners',
+            case when v_action = 'update'
+                 then jsonb_build_object('alias', v_before.alias,
+                                         'canonical', v_before.canonical) end,
+            jsonb_build_object('alias', v_after.alias, 'canonical', v_after.canonical),
+            p_problem_id),
+        'action', v_action, 'alias_key', v_after.alias_key);
+end
+
+function public.fn_directory_person_set(p_tenant_id text, p_directory text, p_username text, p_display_name text, p_active boolean, p_problem_id bigint) returns jsonb [plpgsql, volatile, security definer, set search_path=public, pg_temp]:
+declare
+    v_username text := btrim(p_username);
+    v_display  text := nullif(btrim(p_display_name), '');
+    v_before   jsonb;
+    v_after    jsonb;
+    v_action   text;
+begin
+    perform fn_require_admin();
+    perform fn_directory_check_tenant(p_tenant_id);
+    if p_directory is null or p_directory not in ('ds', 'rm') then
+        raise exception 'directory must be ds or rm, got %', coalesce(p_directory, 'null')
+            using errcode = '22023';
+    end if;
+    if fn_directory_key(v_username) is null then
+        raise exception 'preferred_username must not be blank' using errcode = '22023';
+    end if;
+    if char_length(v_username) > 256 or char_length(v_display) > 256 then
+        raise exception 'preferred_username and display_name must be at most 256 characters'
+            using errcode = '22023';
+    end if;
+    if p_active is null then
+        raise exception 'active must be true or false' using errcode = '22023';
+    end if;
+
+    if p_directory = 'ds' then
+        select to_jsonb(d) - 'username_key' - 'tenant_id' into v_before from ds_directory d
+         where d.tenant_id = p_tenant_id and d.username_key = fn_directory_key(v_username)
+           for update;
+        insert into ds_directory as d (tenant_id, preferred_username, display_name, active)
+        values (p_tenant_id, v_username, v_display, p_active)
+        on conflict (tenant_id, username_key) do update
+           set preferred_username = excluded.preferred_username,
+               display_name = coalesce(excluded.display_name, d.display_name),
+               active = excluded.active, updated_at = now()
+        returning to_jsonb(d) - 'username_key' - 'tenant_id' into v_after;
+    else
+        select to_jsonb(r) - 'username_key' - 'display_key' - 'tenant_id' into v_before
+          from rm_directory r
+         where r.tenant_id = p_tenant_id and r.username_key = fn_directory_key(v_username)
+           for update;
+        if v_before is null and v_display is null then
+            raise exception 'a relationship manager needs a display_name'
+                using errcode = '22023';
+        end if;
+        insert into rm_directory as r (tenant_id, preferred_username, display_name, active)
+        values (p_tenant_id, v_username, coalesce(v_display, v_before ->> 'display_name'),
+                p_active)
+        on conflict (tenant_id, username_key) do update
+           set preferred_username = excluded.preferred_username,
+               display_name = excluded.display_name,
+               active = excluded.active, updated_at = now()
+        returning to_jsonb(r) - 'username_key' - 'display_key' - 'tenant_id' into v_after;
+    end if;
+
+    if v_before is not null and (v_before - 'updated_at') = (v_after - 'updated_at') then
+        return jsonb_build_object('change_id', null, 'action', null);
+    end if;
+    v_action := case
+        when v_before is null then 'add'
+        when (v_before ->> 'active')::boolean and not p_active then 'deactivate'
+        when not (v_before ->> 'active')::boolean and p_active then 'reactivate'
+        else 'update' end;
+    return jsonb_build_object(
+        'change_id', fn_directory_audit(p_tenant_id, v_action, p_directory,
+                                        v_before - 'updated_at', v_after - 'updated_at',
+                                        p_problem_id),
+        'action', v_action);
+end
+
+function public.fn_directory_suggestions(p_tenant_id text, p_anomaly_type text, p_value text, p_limit integer) returns TABLE(directory text, canonical text, username text, display_name text, matched text, active boolean, score real) [plpgsql, stable, security definer, set search_path=public, extensions, pg_temp]:
+#variable_conflict use_column
+declare
+    v_key text := public.fn_directory_key(p_value);
+begin
+    perform public.fn_require_operator();
+    if p_anomaly_type is null
+       or p_anomaly_type not in ('UNKNOWN_DELIVERY_PARTNER', 'UNKNOWN_DS', 'UNKNOWN_RM') then
+        raise exception 'anomaly type must be UNKNOWN_DELIVERY_PARTNER, UNKNOWN_DS or '
+                        'UNKNOWN_RM, got %', coalesce(p_anomaly_type, 'null')
+            using errcode = 'invalid_parameter_value';
+    end if;
+    if v_key is null then
+        return;
+    end if;
+
+    if p_anomaly_type = 'UNKNOWN_DELIVERY_PARTNER' then
+        return query
+            with candidates as (
+                select pn.canonical, c.name as matched,
+                       similarity(v_key, public.fn_directory_key(c.name)) as score
+                  from public.partner_normalization pn
+                  cross join lateral (values (pn.canonical), (pn.alias)) as c(name)
+                 where pn.tenant_id = p_tenant_id
+            ), best as (
+                select distinct on (public.fn_directory_key(canonical)) canonical, matched, score
+                  from candidates
+                 order by public.fn_directory_key(canonical), score desc, matched
+            )
+            select 'partners'::text, b.canonical, null::text, null::text, b.matched, true,
+                   b.score
+              from best b
+             where b.score >= 0.3
+             order by b.score desc, b.canonical
+             limit p_limit;
+    else
+        return query
+            with people as (
+                select d.preferred_username, d.display_name, d.active
+                  from public.ds_directory d
+                 where p_anomaly_type = 'UNKNOWN_DS' and d.tenant_id = p_tenant_id
+                union all
+                select r.preferred_username, r.display_name, r.active
+                  from public.rm_directory r
+                 where p_anomaly_type = 'UNKNOWN_RM' and r.tenant_id = p_tenant_id
+            ), scored as (
+                select p.*,
+                       greatest(similarity(v_key, public.fn_directory_key(p.preferred_username)),
+                                coalesce(similarity(v_key,
+                                                    public.fn_directory_key(p.display_name)),
+                                         0)) as score,
+                       v_key in (public.fn_directory_key(p.preferred_username),
+                                 public.fn_directory_key(p.display_name)) as exact
+                  from people p
+            )
+            select case when p_anomaly_type = 'UNKNOWN_DS' then 'ds' else 'rm' end,
+                   null::text, s.preferred_username, s.display_name,
+                   case when similarity(v_key, public.fn_directory_key(s.preferred_username))
+                             >= coalesce(similarity(v_key,
+                                                    public.fn_directory_key(s.display_name)), 0)
+                        then s.preferred_username else s.display_name end,
+                   s.active, case when s.exact then 1::real else s.score end
+              from scored s
+             where (s.active and (s.score >= 0.3 or s.exact)) or (not s.active and s.exact)
+             order by s.exact desc, s.score desc, s.preferred_username
+             limit p_limit;
+    end if;
+end
 
 function public.fn_import_anomaly_applies(p_anomaly_type text, p_project projects) returns boolean [sql, immutable]:
 select exists (
@@ -1800,7 +2098,10 @@ end
 function public.fn_projects_import_try_lock(p_tenant_id text) returns boolean [sql, volatile]:
 select pg_try_advisory_xact_lock(public.fn_projects_import_lock_key(p_tenant_id))
 
-function public.fn_projects_membership_backfill(p_tenant_id text) returns jsonb [plpgsql, volatile, set search_path=public, pg_temp]:
+function public.fn_projects_membership_backfill(p_tenant_id text) returns jsonb [sql, volatile, set search_path=public, pg_temp]:
+select public.fn_projects_membership_backfill(p_tenant_id, null::text[])
+
+function public.fn_projects_membership_backfill(p_tenant_id text, p_project_keys text[]) returns jsonb [plpgsql, volatile, set search_path=public, pg_temp]:
 declare
     v_tenant      text;
     v_projects    integer;
@@ -1811,6 +2112,10 @@ begin
     if p_tenant_id is not null
        and not exists (select 1 from tenants where tenant_id = p_tenant_id) then
         raise exception 'fn_projects_membership_backfill: unknown tenant %', p_tenant_id
+            using errcode = '22023';
+    end if;
+    if p_project_keys is not null and p_tenant_id is null then
+        raise exception 'fn_projects_membership_backfill: project keys need a tenant'
             using errcode = '22023';
     end if;
 
@@ -1835,6 +2140,7 @@ begin
                    p.relationship_manager, p.rm_preferred_username
               from projects p
              where p.tenant_id = v_tenant
+               and (p_project_keys is null or p.stage_application = any (p_project_keys))
         ), resolved as (
             select l.stage_application, c.partner_org, c.ds_username, c.rm_username
               from listed l
@@ -1866,13 +2172,15 @@ begin
       from projects p
      where p.partner_org is not null
        and (p_tenant_id is null or p.tenant_id = p_tenant_id)
+       and (p_project_keys is null or p.stage_application = any (p_project_keys))
     on conflict do nothing;
 
     perform fn_projects_membership_sync_table();
     insert into pg_temp.membership_sync
     select p.tenant_id, p.stage_application, p.partner_org, p.ds_username, p.rm_username
       from projects p
-     where p_tenant_id is null or p.tenant_id = p_tenant_id;
+     where (p_tenant_id is null or p.tenant_id = p_tenant_id)
+       and (p_project_keys is null or p.stage_application = any (p_project_keys));
     v_sync := fn_projects_sync_memberships(null);
 
     with fixed as (
@@ -1884,6 +2192,7 @@ begin
            and pr.project_key = p.stage_application
            and pr.status <> 'resolved'
            and (p_tenant_id is null or p.tenant_id = p_tenant_id)
+           and (p_project_keys is null or p.stage_application = any (p_project_keys))
            and not exists (
                 select 1
                   from fn_import_anomaly_misses(p.delivery_partner, p.deployment_specialist,
@@ -1914,6 +2223,7 @@ begin
            and ia.problem_id is null
            and ia.status <> 'resolved'
            and (p_tenant_id is null or p.tenant_id = p_tenant_id)
+           and (p_project_keys is null or p.stage_application = any (p_project_keys))
            and not fn_import_anomaly_applies(ia.anomaly_type, p)
         returning 1
     )
@@ -2228,6 +2538,8 @@ policy public.alert_deliveries.operators_read: permissive for select to authenti
 policy public.alert_deliveries.service_role_all: permissive for all to service_role using true with check true
 policy public.alert_windows.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
 policy public.alert_windows.service_role_all: permissive for all to service_role using true with check true
+policy public.directory_changes.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
+policy public.directory_changes.service_role_read: permissive for select to service_role using true
 policy public.ds_directory.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
 policy public.ds_directory.service_role_all: permissive for all to service_role using true with check true
 policy public.import_anomalies.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)

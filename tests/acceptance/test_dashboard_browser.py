@@ -111,6 +111,8 @@ def test_operator_signs_in_and_sees_stats_anomalies_and_charts(
     page.on("pageerror", lambda error: problems.append(str(error)))
 
     _sign_in(page, live_server.url, "ops@example.com")
+    page.wait_for_url(f"{live_server.url}/dashboard/problems")  # the console's landing page
+    page.click("nav.sections >> text=Overview")
     page.wait_for_url(f"{live_server.url}/dashboard")
     assert page.inner_text("h1") == "Operator dashboard"
     cookie = next(c for c in context.cookies() if c["name"] == "projects_import_session")
@@ -155,7 +157,10 @@ def test_viewer_signs_in_and_sees_access_denied(live_server, database_url, brows
     context = browser.new_context()
     page = context.new_page()
     _sign_in(page, live_server.url, "viewer@example.com")
-    page.wait_for_url(f"{live_server.url}/dashboard")
+    page.wait_for_url(f"{live_server.url}/dashboard/problems")
+    assert page.inner_text("h1") == "Access denied"
+    assert page.locator("nav.sections").count() == 0
+    page.goto(f"{live_server.url}/dashboard")
     assert page.inner_text("h1") == "Access denied"
     assert page.locator("svg.chart").count() == 0
     context.close()

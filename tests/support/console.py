@@ -3,7 +3,6 @@ claims, and the system Chromium the browser tests drive."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import Iterator
@@ -13,6 +12,8 @@ from typing import Any
 
 import psycopg
 
+from tests.support.factories import create_login
+
 PASSWORD = "correct horse battery"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -20,17 +21,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 def add_login(database_url: str, email: str, role: str, password: str = PASSWORD) -> None:
-    """Create a dashboard login through the manager the CLI uses; in a thread of its own, so
-    it works beside Playwright's event loop too."""
-    from projects_import.db.connection import Database
-    from projects_import.users import UserStore
-
-    async def add() -> None:
-        async with Database(database_url, max_size=1) as database:
-            await UserStore(database).add(email, role, password)
-
+    """`create_login` in a thread of its own, so it works beside Playwright's event loop too."""
     with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, add()).result()
+        pool.submit(create_login, database_url, email, role, password).result()
 
 
 def csrf_of(page: str) -> str:

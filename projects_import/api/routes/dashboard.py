@@ -1,5 +1,6 @@
-"""The operator dashboard (SPEC §4.4): sign-in with a session cookie, then one
-server-rendered page of stats, recent anomalies and SVG charts. No script, no CDN.
+"""The operator console's sign-in and its Overview page (SPEC §4.4): a session cookie, then
+server-rendered pages; the Overview shows stats, recent anomalies and SVG charts. No CDN; the
+only script is a same-origin file the pages work without.
 
 Forms are protected against cross-site posts twice: the cookie is SameSite=Lax, and a POST
 whose Origin (else Referer) names another site is refused; sign-out also carries a token
@@ -14,7 +15,7 @@ from functools import cache
 from importlib import resources
 from importlib.abc import Traversable
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -25,6 +26,7 @@ from projects_import.api.deps import ServicesDep, UsersDep
 from projects_import.api.params import whole_number
 from projects_import.api.throttle import SignInThrottled
 from projects_import.dashboard.data import MAX_WINDOW_DAYS, Window, read_dashboard
+from projects_import.dashboard.format import break_at_underscores, sla_badge, time_tag
 from projects_import.dashboard.view import chart_figures
 from projects_import.errors import Forbidden, ProjectsImportError
 from projects_import.users import SESSION_LIFETIME, LoginLocked, User, UserStore
@@ -35,9 +37,20 @@ router = APIRouter(tags=["dashboard"], include_in_schema=False)
 COOKIE = "projects_import_session"
 MAX_FORM_BYTES = 16_384
 FORM_TIMEOUT_SECONDS = 10.0
-_STATIC_TYPES = {".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
+_STATIC_TYPES = {".css": "text/css; charset=utf-8", ".svg": "image/svg+xml",
+                 ".js": "text/javascript; charset=utf-8"}
+LANDING = "/dashboard/problems"
+# The console's navigation, in the order the bar shows it: (key, label, path).
+SECTIONS = (("problems", "Problems", "/dashboard/problems"),
+            ("imports", "Imports", "/dashboard/imports"),
+            ("tenants", "Tenants", "/dashboard/tenants"),
+            ("directories", "Directories", "/dashboard/directories"),
+            ("overview", "Overview", "/dashboard"))
+CHANGE_VERBS = {"add": "Added to", "update": "Changed in", "deactivate": "Deactivated in",
+                "reactivate": "Reactivated in", "remove": "Removed from"}
 _HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; "
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
+                               "img-src 'self' data:; "
                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -55,9 +68,16 @@ class FormError(ProjectsImportError):
 
 @cache
 def _templates() -> Environment:
-    """Built on first use, not at import."""
-    return Environment(loader=PackageLoader("projects_import.dashboard", "templates"),
-                       autoescape=select_autoescape(default=True, default_for_string=True))
+    """Built on first use, not at import; every page gets the console's navigation and the
+    time and SLA formatting."""
+    environment = Environment(loader=PackageLoader("projects_import.dashboard", "templates"),
+                              autoescape=select_autoescape(default=True,
+                                                           default_for_string=True))
+    environment.globals.update(console_sections=SECTIONS, console_roles=OPERATOR_ROLES,
+                               time_tag=time_tag, sla_badge=sla_badge,
+                               change_verbs=CHANGE_VERBS)
+    environment.filters["wbr"] = break_at_underscores
+    return environment
 
 
 @cache
@@ -106,14 +126,16 @@ def _same_origin(request: Request) -> bool:
 
 
 async def _read_form(request: Request) -> dict[str, str] | Response:
-    """The posted form's fields, or the page refusing it."""
+    """The posted form's fields (the first of a repeated name), or the page refusing it."""
     try:
-        return await _form_fields(request)
+        return dict(reversed(await read_form_pairs(request)))
     except FormError as exc:
         return _refused(exc.message, exc.http_status)
 
 
-async def _form_fields(request: Request) -> dict[str, str]:
+async def read_form_pairs(request: Request, max_fields: int = 20) -> list[tuple[str, str]]:
+    """A same-origin, form-encoded POST's fields in order (a name may repeat); FormError
+    when it is not one."""
     if not _same_origin(request):
         raise FormError("cross-site form refused: the request's Origin (or Referer) is not "
                         "this site", http_status=403)
@@ -126,10 +148,10 @@ async def _form_fields(request: Request) -> dict[str, str]:
         if len(body) > MAX_FORM_BYTES:
             raise FormError(f"the form is over {MAX_FORM_BYTES} bytes")
     try:
-        fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
+        return parse_qsl(body.decode("utf-8", errors="strict"), keep_blank_values=True,
+                         max_num_fields=max_fields)
     except (UnicodeDecodeError, ValueError) as exc:
         raise FormError("the form cannot be read") from exc
-    return {key: values[0] for key, values in fields.items()}
 
 
 async def _signed_in(request: Request, users: UserStore) -> tuple[User | None, str]:
@@ -148,7 +170,7 @@ def _set_session_cookie(response: Response, request: Request, token: str) -> Non
 async def login_form(request: Request, users: UsersDep) -> Response:
     user, _ = await _signed_in(request, users)
     if user is not None:
-        return _redirect("/dashboard")
+        return _redirect(LANDING)
     return _page("login.html", title="Sign in", email="", message=None)
 
 
@@ -185,7 +207,7 @@ async def login(request: Request, users: UsersDep, services: ServicesDep) -> Res
     if previous:
         await users.end_session(previous)
     token = await users.create_session(user)
-    response = _redirect("/dashboard")
+    response = _redirect(LANDING)
     _set_session_cookie(response, request, token)
     return response
 
@@ -224,7 +246,7 @@ async def dashboard(request: Request, services: ServicesDep, users: UsersDep,
         data = await read_dashboard(services.db, user, window)
     except Forbidden:  # the database refused this role too
         return _denied(user, token)
-    return _page("dashboard.html", title="Operator dashboard", user=user,
+    return _page("dashboard.html", title="Operator dashboard", section="overview", user=user,
                  csrf=csrf_token(token), data=data, severities=SEVERITIES,
                  charts=chart_figures(data), window_choices=(1, 2, 7, 14, 30, 90))
 

@@ -1,0 +1,305 @@
+"""The console's worklist, problem detail and directory pages (issue 8).
+
+Server-rendered like the Overview; every action is a plain POST form carrying the session's
+CSRF token, answered with a redirect back to the page (post/redirect/get). Reads and writes run
+under the signed-in user's claims, so a viewer is refused by the database as well as here.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from projects_import.api.deps import DirectoriesDep, UsersDep, WorklistDep
+from projects_import.api.routes.dashboard import (
+    _denied,
+    _page,
+    _redirect,
+    _signed_in,
+    csrf_token,
+    read_form_pairs,
+)
+from projects_import.console.directories import DIRECTORIES
+from projects_import.console.errors import ConsoleError
+from projects_import.console.worklist import MAX_SELECTED, SORTS, STATUSES, ProblemFilter
+from projects_import.errors import Forbidden, ProjectsImportError
+from projects_import.users import User
+from projects_import.vocabulary import ANOMALY_TYPES, OPERATOR_ROLES, SEVERITIES
+
+router = APIRouter(tags=["console"], include_in_schema=False)
+
+
+class Session:
+    """The signed-in operator or admin of this request, and the form token of their session."""
+
+    def __init__(self, user: User, token: str) -> None:
+        self.user = user
+        self.csrf = csrf_token(token)
+
+    @property
+    def claims(self) -> dict[str, object]:
+        return self.user.claims
+
+    @property
+    def admin(self) -> bool:
+        return self.user.role == "admin"
+
+    def check(self, form: dict[str, str]) -> None:
+        if not hmac.compare_digest(form.get("csrf", ""), self.csrf):
+            raise ConsoleError("the form is stale or forged: reload the page and try again",
+                               http_status=403)
+
+
+class PageAnswer(Exception):
+    """A whole page to answer with instead of the route's (sign in first, access denied);
+    `app.py` turns it into its response."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__("answered with another page")
+        self.response = response
+
+
+async def page_answer(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, PageAnswer)
+    return exc.response
+
+
+async def console_session(request: Request, users: UsersDep) -> Session:
+    """The signed-in operator or admin; others get the login form or "Access denied"."""
+    user, token = await _signed_in(request, users)
+    if user is None:
+        raise PageAnswer(_redirect("/login"))
+    if user.role not in OPERATOR_ROLES:
+        raise PageAnswer(_denied(user, token))
+    return Session(user, token)
+
+
+SessionDep = Annotated[Session, Depends(console_session)]
+
+
+def _failed(session: Session, exc: ProjectsImportError) -> Response:
+    """The page saying what was wrong: the form, the filter, or the database's refusal."""
+    title = "Not allowed" if isinstance(exc, Forbidden) else "Request refused"
+    return _page("refused.html", exc.http_status, title=title, message=exc.message,
+                 user=session.user, csrf=session.csrf)
+
+
+def _admin_only(session: Session) -> None:
+    if not session.admin:
+        raise Forbidden("your role may not do this: directory changes are for admins")
+
+
+async def _form(request: Request, session: Session,
+                max_fields: int = 20) -> list[tuple[str, str]]:
+    pairs = await read_form_pairs(request, max_fields)
+    session.check(dict(reversed(pairs)))
+    return pairs
+
+
+def _id(text: str, name: str = "id") -> int:
+    if not text.isdigit() or len(text) > 18:
+        raise ConsoleError(f"{name} must be a whole number, not {text[:40]!r}")
+    return int(text)
+
+
+# ------------------------------------------------------------------------------ worklist
+
+@router.get("/dashboard/problems")
+async def problems(request: Request, session: SessionDep, worklist: WorklistDep) -> Response:
+    try:
+        chosen = ProblemFilter.parse(request.query_params.multi_items(),
+                                     extra=("updated", "action"))
+        page = await worklist.page(session.claims, chosen)
+    except ProjectsImportError as exc:
+        return _failed(session, exc)
+    flash = _bulk_flash(request.query_params.get("updated"), request.query_params.get("action"))
+    return _page("problems.html", title="Problems", section="problems", user=session.user,
+                 csrf=session.csrf, page=page, f=chosen, flash=flash,
+                 anomaly_types=ANOMALY_TYPES, severities=SEVERITIES, statuses=STATUSES,
+                 sorts=SORTS, max_selected=MAX_SELECTED)
+
+
+def _bulk_flash(updated: str | None, action: str | None) -> str | None:
+    if updated is None or not updated.isdigit() or action not in ("acknowledged", "resolved"):
+        return None
+    count = int(updated)
+    return f"{count} problem{'s' if count != 1 else ''} {action}."
+
+
+@router.get("/dashboard/problems.csv")
+async def problems_csv(request: Request, session: SessionDep,
+                       worklist: WorklistDep) -> Response:
+    try:
+        chosen = ProblemFilter.parse(request.query_params.multi_items())
+        text = await worklist.export(session.claims, chosen)
+    except ProjectsImportError as exc:
+        return _failed(session, exc)
+    return Response(text, media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": 'attachment; filename="problems.csv"',
+        "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+
+
+@router.post("/dashboard/problems/status")
+async def problems_set_status(request: Request, session: SessionDep,
+                              worklist: WorklistDep) -> Response:
+    """Acknowledge or resolve the selected problems; back to the same filtered worklist."""
+    try:
+        pairs = await _form(request, session, max_fields=MAX_SELECTED + 10)
+        form = dict(reversed(pairs))
+        ids = [_id(value) for name, value in pairs if name == "id"]
+        status = {"acknowledge": "acknowledged", "resolve": "resolved"}.get(form.get("action", ""))
+        if status is None:
+            raise ConsoleError("choose acknowledge or resolve")
+        back = ProblemFilter.parse(_query_pairs(form.get("back", "")))
+        changed = await worklist.set_status(session.claims, ids, status,
+                                                         form.get("note"))
+    except ProjectsImportError as exc:
+        return _failed(session, exc)
+    target = form.get("return_to", "")
+    if target.isdigit():
+        return _redirect(f"/dashboard/problems/{target}")
+    query = back.query_string()
+    extra = urlencode({"updated": changed, "action": status})
+    return _redirect(f"/dashboard/problems?{query + '&' if query else ''}{extra}")
+
+
+def _query_pairs(text: str) -> list[tuple[str, str]]:
+    try:
+        return parse_qsl(text, keep_blank_values=True, max_num_fields=20)
+    except ValueError as exc:
+        raise ConsoleError("the worklist's filters cannot be read") from exc
+
+
+@router.get("/dashboard/problems/{problem_id}")
+async def problem_detail(problem_id: str, request: Request, session: SessionDep,
+                         worklist: WorklistDep, console: DirectoriesDep) -> Response:
+    try:
+        detail = await worklist.detail(session.claims, _id(problem_id))
+        change = None
+        raw_change = request.query_params.get("change")
+        if raw_change:
+            found = await console.changes(session.claims, change_id=_id(raw_change, "change"))
+            change = found[0] if found else None
+    except ProjectsImportError as exc:
+        return _failed(session, exc)
+    return _page("problem.html", title=f"Problem {problem_id}", section="problems",
+                 user=session.user, csrf=session.csrf, d=detail, p=detail.problem,
+                 change=change, admin=session.admin, directories=DIRECTORIES)
+
+
+@router.post("/dashboard/problems/{problem_id}/fix")
+async def problem_fix(problem_id: str, request: Request, session: SessionDep,
+                      worklist: WorklistDep, console: DirectoriesDep) -> Response:
+    """The one-click fix: map the unknown partner to a canonical one (adds the alias), or
+    reactivate the DS/RM it names; the affected projects re-resolve at once."""
+    try:
+        form = dict(reversed(await _form(request, session)))
+        _admin_only(session)
+        problem = (await worklist.detail(session.claims, _id(problem_id))).problem
+        if problem["anomaly_type"] == "UNKNOWN_DELIVERY_PARTNER":
+            result = await console.set_partner(session.claims, problem["tenant_id"],
+                                               problem["unknown_value"], form.get("canonical"),
+                                               problem["id"])
+        else:
+            directory = "ds" if problem["anomaly_type"] == "UNKNOWN_DS" else "rm"
+            result = await console.set_person(session.claims, problem["tenant_id"], directory,
+                                              form.get("username"), form.get("display_name"),
+                                              True, problem["id"])
+    except ProjectsImportError as exc:
+        return _failed(session, exc)
+    suffix = f"?change={result.change_id}" if result.change_id is not None else ""
+    return _redirect(f"/dashboard/problems/{problem['id']}{suffix}")
+
+
+# --------------------------------------------------------------------------- directories
+
+def _directory_params(request: Request,
+                      tenants: list[dict[str, Any]]) -> tuple[str, str, str | None]:
+    names = set(request.query_params.keys())
+    unknown = names - {"tenant", "directory", "q", "change"}
+    if unknown:
+        raise ConsoleError(f"unknown parameter {sorted(unknown)[0][:40]!r}; this page takes "
+                           "tenant, directory, q and change")
+    ids = [t["tenant_id"] for t in tenants]
+    tenant = request.query_params.get("tenant") or (ids[0] if ids else "")
+    if tenant and tenant not in ids:
+        raise ConsoleError(f"no tenant {tenant[:70]!r}", http_status=404)
+    directory = request.query_params.get("directory") or "partners"
+    if directory not in DIRECTORIES:
+        raise ConsoleError(f"directory must be one of {', '.join(DIRECTORIES)}")
+    search = (request.query_params.get("q") or "").strip()[:256] or None
+    return tenant, directory, search
+
+
+@router.get("/dashboard/directories")
+async def directories(request: Request, session: SessionDep,
+                      console: DirectoriesDep) -> Response:
+    try:
+        tenants = await console.tenants(session.claims)
+        tenant, directory, search = _directory_params(request, tenants)
+        entries = (await console.entries(session.claims, tenant, directory, search)
+                   if tenant else [])
+        change = None
+        raw_change = request.query_params.get("change")
+        if raw_change:
+            found = await console.changes(session.claims, change_id=_id(raw_change, "change"))
+            change = found[0] if found else None
+    except ProjectsImportError as exc:
+        return _failed(session, exc)
+    return _page("directories.html", title="Directories", section="directories",
+                 user=session.user, csrf=session.csrf, tenants=tenants, tenant=tenant,
+                 directory=directory, search=search or "", entries=entries,
+                 directories=DIRECTORIES, admin=session.admin, change=change)
+
+
+@router.post("/dashboard/directories")
+async def directories_write(request: Request, session: SessionDep,
+                            console: DirectoriesDep) -> Response:
+    """Add, change, deactivate or reactivate one directory entry (admins)."""
+    try:
+        form = dict(reversed(await _form(request, session)))
+        _admin_only(session)
+        tenant, directory = form.get("tenant", ""), form.get("directory", "")
+        operation = form.get("op", "")
+        if directory == "partners" and operation == "set":
+            result = await console.set_partner(session.claims, tenant, form.get("alias"),
+                                               form.get("canonical"))
+        elif directory == "partners" and operation == "remove":
+            result = await console.remove_partner(session.claims, tenant, form.get("alias"))
+        elif directory in ("ds", "rm") and operation in ("set", "deactivate", "reactivate"):
+            result = await console.set_person(
+                session.claims, tenant, directory, form.get("username"),
+                form.get("display_name"), operation != "deactivate")
+        else:
+            raise ConsoleError("unknown directory operation: choose set, remove, deactivate "
+                               "or reactivate for partners, ds or rm")
+    except ProjectsImportError as exc:
+        return _failed(session, exc)
+    params = {"tenant": tenant, "directory": directory}
+    if result.change_id is not None:
+        params["change"] = str(result.change_id)
+    return _redirect(f"/dashboard/directories?{urlencode(params)}")
+
+
+@router.get("/dashboard/directories/changes")
+async def directory_changes(request: Request, session: SessionDep,
+                            console: DirectoriesDep) -> Response:
+    try:
+        unknown = set(request.query_params.keys()) - {"tenant", "page"}
+        if unknown:
+            raise ConsoleError(f"unknown parameter {sorted(unknown)[0][:40]!r}; this page "
+                               "takes tenant and page")
+        tenant = request.query_params.get("tenant") or None
+        page = _id(request.query_params.get("page") or "1", "page") or 1
+        tenants = await console.tenants(session.claims)
+        rows = await console.changes(session.claims, tenant_id=tenant,
+                                     offset=(page - 1) * 200)
+    except ProjectsImportError as exc:
+        return _failed(session, exc)
+    return _page("directory_changes.html", title="Directory changes", section="directories",
+                 user=session.user, csrf=session.csrf, tenants=tenants, tenant=tenant or "",
+                 rows=rows[:200], more=len(rows) > 200, page_number=page)

@@ -1,0 +1,55 @@
+"""How the console shows times and SLA clocks: in the tenant's time zone, UTC on hover."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from markupsafe import Markup, escape
+
+
+def _zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def time_tag(moment: datetime | None, zone: str | None = "UTC", *,
+             short: bool = False) -> Markup:
+    """`<time>` in the tenant's zone, with the UTC instant as its title and datetime;
+    `short` leaves the year out (badges)."""
+    if moment is None:
+        return Markup('<span class="muted">-</span>')
+    utc = moment.astimezone(UTC)
+    local = moment.astimezone(_zone(zone))
+    return Markup('<time datetime="{}" title="{} UTC">{}</time>').format(
+        utc.isoformat(timespec="seconds"), utc.strftime("%Y-%m-%d %H:%M:%S"),
+        local.strftime("%d %b %H:%M %Z" if short else "%Y-%m-%d %H:%M %Z"))
+
+
+def sla_badge(problem: Mapping[str, Any], now: datetime | None = None) -> Markup:
+    """The clock that matters now: acknowledge (open) or resolve (not resolved yet)."""
+    if problem.get("status") == "resolved":
+        return Markup("")
+    now = now or datetime.now(UTC)
+    zone = problem.get("timezone")
+    clocks = []
+    if problem.get("status") == "open" and problem.get("ack_due_at"):
+        clocks.append(("ack", problem["ack_due_at"]))
+    if problem.get("resolve_due_at"):
+        clocks.append(("resolve", problem["resolve_due_at"]))
+    badges = []
+    for name, due in clocks:
+        overdue = due < now
+        badges.append(Markup('<span class="badge {}">{} {} {}</span>').format(
+            "overdue" if overdue else "due", name, "overdue since" if overdue else "due",
+            time_tag(due, zone, short=True)))
+    return Markup(" ").join(badges)
+
+
+def break_at_underscores(text: str | None) -> Markup:
+    """Let long names like UNKNOWN_DELIVERY_PARTNER wrap after an underscore in a table."""
+    return Markup("_<wbr>").join(escape(part) for part in (text or "").split("_"))

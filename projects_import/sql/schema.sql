@@ -1463,6 +1463,7 @@ end
 
 function public.fn_is_admin() returns boolean [sql, stable]:
 select public.fn_jwt_app_role() = 'admin'
+            or coalesce(auth.jwt() ->> 'role', '') = 'service_role'
 
 function public.fn_is_operator() returns boolean [sql, stable]:
 select public.fn_jwt_app_role() in ('operator', 'admin')
@@ -2383,7 +2384,7 @@ begin
     if not public.fn_is_admin() then
         raise exception 'insufficient_privilege: admin role required'
             using errcode = 'insufficient_privilege',
-                  hint = 'send a user JWT whose app_metadata.role is admin';
+                  hint = 'directory changes need a user whose app_metadata.role is admin';
     end if;
 end
 

@@ -3,23 +3,7 @@
 -- resume from the browser for admins. Builds on 0012's vw_tenant_freshness, tenant_events and
 -- fn_tenant_pause / fn_tenant_resume (service role only), which this wraps with an admin check.
 
--- Admins only (the same rule as 0024's; repeated with `create or replace` so this migration
--- stands on its own).
-create or replace function public.fn_is_admin() returns boolean
-    language sql stable
-    as $$ select public.fn_jwt_app_role() = 'admin' $$;
-
-create or replace function public.fn_require_admin() returns void
-    language plpgsql stable
-    as $$
-begin
-    if not public.fn_is_admin() then
-        raise exception 'insufficient_privilege: admin role required'
-            using errcode = 'insufficient_privilege',
-                  hint = 'send a user JWT whose app_metadata.role is admin';
-    end if;
-end
-$$;
+-- The admin check is 0024's fn_require_admin (service_role counts as admin since 0025).
 
 -- fn_tenants_status_for_operator(): vw_tenant_freshness for operators and admins, with who
 -- paused. Runs with the caller's rights; a non-operator gets 42501, not an empty answer.

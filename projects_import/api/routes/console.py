@@ -23,7 +23,7 @@ from projects_import.api.routes.dashboard import (
     csrf_token,
     read_form_pairs,
 )
-from projects_import.console.directories import DIRECTORIES
+from projects_import.console.directories import DIRECTORIES, DirectoryConsole
 from projects_import.console.errors import ConsoleError
 from projects_import.console.worklist import MAX_SELECTED, SORTS, STATUSES, ProblemFilter
 from projects_import.errors import Forbidden, ProjectsImportError
@@ -174,16 +174,22 @@ def _query_pairs(text: str) -> list[tuple[str, str]]:
         raise ConsoleError("the worklist's filters cannot be read") from exc
 
 
+
+async def _shown_change(request: Request, session: Session,
+                        console: DirectoryConsole) -> dict[str, Any] | None:
+    """The directory change named by `?change=` (the page just applied it), if any."""
+    raw_change = request.query_params.get("change")
+    if not raw_change:
+        return None
+    found = await console.changes(session.claims, change_id=_id(raw_change, "change"))
+    return found[0] if found else None
+
 @router.get("/dashboard/problems/{problem_id}")
 async def problem_detail(problem_id: str, request: Request, session: SessionDep,
                          worklist: WorklistDep, console: DirectoriesDep) -> Response:
     try:
         detail = await worklist.detail(session.claims, _id(problem_id))
-        change = None
-        raw_change = request.query_params.get("change")
-        if raw_change:
-            found = await console.changes(session.claims, change_id=_id(raw_change, "change"))
-            change = found[0] if found else None
+        change = await _shown_change(request, session, console)
     except ProjectsImportError as exc:
         return _failed(session, exc)
     return _page("problem.html", title=f"Problem {problem_id}", section="problems",
@@ -243,11 +249,7 @@ async def directories(request: Request, session: SessionDep,
         tenant, directory, search = _directory_params(request, tenants)
         entries = (await console.entries(session.claims, tenant, directory, search)
                    if tenant else [])
-        change = None
-        raw_change = request.query_params.get("change")
-        if raw_change:
-            found = await console.changes(session.claims, change_id=_id(raw_change, "change"))
-            change = found[0] if found else None
+        change = await _shown_change(request, session, console)
     except ProjectsImportError as exc:
         return _failed(session, exc)
     return _page("directories.html", title="Directories", section="directories",

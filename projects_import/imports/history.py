@@ -143,8 +143,9 @@ class ImportFilter:
         return {"tenant": self.tenant, "status": self.status, "since": self.since,
                 "after_created_at": self.after.received_at if self.after else None,
                 "after_id": self.after.id if self.after else None,
-                # one more than asked: whether a next page exists, without a count
-                "limit": self.limit + 1}
+                # one more than asked: whether a next page exists, without a count (at the
+                # RPC's cap a full page gets a cursor, whose page may then be empty)
+                "limit": min(self.limit + 1, MAX_LIMIT)}
 
 
 @dataclass
@@ -167,7 +168,8 @@ class ImportHistory:
     async def page(self, claims: Mapping[str, Any], selection: ImportFilter) -> ImportPage:
         """One page of import requests, newest first, and the cursor of the next one."""
         rows = await self._fetch(claims, "imports_list", selection.params())
-        if len(rows) <= selection.limit:
+        full_at_cap = len(rows) == selection.limit == MAX_LIMIT
+        if len(rows) <= selection.limit and not full_at_cap:
             return ImportPage(rows, None)
         rows = rows[:selection.limit]
         last = rows[-1]

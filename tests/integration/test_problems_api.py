@@ -347,3 +347,13 @@ def test_an_anon_role_token_is_refused(http, tenant, method, path) -> None:
     app_metadata.role it is not let in."""
     response = http.request(method, path, headers={"Authorization": f"Bearer {_anon_token()}"})
     assert "authenticated" in error_of(response, 403)
+
+
+def test_a_note_postgresql_cannot_hold_is_kept_readable_not_a_500(http, two_batches) -> None:
+    target = problems(http)[0]["id"]
+    response = http.post(f"/anomalies/problems/{target}/resolve",
+                         content=b'{"note": "a\\u0000b"}',
+                         headers={**auth(), "Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    events = http.get(f"/anomalies/problems/{target}", headers=auth()).json()["events"]
+    assert events[-1]["note"] == "a\ufffdb"

@@ -121,6 +121,11 @@ async def list_imports(
                                 ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> dict[str, Any]:
     _check_names(request)
+    raw_since = request.query_params.get("since", "").strip()
+    if raw_since and raw_since.lstrip("+-").replace(".", "", 1).isdigit():
+        # pydantic would read a bare number as a Unix time; the contract says ISO 8601
+        raise ApiError(400, "invalid_parameters",
+                       "since: must be an ISO 8601 date-time, e.g. 2026-11-25T00:00:00Z")
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
     after = Keyset.decode(cursor) if cursor else None

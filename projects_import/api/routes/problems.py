@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from projects_import.api.deps import CursorsDep, OperatorClaims, ProblemsDep
 from projects_import.api.errors import ERROR_RESPONSES, error_responses
@@ -24,6 +24,16 @@ class StatusNote(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     note: str | None = Field(default=None, max_length=2000)
+
+    @field_validator("note")
+    @classmethod
+    def _storable(cls, value: str | None) -> str | None:
+        """Free text: a character PostgreSQL cannot hold (NUL, a lone surrogate) becomes
+        U+FFFD rather than failing the step."""
+        if value is None:
+            return None
+        return "".join("\ufffd" if ch == "\x00" or "\ud800" <= ch <= "\udfff" else ch
+                       for ch in value)
 
 
 NoteBody = Annotated[StatusNote | None, Body()]

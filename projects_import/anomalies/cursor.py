@@ -48,8 +48,10 @@ class CursorCodec:
         refused = InvalidCursor(
             "cursor is not a cursor this service issued for this list: pass next_cursor from "
             "the previous page unchanged, with the same filters")
+        if len(cursor) > 512 or not cursor.isascii():  # issued cursors are base64url
+            raise refused
         body, _, tag = cursor.strip().partition(".")
-        if not body or len(cursor) > 512 or not hmac.compare_digest(tag, self._tag(body)):
+        if not body or not hmac.compare_digest(tag, self._tag(body)):
             raise refused
         try:
             data = json.loads(_unb64(body))

@@ -26,6 +26,7 @@ class ProjectsImportError(Exception):
         code: str | None = None,
         http_status: int | None = None,
         violations: Sequence[Any] = (),
+        violations_total: int | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
@@ -35,6 +36,9 @@ class ProjectsImportError(Exception):
         if http_status is not None:
             self.http_status = http_status
         self.violations = list(violations)
+        # more than `violations` when only the first ones were kept (a worker's refusal)
+        self.violations_total = (len(self.violations) if violations_total is None
+                                 else violations_total)
         self.headers = dict(headers or {})
 
 

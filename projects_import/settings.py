@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     pool_max_size: int = Field(default=10, ge=1, alias="PROJECTS_IMPORT_POOL_MAX_SIZE")
     retry_after_seconds: int = Field(default=5, ge=1, alias="PROJECTS_IMPORT_RETRY_AFTER_SECONDS")
     scheduler_enabled: bool = Field(default=True, alias="PROJECTS_IMPORT_SCHEDULER")
+    # worker processes that decode and validate import bodies (imports/offload.py); unset:
+    # min(2, CPUs)
+    import_workers: int | None = Field(default=None, ge=1, le=64,
+                                       alias="PROJECTS_IMPORT_WORKERS")
     # Slow and greedy clients (docs/reliability.md)
     header_timeout_seconds: float = Field(default=10, gt=0,
                                           alias="PROJECTS_IMPORT_HEADER_TIMEOUT_SECONDS")
@@ -52,7 +56,7 @@ class Settings(BaseSettings):
 
     @field_validator("database_url", "alert_webhook", "jwt_secret_env", "jwt_jwks_url",
                      "pooler", "alert_secret", "escalation_webhook", "public_url",
-                     "alert_min_count", mode="before")
+                     "alert_min_count", "import_workers", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -1,10 +1,18 @@
-"""4 tenants importing 5000-row batches at full speed: /healthz and 429 latency, peak RSS.
+"""4 tenants importing 5000-row batches at full speed: /healthz and 429 latency, imports and
+rows per second, peak RSS of the service (its main process, and with its worker processes).
 
     .venv/bin/python stress/load_latency.py [--seconds 60] [--tenants 4] [--rows 5000]
 
-Per tenant, one client sends batches back to back (each changes every row) and a second
-client sends the same tenant's batch every 200 ms, which is refused with 429 while the first
-holds the tenant's turn. A prober in its own process asks /healthz every 25 ms. Loopback only.
+Per tenant, one client sends batches back to back, every one a new batch (its own batch_id)
+that changes every row (`residential` carries the send's counter), so each is decoded,
+validated, staged and merged — never answered as a replay. A second client sends the same
+tenant's batches every 200 ms (new ones too), refused with 429 while the first holds the
+tenant's turn; when the second one has the turn, the first, refused in its turn, tries again
+200 ms later. Bodies come from a template split at the counter, so the clients are not the
+bottleneck. A prober in its own process asks /healthz every 25 ms. Loopback only.
+
+`PYTHONPATH=DIR` runs the service from another copy of the package (e.g. `git archive main
+projects_import | tar -x -C DIR`), for before/after runs side by side.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import threading
 import time
 from pathlib import Path
@@ -19,6 +28,25 @@ from typing import Any
 
 import httpx
 from harness import Cluster, Service, rows, say, summary
+
+COUNTER = "@@N@@"
+BUSY_PAUSE = 0.2  # the importer waits this long after a 429 (the competitor holds the turn)
+
+
+class Batches:
+    """New batches of one tenant: a template body split at the counter, joined per send."""
+
+    def __init__(self, tenant: str, rows_n: int, tag: str) -> None:
+        template = json.dumps({"tenant_id": tenant, "batch_id": f"{tenant}-{tag}-{COUNTER}",
+                               "rows": [dict(r, residential=COUNTER)
+                                        for r in rows(rows_n, tag)]})
+        self.parts = [part.encode() for part in template.split(COUNTER)]
+        self.rows = rows_n
+        self.sent = 0
+
+    def next(self) -> bytes:
+        self.sent += 1
+        return str(self.sent).encode().join(self.parts)
 
 
 def probe(url: str, seconds: float, out: Any) -> None:
@@ -51,44 +79,45 @@ def main() -> None:
     service = Service(cluster.url)
     try:
         tenants = {f"LOAD{i}": service.add_tenant(f"LOAD{i}") for i in range(args.tenants)}
-        bodies = {tenant: [json.dumps({"tenant_id": tenant, "batch_id": f"{tenant}-{n}",
-                                       "rows": [dict(r, residential=str(n))
-                                                for r in rows(args.rows, "S")]}).encode()
-                           for n in range(2)] for tenant in tenants}
-        small = {tenant: json.dumps({"tenant_id": tenant, "batch_id": f"{tenant}-small",
-                                     "rows": rows(args.competitor_rows, "C")}).encode()
-                 for tenant in tenants} if args.competitor_rows else {}
         stop = threading.Event()
         statuses: dict[str, dict[int, int]] = {}
         import_ms: list[float] = []
         busy_ms: list[float] = []
+        merged = {"imports": 0, "rows": 0, "replayed": 0}
         lock = threading.Lock()
 
-        def record(kind: str, status: int, elapsed: float) -> None:
+        def record(kind: str, response: httpx.Response | None, elapsed: float,
+                   rows_sent: int) -> None:
+            status = response.status_code if response is not None else 0
             with lock:
                 counts = statuses.setdefault(kind, {})
                 counts[status] = counts.get(status, 0) + 1
-                if kind == "import" and status == 200:
-                    import_ms.append(elapsed)
+                if status == 200 and response is not None:
+                    merged["imports"] += 1
+                    merged["rows"] += rows_sent
+                    merged["replayed"] += bool(response.json().get("replayed"))
+                    if kind == "import":
+                        import_ms.append(elapsed)
                 if status == 429:
                     busy_ms.append(elapsed)
 
         def importer(tenant: str, secret: str, kind: str, pause: float) -> None:
             headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
-            n = 0
+            batches = (Batches(tenant, args.competitor_rows or args.rows, "C")
+                       if kind == "competitor" else Batches(tenant, args.rows, "S"))
             with httpx.Client(timeout=120) as client:
                 while not stop.is_set():
-                    body = small.get(tenant) if kind == "competitor" else None
-                    body = body or bodies[tenant][n % 2]
-                    n += 1
+                    body = batches.next()
                     started = time.perf_counter()
                     try:
-                        status = client.post(f"{service.url}/import-projects", content=body,
-                                             headers=headers).status_code
+                        response: httpx.Response | None = client.post(
+                            f"{service.url}/import-projects", content=body, headers=headers)
                     except httpx.HTTPError:
-                        status = 0
-                    record(kind, status, (time.perf_counter() - started) * 1000)
-                    stop.wait(pause)
+                        response = None
+                    record(kind, response, (time.perf_counter() - started) * 1000,
+                           batches.rows)
+                    busy = response is not None and response.status_code == 429
+                    stop.wait(max(pause, BUSY_PAUSE if busy else 0.0))
 
         queue: Any = multiprocessing.Queue()
         prober = multiprocessing.Process(target=probe, args=(service.url, args.seconds, queue))
@@ -96,10 +125,12 @@ def main() -> None:
                    for t, s in tenants.items()]
         threads += [threading.Thread(target=importer, args=(t, s, "competitor", 0.2))
                     for t, s in tenants.items()]
+        load_before = os.getloadavg()
         prober.start()
+        started = time.monotonic()
         for thread in threads:
             thread.start()
-        deadline = time.monotonic() + args.seconds
+        deadline = started + args.seconds
         while time.monotonic() < deadline:
             service.rss_mb()
             time.sleep(0.5)
@@ -108,13 +139,20 @@ def main() -> None:
         prober.join()
         for thread in threads:
             thread.join(timeout=180)
+        elapsed = time.monotonic() - started
         result = {
             "seconds": args.seconds, "tenants": args.tenants, "rows": args.rows,
+            "load_average": {"before": [round(x, 1) for x in load_before],
+                             "after": [round(x, 1) for x in os.getloadavg()]},
             "statuses": statuses,
             "healthz": {**summary("healthz", health_ms), "failures": health_failures},
             "busy_429": summary("429", busy_ms),
             "import_200": summary("import", import_ms),
-            "peak_rss_mb": round(service.peak_rss / 2**20, 1),
+            "imports_per_s": round(merged["imports"] / elapsed, 2),
+            "rows_per_s": round(merged["rows"] / elapsed),
+            "replayed": merged["replayed"],
+            "peak_rss_mb": {"main": round(service.peak_rss / 2**20, 1),
+                            "main_and_workers": round(service.peak_total_rss / 2**20, 1)},
         }
         say(json.dumps(result, indent=1))
     finally:

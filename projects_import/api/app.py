@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -27,6 +28,7 @@ from projects_import.api.routes import (
 )
 from projects_import.api.unavailable import install_unavailable_handler
 from projects_import.db.connection import Database
+from projects_import.imports.offload import workers
 from projects_import.observability import Metrics, configure_logging
 from projects_import.operations.scheduler import start_scheduler
 from projects_import.settings import Settings
@@ -40,7 +42,10 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(database_url, max_size=settings.pool_max_size, pooler=settings.pooler)
         await db.open()
-        app.state.services = Services(settings=settings, db=db, metrics=Metrics())
+        services = app.state.services = Services(settings=settings, db=db, metrics=Metrics())
+        # the import workers start with the first app of the process (warmed, not on the first
+        # import); `serve` stops them when it ends
+        await asyncio.to_thread(workers.start, settings.import_workers)
         scheduler = (start_scheduler(database_url, settings) if settings.scheduler_enabled
                      else None)
         try:
@@ -48,6 +53,7 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
         finally:
             if scheduler is not None:
                 scheduler.shutdown()
+            await services.imports.recorded()
             await db.close()
 
     app = FastAPI(title="projects-import", version=__version__, lifespan=lifespan,

@@ -18,9 +18,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from projects_import.errors import ProjectsImportError
-from projects_import.imports.contract import Violation
-
-MAX_VIOLATIONS = 100
+from projects_import.imports.contract import MAX_VIOLATIONS, Violation
 
 
 class ApiError(ProjectsImportError):
@@ -59,13 +57,15 @@ def correlation_id_of(request: Request) -> str:
 
 
 def error_body(code: str, message: str, correlation_id: str,
-               violations: Sequence[Violation] = ()) -> dict[str, Any]:
+               violations: Sequence[Violation] = (), total: int | None = None
+               ) -> dict[str, Any]:
+    """`total`: how many violations there are when `violations` holds only the first ones."""
     body: dict[str, Any] = {
         "error": {"code": code, "message": message, "correlation_id": correlation_id}
     }
     if violations:
         body["violations"] = [v.as_dict() for v in violations[:MAX_VIOLATIONS]]
-        body["violations_total"] = len(violations)
+        body["violations_total"] = len(violations) if total is None else total
     return body
 
 
@@ -85,7 +85,8 @@ def error_response(request: Request, exc: ProjectsImportError) -> JSONResponse:
     if isinstance(fields, dict):
         fields["error_code"] = exc.code
     return JSONResponse(
-        error_body(exc.code, exc.message, correlation_id_of(request), exc.violations),
+        error_body(exc.code, exc.message, correlation_id_of(request), exc.violations,
+                   exc.violations_total),
         status_code=exc.http_status,
         headers=exc.headers,
     )

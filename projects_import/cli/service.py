@@ -25,6 +25,7 @@ def serve(
     from projects_import.alerting.engine import AlertConfig
     from projects_import.api.app import create_app
     from projects_import.api.server import uvicorn_config
+    from projects_import.imports.offload import workers
 
     config = runtime.settings()
     AlertConfig.from_settings(config)  # both webhooks: https, or http to a loopback address
@@ -45,6 +46,7 @@ def serve(
         pass
     finally:
         listener.close()
+        workers.shutdown()
         if not config.database_url:
             from projects_import.db import embedded
 

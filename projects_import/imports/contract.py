@@ -11,7 +11,8 @@ import datetime as dt
 import hashlib
 import re
 import uuid
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,7 @@ from projects_import.vocabulary import DEFAULT_SOURCE, MAX_STRING
 
 MAX_COUNT = 2_147_483_647
 CHECKSUM_VERSION = 1
+MAX_VIOLATIONS = 100  # an answer shows the first ones, and their total
 
 TEXT_FIELDS = (
     "stage_application",
@@ -121,6 +123,41 @@ def _summary(violations: list[Violation]) -> str:
     where = f"row {first.row_index}, " if first.row_index is not None else ""
     return (f"{len(violations)} contract violation(s); first: {first.message} "
             f"({where}{first.field})")
+
+
+VIOLATION_EXAMPLES = 5
+_MAX_CODES = 20
+
+
+def violations_summary(violations: Sequence[Violation]) -> dict[str, Any]:
+    """What the import history keeps of violations: counts by code and the first few
+    locations; messages and values stay out."""
+    by_code = Counter(v.code for v in violations)
+    return {
+        "by_code": dict(by_code.most_common(_MAX_CODES)),
+        "first": [{"row_index": v.row_index, "field": v.field[:64], "code": v.code[:64]}
+                  for v in violations[:VIOLATION_EXAMPLES]],
+    }
+
+
+def _short_text(value: Any) -> str | None:
+    if not isinstance(value, str) or not value.strip() or not storable(value):
+        return None
+    return value.strip()[:MAX_STRING]
+
+
+def upstream_fields(payload: Any) -> dict[str, Any]:
+    """The upstream batch id and source as sent, when they are text, and the row count (the
+    import history keeps them for a rejected request too, so an operator can tell which of
+    the upstream's batches it was)."""
+    if not isinstance(payload, Mapping):
+        return {}
+    found: dict[str, Any] = {"request_batch_id": _short_text(payload.get("batch_id")),
+                             "source": _short_text(payload.get("source"))}
+    rows = payload.get("rows")
+    if isinstance(rows, list):
+        found["rows"] = len(rows)
+    return {key: value for key, value in found.items() if value is not None}
 
 
 class MalformedPayload(ProjectsImportError):

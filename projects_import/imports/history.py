@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,9 +19,7 @@ from typing import Any
 
 from projects_import.db.connection import Database
 from projects_import.errors import InvalidInput, NotFound
-from projects_import.imports.contract import Violation, storable
 from projects_import.imports.service import ImportRequestRecord
-from projects_import.vocabulary import MAX_STRING
 
 # The fields of a listed import request, in the order GET /imports answers them.
 IMPORT_FIELDS = ("id", "tenant_id", "received_at", "request_batch_id", "batch_id", "source",
@@ -35,8 +32,6 @@ DETAIL_FIELDS = (*IMPORT_FIELDS, "org_memberships_upserted", "user_memberships_u
                  "violations_total", "violations_summary")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
-VIOLATION_EXAMPLES = 5
-_MAX_CODES = 20
 
 _COUNTS = {"inserted": "inserted_projects", "updated": "updated_projects",
            "unchanged": "unchanged_projects",
@@ -53,35 +48,6 @@ class InvalidCursor(InvalidInput):
     """A cursor this service did not hand out (or one that was altered)."""
 
     code = "invalid_parameters"
-
-
-def violations_summary(violations: Sequence[Violation]) -> dict[str, Any]:
-    """Counts by code and the first few locations; messages and values stay out."""
-    by_code = Counter(v.code for v in violations)
-    return {
-        "by_code": dict(by_code.most_common(_MAX_CODES)),
-        "first": [{"row_index": v.row_index, "field": v.field[:64], "code": v.code[:64]}
-                  for v in violations[:VIOLATION_EXAMPLES]],
-    }
-
-
-def _short_text(value: Any) -> str | None:
-    if not isinstance(value, str) or not value.strip() or not storable(value):
-        return None
-    return value.strip()[:MAX_STRING]
-
-
-def upstream_fields(payload: Any) -> dict[str, Any]:
-    """The upstream batch id and source as sent, when they are text (kept for a rejected
-    request too, so an operator can tell which of the upstream's batches it was)."""
-    if not isinstance(payload, Mapping):
-        return {}
-    found: dict[str, Any] = {"request_batch_id": _short_text(payload.get("batch_id")),
-             "source": _short_text(payload.get("source"))}
-    rows = payload.get("rows")
-    if isinstance(rows, list):
-        found["rows"] = len(rows)
-    return {key: value for key, value in found.items() if value is not None}
 
 
 def request_record(tenant_id: str, correlation_id: str, status: int,

@@ -1,32 +1,146 @@
-"""CPU-bound import work (decoding, validation, checksum, JSON serialization) runs in a small
-pool of worker threads, never on the event loop, so health checks, 429s and other tenants'
-requests keep answering while a large batch is parsed.
+"""CPU-bound import work (decoding, validation, checksum, serialization: `prepare.py`) runs in
+a small pool of worker processes, never in the service's process, so its event loop — health
+checks, 429s, other tenants' requests — never waits for a batch being parsed, not even for the
+interpreter lock.
 
-The pool is bounded: at most WORKERS batches are parsed at once; more wait their turn.
+One pool per process, shared by every app in it (tests run many), bounded: at most `size`
+batches are prepared at once; more wait their turn. Workers are started from a `forkserver`
+(never forked from the service, which runs an event loop and threads) that has imported
+`prepare.py` once, and are started together and warmed when the service starts. A worker
+that dies (killed, out of memory) breaks the pool: it is rebuilt at once, and the requests
+whose work was lost answer 503 `worker_unavailable` with `Retry-After` (retryable; nothing
+was written).
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
+import multiprocessing
 import os
-import sys
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import ParamSpec, TypeVar
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
 
-P = ParamSpec("P")
+from projects_import.errors import ProjectsImportError
+
 T = TypeVar("T")
 
-WORKERS = max(1, min(4, os.cpu_count() or 1))
-_executor = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="projects-import-cpu")
+DEFAULT_SIZE = max(1, min(2, os.cpu_count() or 1))
+_PRELOAD = ["__main__", "projects_import.imports.prepare"]
 
 
-async def run_cpu_bound(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """`fn(*args, **kwargs)` in a worker thread; its exception is raised here."""
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_executor, functools.partial(fn, *args, **kwargs))
+class WorkerUnavailable(ProjectsImportError):
+    """The worker process preparing the request died (HTTP 503, retryable)."""
 
-# The worker threads share the GIL with the event loop; hand it back every millisecond
-# (instead of every 5) so the loop keeps answering while a batch is parsed.
-sys.setswitchinterval(0.001)
+    code = "worker_unavailable"
+    http_status = 503
+    RETRY_AFTER_SECONDS = 2
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the worker process preparing this request stopped; nothing was written. Send it "
+            f"again after {self.RETRY_AFTER_SECONDS} s",
+            headers={"Retry-After": str(self.RETRY_AFTER_SECONDS)})
+
+
+def _context() -> Any:
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if context.get_start_method() == "forkserver":
+        context.set_forkserver_preload(_PRELOAD)
+    return context
+
+
+def _ready() -> int:
+    return os.getpid()
+
+
+class ImportWorkers:
+    """The process pool, rebuilt when a worker dies. Thread-safe: every event loop of the
+    process (one per test server) may use it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._executor: ProcessPoolExecutor | None = None
+        self.size = DEFAULT_SIZE
+        self._pending = 0
+
+    @property
+    def pending(self) -> int:
+        """Calls submitted and not finished yet (running or waiting for a worker)."""
+        return self._pending
+
+    def start(self, size: int | None = None) -> None:
+        """Start `size` workers now (all of them, warmed) unless they run already; another
+        size replaces the pool."""
+        with self._lock:
+            if size is not None and size != self.size:
+                self._close(wait=True)
+                self.size = size
+            if self._executor is not None:
+                return
+            executor = self._open()
+        # one call per worker at once: the pool starts a worker per call that finds none idle
+        for future in [executor.submit(_ready) for _ in range(self.size)]:
+            future.result(timeout=60)
+
+    def _open(self) -> ProcessPoolExecutor:
+        self._executor = ProcessPoolExecutor(max_workers=self.size, mp_context=_context())
+        return self._executor
+
+    def _close(self, *, wait: bool) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=wait, cancel_futures=True)
+            self._executor = None
+
+    def _submit(self, fn: Callable[..., T], args: tuple[Any, ...],
+                kwargs: dict[str, Any]) -> tuple[ProcessPoolExecutor, Future[T]]:
+        with self._lock:
+            executor = self._executor or self._open()
+            try:
+                future = executor.submit(fn, *args, **kwargs)
+            except BrokenProcessPool:
+                # it broke while idle: nothing of this call was lost, run it on a new pool
+                self._close(wait=False)
+                executor = self._open()
+                future = executor.submit(fn, *args, **kwargs)
+            self._pending += 1
+            return executor, future
+
+    def _done(self) -> None:
+        with self._lock:
+            self._pending -= 1
+
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._executor is broken:
+                self._close(wait=False)
+                self._open()
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """`fn(*args, **kwargs)` in a worker process (arguments and result pickled); its
+        exception is raised here; WorkerUnavailable when the worker died meanwhile."""
+        executor, future = self._submit(fn, args, kwargs)
+        try:
+            return await asyncio.wrap_future(future)
+        except BrokenProcessPool as exc:
+            self._replace(executor)
+            raise WorkerUnavailable() from exc
+        finally:
+            self._done()
+
+    def pids(self) -> list[int]:
+        """The worker processes' ids (for monitoring and tests)."""
+        executor = self._executor
+        processes = getattr(executor, "_processes", None) or {}
+        return sorted(processes)
+
+    def shutdown(self) -> None:
+        """Stop the workers (the service is stopping); a later call starts them again."""
+        with self._lock:
+            self._close(wait=True)
+
+
+workers = ImportWorkers()

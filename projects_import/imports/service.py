@@ -3,15 +3,15 @@ one transaction), re-merge a staged batch, and record the outcome of each import
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
-import json
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
+import structlog
 from psycopg.types.json import Jsonb
 
 from projects_import.db.connection import Database
@@ -23,7 +23,9 @@ from projects_import.imports.contract import (
     Violation,
     parse_payload,
 )
-from projects_import.imports.offload import run_cpu_bound
+from projects_import.imports.prepare import StagedBatch
+
+log = structlog.get_logger("projects_import.imports")
 
 METRIC_FIELDS = (
     "inserted_projects",
@@ -129,25 +131,24 @@ def _already_json(text: str | bytes) -> str | bytes:
     return text
 
 
-def _prepared_jsonb(value: Any) -> Jsonb:
-    """Serialized now (in a worker thread: see `_submit`), not when psycopg sends it (on the
-    event loop)."""
-    return Jsonb(json.dumps(value), dumps=_already_json)
-
-
-def submit_params(request: ImportRequest) -> dict[str, Any]:
-    """The parameters of `import_submit` for a validated batch (the large values already
-    serialized)."""
+def submit_params(batch: StagedBatch | ImportRequest) -> dict[str, Any]:
+    """The parameters of `import_submit` for a validated batch: its payload goes as the JSON
+    bytes prepared with it (in a worker process for the API), never encoded on the event
+    loop."""
+    if isinstance(batch, ImportRequest):
+        batch = StagedBatch.of(batch)
+    if batch.raw_json is None:
+        raise ValueError("the batch's raw payload is missing (StagedBatch.with_body)")
     return {
-        "tenant_id": request.tenant_id,
-        "source": request.source,
-        "batch_id": request.batch_id,
-        "batch_checksum": request.checksum,
+        "tenant_id": batch.tenant_id,
+        "source": batch.source,
+        "batch_id": batch.batch_id,
+        "batch_checksum": batch.checksum,
         "checksum_version": CHECKSUM_VERSION,
-        "raw": _staged_raw(request),
-        "rows": Jsonb(orjson.dumps(request.rows), dumps=_already_json),
-        "correlation_id": request.correlation_id,
-        "validation": Jsonb(request.validation),
+        "raw": Jsonb(batch.raw_json, dumps=_already_json),
+        "rows": Jsonb(batch.rows_json, dumps=_already_json),
+        "correlation_id": batch.correlation_id,
+        "validation": Jsonb(batch.validation),
     }
 
 
@@ -159,24 +160,21 @@ def _public_metrics(raw: dict[str, Any]) -> dict[str, Any]:
     return metrics
 
 
-def _staged_raw(request: ImportRequest) -> Jsonb:
-    """The raw payload for staging: the received JSON body as it is when there is one (no
-    second encode); else json's encoding (a payload json read may hold integers past 64 bits,
-    which orjson does not write)."""
-    if request.raw_json is not None:
-        return Jsonb(request.raw_json, dumps=_already_json)
-    return _prepared_jsonb(request.raw)
-
-
 class ImportService:
+    # requests recorded after their answer (record_request_later) at most at once; more wait
+    MAX_RECORDING = 64
+
     def __init__(self, db: Database, *, retry_after_seconds: int | None = None) -> None:
         self.db = db
         self.retry_after_seconds = retry_after_seconds
+        self._recording: set[asyncio.Task[None]] = set()
 
-    async def submit(self, request: ImportRequest) -> ImportResult:
+    async def submit(self, batch: StagedBatch | ImportRequest) -> ImportResult:
+        if isinstance(batch, ImportRequest):
+            batch = StagedBatch.of(batch)
         started = time.perf_counter()
         try:
-            result = await self._submit(request)
+            result = await self._submit(batch)
         except InvalidInput as exc:
             # values the contract check let through but PostgreSQL refuses: the caller's data
             raise ContractError([Violation(
@@ -185,32 +183,32 @@ class ImportService:
         merge_ms = (time.perf_counter() - started) * 1000
         outcome = result["outcome"]
         if outcome == "busy":
-            raise ImportBusy(request.tenant_id, self.retry_after_seconds)
+            raise ImportBusy(batch.tenant_id, self.retry_after_seconds)
         if outcome == "paused":
-            raise TenantPaused(request.tenant_id, str(result.get("reason") or ""),
+            raise TenantPaused(batch.tenant_id, str(result.get("reason") or ""),
                                str(result.get("paused_at") or ""))
         if outcome == "batch_conflict":
             raise ContractError([Violation(
                 None, "batch_id", "batch_conflict",
-                f"batch_id {request.request_batch_id or request.batch_id} was already used "
+                f"batch_id {batch.request_batch_id or batch.batch_id} was already used "
                 "for a different set of rows; send a new batch_id")])
         return ImportResult(
             batch_id=uuid.UUID(str(result["batch_id"])),
-            correlation_id=request.correlation_id,
-            tenant_id=request.tenant_id,
+            correlation_id=batch.correlation_id,
+            tenant_id=batch.tenant_id,
             replayed=outcome == "replayed",
             metrics=_public_metrics(result["metrics"]),
             merge_ms=merge_ms,
         )
 
-    async def _submit(self, request: ImportRequest) -> dict[str, Any]:
+    async def _submit(self, batch: StagedBatch) -> dict[str, Any]:
         # a replay is answered by the checksum before the payload travels
-        replayed = await self.db.fetch_one("import_replay_lookup", tenant_id=request.tenant_id,
-                                           batch_checksum=request.checksum)
+        replayed = await self.db.fetch_one("import_replay_lookup", tenant_id=batch.tenant_id,
+                                           batch_checksum=batch.checksum)
         if replayed is not None:
             answer: dict[str, Any] = replayed["result"]
             return answer
-        params = await run_cpu_bound(submit_params, request)
+        params = submit_params(batch)
         async with self.db.transaction() as tx:
             result: dict[str, Any] = await tx.fetch_value("import_submit", **params)
         return result
@@ -236,3 +234,28 @@ class ImportService:
         summary = params["violations_summary"]
         params["violations_summary"] = Jsonb(summary) if summary is not None else None
         await self.db.execute("import_request_record", **params)
+
+    async def record_request_later(self, request: ImportRequestRecord) -> None:
+        """Record in the background, so the answer does not wait for the round trip (a busy
+        tenant's 429); a failure is logged and changes nothing. At most MAX_RECORDING wait at
+        once: past that the caller records before answering."""
+        if len(self._recording) >= self.MAX_RECORDING:
+            await self.record_request_logged(request)
+            return
+        task = asyncio.create_task(self.record_request_logged(request))
+        self._recording.add(task)
+        task.add_done_callback(self._recording.discard)
+
+    async def record_request_logged(self, request: ImportRequestRecord) -> None:
+        """record_request, a failure logged (without values) instead of raised: the history
+        must never change an answer."""
+        try:
+            await self.record_request(request)
+        except Exception as exc:
+            log.warning("import_request_not_recorded", error_type=type(exc).__name__,
+                        correlation_id=request.correlation_id)
+
+    async def recorded(self) -> None:
+        """Wait for the requests being recorded in the background (the service stops)."""
+        while self._recording:
+            await asyncio.gather(*self._recording, return_exceptions=True)

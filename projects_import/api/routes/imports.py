@@ -1,15 +1,14 @@
 """POST /import-projects — the upstream's entry point (SPEC §4.1). Authenticate, read the body
-under its limit, decode, validate, submit; then count the request (Prometheus) and have the
-import manager record it (import_requests), whatever the answer was."""
+under its limit, have a worker process decode, validate and serialize it, submit; then count
+the request (Prometheus) and have the import manager record it (import_requests), whatever the
+answer was — a busy tenant's 429 is answered first and recorded right after."""
 
 from __future__ import annotations
 
-import contextlib
 import time
-import uuid
+from collections.abc import Mapping
 from typing import Any
 
-import structlog
 from fastapi import APIRouter, Request
 
 from projects_import.api.body import discard_body, read_body
@@ -19,21 +18,13 @@ from projects_import.api.throttle import TenantBusy
 from projects_import.db.errors import unavailable
 from projects_import.errors import ProjectsImportError
 from projects_import.imports import decoding
-from projects_import.imports.history import request_record, upstream_fields, violations_summary
-from projects_import.imports.offload import run_cpu_bound
+from projects_import.imports.contract import violations_summary
+from projects_import.imports.history import request_record
+from projects_import.imports.offload import workers
+from projects_import.imports.prepare import Refused, prepare
 from projects_import.imports.service import ImportBusy, ImportResult
 
 router = APIRouter(tags=["import"])
-log = structlog.get_logger("projects_import.api")
-
-
-def _adopt_correlation_id(request: Request, payload: Any) -> None:
-    """Errors from here on carry the caller's correlation id when it sent a UUID."""
-    candidate = payload.get("correlation_id") if isinstance(payload, dict) else None
-    candidate = candidate or request.headers.get("x-correlation-id")
-    if isinstance(candidate, str):
-        with contextlib.suppress(ValueError):
-            request.state.correlation_id = str(uuid.UUID(candidate.strip()))
 
 
 @router.post("/import-projects", summary="Import one batch of projects")
@@ -44,9 +35,12 @@ async def import_projects(request: Request, services: ServicesDep) -> dict[str, 
     except ProjectsImportError as exc:
         fields["error_code"] = exc.code
         if exc.violations:
-            fields.update(violations_total=len(exc.violations),
-                          violations_summary=violations_summary(exc.violations))
-        await _finish(request, services, fields, exc.http_status)
+            summary = exc.summary if isinstance(exc, Refused) else None
+            fields.update(violations_total=exc.violations_total,
+                          violations_summary=summary or violations_summary(exc.violations))
+        # busy: answer at once, the record follows (a round trip to a database under load)
+        await _finish(request, services, fields, exc.http_status,
+                      later=isinstance(exc, ImportBusy))
         raise
     except Exception as exc:
         lost = unavailable(exc)  # the database went away: 503, retryable
@@ -95,36 +89,41 @@ async def _run_import(request: Request, services: Services,
 
 async def _read_and_submit(request: Request, services: Services, fields: dict[str, Any],
                            tenant_id: str, media: str) -> ImportResult:
-    """Read, decode and validate (in a worker thread, off the event loop), then submit."""
+    """Read the body; decode, validate and serialize it in a worker process; submit."""
     settings = services.settings
     started = time.perf_counter()  # parse_ms: body read, decode and validation
     body, received = await read_body(request, settings.max_body_bytes,
                                      settings.body_timeout_seconds)
     fields["bytes"] = received
-    payload, fast = await run_cpu_bound(decoding.read, media, body, request.query_params)
-    _adopt_correlation_id(request, payload)
-    fields.update(upstream_fields(payload))
-    claimed = payload.get("tenant_id") if isinstance(payload, dict) else None
-    if isinstance(claimed, str) and claimed.strip() and claimed.strip() != tenant_id:
-        raise ApiError(401, "unauthorized", "the bearer secret does not belong to this tenant_id")
-    batch = await run_cpu_bound(
-        decoding.parse, media, body, payload, fast=fast, max_rows=settings.max_rows,
-        generated_correlation_id=uuid.UUID(correlation_id_of(request)))
+    prepared = await workers.run(
+        prepare, media, body, _envelope_parameters(request.query_params), tenant_id=tenant_id,
+        max_rows=settings.max_rows, correlation_header=request.headers.get("x-correlation-id"),
+        generated_correlation_id=correlation_id_of(request))
+    if prepared.envelope is not None:
+        if prepared.envelope.correlation_id is not None:
+            request.state.correlation_id = prepared.envelope.correlation_id
+        fields.update(prepared.envelope.upstream)
+    batch = prepared.accepted().with_body(body)
     request.state.correlation_id = str(batch.correlation_id)
-    fields.update(batch_id=str(batch.batch_id), rows=len(batch.rows), source=batch.source)
+    fields.update(batch_id=str(batch.batch_id), rows=batch.row_count, source=batch.source)
     fields["parse_ms"] = round((time.perf_counter() - started) * 1000, 2)
     return await services.imports.submit(batch)
 
 
+def _envelope_parameters(query: Mapping[str, str]) -> dict[str, str]:
+    """The envelope's query parameters (a CSV body's), as a plain dict for the worker."""
+    return {name: query[name] for name in decoding.ENVELOPE_PARAMETERS if name in query}
+
+
 async def _finish(request: Request, services: Services, fields: dict[str, Any],
-                  status: int) -> None:
-    """Count the request in Prometheus and, for a known tenant, record it."""
+                  status: int, *, later: bool = False) -> None:
+    """Count the request in Prometheus and, for a known tenant, record it (`later`: after
+    the answer)."""
     services.metrics.count_import(fields, status)
     if "tenant_id" not in fields:
         return
     record = request_record(fields["tenant_id"], correlation_id_of(request), status, fields)
-    try:
-        await services.imports.record_request(record)
-    except Exception as exc:  # the history must never change the answer
-        log.warning("import_request_not_recorded", error_type=type(exc).__name__,
-                    correlation_id=correlation_id_of(request))
+    if later:
+        await services.imports.record_request_later(record)
+    else:
+        await services.imports.record_request_logged(record)

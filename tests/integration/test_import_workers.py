@@ -1,0 +1,68 @@
+"""Imports are decoded and validated in worker processes: a worker that dies mid-request
+costs that request a retryable 503 (nothing written) and the next import is served."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from concurrent.futures import Future
+
+import httpx
+import psutil
+
+from projects_import.imports.offload import workers
+from tests.support import batch, project_row
+
+
+def _occupy_workers(seconds: float) -> list[Future[None]]:
+    """Keep every worker busy (sleeping) so the next call waits in the pool's queue."""
+    executor = workers._executor  # noqa: SLF001 - the test drives the pool directly
+    assert executor is not None
+    return [executor.submit(time.sleep, seconds) for _ in range(workers.size)]
+
+
+def test_imports_run_in_worker_processes_of_the_service(http, tenant, directories) -> None:
+    _, secret = tenant
+    response = http.post("/import-projects", json=batch([project_row("STG-1")]),
+                         headers={"Authorization": f"Bearer {secret}"})
+    assert response.status_code == 200, response.text
+    pids = workers.pids()
+    assert pids and os.getpid() not in pids
+    for pid in pids:  # started from the forkserver, a child of this process
+        assert psutil.Process(pid).ppid() != 0
+
+
+def test_a_worker_dying_mid_request_answers_503_and_the_resend_is_served(
+        http, db, tenant, directories) -> None:
+    _, secret = tenant
+    headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
+    body = json.dumps(batch([project_row("STG-1")])).encode()
+    busy = _occupy_workers(30)
+    answers: list[httpx.Response] = []
+    sender = threading.Thread(target=lambda: answers.append(
+        http.post("/import-projects", content=body, headers=headers)))
+    waiting = workers.pending
+    sender.start()
+    deadline = time.monotonic() + 10
+    while workers.pending <= waiting and time.monotonic() < deadline:
+        time.sleep(0.01)  # the request waits for a worker
+    assert workers.pending > waiting
+    for pid in workers.pids():
+        os.kill(pid, signal.SIGKILL)
+    sender.join(timeout=20)
+    for future in busy:
+        assert future.exception(timeout=10) is not None  # the sleepers died with the pool
+    lost = answers[0]
+    assert lost.status_code == 503, lost.text
+    assert lost.json()["error"]["code"] == "worker_unavailable"
+    assert int(lost.headers["Retry-After"]) >= 1
+    assert db.execute("select count(*) as n from staging_imports").fetchone()["n"] == 0
+    again = http.post("/import-projects", content=body, headers=headers)
+    assert again.status_code == 200, again.text
+    assert again.json()["replayed"] is False
+    recorded = db.execute("select status, error_code from import_requests order by id").fetchall()
+    assert recorded == [{"status": 503, "error_code": "worker_unavailable"},
+                        {"status": 200, "error_code": None}]

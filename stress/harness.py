@@ -103,6 +103,7 @@ class Service:
         self.ps = psutil.Process(self.process.pid)
         self.peak_rss = 0
         self.peak_total_rss = 0  # with the service's child processes (its import workers)
+        self.peak_total_pss = 0  # the same, shared pages counted once (proportional set size)
         self.cli("migrate")
 
     @staticmethod
@@ -119,15 +120,20 @@ class Service:
     def add_tenant(self, tenant_id: str) -> str:
         return self.cli("tenant", "add", tenant_id).strip().splitlines()[-1]
 
-    def rss_mb(self) -> float:
-        """The main process's RSS now (MB); keeps the peaks, alone and with its children."""
+    def rss_mb(self, *, children: bool = False) -> float:
+        """The main process's RSS now (MB); keeps its peak, and with `children` the peaks of
+        the sums of RSS and PSS over it and its child processes (import workers)."""
         rss = self.ps.memory_info().rss
-        total = rss
-        for child in self.ps.children(recursive=True):
-            with contextlib.suppress(psutil.Error):
-                total += child.memory_info().rss
         self.peak_rss = max(self.peak_rss, rss)
-        self.peak_total_rss = max(self.peak_total_rss, total)
+        if children:
+            total = pss = 0
+            for process in [self.ps, *self.ps.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    memory = process.memory_full_info()
+                    total += memory.rss
+                    pss += getattr(memory, "pss", memory.rss)
+            self.peak_total_rss = max(self.peak_total_rss, total)
+            self.peak_total_pss = max(self.peak_total_pss, pss)
         return rss / 2**20
 
     def close(self) -> None:

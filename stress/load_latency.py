@@ -132,7 +132,7 @@ def main() -> None:
             thread.start()
         deadline = started + args.seconds
         while time.monotonic() < deadline:
-            service.rss_mb()
+            service.rss_mb(children=True)
             time.sleep(0.5)
         stop.set()
         health_ms, health_failures = queue.get(timeout=30)
@@ -152,7 +152,8 @@ def main() -> None:
             "rows_per_s": round(merged["rows"] / elapsed),
             "replayed": merged["replayed"],
             "peak_rss_mb": {"main": round(service.peak_rss / 2**20, 1),
-                            "main_and_workers": round(service.peak_total_rss / 2**20, 1)},
+                            "main_and_workers": round(service.peak_total_rss / 2**20, 1),
+                            "main_and_workers_pss": round(service.peak_total_pss / 2**20, 1)},
         }
         say(json.dumps(result, indent=1))
     finally:

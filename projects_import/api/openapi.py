@@ -265,7 +265,9 @@ _IMPORT = {
         "422": _error("contract violations, listed in `violations` (first 100)"),
         "429": _error("another import for this tenant is in progress", _RETRY_AFTER),
         "500": _INTERNAL,
-        "503": _UNAVAILABLE,
+        "503": _error("`database_unavailable`: the database is unreachable or restarting; "
+                      "`worker_unavailable`: the worker process preparing the batch stopped. "
+                      "Nothing was written; send the request again", _RETRY_AFTER),
     },
 }
 

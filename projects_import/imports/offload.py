@@ -6,7 +6,8 @@ interpreter lock.
 One pool per process, shared by every app in it (tests run many), bounded: at most `size`
 batches are prepared at once; more wait their turn. Workers are started from a `forkserver`
 (never forked from the service, which runs an event loop and threads) that has imported
-`prepare.py` once, and are started together and warmed when the service starts. A worker
+`prepare.py` once, and are started together and warmed when the service starts; they run
+at a lower CPU priority than the service's process. A worker
 that dies (killed, out of memory) breaks the pool: it is rebuilt at once, and the requests
 whose work was lost answer 503 `worker_unavailable` with `Retry-After` (retryable; nothing
 was written).
@@ -15,6 +16,7 @@ was written).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import threading
@@ -28,7 +30,13 @@ from projects_import.errors import ProjectsImportError
 T = TypeVar("T")
 
 DEFAULT_SIZE = max(1, min(2, os.cpu_count() or 1))
-_PRELOAD = ["__main__", "projects_import.imports.prepare"]
+# Imported once by the forkserver, shared by every worker forked from it. A worker also runs
+# the main module again (multiprocessing does, for spawn and forkserver): for `serve`, the
+# CLI's script, which imports the CLI — preloaded here, that costs the worker nothing.
+_PRELOAD = ["projects_import.imports.prepare", "projects_import.cli"]
+# Workers yield the CPU to the service's process (its event loop answers health checks and
+# 429s) and to PostgreSQL when the cores are busy; alone, they run at full speed.
+WORKER_NICENESS = 5
 
 
 class WorkerUnavailable(ProjectsImportError):
@@ -51,6 +59,11 @@ def _context() -> Any:
     if context.get_start_method() == "forkserver":
         context.set_forkserver_preload(_PRELOAD)
     return context
+
+
+def _lower_priority() -> None:
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICENESS)
 
 
 def _ready() -> int:
@@ -87,7 +100,8 @@ class ImportWorkers:
             future.result(timeout=60)
 
     def _open(self) -> ProcessPoolExecutor:
-        self._executor = ProcessPoolExecutor(max_workers=self.size, mp_context=_context())
+        self._executor = ProcessPoolExecutor(max_workers=self.size, mp_context=_context(),
+                                             initializer=_lower_priority)
         return self._executor
 
     def _close(self, *, wait: bool) -> None:

@@ -19,7 +19,7 @@ from tests.support import batch, project_row
 
 def _occupy_workers(seconds: float) -> list[Future[None]]:
     """Keep every worker busy (sleeping) so the next call waits in the pool's queue."""
-    executor = workers._executor  # noqa: SLF001 - the test drives the pool directly
+    executor = workers._executor  # the test drives the pool directly
     assert executor is not None
     return [executor.submit(time.sleep, seconds) for _ in range(workers.size)]
 

@@ -39,7 +39,8 @@ def markdown(results: dict[str, Any], repeat: int) -> str:
     if "rss" in results:
         rss = results["rss"]
         lines += ["## Memory", "",
-                  f"Service RSS: {rss['baseline_mb']:.0f} MB idle, peak {rss['peak_mb']:.0f} MB "
+                  "Service RSS (its process and its import worker processes): "
+                  f"{rss['baseline_mb']:.0f} MB idle, peak {rss['peak_mb']:.0f} MB "
                   f"during a {rss['body_mb']:.2f} MB request (5000 rows; sampled every 5 ms, "
                   "worst of 3).", ""]
     if "sustained" in results:

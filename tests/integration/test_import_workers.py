@@ -31,8 +31,9 @@ def test_imports_run_in_worker_processes_of_the_service(http, tenant, directorie
     assert response.status_code == 200, response.text
     pids = workers.pids()
     assert pids and os.getpid() not in pids
-    for pid in pids:  # started from the forkserver, a child of this process
-        assert psutil.Process(pid).ppid() != 0
+    for pid in pids:  # forked by the forkserver, itself a child of this process
+        forkserver = psutil.Process(pid).parent()
+        assert forkserver is not None and forkserver.ppid() == os.getpid()
 
 
 def test_a_worker_dying_mid_request_answers_503_and_the_resend_is_served(

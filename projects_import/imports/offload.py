@@ -10,7 +10,7 @@ batches are prepared at once; more wait their turn. Workers are started from a `
 at a lower CPU priority than the service's process. A worker
 that dies (killed, out of memory) breaks the pool: it is rebuilt at once, and the requests
 whose work was lost answer 503 `worker_unavailable` with `Retry-After` (retryable; nothing
-was written).
+was written). Workers exit with the service's process, even when it is killed.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
 from projects_import.errors import ProjectsImportError
@@ -61,9 +62,21 @@ def _context() -> Any:
     return context
 
 
-def _lower_priority() -> None:
+def _worker_start(lifeline: Connection) -> None:
+    """In each worker: a lower CPU priority, and exit when the service's process does."""
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICENESS)
+    threading.Thread(target=_exit_with_service, args=(lifeline,), name="lifeline",
+                     daemon=True).start()
+
+
+def _exit_with_service(lifeline: Connection) -> None:
+    """Wait for the end of the service's process — even a SIGKILL closes its end of the pipe —
+    then exit: a worker waiting for calls would otherwise never notice (the pool's queues are
+    pipes every worker holds both ends of), nor would the forkserver it keeps alive."""
+    with contextlib.suppress(EOFError, OSError):
+        lifeline.recv_bytes()
+    os._exit(0)
 
 
 def _ready() -> int:
@@ -79,6 +92,8 @@ class ImportWorkers:
         self._executor: ProcessPoolExecutor | None = None
         self.size = DEFAULT_SIZE
         self._pending = 0
+        # only this process holds the sending end: it closes when the process ends, however
+        self._lifeline: tuple[Connection, Connection] | None = None
 
     @property
     def pending(self) -> int:
@@ -100,8 +115,11 @@ class ImportWorkers:
             future.result(timeout=60)
 
     def _open(self) -> ProcessPoolExecutor:
+        if self._lifeline is None:
+            self._lifeline = multiprocessing.Pipe(duplex=False)
         self._executor = ProcessPoolExecutor(max_workers=self.size, mp_context=_context(),
-                                             initializer=_lower_priority)
+                                             initializer=_worker_start,
+                                             initargs=(self._lifeline[0],))
         return self._executor
 
     def _close(self, *, wait: bool) -> None:

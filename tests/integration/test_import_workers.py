@@ -1,11 +1,13 @@
 """Imports are decoded and validated in worker processes: a worker that dies mid-request
-costs that request a retryable 503 (nothing written) and the next import is served."""
+costs that request a retryable 503 (nothing written) and the next import is served; the
+workers end with the service, even when it is killed."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import subprocess
 import threading
 import time
 from concurrent.futures import Future
@@ -14,7 +16,7 @@ import httpx
 import psutil
 
 from projects_import.imports.offload import workers
-from tests.support import batch, project_row
+from tests.support import batch, cli_env, project_row, start_serve
 
 
 def _occupy_workers(seconds: float) -> list[Future[None]]:
@@ -67,3 +69,17 @@ def test_a_worker_dying_mid_request_answers_503_and_the_resend_is_served(
     recorded = db.execute("select status, error_code from import_requests order by id").fetchall()
     assert recorded == [{"status": 503, "error_code": "worker_unavailable"},
                         {"status": 200, "error_code": None}]
+
+
+def test_the_workers_end_with_serve_even_when_it_is_killed(database_url, tmp_path) -> None:
+    for stop in (signal.SIGTERM, signal.SIGKILL):
+        server, _ = start_serve(cli_env(tmp_path / "home", database_url),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            children = psutil.Process(server.pid).children(recursive=True)
+            assert len(children) >= 2  # the forkserver and its workers (and a resource tracker)
+        finally:
+            server.send_signal(stop)
+            server.wait(timeout=30)
+        _, alive = psutil.wait_procs(children, timeout=10)
+        assert alive == [], f"left behind after {stop.name}: {[p.pid for p in alive]}"

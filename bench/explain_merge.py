@@ -13,16 +13,16 @@ from __future__ import annotations
 import argparse
 import re
 import tempfile
-import uuid
 from pathlib import Path
 from typing import Any
 
-import orjson
 import psycopg
 from dataset import seed_history
 from harness import Cluster, add_tenant, make_rows
 
+from projects_import.db.queries import query
 from projects_import.imports.contract import parse_payload
+from projects_import.imports.service import submit_params
 
 
 def submit(conn: psycopg.Connection[Any], tenant_id: str, rows: list[dict[str, Any]],
@@ -37,11 +37,7 @@ def submit(conn: psycopg.Connection[Any], tenant_id: str, rows: list[dict[str, A
                             ("log_buffers", "on"), ("log_nested_statements", "on"),
                             ("log_timing", "on"), ("log_triggers", "on"), ("log_level", "notice")):
             conn.execute(f"set local auto_explain.{name} = {value}")
-        conn.execute(
-            "select public.fn_projects_import_submit(%s, 'bench', %s, %s, 1::smallint, "
-            "%s::jsonb, %s::jsonb, %s, '{}'::jsonb)",
-            (tenant_id, request.batch_id, request.checksum, orjson.dumps(request.raw).decode(),
-             orjson.dumps(request.rows).decode(), uuid.uuid4()))
+        conn.execute(query("import_submit"), submit_params(request))
     conn.remove_notice_handler(conn._notice_handlers[-1])  # type: ignore[attr-defined]
     return notices
 

@@ -54,7 +54,7 @@ def summarize(notices: list[str], full: bool) -> None:
     for duration, text, notice in sorted(timed, reverse=True)[1:15]:
         print(f"  {duration:8.1f} ms  {text}")
         if full:
-            print("\n".join("        " + line for line in notice.splitlines()[1:40]))
+            print("\n".join("        " + line for line in notice.splitlines()[1:]))
 
 
 def main() -> None:

@@ -1,5 +1,6 @@
 """Where the merge spends its time: auto_explain of every statement inside
-fn_projects_import_submit, for a 5000-row first import and a re-import (3800 existing).
+fn_projects_import_submit_columns (the service's `import_submit`), for a 5000-row first
+import and a re-import (3800 existing).
 
     .venv/bin/python bench/explain_merge.py [--full] [--history 0]
 

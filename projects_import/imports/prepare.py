@@ -18,10 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from projects_import.errors import ProjectsImportError
 from projects_import.imports import decoding
+from projects_import.imports.columns import row_columns
 from projects_import.imports.contract import (
     MAX_VIOLATIONS,
     ImportRequest,
@@ -34,7 +33,8 @@ from projects_import.imports.contract import (
 @dataclass(frozen=True)
 class StagedBatch:
     """A validated batch as `import_submit` takes it: its identity, its checksum and the
-    payload already serialized (JSON bytes), so sending it costs the event loop no encoding."""
+    payload already serialized (the raw payload as JSON bytes, the rows as array literals), so
+    sending it costs the event loop no encoding."""
 
     tenant_id: str
     source: str
@@ -44,7 +44,7 @@ class StagedBatch:
     checksum: str
     row_count: int
     validation: dict[str, Any]
-    rows_json: bytes
+    columns: dict[str, str]  # the rows, one PostgreSQL array literal per column
     # None: the request's body as received is the raw payload (a JSON body is staged as it
     # is); the worker does not send it back, the route puts it in with `with_body`
     raw_json: bytes | None
@@ -62,7 +62,7 @@ class StagedBatch:
                    batch_id=request.batch_id, request_batch_id=request.request_batch_id,
                    correlation_id=request.correlation_id, checksum=request.checksum,
                    row_count=len(request.rows), validation=request.validation,
-                   rows_json=orjson.dumps(request.rows), raw_json=raw_json)
+                   columns=row_columns(request.rows), raw_json=raw_json)
 
     def with_body(self, body: bytes) -> StagedBatch:
         """The batch with its raw payload: the body, when the worker left it out."""

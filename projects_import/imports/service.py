@@ -132,9 +132,9 @@ def _already_json(text: str | bytes) -> str | bytes:
 
 
 def submit_params(batch: StagedBatch | ImportRequest) -> dict[str, Any]:
-    """The parameters of `import_submit` for a validated batch: its payload goes as the JSON
-    bytes prepared with it (in a worker process for the API), never encoded on the event
-    loop."""
+    """The parameters of `import_submit` for a validated batch: the raw body as received and
+    the rows as one array literal per column, prepared with the batch (in a worker process for
+    the API), never encoded on the event loop."""
     if isinstance(batch, ImportRequest):
         batch = StagedBatch.of(batch)
     if batch.raw_json is None:
@@ -146,9 +146,9 @@ def submit_params(batch: StagedBatch | ImportRequest) -> dict[str, Any]:
         "batch_checksum": batch.checksum,
         "checksum_version": CHECKSUM_VERSION,
         "raw": Jsonb(batch.raw_json, dumps=_already_json),
-        "rows": Jsonb(batch.rows_json, dumps=_already_json),
         "correlation_id": batch.correlation_id,
         "validation": Jsonb(batch.validation),
+        **batch.columns,
     }
 
 

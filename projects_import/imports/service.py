@@ -3,11 +3,15 @@ one transaction), re-merge a staged batch, and record the outcome of each import
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,8 +25,10 @@ from projects_import.imports.contract import (
     ContractError,
     ImportRequest,
     Violation,
+    identifier_uuid,
     parse_payload,
 )
+from projects_import.imports.decoding import CSV, ENVELOPE_PARAMETERS
 from projects_import.imports.offload import run_cpu_bound
 
 METRIC_FIELDS = (
@@ -34,6 +40,11 @@ METRIC_FIELDS = (
     "anomalies_count",
     "staging_id",
 )
+
+# The request digest's composition (see request_digest). Bump it whenever what a body decodes
+# to, or how it is judged, changes without a new CHECKSUM_VERSION: old digests then stop
+# answering and their requests take the checksum path.
+REQUEST_DIGEST_VERSION = 1
 
 
 class ImportBusy(ProjectsImportError):
@@ -168,15 +179,110 @@ def _staged_raw(request: ImportRequest) -> Jsonb:
     return _prepared_jsonb(request.raw)
 
 
+@dataclass(frozen=True)
+class ReceivedRequest:
+    """An import request as received, before its body is decoded: what its digest covers,
+    and what decides the answer's correlation id when the body names none."""
+
+    media: str
+    body: bytes
+    query: Mapping[str, str]
+    header_correlation_id: str | None
+    generated_correlation_id: uuid.UUID
+
+
+def request_digest(media: str, body: bytes, query: Mapping[str, str]) -> bytes:
+    """SHA-256 of everything that decides the batch a request stands for: a compact JSON line
+    `[digest version, checksum version, media type, CSV envelope or null]`, then the body as
+    received (gunzipped). The CSV envelope is the `[name, value]` pairs of the query parameters
+    decoding reads (ENVELOPE_PARAMETERS, in that order, the ones present); a JSON body ignores
+    the query. JSON quoting and the newline keep the composition unambiguous."""
+    envelope = ([[name, query[name]] for name in ENVELOPE_PARAMETERS if name in query]
+                if media == CSV else None)
+    digest = hashlib.sha256(
+        orjson.dumps([REQUEST_DIGEST_VERSION, CHECKSUM_VERSION, media, envelope]))
+    digest.update(b"\n")
+    digest.update(body)
+    return digest.digest()
+
+
+def digest_answers_correlation(request: ImportRequest) -> bool:
+    """Whether a digest replay of this request can answer the correlation id the checksum
+    path would: yes when the body names one (then it is derived from it) or leaves it out,
+    null or empty (then the X-Correlation-Id header or a new one, as the route adopts it); not
+    for a blank-but-not-empty one, which ignores the header. Such a body gets no digest."""
+    return (request.request_correlation_id is not None
+            or not request.raw.get("correlation_id"))
+
+
+@dataclass(frozen=True)
+class DigestReplay:
+    """A replay answered by the request digest, with what the request history keeps of it."""
+
+    result: ImportResult
+    request_batch_id: str | None
+    source: str
+    rows: int
+
+
+@dataclass(frozen=True)
+class ReplayProbe:
+    """The digest of a received request, and the replay it answers, if any."""
+
+    digest: bytes
+    replay: DigestReplay | None
+
+
+def _replay_correlation_id(tenant_id: str, body_correlation_id: str | None,
+                           received: ReceivedRequest) -> uuid.UUID:
+    """The correlation id the checksum path answers for the same request: the body's (the
+    staged batch's, as the digest says the body is the same), else the header's when it is a
+    UUID, else the one generated for this request."""
+    if body_correlation_id is not None:
+        return identifier_uuid(tenant_id, body_correlation_id)
+    if received.header_correlation_id is not None:
+        with contextlib.suppress(ValueError):
+            return uuid.UUID(received.header_correlation_id.strip())
+    return received.generated_correlation_id
+
+
 class ImportService:
     def __init__(self, db: Database, *, retry_after_seconds: int | None = None) -> None:
         self.db = db
         self.retry_after_seconds = retry_after_seconds
 
-    async def submit(self, request: ImportRequest) -> ImportResult:
+    async def replay_by_digest(self, tenant_id: str, received: ReceivedRequest, *,
+                               max_rows: int) -> ReplayProbe:
+        """The replay an exact re-send stands for, found by its request digest before the body
+        is decoded (migration 0030); none when the digest is unknown, the tenant is paused
+        (the submit answers 423) or the staged batch has more rows than now allowed."""
+        # hashlib releases the GIL: a thread keeps a 5 MB body off the event loop
+        digest = await asyncio.to_thread(request_digest, received.media, received.body,
+                                         received.query)
+        started = time.perf_counter()
+        found = await self.db.fetch_one("import_digest_lookup", tenant_id=tenant_id,
+                                        request_digest=digest)
+        if found is None or found["row_count"] > max_rows:
+            return ReplayProbe(digest, None)
+        result = ImportResult(
+            batch_id=uuid.UUID(str(found["batch_id"])),
+            correlation_id=_replay_correlation_id(tenant_id, found["request_correlation_id"],
+                                                  received),
+            tenant_id=tenant_id,
+            replayed=True,
+            metrics=_public_metrics(found["metrics"]),
+            merge_ms=(time.perf_counter() - started) * 1000,
+        )
+        return ReplayProbe(digest, DigestReplay(result, found["request_batch_id"],
+                                                found["source"], found["row_count"]))
+
+    async def submit(self, request: ImportRequest, *,
+                     request_digest: bytes | None = None) -> ImportResult:
+        """Stage and merge a validated batch, or answer its replay. `request_digest` (from
+        replay_by_digest) is kept on the batch this request stages."""
         started = time.perf_counter()
         try:
-            result = await self._submit(request)
+            result = await self._submit(request, request_digest)
         except InvalidInput as exc:
             # values the contract check let through but PostgreSQL refuses: the caller's data
             raise ContractError([Violation(
@@ -203,7 +309,8 @@ class ImportService:
             merge_ms=merge_ms,
         )
 
-    async def _submit(self, request: ImportRequest) -> dict[str, Any]:
+    async def _submit(self, request: ImportRequest,
+                      request_digest: bytes | None) -> dict[str, Any]:
         # a replay is answered by the checksum before the payload travels
         replayed = await self.db.fetch_one("import_replay_lookup", tenant_id=request.tenant_id,
                                            batch_checksum=request.checksum)
@@ -213,6 +320,12 @@ class ImportService:
         params = await run_cpu_bound(submit_params, request)
         async with self.db.transaction() as tx:
             result: dict[str, Any] = await tx.fetch_value("import_submit", **params)
+            if (result["outcome"] == "merged" and request_digest is not None
+                    and digest_answers_correlation(request)):
+                await tx.execute("staging_request_digest", tenant_id=request.tenant_id,
+                                 batch_id=uuid.UUID(str(result["batch_id"])),
+                                 batch_checksum=request.checksum,
+                                 request_digest=request_digest)
         return result
 
     async def rerun(self, tenant_id: str, batch_id: uuid.UUID, *, max_rows: int) -> ImportResult:

@@ -307,7 +307,9 @@ table public.staging_imports (rls)
     correlation_id uuid not null
     validation jsonb not null default '{}'::jsonb
     created_at timestamp with time zone not null default now()
+    request_digest bytea
     constraint staging_imports_pkey PRIMARY KEY (tenant_id, id)
+    constraint staging_imports_request_digest_check CHECK (((request_digest IS NULL) OR (octet_length(request_digest) = 32)))
     constraint staging_imports_row_count_check CHECK ((row_count > 0))
     constraint staging_imports_tenant_id_batch_checksum_key UNIQUE (tenant_id, batch_checksum)
     constraint staging_imports_tenant_id_batch_id_key UNIQUE (tenant_id, batch_id)
@@ -405,6 +407,7 @@ index rm_directory_display: CREATE INDEX rm_directory_display ON public.rm_direc
 index rm_directory_pkey: CREATE UNIQUE INDEX rm_directory_pkey ON public.rm_directory USING btree (tenant_id, username_key)
 index staging_imports_created: CREATE INDEX staging_imports_created ON public.staging_imports USING btree (created_at)
 index staging_imports_pkey: CREATE UNIQUE INDEX staging_imports_pkey ON public.staging_imports USING btree (tenant_id, id)
+index staging_imports_request_digest: CREATE INDEX staging_imports_request_digest ON public.staging_imports USING btree (tenant_id, request_digest) WHERE (request_digest IS NOT NULL)
 index staging_imports_tenant_created: CREATE INDEX staging_imports_tenant_created ON public.staging_imports USING btree (tenant_id, created_at DESC)
 index staging_imports_tenant_id_batch_checksum_key: CREATE UNIQUE INDEX staging_imports_tenant_id_batch_checksum_key ON public.staging_imports USING btree (tenant_id, batch_checksum)
 index staging_imports_tenant_id_batch_id_key: CREATE UNIQUE INDEX staging_imports_tenant_id_batch_id_key ON public.staging_imports USING btree (tenant_id, batch_id)

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from projects_import.anomalies.problems import ProblemFilter
 from projects_import.console.errors import ConsoleError
 from projects_import.db.connection import Database, Session
 from projects_import.errors import NotFound
@@ -46,8 +47,9 @@ CSV_COLUMNS = ("id", "tenant_id", "project_key", "anomaly_type", "severity", "un
 
 
 @dataclass(frozen=True)
-class ProblemFilter:
-    """What the worklist shows; blank means any. Built from the page's query string."""
+class WorklistFilter:
+    """What the worklist shows, as its form says it; blank means any. Built from the page's
+    query string; `rpc_filter` turns it into the problem RPC's filter (the API's)."""
 
     tenant: str = ""
     anomaly_type: str = ""
@@ -63,7 +65,7 @@ class ProblemFilter:
 
     @classmethod
     def parse(cls, params: Iterable[tuple[str, str]],
-              extra: Sequence[str] = ()) -> ProblemFilter:
+              extra: Sequence[str] = ()) -> WorklistFilter:
         """From query parameters; a ConsoleError names an unknown, repeated or bad one."""
         values: dict[str, str] = {}
         for name, value in params:
@@ -118,6 +120,16 @@ class ProblemFilter:
                  ("page", "" if chosen.page == 1 else str(chosen.page))]
         return urlencode([(k, v) for k, v in pairs if v])
 
+    def rpc_filter(self, batch_ids: Sequence[uuid.UUID] | None) -> ProblemFilter:
+        """The filters fn_problems_for_operator applies, as GET /anomalies/problems takes
+        them (the date range and the order are the worklist's own)."""
+        return ProblemFilter(
+            tenant=self.tenant or None,
+            anomaly_types=(self.anomaly_type,) if self.anomaly_type else None,
+            statuses=STATUSES[self.status], severities=(self.severity,) if self.severity else None,
+            batch_ids=tuple(batch_ids) if batch_ids is not None else None,
+            overdue=True if self.overdue else None, search=self.search or None)
+
     @property
     def narrowed(self) -> bool:
         return self.query_string(page=1, sort="last_seen") != ""
@@ -152,7 +164,7 @@ def _day_start(text: str, zone: str) -> datetime | None:
 
 @dataclass
 class ProblemPage:
-    filter: ProblemFilter
+    filter: WorklistFilter
     rows: list[dict[str, Any]] = field(default_factory=list)
     total: int = 0
     tenants: list[dict[str, Any]] = field(default_factory=list)
@@ -199,28 +211,24 @@ class Worklist:
         self.db = db
 
     @staticmethod
-    async def _params(tx: Session, chosen: ProblemFilter
+    async def _params(tx: Session, chosen: WorklistFilter
                       ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The query's parameters for this filter, and the tenants the user may see."""
         tenants = await tx.fetch_all("console_tenants")
         zones = {t["tenant_id"]: t["timezone"] for t in tenants}
         zone = zones.get(chosen.tenant, "UTC")
         until = _day_start(chosen.seen_to, zone)
+        selection = chosen.rpc_filter(
+            batch_ids(chosen.batch, [chosen.tenant] if chosen.tenant else list(zones)))
+        keyset = ("limit", "after_at", "after_id")  # the worklist pages by offset
         return {
-            "tenant": chosen.tenant or None,
-            "anomaly_type": [chosen.anomaly_type] if chosen.anomaly_type else None,
-            "severity": [chosen.severity] if chosen.severity else None,
-            "status": list(STATUSES[chosen.status] or ()) or None,
-            "batch_id": batch_ids(chosen.batch, [chosen.tenant] if chosen.tenant
-                                  else list(zones)),
-            "overdue": True if chosen.overdue else None,
-            "search": chosen.search or None,
+            **{k: v for k, v in selection.params().items() if k not in keyset},
             "seen_from": _day_start(chosen.seen_from, zone),
             "seen_until": until + timedelta(days=1) if until else None,
             "sort": chosen.sort,
         }, tenants
 
-    async def page(self, claims: Mapping[str, Any], chosen: ProblemFilter) -> ProblemPage:
+    async def page(self, claims: Mapping[str, Any], chosen: WorklistFilter) -> ProblemPage:
         async with self.db.user_transaction(claims, read_only=True) as tx:
             params, tenants = await self._params(tx, chosen)
             rows = await tx.fetch_all("console_problems", **params, limit=PAGE_SIZE,
@@ -228,7 +236,7 @@ class Worklist:
         total = int(rows[0]["total"]) if rows else 0
         return ProblemPage(chosen, rows, total, tenants)
 
-    async def export(self, claims: Mapping[str, Any], chosen: ProblemFilter) -> str:
+    async def export(self, claims: Mapping[str, Any], chosen: WorklistFilter) -> str:
         """Every problem the filters match (up to EXPORT_LIMIT), as CSV."""
         async with self.db.user_transaction(claims, read_only=True) as tx:
             params, _ = await self._params(tx, chosen)

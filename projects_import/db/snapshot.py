@@ -24,6 +24,7 @@ import shutil
 import sys
 import tempfile
 import uuid
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -183,6 +184,34 @@ def dump(conn: psycopg.Connection[dict[str, Any]]) -> str:
 def committed() -> str:
     """The snapshot shipped with the package."""
     return (resources.files("projects_import") / "sql" / "schema.sql").read_text()
+
+
+@dataclass(frozen=True)
+class Objects:
+    """The `public` tables (with whether row-level security is on), views and functions a
+    snapshot lists: what a database migrated to this release must hold."""
+
+    tables: dict[str, bool]
+    views: tuple[str, ...]
+    functions: tuple[str, ...]
+
+
+_OBJECT = re.compile(r"^(table|view|function) public\.([a-z_][a-z0-9_]*)(.*)$", re.MULTILINE)
+
+
+def objects(text: str | None = None) -> Objects:
+    """The objects of a snapshot (default: the one shipped with the package)."""
+    tables: dict[str, bool] = {}
+    views: set[str] = set()
+    functions: set[str] = set()
+    for kind, name, rest in _OBJECT.findall(committed() if text is None else text):
+        if kind == "table":
+            tables[name] = rest.startswith(" (rls")
+        elif kind == "view":
+            views.add(name)
+        else:
+            functions.add(name)
+    return Objects(tables, tuple(sorted(views)), tuple(sorted(functions)))
 
 
 def generate(admin_url: str) -> str:

@@ -8,22 +8,18 @@ from dataclasses import dataclass, field
 import psycopg
 
 from projects_import.auth import claims_for
-from projects_import.db import migrations
+from projects_import.db import migrations, snapshot
 from projects_import.db.connection import Database, Session
 from projects_import.errors import Forbidden, ProjectsImportError
 from projects_import.operations.retention import cron_job
 from projects_import.vocabulary import RETENTION_JOB
 
-TABLES = (
-    "tenants", "tenant_secrets", "partner_normalization", "ds_directory", "rm_directory",
-    "organizations", "projects", "project_org_memberships", "project_user_memberships",
-    "staging_imports", "import_anomalies", "import_retention_stats",
-)
-VIEWS = ("vw_project_members", "vw_import_anomalies_recent", "vw_import_anomalies_stats_24h")
-FUNCTIONS = (
-    "fn_projects_import_merge", "fn_projects_membership_backfill", "fn_cleanup_import_data",
-    "fn_anomalies_for_operator", "fn_anomalies_stats",
-)
+# What this release's migrations build (`sql/schema.sql`): every table, view and function of
+# `public` is expected, and row-level security on every table the snapshot has it on.
+EXPECTED = snapshot.objects()
+TABLES = tuple(EXPECTED.tables)
+VIEWS = EXPECTED.views
+FUNCTIONS = EXPECTED.functions
 _PROBE_SUBJECT = "projects-import-verify"
 
 
@@ -79,7 +75,8 @@ async def _check_relations(session: Session, checks: Checks) -> None:
     checks.add("tables present", not missing, _found(missing, len(TABLES)))
     missing = [v for v in VIEWS if found[v]["kind"] != "v"]
     checks.add("views present", not missing, _found(missing, len(VIEWS)))
-    without = [t for t in TABLES if found[t]["kind"] and not found[t]["rls"]]
+    without = [t for t in TABLES
+               if EXPECTED.tables[t] and found[t]["kind"] and not found[t]["rls"]]
     checks.add("row-level security on", not without,
                f"off on: {', '.join(without)}" if without else f"{len(TABLES)} tables")
 

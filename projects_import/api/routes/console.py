@@ -25,7 +25,7 @@ from projects_import.api.routes.dashboard import (
 )
 from projects_import.console.directories import DIRECTORIES, DirectoryConsole
 from projects_import.console.errors import ConsoleError
-from projects_import.console.worklist import MAX_SELECTED, SORTS, STATUSES, ProblemFilter
+from projects_import.console.worklist import MAX_SELECTED, SORTS, STATUSES, WorklistFilter
 from projects_import.errors import Forbidden, ProjectsImportError
 from projects_import.users import User
 from projects_import.vocabulary import ANOMALY_TYPES, OPERATOR_ROLES, SEVERITIES
@@ -111,7 +111,7 @@ def _id(text: str, name: str = "id") -> int:
 @router.get("/dashboard/problems")
 async def problems(request: Request, session: SessionDep, worklist: WorklistDep) -> Response:
     try:
-        chosen = ProblemFilter.parse(request.query_params.multi_items(),
+        chosen = WorklistFilter.parse(request.query_params.multi_items(),
                                      extra=("updated", "action"))
         page = await worklist.page(session.claims, chosen)
     except ProjectsImportError as exc:
@@ -134,7 +134,7 @@ def _bulk_flash(updated: str | None, action: str | None) -> str | None:
 async def problems_csv(request: Request, session: SessionDep,
                        worklist: WorklistDep) -> Response:
     try:
-        chosen = ProblemFilter.parse(request.query_params.multi_items())
+        chosen = WorklistFilter.parse(request.query_params.multi_items())
         text = await worklist.export(session.claims, chosen)
     except ProjectsImportError as exc:
         return _failed(session, exc)
@@ -154,7 +154,7 @@ async def problems_set_status(request: Request, session: SessionDep,
         status = {"acknowledge": "acknowledged", "resolve": "resolved"}.get(form.get("action", ""))
         if status is None:
             raise ConsoleError("choose acknowledge or resolve")
-        back = ProblemFilter.parse(_query_pairs(form.get("back", "")))
+        back = WorklistFilter.parse(_query_pairs(form.get("back", "")))
         changed = await worklist.set_status(session.claims, ids, status,
                                                          form.get("note"))
     except ProjectsImportError as exc:

@@ -8,9 +8,9 @@ every section is bounded in count and time:
 
 1. 5000 rows, interleaved, --repeat times (median, min, max): first import, re-import (3800
    existing and changed, 1200 new) and its replay (the same bytes: the request digest answers;
-   and the same rows in other bytes: the checksum answers), end to end through HTTP; the floor (COPY + one
-   INSERT … ON CONFLICT of the same rows, first and re-import); a naive row-by-row upsert; dlt's
-   merge load (first and re-load).
+   the same rows in other bytes: the checksum answers), end to end through HTTP; the floor
+   (COPY + one INSERT … ON CONFLICT of the same rows, first and re-import); a naive row-by-row
+   upsert; dlt's merge load (first and re-load).
 2. Peak RSS of the service during a 5 MB request.
 3. Sustained rows/s with 4 tenants importing at once, through one replica and through two.
 4. A tenant with history (1,000,000 projects, 5,000,000 anomaly occurrences over 90 days and

@@ -253,3 +253,16 @@ def test_a_batch_staged_without_a_digest_is_replayed_by_its_checksum(
     # a replay stages nothing, so the old row does not gain a digest
     assert db.execute("select request_digest from staging_imports").fetchone()[
         "request_digest"] is None
+
+
+def test_a_batch_over_todays_row_limit_is_left_to_the_checksum_path(
+        http, db, settings, make_server, tenant, directories) -> None:
+    """Staged when 12 rows were allowed; with a limit of 3 the checksum path refuses the same
+    request (422), so the digest must not answer it either."""
+    _, secret = tenant
+    assert send(http, secret, json_body()).status_code == 200
+    small = make_server(settings.model_copy(update={"max_rows": 3}))
+    with httpx.Client(base_url=small.url, timeout=30) as client:
+        refused = send(client, secret, json_body())
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["violations"][0]["code"] == "row_count"

@@ -1,5 +1,6 @@
 """Where the merge spends its time: auto_explain of every statement inside
-fn_projects_import_submit, for a 5000-row first import and a re-import (3800 existing).
+fn_projects_import_submit_columns (the service's `import_submit`), for a 5000-row first
+import and a re-import (3800 existing).
 
     .venv/bin/python bench/explain_merge.py [--full] [--history 0]
 
@@ -13,16 +14,16 @@ from __future__ import annotations
 import argparse
 import re
 import tempfile
-import uuid
 from pathlib import Path
 from typing import Any
 
-import orjson
 import psycopg
 from dataset import seed_history
 from harness import Cluster, add_tenant, make_rows
 
+from projects_import.db.queries import query
 from projects_import.imports.contract import parse_payload
+from projects_import.imports.service import submit_params
 
 
 def submit(conn: psycopg.Connection[Any], tenant_id: str, rows: list[dict[str, Any]],
@@ -37,11 +38,7 @@ def submit(conn: psycopg.Connection[Any], tenant_id: str, rows: list[dict[str, A
                             ("log_buffers", "on"), ("log_nested_statements", "on"),
                             ("log_timing", "on"), ("log_triggers", "on"), ("log_level", "notice")):
             conn.execute(f"set local auto_explain.{name} = {value}")
-        conn.execute(
-            "select public.fn_projects_import_submit(%s, 'bench', %s, %s, 1::smallint, "
-            "%s::jsonb, %s::jsonb, %s, '{}'::jsonb)",
-            (tenant_id, request.batch_id, request.checksum, orjson.dumps(request.raw).decode(),
-             orjson.dumps(request.rows).decode(), uuid.uuid4()))
+        conn.execute(query("import_submit"), submit_params(request))
     conn.remove_notice_handler(conn._notice_handlers[-1])  # type: ignore[attr-defined]
     return notices
 
@@ -58,7 +55,7 @@ def summarize(notices: list[str], full: bool) -> None:
     for duration, text, notice in sorted(timed, reverse=True)[1:15]:
         print(f"  {duration:8.1f} ms  {text}")
         if full:
-            print("\n".join("        " + line for line in notice.splitlines()[1:40]))
+            print("\n".join("        " + line for line in notice.splitlines()[1:]))
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ from psycopg.types.json import Jsonb
 
 from projects_import.db.connection import Database
 from projects_import.errors import InvalidInput, NotFound, ProjectsImportError
+from projects_import.imports.columns import row_columns
 from projects_import.imports.contract import (
     CHECKSUM_VERSION,
     ContractError,
@@ -148,7 +149,7 @@ def _prepared_jsonb(value: Any) -> Jsonb:
 
 def submit_params(request: ImportRequest) -> dict[str, Any]:
     """The parameters of `import_submit` for a validated batch (the large values already
-    serialized)."""
+    serialized: the raw body as received, the rows as one array literal per column)."""
     return {
         "tenant_id": request.tenant_id,
         "source": request.source,
@@ -156,9 +157,9 @@ def submit_params(request: ImportRequest) -> dict[str, Any]:
         "batch_checksum": request.checksum,
         "checksum_version": CHECKSUM_VERSION,
         "raw": _staged_raw(request),
-        "rows": Jsonb(orjson.dumps(request.rows), dumps=_already_json),
         "correlation_id": request.correlation_id,
         "validation": Jsonb(request.validation),
+        **row_columns(request.rows),
     }
 
 

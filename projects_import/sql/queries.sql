@@ -66,10 +66,16 @@ select tenant_id, secret_hash
    and (expires_at is null or expires_at > now());
 
 -- import_submit --
--- Lock, replay check, stage and merge one batch (fn_projects_import_submit).
-select public.fn_projects_import_submit(
+-- Lock, replay check, stage and merge one batch, the rows as one array literal per column
+-- (fn_projects_import_submit_columns).
+select public.fn_projects_import_submit_columns(
     %(tenant_id)s, %(source)s, %(batch_id)s, %(batch_checksum)s, %(checksum_version)s::smallint,
-    %(raw)s, %(rows)s, %(correlation_id)s, %(validation)s) as result;
+    %(raw)s, %(correlation_id)s, %(validation)s,
+    %(stage_application)s::text[], %(delivery_partner)s::text[], %(developer_class)s::text[],
+    %(relationship_manager)s::text[], %(deployment_specialist)s::text[],
+    %(rm_preferred_username)s::text[], %(residential)s::integer[], %(commercial)s::integer[],
+    %(essential)s::integer[], %(premises_count)s::integer[],
+    %(stage_application_created)s::text[]) as result;
 
 -- import_replay_lookup --
 -- A replay's answer from the checksum alone, before any payload is sent (staging_imports'
@@ -89,7 +95,7 @@ select jsonb_build_object(
 -- import_digest_lookup --
 -- A replay's answer from the request as received (0030's digest of the body, media type, CSV
 -- envelope and checksum version), before the body is decoded; none for a paused tenant, whose
--- answer is fn_projects_import_submit's, as for import_replay_lookup. With the staged batch's
+-- answer is the submit function's, as for import_replay_lookup. With the staged batch's
 -- upstream identity, for the answer's correlation id and the request history.
 select s.batch_id,
        s.id as staging_id,

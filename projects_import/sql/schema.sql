@@ -1704,13 +1704,53 @@ function public.fn_projects_import_lock_key(p_tenant_id text) returns bigint [sq
 select hashtextextended('projects-import:' || p_tenant_id, 7301)
 
 function public.fn_projects_import_merge(tenant_id text, source text, batch_id uuid, rows jsonb, correlation_id uuid) returns jsonb [plpgsql, volatile, set search_path=public, pg_temp]:
-#variable_conflict use_column
 declare
-    p_tenant_id       text := fn_projects_import_merge.tenant_id;
-    p_source          text := fn_projects_import_merge.source;
-    p_batch_id        uuid := fn_projects_import_merge.batch_id;
-    p_rows            jsonb := fn_projects_import_merge.rows;
-    p_correlation_id  uuid := fn_projects_import_merge.correlation_id;
+    v_columns  record;
+begin
+    if fn_projects_import_merge.rows is null
+       or jsonb_typeof(fn_projects_import_merge.rows) <> 'array' then
+        raise exception 'fn_projects_import_merge: rows must be a JSON array'
+            using errcode = '22023';
+    end if;
+    select coalesce(array_agg(e.r ->> 'stage_application' order by e.ord), '{}')
+               as stage_application,
+           coalesce(array_agg(e.r ->> 'delivery_partner' order by e.ord), '{}')
+               as delivery_partner,
+           coalesce(array_agg(e.r ->> 'developer_class' order by e.ord), '{}')
+               as developer_class,
+           coalesce(array_agg(e.r ->> 'relationship_manager' order by e.ord), '{}')
+               as relationship_manager,
+           coalesce(array_agg(e.r ->> 'deployment_specialist' order by e.ord), '{}')
+               as deployment_specialist,
+           coalesce(array_agg(e.r ->> 'rm_preferred_username' order by e.ord), '{}')
+               as rm_preferred_username,
+           coalesce(array_agg(nullif(btrim(e.r ->> 'residential'), '')::integer
+                              order by e.ord), '{}') as residential,
+           coalesce(array_agg(nullif(btrim(e.r ->> 'commercial'), '')::integer
+                              order by e.ord), '{}') as commercial,
+           coalesce(array_agg(nullif(btrim(e.r ->> 'essential'), '')::integer
+                              order by e.ord), '{}') as essential,
+           coalesce(array_agg(nullif(btrim(e.r ->> 'premises_count'), '')::integer
+                              order by e.ord), '{}') as premises_count,
+           coalesce(array_agg(e.r ->> 'stage_application_created' order by e.ord), '{}')
+               as stage_application_created,
+           coalesce(array_agg(left(e.r::text, 500) order by e.ord), '{}') as excerpt
+      into v_columns
+      from jsonb_array_elements(fn_projects_import_merge.rows) with ordinality as e(r, ord);
+
+    return fn_projects_import_merge_columns(
+        fn_projects_import_merge.tenant_id, fn_projects_import_merge.source,
+        fn_projects_import_merge.batch_id, fn_projects_import_merge.correlation_id,
+        v_columns.stage_application, v_columns.delivery_partner, v_columns.developer_class,
+        v_columns.relationship_manager, v_columns.deployment_specialist,
+        v_columns.rm_preferred_username, v_columns.residential, v_columns.commercial,
+        v_columns.essential, v_columns.premises_count, v_columns.stage_application_created,
+        v_columns.excerpt);
+end
+
+function public.fn_projects_import_merge_columns(p_tenant_id text, p_source text, p_batch_id uuid, p_correlation_id uuid, p_stage_application text[], p_delivery_partner text[], p_developer_class text[], p_relationship_manager text[], p_deployment_specialist text[], p_rm_preferred_username text[], p_residential integer[], p_commercial integer[], p_essential integer[], p_premises_count integer[], p_stage_application_created text[], p_excerpt text[]) returns jsonb [plpgsql, volatile, set search_path=public, pg_temp]:
+declare
+    v_size            integer := cardinality(p_stage_application);
     v_staging_id      uuid;
     v_rows            integer;
     v_inserted        integer := 0;
@@ -1726,8 +1766,18 @@ declare
     v_first_merge     boolean := false;
     v_problem_ids     bigint[];
 begin
-    if p_rows is null or jsonb_typeof(p_rows) <> 'array' then
-        raise exception 'fn_projects_import_merge: rows must be a JSON array'
+    if v_size is null then
+        raise exception 'fn_projects_import_merge_columns: stage_application must be an array'
+            using errcode = '22023';
+    end if;
+    if v_size <> any (array[
+            cardinality(p_delivery_partner), cardinality(p_developer_class),
+            cardinality(p_relationship_manager), cardinality(p_deployment_specialist),
+            cardinality(p_rm_preferred_username), cardinality(p_residential),
+            cardinality(p_commercial), cardinality(p_essential), cardinality(p_premises_count),
+            cardinality(p_stage_application_created),
+            coalesce(cardinality(p_excerpt), v_size)]) is not false then
+        raise exception 'fn_projects_import_merge_columns: every column needs % values', v_size
             using errcode = '22023';
     end if;
 
@@ -1760,26 +1810,32 @@ begin
     ) on commit drop;
     truncate pg_temp.import_batch;
 
-    -- Parse, then resolve canonical values from today's directories in the same statement:
-    -- fn_projects_resolve_canonical_batch looks each distinct value up once and joins back.
+    -- The columns as rows, then canonical values from today's directories in the same
+    -- statement: fn_projects_resolve_canonical_batch looks each distinct value up once.
     insert into pg_temp.import_batch
     with parsed as materialized (
-        select e.ord - 1 as row_index,
-               nullif(btrim(e.r ->> 'stage_application'), '') as stage_application,
-               nullif(btrim(e.r ->> 'delivery_partner'), '') as delivery_partner,
-               nullif(btrim(e.r ->> 'developer_class'), '') as developer_class,
-               nullif(btrim(e.r ->> 'relationship_manager'), '') as relationship_manager,
-               nullif(btrim(e.r ->> 'deployment_specialist'), '') as deployment_specialist,
-               nullif(btrim(e.r ->> 'rm_preferred_username'), '') as rm_preferred_username,
-               coalesce(nullif(btrim(e.r ->> 'residential'), '')::integer, 0) as residential,
-               coalesce(nullif(btrim(e.r ->> 'commercial'), '')::integer, 0) as commercial,
-               coalesce(nullif(btrim(e.r ->> 'essential'), '')::integer, 0) as essential,
-               coalesce(nullif(btrim(e.r ->> 'premises_count'), '')::integer, 0)
-                   as premises_count,
-               nullif(btrim(e.r ->> 'stage_application_created'), '')::date
+        select (u.ord - 1)::integer as row_index,
+               nullif(btrim(u.stage_application), '') as stage_application,
+               nullif(btrim(u.delivery_partner), '') as delivery_partner,
+               nullif(btrim(u.developer_class), '') as developer_class,
+               nullif(btrim(u.relationship_manager), '') as relationship_manager,
+               nullif(btrim(u.deployment_specialist), '') as deployment_specialist,
+               nullif(btrim(u.rm_preferred_username), '') as rm_preferred_username,
+               coalesce(u.residential, 0) as residential,
+               coalesce(u.commercial, 0) as commercial,
+               coalesce(u.essential, 0) as essential,
+               coalesce(u.premises_count, 0) as premises_count,
+               nullif(btrim(u.stage_application_created), '')::date
                    as stage_application_created,
-               left(e.r::text, 500) as excerpt
-          from jsonb_array_elements(p_rows) with ordinality as e(r, ord)
+               u.excerpt
+          from unnest(p_stage_application, p_delivery_partner, p_developer_class,
+                      p_relationship_manager, p_deployment_specialist, p_rm_preferred_username,
+                      p_residential, p_commercial, p_essential, p_premises_count,
+                      p_stage_application_created, p_excerpt)
+               with ordinality as u(stage_application, delivery_partner, developer_class,
+                                    relationship_manager, deployment_specialist,
+                                    rm_preferred_username, residential, commercial, essential,
+                                    premises_count, stage_application_created, excerpt, ord)
     )
     select b.row_index, b.stage_application, b.delivery_partner, b.developer_class,
            b.relationship_manager, b.deployment_specialist, b.rm_preferred_username,
@@ -1887,7 +1943,17 @@ begin
 
     insert into pg_temp.import_batch_misses (row_index, project_key, anomaly_type, severity,
                                              excerpt, unknown_value, unknown_key, fresh)
-    select b.row_index, b.stage_application, m.anomaly_type, m.severity, b.excerpt,
+    select b.row_index, b.stage_application, m.anomaly_type, m.severity,
+           coalesce(b.excerpt, left(jsonb_build_object(
+               'stage_application', b.stage_application,
+               'delivery_partner', coalesce(b.delivery_partner, ''),
+               'developer_class', coalesce(b.developer_class, ''),
+               'relationship_manager', coalesce(b.relationship_manager, ''),
+               'deployment_specialist', coalesce(b.deployment_specialist, ''),
+               'rm_preferred_username', coalesce(b.rm_preferred_username, ''),
+               'residential', b.residential, 'commercial', b.commercial,
+               'essential', b.essential, 'premises_count', b.premises_count,
+               'stage_application_created', b.stage_application_created)::text, 500)),
            m.unknown_value, fn_directory_key(m.unknown_value),
            v_first_merge
            or not exists (select 1 from import_anomalies ia
@@ -2049,11 +2115,10 @@ begin
     return v_metrics;
 end
 
-function public.fn_projects_import_submit(p_tenant_id text, p_source text, p_batch_id uuid, p_batch_checksum text, p_checksum_version smallint, p_raw jsonb, p_rows jsonb, p_correlation_id uuid, p_validation jsonb) returns jsonb [plpgsql, volatile, set search_path=public, pg_temp]:
+function public.fn_projects_import_stage(p_tenant_id text, p_source text, p_batch_id uuid, p_batch_checksum text, p_checksum_version smallint, p_raw jsonb, p_row_count integer, p_correlation_id uuid, p_validation jsonb) returns jsonb [plpgsql, volatile, set search_path=public, pg_temp]:
 declare
     v_staged   staging_imports%rowtype;
     v_tenant   tenants%rowtype;
-    v_metrics  jsonb;
 begin
     if not fn_projects_import_try_lock(p_tenant_id) then
         return jsonb_build_object('outcome', 'busy');
@@ -2092,10 +2157,44 @@ begin
     insert into staging_imports (tenant_id, batch_id, source, raw, batch_checksum,
                                  checksum_version, row_count, correlation_id, validation)
     values (p_tenant_id, p_batch_id, p_source, p_raw, p_batch_checksum, p_checksum_version,
-            jsonb_array_length(p_rows), p_correlation_id, coalesce(p_validation, '{}'::jsonb));
+            p_row_count, p_correlation_id, coalesce(p_validation, '{}'::jsonb));
+    return null;
+end
 
+function public.fn_projects_import_submit(p_tenant_id text, p_source text, p_batch_id uuid, p_batch_checksum text, p_checksum_version smallint, p_raw jsonb, p_rows jsonb, p_correlation_id uuid, p_validation jsonb) returns jsonb [plpgsql, volatile, set search_path=public, pg_temp]:
+declare
+    v_answer   jsonb;
+    v_metrics  jsonb;
+begin
+    v_answer := fn_projects_import_stage(p_tenant_id, p_source, p_batch_id, p_batch_checksum,
+                                         p_checksum_version, p_raw, jsonb_array_length(p_rows),
+                                         p_correlation_id, p_validation);
+    if v_answer is not null then
+        return v_answer;
+    end if;
     v_metrics := fn_projects_import_merge(p_tenant_id, p_source, p_batch_id, p_rows,
                                           p_correlation_id);
+    return jsonb_build_object('outcome', 'merged', 'batch_id', p_batch_id,
+                              'staging_id', v_metrics -> 'staging_id', 'metrics', v_metrics);
+end
+
+function public.fn_projects_import_submit_columns(p_tenant_id text, p_source text, p_batch_id uuid, p_batch_checksum text, p_checksum_version smallint, p_raw jsonb, p_correlation_id uuid, p_validation jsonb, p_stage_application text[], p_delivery_partner text[], p_developer_class text[], p_relationship_manager text[], p_deployment_specialist text[], p_rm_preferred_username text[], p_residential integer[], p_commercial integer[], p_essential integer[], p_premises_count integer[], p_stage_application_created text[]) returns jsonb [plpgsql, volatile, set search_path=public, pg_temp]:
+declare
+    v_answer   jsonb;
+    v_metrics  jsonb;
+begin
+    v_answer := fn_projects_import_stage(p_tenant_id, p_source, p_batch_id, p_batch_checksum,
+                                         p_checksum_version, p_raw,
+                                         coalesce(cardinality(p_stage_application), 0),
+                                         p_correlation_id, p_validation);
+    if v_answer is not null then
+        return v_answer;
+    end if;
+    v_metrics := fn_projects_import_merge_columns(
+        p_tenant_id, p_source, p_batch_id, p_correlation_id, p_stage_application,
+        p_delivery_partner, p_developer_class, p_relationship_manager, p_deployment_specialist,
+        p_rm_preferred_username, p_residential, p_commercial, p_essential, p_premises_count,
+        p_stage_application_created);
     return jsonb_build_object('outcome', 'merged', 'batch_id', p_batch_id,
                               'staging_id', v_metrics -> 'staging_id', 'metrics', v_metrics);
 end

@@ -444,8 +444,10 @@ def test_concurrent_import_for_the_same_tenant_is_429(http, db, database_url, te
 
 def test_unexpected_server_error_is_500_and_writes_nothing(http, db, tenant, directories) -> None:
     _, secret = tenant
-    db.execute("alter function public.fn_projects_import_merge(text, text, uuid, jsonb, uuid) "
-               "rename to fn_projects_import_merge_away")
+    # the merge the service reaches, after the batch is staged (0033: the columns form)
+    db.execute("alter function public.fn_projects_import_merge_columns(text, text, uuid, uuid,"
+               " text[], text[], text[], text[], text[], text[], integer[], integer[], integer[],"
+               " integer[], text[], text[]) rename to fn_projects_import_merge_away")
     correlation_id = str(uuid.uuid4())
     response = post(http, secret, batch([project_row("STG-1")], correlation_id=correlation_id))
     body = assert_error(response, 500, "internal_error")

@@ -11,6 +11,7 @@ FLOOR_OF = {
     "import: first, 5000 rows": "floor: first, 5000 rows",
     "import: re-import, 3800 existing": "floor: re-import, 3800 existing",
     "import: replay": "floor: first, 5000 rows",
+    "import: replay, other bytes (checksum)": "floor: first, 5000 rows",
     "peer: naive row-by-row, first": "floor: first, 5000 rows",
     "peer: dlt merge, first": "floor: first, 5000 rows",
     "peer: dlt merge, re-load 3800 existing": "floor: re-import, 3800 existing",

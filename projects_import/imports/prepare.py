@@ -45,6 +45,7 @@ class StagedBatch:
     row_count: int
     validation: dict[str, Any]
     columns: dict[str, str]  # the rows, one PostgreSQL array literal per column
+    digest_answers_correlation: bool  # see digest_answers_correlation
     # None: the request's body as received is the raw payload (a JSON body is staged as it
     # is); the worker does not send it back, the route puts it in with `with_body`
     raw_json: bytes | None
@@ -62,11 +63,21 @@ class StagedBatch:
                    batch_id=request.batch_id, request_batch_id=request.request_batch_id,
                    correlation_id=request.correlation_id, checksum=request.checksum,
                    row_count=len(request.rows), validation=request.validation,
-                   columns=row_columns(request.rows), raw_json=raw_json)
+                   columns=row_columns(request.rows), raw_json=raw_json,
+                   digest_answers_correlation=digest_answers_correlation(request))
 
     def with_body(self, body: bytes) -> StagedBatch:
         """The batch with its raw payload: the body, when the worker left it out."""
         return self if self.raw_json is not None else dataclasses.replace(self, raw_json=body)
+
+
+def digest_answers_correlation(request: ImportRequest) -> bool:
+    """Whether a digest replay of this request can answer the correlation id the checksum
+    path would: yes when the body names one (then it is derived from it) or leaves it out,
+    null or empty (then the X-Correlation-Id header or a new one, as the route adopts it); not
+    for a blank-but-not-empty one, which ignores the header. Such a body gets no digest."""
+    return (request.request_correlation_id is not None
+            or not request.raw.get("correlation_id"))
 
 
 class Refused(ProjectsImportError):

@@ -4,13 +4,17 @@ one transaction), re-merge a staged batch, and record the outcome of each import
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
+import hashlib
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import structlog
 from psycopg.types.json import Jsonb
 
@@ -21,8 +25,10 @@ from projects_import.imports.contract import (
     ContractError,
     ImportRequest,
     Violation,
+    identifier_uuid,
     parse_payload,
 )
+from projects_import.imports.decoding import CSV, ENVELOPE_PARAMETERS
 from projects_import.imports.prepare import StagedBatch
 
 log = structlog.get_logger("projects_import.imports")
@@ -36,6 +42,11 @@ METRIC_FIELDS = (
     "anomalies_count",
     "staging_id",
 )
+
+# The request digest's composition (see request_digest). Bump it whenever what a body decodes
+# to, or how it is judged, changes without a new CHECKSUM_VERSION: old digests then stop
+# answering and their requests take the checksum path.
+REQUEST_DIGEST_VERSION = 1
 
 
 class ImportBusy(ProjectsImportError):
@@ -160,6 +171,64 @@ def _public_metrics(raw: dict[str, Any]) -> dict[str, Any]:
     return metrics
 
 
+@dataclass(frozen=True)
+class ReceivedRequest:
+    """An import request as received, before its body is decoded: what its digest covers,
+    and what decides the answer's correlation id when the body names none."""
+
+    media: str
+    body: bytes
+    query: Mapping[str, str]
+    header_correlation_id: str | None
+    generated_correlation_id: uuid.UUID
+
+
+def request_digest(media: str, body: bytes, query: Mapping[str, str]) -> bytes:
+    """SHA-256 of everything that decides the batch a request stands for: a compact JSON line
+    `[digest version, checksum version, media type, CSV envelope or null]`, then the body as
+    received (gunzipped). The CSV envelope is the `[name, value]` pairs of the query parameters
+    decoding reads (ENVELOPE_PARAMETERS, in that order, the ones present); a JSON body ignores
+    the query. JSON quoting and the newline keep the composition unambiguous."""
+    envelope = ([[name, query[name]] for name in ENVELOPE_PARAMETERS if name in query]
+                if media == CSV else None)
+    digest = hashlib.sha256(
+        orjson.dumps([REQUEST_DIGEST_VERSION, CHECKSUM_VERSION, media, envelope]))
+    digest.update(b"\n")
+    digest.update(body)
+    return digest.digest()
+
+
+@dataclass(frozen=True)
+class DigestReplay:
+    """A replay answered by the request digest, with what the request history keeps of it."""
+
+    result: ImportResult
+    request_batch_id: str | None
+    source: str
+    rows: int
+
+
+@dataclass(frozen=True)
+class ReplayProbe:
+    """The digest of a received request, and the replay it answers, if any."""
+
+    digest: bytes
+    replay: DigestReplay | None
+
+
+def _replay_correlation_id(tenant_id: str, body_correlation_id: str | None,
+                           received: ReceivedRequest) -> uuid.UUID:
+    """The correlation id the checksum path answers for the same request: the body's (the
+    staged batch's, as the digest says the body is the same), else the header's when it is a
+    UUID, else the one generated for this request."""
+    if body_correlation_id is not None:
+        return identifier_uuid(tenant_id, body_correlation_id)
+    if received.header_correlation_id is not None:
+        with contextlib.suppress(ValueError):
+            return uuid.UUID(received.header_correlation_id.strip())
+    return received.generated_correlation_id
+
+
 class ImportService:
     # requests recorded after their answer (record_request_later) at most at once; more wait
     MAX_RECORDING = 64
@@ -169,12 +238,40 @@ class ImportService:
         self.retry_after_seconds = retry_after_seconds
         self._recording: set[asyncio.Task[None]] = set()
 
-    async def submit(self, batch: StagedBatch | ImportRequest) -> ImportResult:
+    async def replay_by_digest(self, tenant_id: str, received: ReceivedRequest, *,
+                               max_rows: int) -> ReplayProbe:
+        """The replay an exact re-send stands for, found by its request digest before the body
+        is decoded (migration 0030); none when the digest is unknown, the tenant is paused
+        (the submit answers 423) or the staged batch has more rows than now allowed."""
+        # hashlib releases the GIL: a thread keeps a 5 MB body off the event loop
+        digest = await asyncio.to_thread(request_digest, received.media, received.body,
+                                         received.query)
+        started = time.perf_counter()
+        found = await self.db.fetch_one("import_digest_lookup", tenant_id=tenant_id,
+                                        request_digest=digest)
+        if found is None or found["row_count"] > max_rows:
+            return ReplayProbe(digest, None)
+        result = ImportResult(
+            batch_id=uuid.UUID(str(found["batch_id"])),
+            correlation_id=_replay_correlation_id(tenant_id, found["request_correlation_id"],
+                                                  received),
+            tenant_id=tenant_id,
+            replayed=True,
+            metrics=_public_metrics(found["metrics"]),
+            merge_ms=(time.perf_counter() - started) * 1000,
+        )
+        return ReplayProbe(digest, DigestReplay(result, found["request_batch_id"],
+                                                found["source"], found["row_count"]))
+
+    async def submit(self, batch: StagedBatch | ImportRequest, *,
+                     request_digest: bytes | None = None) -> ImportResult:
+        """Stage and merge a validated batch, or answer its replay. `request_digest` (from
+        replay_by_digest) is kept on the batch this request stages."""
         if isinstance(batch, ImportRequest):
             batch = StagedBatch.of(batch)
         started = time.perf_counter()
         try:
-            result = await self._submit(batch)
+            result = await self._submit(batch, request_digest)
         except InvalidInput as exc:
             # values the contract check let through but PostgreSQL refuses: the caller's data
             raise ContractError([Violation(
@@ -201,7 +298,8 @@ class ImportService:
             merge_ms=merge_ms,
         )
 
-    async def _submit(self, batch: StagedBatch) -> dict[str, Any]:
+    async def _submit(self, batch: StagedBatch,
+                      request_digest: bytes | None) -> dict[str, Any]:
         # a replay is answered by the checksum before the payload travels
         replayed = await self.db.fetch_one("import_replay_lookup", tenant_id=batch.tenant_id,
                                            batch_checksum=batch.checksum)
@@ -211,6 +309,12 @@ class ImportService:
         params = submit_params(batch)
         async with self.db.transaction() as tx:
             result: dict[str, Any] = await tx.fetch_value("import_submit", **params)
+            if (result["outcome"] == "merged" and request_digest is not None
+                    and batch.digest_answers_correlation):
+                await tx.execute("staging_request_digest", tenant_id=batch.tenant_id,
+                                 batch_id=uuid.UUID(str(result["batch_id"])),
+                                 batch_checksum=batch.checksum,
+                                 request_digest=request_digest)
         return result
 
     async def rerun(self, tenant_id: str, batch_id: uuid.UUID, *, max_rows: int) -> ImportResult:

@@ -92,6 +92,32 @@ select jsonb_build_object(
   join public.tenants t on t.tenant_id = s.tenant_id and t.paused_at is null
  where s.tenant_id = %(tenant_id)s and s.batch_checksum = %(batch_checksum)s;
 
+-- import_digest_lookup --
+-- A replay's answer from the request as received (0030's digest of the body, media type, CSV
+-- envelope and checksum version), before the body is decoded; none for a paused tenant, whose
+-- answer is the submit function's, as for import_replay_lookup. With the staged batch's
+-- upstream identity, for the answer's correlation id and the request history.
+select s.batch_id,
+       s.id as staging_id,
+       s.source,
+       s.row_count,
+       s.validation ->> 'request_batch_id' as request_batch_id,
+       s.validation ->> 'request_correlation_id' as request_correlation_id,
+       coalesce(s.validation -> 'metrics', '{}'::jsonb)
+           || jsonb_build_object('staging_id', s.id) as metrics
+  from public.staging_imports s
+  join public.tenants t on t.tenant_id = s.tenant_id and t.paused_at is null
+ where s.tenant_id = %(tenant_id)s and s.request_digest = %(request_digest)s
+ order by s.created_at desc
+ limit 1;
+
+-- staging_request_digest --
+-- Keep the digest of the request that staged a batch (0030), in the submit's transaction.
+update public.staging_imports
+   set request_digest = %(request_digest)s
+ where tenant_id = %(tenant_id)s and batch_id = %(batch_id)s
+   and batch_checksum = %(batch_checksum)s;
+
 -- staging_get --
 -- A staged batch, for a re-run.
 select id, tenant_id, batch_id, source, raw, correlation_id, validation

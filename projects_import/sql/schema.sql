@@ -307,7 +307,9 @@ table public.staging_imports (rls)
     correlation_id uuid not null
     validation jsonb not null default '{}'::jsonb
     created_at timestamp with time zone not null default now()
+    request_digest bytea
     constraint staging_imports_pkey PRIMARY KEY (tenant_id, id)
+    constraint staging_imports_request_digest_check CHECK (((request_digest IS NULL) OR (octet_length(request_digest) = 32)))
     constraint staging_imports_row_count_check CHECK ((row_count > 0))
     constraint staging_imports_tenant_id_batch_checksum_key UNIQUE (tenant_id, batch_checksum)
     constraint staging_imports_tenant_id_batch_id_key UNIQUE (tenant_id, batch_id)
@@ -384,6 +386,7 @@ index import_problems_id: CREATE INDEX import_problems_id ON public.import_probl
 index import_problems_pkey: CREATE UNIQUE INDEX import_problems_pkey ON public.import_problems USING btree (tenant_id, id)
 index import_problems_tenant_id_project_key_anomaly_type_unknown__key: CREATE UNIQUE INDEX import_problems_tenant_id_project_key_anomaly_type_unknown__key ON public.import_problems USING btree (tenant_id, project_key, anomaly_type, unknown_key)
 index import_problems_tenant_seen: CREATE INDEX import_problems_tenant_seen ON public.import_problems USING btree (tenant_id, last_seen_at DESC, id DESC)
+index import_problems_unresolved_seen: CREATE INDEX import_problems_unresolved_seen ON public.import_problems USING btree (last_seen_at DESC, id DESC) WHERE (status <> 'resolved'::text)
 index import_requests_created_id: CREATE INDEX import_requests_created_id ON public.import_requests USING btree (created_at DESC, id DESC)
 index import_requests_id: CREATE INDEX import_requests_id ON public.import_requests USING btree (id)
 index import_requests_pkey: CREATE UNIQUE INDEX import_requests_pkey ON public.import_requests USING btree (tenant_id, id)
@@ -405,6 +408,7 @@ index rm_directory_display: CREATE INDEX rm_directory_display ON public.rm_direc
 index rm_directory_pkey: CREATE UNIQUE INDEX rm_directory_pkey ON public.rm_directory USING btree (tenant_id, username_key)
 index staging_imports_created: CREATE INDEX staging_imports_created ON public.staging_imports USING btree (created_at)
 index staging_imports_pkey: CREATE UNIQUE INDEX staging_imports_pkey ON public.staging_imports USING btree (tenant_id, id)
+index staging_imports_request_digest: CREATE INDEX staging_imports_request_digest ON public.staging_imports USING btree (tenant_id, request_digest) WHERE (request_digest IS NOT NULL)
 index staging_imports_tenant_created: CREATE INDEX staging_imports_tenant_created ON public.staging_imports USING btree (tenant_id, created_at DESC)
 index staging_imports_tenant_id_batch_checksum_key: CREATE UNIQUE INDEX staging_imports_tenant_id_batch_checksum_key ON public.staging_imports USING btree (tenant_id, batch_checksum)
 index staging_imports_tenant_id_batch_id_key: CREATE UNIQUE INDEX staging_imports_tenant_id_batch_id_key ON public.staging_imports USING btree (tenant_id, batch_id)

@@ -37,6 +37,9 @@ RELEASED = {
     "0027": "4a4ede25c4431e789980fe0e3716bf3ef753cd604d911a4d498fa81bb3620ca2",
     "0028": "3ce0fc16789b857e1b4ec5de7a8c7d26abe938cebf32b340b60eb23b9419cc69",
     "0029": "e77eacd89f1aa8eec0da2bab48cd322009663dabe794d184e22697a811cb7a55",
+    "0030": "3148884a7e679f0187e6e441a57f0601f9101be927ff495c8e4be6f268807101",
+    "0031": "d9f18755d531d477ef2dbbc0e729ac1d041cc1d81213fd2e7264bd6ababca2d0",
+    "0033": "ed3365abc15b8965b725deadb9879de80a65dd44068d2ac7414ec125213ed9fd",
 }
 REGENERATE = ".venv/bin/python -m projects_import.db.snapshot --write"
 

@@ -6,6 +6,7 @@ answer was — a busy tenant's 429 is answered first and recorded right after.""
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,7 +23,12 @@ from projects_import.imports.contract import violations_summary
 from projects_import.imports.history import request_record
 from projects_import.imports.offload import workers
 from projects_import.imports.prepare import Refused, prepare
-from projects_import.imports.service import ImportBusy, ImportResult
+from projects_import.imports.service import (
+    DigestReplay,
+    ImportBusy,
+    ImportResult,
+    ReceivedRequest,
+)
 
 router = APIRouter(tags=["import"])
 
@@ -95,6 +101,11 @@ async def _read_and_submit(request: Request, services: Services, fields: dict[st
     body, received = await read_body(request, settings.max_body_bytes,
                                      settings.body_timeout_seconds)
     fields["bytes"] = received
+    probe = await services.imports.replay_by_digest(tenant_id, ReceivedRequest(
+        media, body, request.query_params, request.headers.get("x-correlation-id"),
+        uuid.UUID(correlation_id_of(request))), max_rows=settings.max_rows)
+    if probe.replay is not None:  # an exact re-send: answered before the body is decoded
+        return _replayed(request, fields, started, probe.replay)
     prepared = await workers.run(
         prepare, media, body, _envelope_parameters(request.query_params), tenant_id=tenant_id,
         max_rows=settings.max_rows, correlation_header=request.headers.get("x-correlation-id"),
@@ -107,7 +118,19 @@ async def _read_and_submit(request: Request, services: Services, fields: dict[st
     request.state.correlation_id = str(batch.correlation_id)
     fields.update(batch_id=str(batch.batch_id), rows=batch.row_count, source=batch.source)
     fields["parse_ms"] = round((time.perf_counter() - started) * 1000, 2)
-    return await services.imports.submit(batch)
+    return await services.imports.submit(batch, request_digest=probe.digest)
+
+
+def _replayed(request: Request, fields: dict[str, Any], started: float,
+              replay: DigestReplay) -> ImportResult:
+    """A digest replay's answer, with the request fields the checksum path would have kept."""
+    result = replay.result
+    request.state.correlation_id = str(result.correlation_id)
+    if replay.request_batch_id is not None:
+        fields["request_batch_id"] = replay.request_batch_id
+    fields.update(batch_id=str(result.batch_id), rows=replay.rows, source=replay.source,
+                  parse_ms=round((time.perf_counter() - started) * 1000 - result.merge_ms, 2))
+    return result
 
 
 def _envelope_parameters(query: Mapping[str, str]) -> dict[str, str]:

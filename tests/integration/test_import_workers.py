@@ -83,3 +83,25 @@ def test_the_workers_end_with_serve_even_when_it_is_killed(database_url, tmp_pat
             server.wait(timeout=30)
         _, alive = psutil.wait_procs(children, timeout=10)
         assert alive == [], f"left behind after {stop.name}: {[p.pid for p in alive]}"
+
+
+def test_the_workers_of_serve_hold_the_import_contract_not_the_web_stack(
+        database_url, tmp_path) -> None:
+    """`serve` runs as the console script; a worker must not run that script again (it
+    imports the whole CLI and web stack): pydantic's compiled core is mapped in the service's
+    process, in none of its children."""
+    server, _ = start_serve(cli_env(tmp_path / "home", database_url),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        service = psutil.Process(server.pid)
+
+        def web_stack(process: psutil.Process) -> bool:
+            return any("pydantic_core" in m.path for m in process.memory_maps())
+
+        assert web_stack(service)  # the check sees it where it is
+        children = service.children(recursive=True)
+        assert len(children) >= 2
+        assert [p.pid for p in children if web_stack(p)] == []
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)

@@ -4,7 +4,6 @@ one transaction), re-merge a staged batch, and record the outcome of each import
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -29,7 +28,7 @@ from projects_import.imports.contract import (
     parse_payload,
 )
 from projects_import.imports.decoding import CSV, ENVELOPE_PARAMETERS
-from projects_import.imports.prepare import StagedBatch
+from projects_import.imports.prepare import StagedBatch, adopted_correlation_id
 
 log = structlog.get_logger("projects_import.imports")
 
@@ -223,10 +222,8 @@ def _replay_correlation_id(tenant_id: str, body_correlation_id: str | None,
     UUID, else the one generated for this request."""
     if body_correlation_id is not None:
         return identifier_uuid(tenant_id, body_correlation_id)
-    if received.header_correlation_id is not None:
-        with contextlib.suppress(ValueError):
-            return uuid.UUID(received.header_correlation_id.strip())
-    return received.generated_correlation_id
+    header = adopted_correlation_id(None, received.header_correlation_id)
+    return uuid.UUID(header) if header is not None else received.generated_correlation_id
 
 
 class ImportService:

@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 
 from projects_import.alerting.engine import AlertConfig, AlertEngine
 from projects_import.anomalies.cursor import CursorCodec
+from projects_import.anomalies.groups import ProblemGroups
 from projects_import.anomalies.manager import AnomalyManager
 from projects_import.anomalies.problems import ProblemManager
 from projects_import.api.errors import ApiError, bearer_token
@@ -46,6 +47,7 @@ class Services:
     imports: ImportService = field(init=False)
     anomalies: AnomalyManager = field(init=False)
     problems: ProblemManager = field(init=False)
+    groups: ProblemGroups = field(init=False)
     cursors: CursorCodec = field(init=False)
     users: UserStore = field(init=False)
     worklist: Worklist = field(init=False)
@@ -59,6 +61,7 @@ class Services:
                                      retry_after_seconds=self.settings.retry_after_seconds)
         self.anomalies = AnomalyManager(self.db)
         self.problems = ProblemManager(self.db)
+        self.groups = ProblemGroups(self.db)
         self.cursors = CursorCodec(self.settings.jwt_secret)
         self.users = UserStore(self.db)
         self.worklist = Worklist(self.db)
@@ -105,6 +108,10 @@ def _problems(services: ServicesDep) -> ProblemManager:
     return services.problems
 
 
+def _groups(services: ServicesDep) -> ProblemGroups:
+    return services.groups
+
+
 def _cursors(services: ServicesDep) -> CursorCodec:
     return services.cursors
 
@@ -136,6 +143,7 @@ UsersDep = Annotated[UserStore, Depends(_users)]
 WorklistDep = Annotated[Worklist, Depends(_worklist)]
 DirectoriesDep = Annotated[DirectoryConsole, Depends(_directories)]
 ProblemsDep = Annotated[ProblemManager, Depends(_problems)]
+GroupsDep = Annotated[ProblemGroups, Depends(_groups)]
 CursorsDep = Annotated[CursorCodec, Depends(_cursors)]
 ImportHistoryDep = Annotated[ImportHistory, Depends(_history)]
 TenantStatusDep = Annotated[TenantStatus, Depends(_tenant_status)]

@@ -244,6 +244,33 @@ select at, actor, action, resolution, note
 select * from public.fn_problem_set_status(%(problem_id)s::bigint, %(status)s::text,
                                            %(note)s::text);
 
+-- problem_groups_list --
+-- Problems matching the filters grouped by (tenant, anomaly type, unknown value), newest last
+-- seen first, after the keyset cursor (last_seen_at, group_id), as the calling operator
+-- (fn_problem_groups_for_operator).
+select *
+  from public.fn_problem_groups_for_operator(%(tenant)s::text, %(anomaly_type)s::text[],
+                                             %(status)s::text[], %(severity)s::text[],
+                                             %(batch_id)s::uuid[], %(project_key)s::text,
+                                             %(overdue)s::boolean, %(search)s::text,
+                                             %(after_at)s::timestamptz, %(after_id)s::bigint,
+                                             %(limit)s::integer);
+
+-- problem_group_set_status --
+-- Acknowledge or resolve every problem of a group that can take the step, as the calling
+-- operator: one row per problem, done or skipped and why (fn_problem_group_set_status).
+select *
+  from public.fn_problem_group_set_status(%(tenant_id)s::text, %(anomaly_type)s::text,
+                                          %(unknown_value)s::text, %(status)s::text,
+                                          %(note)s::text);
+
+-- problems_set_status_each --
+-- Acknowledge or resolve the given problems that can take the step, as the calling operator:
+-- one row per id asked for, done or skipped and why (fn_problems_set_status_each).
+select *
+  from public.fn_problems_set_status_each(%(ids)s::bigint[], %(status)s::text,
+                                          %(note)s::text);
+
 -- anomalies_stats --
 -- Counts by tenant, type and severity, as the calling operator: the window's occurrences
 -- (count, unresolved, last_seen_at: fn_anomalies_stats) beside the problems' figures

@@ -1511,6 +1511,78 @@ begin
     end if;
 end
 
+function public.fn_problem_group_set_status(p_tenant_id text, p_anomaly_type text, p_unknown_value text, p_status text, p_note text) returns TABLE(id bigint, tenant_id text, project_key text, status_before text, status text, outcome text, reason text) [plpgsql, volatile, security definer, set search_path=public, pg_temp]:
+declare
+    v_ids bigint[];
+begin
+    perform fn_require_operator();
+    -- the group's problems, locked up front by id (the global order), read once
+    select coalesce(array_agg(l.id order by l.id), '{}') into v_ids
+      from (select pr.id from import_problems pr
+             where pr.tenant_id = p_tenant_id and pr.anomaly_type = p_anomaly_type
+               and pr.unknown_value = p_unknown_value
+             order by pr.id for update) l;
+    if cardinality(v_ids) = 0 then
+        raise exception 'tenant % has no % problem with unknown value %',
+            coalesce(p_tenant_id, 'null'), coalesce(p_anomaly_type, 'null'),
+            coalesce(p_unknown_value, 'null')
+            using errcode = 'no_data_found';
+    end if;
+    return query select * from fn_problems_set_status_each(v_ids, p_status, p_note);
+end
+
+function public.fn_problem_groups_for_operator(p_tenant text, p_anomaly_type text[], p_status text[], p_severity text[], p_batch_id uuid[], p_project_key text, p_overdue boolean, p_search text, p_after_last_seen_at timestamp with time zone, p_after_group_id bigint, p_limit integer) returns TABLE(tenant_id text, anomaly_type text, severity text, unknown_value text, problems integer, projects integer, occurrences bigint, first_seen_at timestamp with time zone, last_seen_at timestamp with time zone, ack_due_at timestamp with time zone, resolve_due_at timestamp with time zone, overdue integer, statuses jsonb, group_id bigint, first_batch_id uuid) [plpgsql, stable, set search_path=public, pg_temp]:
+begin
+    perform fn_require_operator();
+    perform fn_problems_check_filters(p_anomaly_type, p_status, p_severity, p_limit);
+    if (p_after_last_seen_at is null) <> (p_after_group_id is null) then
+        raise exception 'the cursor needs both p_after_last_seen_at and p_after_group_id'
+            using errcode = 'invalid_parameter_value';
+    end if;
+
+    return query
+        with matched as (
+            select pr.*
+              from fn_problems_for_operator(p_tenant, p_anomaly_type, p_status, p_severity,
+                                            p_batch_id, p_project_key, p_overdue, p_search,
+                                            null, null, null) pr
+        ), grouped as (
+            select m.tenant_id, m.anomaly_type, max(m.severity) as severity, m.unknown_value,
+                   count(*)::integer as problems,
+                   count(distinct m.project_key)::integer as projects,
+                   sum(m.occurrences)::bigint as occurrences,
+                   min(m.first_seen_at) as first_seen_at, max(m.last_seen_at) as last_seen_at,
+                   min(m.ack_due_at) filter (where m.status = 'open') as ack_due_at,
+                   min(m.resolve_due_at) filter (where m.status <> 'resolved')
+                       as resolve_due_at,
+                   count(*) filter (
+                       where (m.status = 'open' and m.ack_due_at < now())
+                          or (m.status <> 'resolved' and m.resolve_due_at < now()))::integer
+                       as overdue,
+                   jsonb_build_object(
+                       'open', count(*) filter (where m.status = 'open'),
+                       'acknowledged', count(*) filter (where m.status = 'acknowledged'),
+                       'resolved', count(*) filter (where m.status = 'resolved'))
+                       as statuses,
+                   min(m.id) as group_id,
+                   array_agg(m.id) as ids
+              from matched m
+             group by m.tenant_id, m.anomaly_type, m.unknown_value
+            having p_after_last_seen_at is null
+                or (max(m.last_seen_at), min(m.id)) < (p_after_last_seen_at, p_after_group_id)
+             order by max(m.last_seen_at) desc, min(m.id) desc
+             limit p_limit
+        )
+        select g.tenant_id, g.anomaly_type, g.severity, g.unknown_value, g.problems,
+               g.projects, g.occurrences, g.first_seen_at, g.last_seen_at, g.ack_due_at,
+               g.resolve_due_at, g.overdue, g.statuses, g.group_id,
+               (select a.batch_id from import_anomalies a
+                 where a.tenant_id = g.tenant_id and a.problem_id = any (g.ids)
+                 order by a.created_at, a.id limit 1)
+          from grouped g
+         order by g.last_seen_at desc, g.group_id desc;
+end
+
 function public.fn_problem_occurrences(p_id bigint, p_limit integer) returns SETOF import_anomalies [plpgsql, stable]:
 declare
     v_tenant text;
@@ -1684,6 +1756,63 @@ begin
                 or (pr.last_seen_at, pr.id) < (p_after_last_seen_at, p_after_id))
          order by pr.last_seen_at desc, pr.id desc
          limit p_limit;
+end
+
+function public.fn_problems_set_status_each(p_ids bigint[], p_status text, p_note text) returns TABLE(id bigint, tenant_id text, project_key text, status_before text, status text, outcome text, reason text) [plpgsql, volatile, security definer, set search_path=public, pg_temp]:
+declare
+    v_asked    record;
+    v_problem  import_problems%rowtype;
+begin
+    perform fn_require_operator();
+    if p_status is null or p_status not in ('acknowledged', 'resolved') then
+        raise exception 'status must be acknowledged or resolved, got %',
+            coalesce(p_status, 'null')
+            using errcode = 'invalid_parameter_value';
+    end if;
+    if char_length(p_note) > 2000 then
+        raise exception 'a note is at most 2000 characters'
+            using errcode = 'invalid_parameter_value';
+    end if;
+    if cardinality(p_ids) > 10000 then
+        raise exception 'at most 10000 problems at a time, got %', cardinality(p_ids)
+            using errcode = 'invalid_parameter_value';
+    end if;
+
+    -- every problem this step may change, locked up front in the global order (by id)
+    perform 1 from import_problems pr where pr.id = any (p_ids) order by pr.id for update;
+
+    for v_asked in
+        select u.id from unnest(p_ids) with ordinality as u(id, n)
+         group by u.id order by min(u.n)
+    loop
+        select * into v_problem from import_problems pr where pr.id = v_asked.id;
+        id := v_asked.id;
+        if not found then
+            tenant_id := null; project_key := null; status_before := null; status := null;
+            outcome := 'skipped';
+            reason := 'no problem with this id';
+            return next;
+            continue;
+        end if;
+        tenant_id := v_problem.tenant_id;
+        project_key := v_problem.project_key;
+        status_before := v_problem.status;
+        if v_problem.status = 'resolved' then
+            status := v_problem.status;
+            outcome := 'skipped';
+            reason := 'already resolved';
+        elsif v_problem.status = p_status then
+            status := v_problem.status;
+            outcome := 'skipped';
+            reason := 'already ' || p_status;
+        else
+            select pr.status into status
+              from fn_problem_set_status(v_problem.id, p_status, p_note) pr;
+            outcome := p_status;
+            reason := null;
+        end if;
+        return next;
+    end loop;
 end
 
 function public.fn_projects_delete_memberships() returns trigger [plpgsql, volatile, set search_path=public, pg_temp]:

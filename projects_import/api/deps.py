@@ -24,6 +24,7 @@ from projects_import.auth import (
     decode_token,
 )
 from projects_import.console.directories import DirectoryConsole
+from projects_import.console.fixes import GroupFixes
 from projects_import.console.worklist import Worklist
 from projects_import.db.connection import Database
 from projects_import.imports.history import ImportHistory
@@ -52,6 +53,7 @@ class Services:
     users: UserStore = field(init=False)
     worklist: Worklist = field(init=False)
     directories: DirectoryConsole = field(init=False)
+    fixes: GroupFixes = field(init=False)
     history: ImportHistory = field(init=False)
     tenant_status: TenantStatus = field(init=False)
 
@@ -66,6 +68,7 @@ class Services:
         self.users = UserStore(self.db)
         self.worklist = Worklist(self.db)
         self.directories = DirectoryConsole(self.db)
+        self.fixes = GroupFixes(self.db)
         self.import_gate = ImportGate()
         self.signin = SignInThrottle()
         self.history = ImportHistory(self.db)
@@ -112,6 +115,10 @@ def _groups(services: ServicesDep) -> ProblemGroups:
     return services.groups
 
 
+def _fixes(services: ServicesDep) -> GroupFixes:
+    return services.fixes
+
+
 def _cursors(services: ServicesDep) -> CursorCodec:
     return services.cursors
 
@@ -144,6 +151,7 @@ WorklistDep = Annotated[Worklist, Depends(_worklist)]
 DirectoriesDep = Annotated[DirectoryConsole, Depends(_directories)]
 ProblemsDep = Annotated[ProblemManager, Depends(_problems)]
 GroupsDep = Annotated[ProblemGroups, Depends(_groups)]
+FixesDep = Annotated[GroupFixes, Depends(_fixes)]
 CursorsDep = Annotated[CursorCodec, Depends(_cursors)]
 ImportHistoryDep = Annotated[ImportHistory, Depends(_history)]
 TenantStatusDep = Annotated[TenantStatus, Depends(_tenant_status)]

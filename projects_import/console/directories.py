@@ -90,6 +90,8 @@ class DirectoryConsole:
                 effect = await tx.fetch_value("console_change_apply",
                                               tenant_id=params["tenant_id"],
                                               change_id=change_id) or {}
+                await tx.fetch_value("console_change_credit", tenant_id=params["tenant_id"],
+                                     change_id=change_id)
         return ChangeResult(change_id, result.get("action"), effect)
 
     async def set_partner(self, claims: Mapping[str, Any], tenant_id: str, alias: str | None,

@@ -524,27 +524,72 @@ select tenant_id, batch_id, staged_at, row_count, org_memberships_upserted,
 select tenant_id, timezone from public.tenants order by tenant_id;
 
 -- console_problems --
--- One page of the worklist (fn_problems_for_operator's filters, plus a last-seen date range),
--- in the chosen order, with the total the filters match and each tenant's time zone.
-select p.id, p.tenant_id, p.project_key, p.anomaly_type, p.severity, p.unknown_value,
-       p.status, p.first_seen_at, p.last_seen_at, p.occurrences, p.last_batch_id,
-       p.payload_excerpt, p.acknowledged_at, p.acknowledged_by, p.resolved_at, p.resolved_by,
-       p.resolution, p.regressed, p.ack_due_at, p.resolve_due_at, p.note,
-       coalesce(t.timezone, 'UTC') as timezone, count(*) over () as total
-  from public.fn_problems_for_operator(
+-- One page of the worklist (fn_problems_for_operator's filters, plus a last-seen date range and
+-- an exact unknown value), in the chosen order, with the total the filters match, each
+-- tenant's time zone, and the batch that first saw the problem with its upstream id and import.
+select page.*, first.batch_id as first_batch_id, first.request_batch_id as first_batch,
+       first.import_id as first_import_id
+  from (
+    select p.id, p.tenant_id, p.project_key, p.anomaly_type, p.severity, p.unknown_value,
+           p.status, p.first_seen_at, p.last_seen_at, p.occurrences, p.last_batch_id,
+           p.payload_excerpt, p.acknowledged_at, p.acknowledged_by, p.resolved_at,
+           p.resolved_by, p.resolution, p.regressed, p.ack_due_at, p.resolve_due_at, p.note,
+           coalesce(t.timezone, 'UTC') as timezone, count(*) over () as total
+      from public.fn_problems_for_operator(
+               p_tenant => %(tenant)s::text, p_anomaly_type => %(anomaly_type)s::text[],
+               p_status => %(status)s::text[], p_severity => %(severity)s::text[],
+               p_batch_id => %(batch_id)s::uuid[], p_overdue => %(overdue)s::boolean,
+               p_search => %(search)s::text, p_limit => null::integer) p
+      left join public.tenants t on t.tenant_id = p.tenant_id
+     where (%(seen_from)s::timestamptz is null
+            or p.last_seen_at >= %(seen_from)s::timestamptz)
+       and (%(seen_until)s::timestamptz is null
+            or p.last_seen_at < %(seen_until)s::timestamptz)
+       and (%(value)s::text is null or p.unknown_value = %(value)s::text)
+     order by case when %(sort)s = 'due' then p.resolve_due_at end asc nulls last,
+              case when %(sort)s = 'first_seen' then p.first_seen_at end desc,
+              case when %(sort)s = 'occurrences' then p.occurrences end desc,
+              case when %(sort)s = 'project' then p.project_key end asc,
+              p.last_seen_at desc, p.id desc
+     limit %(limit)s offset %(offset)s) page
+  left join lateral (
+    select a.batch_id, r.request_batch_id, r.id as import_id
+      from public.import_anomalies a
+      left join lateral (select q.id, q.request_batch_id from public.import_requests q
+                          where q.tenant_id = a.tenant_id and q.batch_id = a.batch_id
+                            and q.status between 200 and 299
+                          order by q.id limit 1) r on true
+     where a.tenant_id = page.tenant_id and a.problem_id = page.id
+     order by a.created_at, a.id limit 1) first on true
+ order by case when %(sort)s = 'due' then page.resolve_due_at end asc nulls last,
+          case when %(sort)s = 'first_seen' then page.first_seen_at end desc,
+          case when %(sort)s = 'occurrences' then page.occurrences end desc,
+          case when %(sort)s = 'project' then page.project_key end asc,
+          page.last_seen_at desc, page.id desc;
+
+-- console_problem_groups --
+-- The worklist's causes: fn_problem_groups_for_operator over the same filters (an exact unknown
+-- value too), with each tenant's time zone and the import that first saw the cause.
+select g.*, coalesce(t.timezone, 'UTC') as timezone, r.request_batch_id as first_batch,
+       r.id as first_import_id
+  from public.fn_problem_groups_for_operator(
            p_tenant => %(tenant)s::text, p_anomaly_type => %(anomaly_type)s::text[],
            p_status => %(status)s::text[], p_severity => %(severity)s::text[],
            p_batch_id => %(batch_id)s::uuid[], p_overdue => %(overdue)s::boolean,
-           p_search => %(search)s::text, p_limit => null::integer) p
-  left join public.tenants t on t.tenant_id = p.tenant_id
- where (%(seen_from)s::timestamptz is null or p.last_seen_at >= %(seen_from)s::timestamptz)
-   and (%(seen_until)s::timestamptz is null or p.last_seen_at < %(seen_until)s::timestamptz)
- order by case when %(sort)s = 'due' then p.resolve_due_at end asc nulls last,
-          case when %(sort)s = 'first_seen' then p.first_seen_at end desc,
-          case when %(sort)s = 'occurrences' then p.occurrences end desc,
-          case when %(sort)s = 'project' then p.project_key end asc,
-          p.last_seen_at desc, p.id desc
- limit %(limit)s offset %(offset)s;
+           p_search => %(search)s::text, p_limit => %(limit)s::integer) g
+  left join public.tenants t on t.tenant_id = g.tenant_id
+  left join lateral (select q.id, q.request_batch_id from public.import_requests q
+                      where q.tenant_id = g.tenant_id and q.batch_id = g.first_batch_id
+                        and q.status between 200 and 299
+                      order by q.id limit 1) r on true
+ where %(value)s::text is null or g.unknown_value = %(value)s::text
+ order by g.last_seen_at desc, g.group_id desc;
+
+-- console_batch_import --
+-- The import request that staged a batch (the first one answered 2xx), for a link to it.
+select id from public.import_requests
+ where batch_id = %(batch_id)s::uuid and status between 200 and 299
+ order by id limit 1;
 
 -- console_problem --
 -- One problem with its tenant's time zone (fn_problem_get: P0002 when missing).
@@ -630,10 +675,60 @@ select public.fn_directory_person_set(%(tenant_id)s, %(directory)s, %(username)s
 -- Re-resolve the projects a directory change affects (fn_directory_change_apply).
 select public.fn_directory_change_apply(%(tenant_id)s, %(change_id)s::bigint) as result;
 
+-- console_change_credit --
+-- Credit the problems a directory change resolved to the admin who made it
+-- (fn_directory_change_credit).
+select public.fn_directory_change_credit(%(tenant_id)s, %(change_id)s::bigint) as result;
+
+-- console_change_undo --
+-- Revert a directory change, re-resolve its projects and reopen what it resolved
+-- (fn_directory_change_undo).
+select public.fn_directory_change_undo(%(tenant_id)s, %(change_id)s::bigint) as result;
+
+-- fix_savepoint --
+-- Mark where a directory fix starts inside its transaction (its preview is undone to here).
+savepoint directory_fix;
+
+-- fix_rollback_to_savepoint --
+-- Undo the directory fix tried since fix_savepoint, keeping the transaction.
+rollback to savepoint directory_fix;
+
+-- fix_changed_projects --
+-- The tenant's projects this transaction re-resolved (updated_at is the transaction's now()).
+select stage_application, partner_org, ds_username, rm_username
+  from public.projects
+ where tenant_id = %(tenant_id)s and updated_at = now()
+ order by stage_application;
+
+-- fix_projects --
+-- Some projects' canonical partner, DS and RM as they stand.
+select stage_application, partner_org, ds_username, rm_username
+  from public.projects
+ where tenant_id = %(tenant_id)s and stage_application = any (%(keys)s::text[])
+ order by stage_application;
+
+-- fix_resolved_problems --
+-- The tenant's problems this transaction resolved as directory_fix.
+select id, project_key, anomaly_type, unknown_value, resolved_by
+  from public.import_problems
+ where tenant_id = %(tenant_id)s and status = 'resolved' and resolution = 'directory_fix'
+   and resolved_at = now()
+ order by id;
+
+-- fix_reopened_problems --
+-- The tenant's problems this transaction reopened (their history says so).
+select pr.id, pr.project_key, pr.anomaly_type, pr.unknown_value, pr.status
+  from public.import_problem_events e
+  join public.import_problems pr on pr.tenant_id = e.tenant_id and pr.id = e.problem_id
+ where e.tenant_id = %(tenant_id)s and e.action = 'reopened' and e.at = now()
+ order by pr.id;
+
 -- console_changes --
 -- The directory audit, newest first, optionally for one tenant or one change.
 select c.tenant_id, c.id, c.at, c.actor, c.action, c.directory, c.before, c.after,
-       c.problem_id, c.effect, coalesce(t.timezone, 'UTC') as timezone
+       c.problem_id, c.effect, coalesce(t.timezone, 'UTC') as timezone, c.undo_of,
+       (select u.id from public.directory_changes u
+         where u.tenant_id = c.tenant_id and u.undo_of = c.id) as undone_by
   from public.directory_changes c
   left join public.tenants t on t.tenant_id = c.tenant_id
  where (%(tenant_id)s::text is null or c.tenant_id = %(tenant_id)s::text)

@@ -73,6 +73,7 @@ table public.directory_changes (rls)
     after jsonb
     problem_id bigint
     effect jsonb not null default '{}'::jsonb
+    undo_of bigint
     constraint directory_changes_action_check CHECK ((action = ANY (ARRAY['add'::text, 'update'::text, 'deactivate'::text, 'reactivate'::text, 'remove'::text])))
     constraint directory_changes_directory_check CHECK ((directory = ANY (ARRAY['partners'::text, 'ds'::text, 'rm'::text])))
     constraint directory_changes_pkey PRIMARY KEY (tenant_id, id)
@@ -371,6 +372,7 @@ index dashboard_sessions_pkey: CREATE UNIQUE INDEX dashboard_sessions_pkey ON pu
 index dashboard_users_pkey: CREATE UNIQUE INDEX dashboard_users_pkey ON public.dashboard_users USING btree (email)
 index directory_changes_at: CREATE INDEX directory_changes_at ON public.directory_changes USING btree (at DESC, id DESC)
 index directory_changes_pkey: CREATE UNIQUE INDEX directory_changes_pkey ON public.directory_changes USING btree (tenant_id, id)
+index directory_changes_undo: CREATE UNIQUE INDEX directory_changes_undo ON public.directory_changes USING btree (tenant_id, undo_of) WHERE (undo_of IS NOT NULL)
 index ds_directory_pkey: CREATE UNIQUE INDEX ds_directory_pkey ON public.ds_directory USING btree (tenant_id, username_key)
 index import_anomalies_batch: CREATE INDEX import_anomalies_batch ON public.import_anomalies USING btree (batch_id)
 index import_anomalies_created: CREATE INDEX import_anomalies_created ON public.import_anomalies USING btree (created_at DESC, id DESC)
@@ -387,6 +389,7 @@ index import_problems_pkey: CREATE UNIQUE INDEX import_problems_pkey ON public.i
 index import_problems_tenant_id_project_key_anomaly_type_unknown__key: CREATE UNIQUE INDEX import_problems_tenant_id_project_key_anomaly_type_unknown__key ON public.import_problems USING btree (tenant_id, project_key, anomaly_type, unknown_key)
 index import_problems_tenant_seen: CREATE INDEX import_problems_tenant_seen ON public.import_problems USING btree (tenant_id, last_seen_at DESC, id DESC)
 index import_problems_unresolved_seen: CREATE INDEX import_problems_unresolved_seen ON public.import_problems USING btree (last_seen_at DESC, id DESC) WHERE (status <> 'resolved'::text)
+index import_requests_batch: CREATE INDEX import_requests_batch ON public.import_requests USING btree (batch_id) WHERE (batch_id IS NOT NULL)
 index import_requests_created_id: CREATE INDEX import_requests_created_id ON public.import_requests USING btree (created_at DESC, id DESC)
 index import_requests_id: CREATE INDEX import_requests_id ON public.import_requests USING btree (id)
 index import_requests_pkey: CREATE UNIQUE INDEX import_requests_pkey ON public.import_requests USING btree (tenant_id, id)
@@ -1117,6 +1120,136 @@ begin
        set effect = v_effect
      where tenant_id = p_tenant_id and id = p_change_id and effect = '{}'::jsonb;
     return v_effect;
+end
+
+function public.fn_directory_change_credit(p_tenant_id text, p_change_id bigint) returns integer [plpgsql, volatile, security definer, set search_path=public, pg_temp]:
+declare
+    v_change  directory_changes;
+    v_note    text;
+    v_ids     bigint[];
+begin
+    perform fn_require_admin();
+    select * into v_change from directory_changes
+     where tenant_id = p_tenant_id and id = p_change_id;
+    if not found then
+        raise exception 'tenant % has no directory change %', coalesce(p_tenant_id, 'null'),
+            coalesce(p_change_id::text, 'null')
+            using errcode = 'no_data_found';
+    end if;
+    v_note := format('directory change #%s (%s %s)', v_change.id, v_change.action,
+                     v_change.directory);
+    -- the problems this change resolved, locked up front by id
+    select coalesce(array_agg(l.id order by l.id), '{}') into v_ids
+      from (select pr.id from import_problems pr
+             where pr.tenant_id = p_tenant_id and pr.status = 'resolved'
+               and pr.resolution = 'directory_fix' and pr.resolved_at = v_change.at
+               and pr.resolved_by = 'system'
+             order by pr.id for update) l;
+    update import_problems pr
+       set resolved_by = v_change.actor, note = coalesce(pr.note, v_note)
+     where pr.tenant_id = p_tenant_id and pr.id = any (v_ids);
+    update import_problem_events e
+       set actor = v_change.actor, note = coalesce(e.note, v_note)
+     where e.tenant_id = p_tenant_id and e.problem_id = any (v_ids)
+       and e.action = 'resolved' and e.resolution = 'directory_fix' and e.actor = 'system'
+       and e.at = v_change.at;
+    return cardinality(v_ids);
+end
+
+function public.fn_directory_change_undo(p_tenant_id text, p_change_id bigint) returns jsonb [plpgsql, volatile, security definer, set search_path=public, pg_temp]:
+declare
+    v_change    directory_changes;
+    v_result    jsonb;
+    v_undo      bigint;
+    v_effect    jsonb;
+    v_ids       bigint[];
+    v_actor     text := coalesce(nullif(auth.jwt() ->> 'sub', ''), 'unknown');
+    v_note      text;
+begin
+    perform fn_require_admin();
+    select * into v_change from directory_changes
+     where tenant_id = p_tenant_id and id = p_change_id
+       for update;
+    if not found then
+        raise exception 'tenant % has no directory change %', coalesce(p_tenant_id, 'null'),
+            coalesce(p_change_id::text, 'null')
+            using errcode = 'no_data_found';
+    end if;
+    if v_change.undo_of is not null then
+        raise exception 'directory change % is an undo itself: make the change again instead',
+            p_change_id using errcode = 'object_not_in_prerequisite_state';
+    end if;
+    if exists (select 1 from directory_changes
+                where tenant_id = p_tenant_id and undo_of = p_change_id) then
+        raise exception 'directory change % was already undone', p_change_id
+            using errcode = 'object_not_in_prerequisite_state';
+    end if;
+
+    if v_change.directory = 'partners' then
+        if v_change.before is null then
+            v_result := fn_directory_partner_remove(p_tenant_id, v_change.after ->> 'alias');
+        else
+            v_result := fn_directory_partner_set(p_tenant_id, v_change.before ->> 'alias',
+                                                 v_change.before ->> 'canonical');
+        end if;
+    elsif v_change.before is null then
+        if v_change.directory = 'ds' then
+            delete from ds_directory where tenant_id = p_tenant_id
+               and username_key = fn_directory_key(v_change.after ->> 'preferred_username');
+        else
+            delete from rm_directory where tenant_id = p_tenant_id
+               and username_key = fn_directory_key(v_change.after ->> 'preferred_username');
+        end if;
+        v_result := jsonb_build_object('change_id', fn_directory_audit(
+            p_tenant_id, 'remove', v_change.directory, v_change.after, null, null));
+    else
+        v_result := fn_directory_person_set(
+            p_tenant_id, v_change.directory, v_change.before ->> 'preferred_username',
+            v_change.before ->> 'display_name', (v_change.before ->> 'active')::boolean);
+    end if;
+    v_undo := (v_result ->> 'change_id')::bigint;
+    if v_undo is null then
+        raise exception 'directory change % cannot be undone: the directory already holds '
+                        'what it held before', p_change_id
+            using errcode = 'object_not_in_prerequisite_state';
+    end if;
+    update directory_changes set undo_of = p_change_id
+     where tenant_id = p_tenant_id and id = v_undo;
+    v_effect := fn_directory_change_apply(p_tenant_id, v_undo);
+
+    -- reopen what the change resolved and applies again, locked up front by id
+    v_note := format('undo of directory change #%s', p_change_id);
+    select coalesce(array_agg(l.id order by l.id), '{}') into v_ids
+      from (select pr.id from import_problems pr
+              join projects p on p.tenant_id = pr.tenant_id
+                             and p.stage_application = pr.project_key
+             where pr.tenant_id = p_tenant_id and pr.status = 'resolved'
+               and pr.resolution = 'directory_fix' and pr.resolved_at = v_change.at
+               and exists (
+                   select 1
+                     from fn_import_anomaly_misses(p.delivery_partner,
+                                                   p.deployment_specialist,
+                                                   p.relationship_manager,
+                                                   p.rm_preferred_username, p.partner_org,
+                                                   p.ds_username, p.rm_username) m
+                    where m.anomaly_type = pr.anomaly_type
+                      and fn_directory_key(m.unknown_value) = pr.unknown_key)
+             order by pr.id for update of pr) l;
+    update import_problems pr
+       set status = case when pr.acknowledged_at is null then 'open' else 'acknowledged' end,
+           resolved_at = null, resolved_by = null, resolution = null
+     where pr.tenant_id = p_tenant_id and pr.id = any (v_ids);
+    insert into import_problem_events (tenant_id, problem_id, actor, action, note)
+    select p_tenant_id, x.id, v_actor, 'reopened', v_note from unnest(v_ids) as x(id);
+    update import_anomalies a
+       set status = pr.status, acknowledged_at = pr.acknowledged_at,
+           acknowledged_by = pr.acknowledged_by, resolved_at = null
+      from import_problems pr
+     where pr.tenant_id = p_tenant_id and pr.id = any (v_ids)
+       and a.tenant_id = pr.tenant_id and a.problem_id = pr.id;
+
+    return jsonb_build_object('change_id', v_undo, 'problems_reopened', cardinality(v_ids),
+                              'effect', v_effect);
 end
 
 function public.fn_directory_check_tenant(p_tenant_id text) returns void [plpgsql, stable, set search_path=public, pg_temp]:

@@ -453,9 +453,41 @@ select tenant_id, anomaly_type, severity, count::integer as count
   from public.vw_import_anomalies_stats_24h
  order by tenant_id, anomaly_type, severity;
 
+-- dashboard_tenant_glance --
+-- Per tenant, at a glance: problems open, acknowledged, overdue (an SLA clock passed) and new
+-- today (first seen since midnight in the tenant's zone, not resolved), the same problems the
+-- worklist counts; freshness (vw_tenant_freshness); and the last 24 hours' import requests
+-- with the deliberate refusals of a paused tenant (423) apart from the rest.
+select f.tenant_id, f.timezone, f.last_success_at, f.expected_at, f.late, f.paused,
+       f.paused_reason, coalesce(p.open, 0) as open,
+       coalesce(p.acknowledged, 0) as acknowledged, coalesce(p.overdue, 0) as overdue,
+       coalesce(p.new_today, 0) as new_today, coalesce(r.requests, 0) as requests,
+       coalesce(r.refused_paused, 0) as refused_paused, coalesce(r.succeeded, 0) as succeeded
+  from public.vw_tenant_freshness f
+  left join lateral (
+    select (count(*) filter (where pr.status = 'open'))::integer as open,
+           (count(*) filter (where pr.status = 'acknowledged'))::integer as acknowledged,
+           (count(*) filter (where (pr.status = 'open' and pr.ack_due_at < now())
+                                or (pr.status <> 'resolved' and pr.resolve_due_at < now())
+                             ))::integer as overdue,
+           (count(*) filter (
+               where pr.status <> 'resolved'
+                 and pr.first_seen_at >= (date_trunc('day', now() at time zone f.timezone)
+                                          at time zone f.timezone)))::integer as new_today
+      from public.import_problems pr
+     where pr.tenant_id = f.tenant_id) p on true
+  left join lateral (
+    select (count(*) filter (where q.status <> 423))::integer as requests,
+           (count(*) filter (where q.status = 423))::integer as refused_paused,
+           (count(*) filter (where q.status between 200 and 299))::integer as succeeded
+      from public.import_requests q
+     where q.tenant_id = f.tenant_id and q.created_at >= now() - interval '24 hours') r on true
+ order by f.tenant_id;
+
 -- dashboard_import_stats_24h --
--- Import requests of the last 24 hours by tenant: total, succeeded, replayed, rows merged.
-select tenant_id, count(*)::integer as requests,
+-- Import requests of the last 24 hours by tenant: total (without a paused tenant's deliberate
+-- refusals, 423), succeeded, replayed, rows merged.
+select tenant_id, (count(*) filter (where status <> 423))::integer as requests,
        (count(*) filter (where status between 200 and 299))::integer as succeeded,
        (count(*) filter (where replayed))::integer as replayed,
        coalesce(sum(rows) filter (where status = 200 and not replayed), 0)::bigint
@@ -474,8 +506,9 @@ select id, tenant_id, batch_id, row_index, project_key, anomaly_type, severity,
  limit %(limit)s;
 
 -- dashboard_import_outcomes --
--- Import requests per UTC-aligned time bucket: total, succeeded (2xx), and p50/p95 latency
--- (parse + merge) of merged batches. Every bucket of the window is listed, empty or not.
+-- Import requests per UTC-aligned time bucket: total (without a paused tenant's deliberate
+-- refusals, 423), succeeded (2xx), and p50/p95 latency (parse + merge) of merged batches.
+-- Every bucket of the window is listed, empty or not.
 with buckets as (
     select generate_series(
                date_bin(%(step)s::interval, now(), timestamptz '2000-01-01 00:00:00+00')
@@ -485,7 +518,7 @@ with buckets as (
 ), requests as (
     select date_bin(%(step)s::interval, r.created_at, timestamptz '2000-01-01 00:00:00+00')
                as bucket_start,
-           count(*)::integer as requests,
+           (count(*) filter (where r.status <> 423))::integer as requests,
            (count(*) filter (where r.status between 200 and 299))::integer as succeeded,
            percentile_cont(0.5) within group (order by coalesce(r.parse_ms, 0) + r.merge_ms)
                filter (where r.status = 200 and not r.replayed and r.merge_ms is not null)

@@ -46,6 +46,7 @@ CAUSE_SORTS = {"last_seen": "last seen, newest first", "first_seen": "first seen
                "due": "oldest SLA first", "occurrences": "most occurrences first",
                "project": "most projects first"}
 CAUSES_SHOWN = 500
+BATCH_PROBLEMS_SHOWN = 500
 _TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 CSV_COLUMNS = ("id", "tenant_id", "project_key", "anomaly_type", "severity", "unknown_value",
@@ -321,6 +322,15 @@ class Worklist:
         if row is None:
             raise NotFound(f"no import request staged batch {batch_id}")
         return int(row["id"])
+
+    async def batch_problems(self, claims: Mapping[str, Any], tenant_id: str,
+                             batch_id: uuid.UUID | None) -> list[dict[str, Any]]:
+        """The problems one batch's merge opened, re-opened or resolved (data_fix)."""
+        if batch_id is None:
+            return []
+        async with self.db.user_transaction(claims, read_only=True) as tx:
+            return await tx.fetch_all("console_batch_problems", tenant_id=tenant_id,
+                                      batch_id=batch_id, limit=BATCH_PROBLEMS_SHOWN)
 
     async def suggestions(self, claims: Mapping[str, Any], tenant_id: str, anomaly_type: str,
                           value: str) -> list[dict[str, Any]]:

@@ -631,13 +631,50 @@ select p.*, coalesce(t.timezone, 'UTC') as timezone
   left join public.tenants t on t.tenant_id = p.tenant_id;
 
 -- console_problem_occurrences --
--- A problem's occurrences across batches, newest first (fn_problem_occurrences).
-select id, batch_id, row_index, payload_excerpt, correlation_id, created_at, status
-  from public.fn_problem_occurrences(%(id)s::bigint, %(limit)s::integer);
+-- A problem's occurrences across batches, newest first (fn_problem_occurrences), each with the
+-- upstream batch id and the import request that staged its batch.
+select o.id, o.batch_id, o.row_index, o.payload_excerpt, o.correlation_id, o.created_at,
+       o.status, r.request_batch_id, r.id as import_id
+  from public.fn_problem_occurrences(%(id)s::bigint, %(limit)s::integer) o
+  left join lateral (select q.id, q.request_batch_id from public.import_requests q
+                      where q.tenant_id = o.tenant_id and q.batch_id = o.batch_id
+                        and q.status between 200 and 299
+                      order by q.id limit 1) r on true
+ order by o.created_at desc, o.id desc;
 
 -- console_problem_events --
--- A problem's history of status changes, oldest first (fn_problem_events).
-select at, actor, action, resolution, note from public.fn_problem_events(%(id)s::bigint);
+-- A problem's history of status changes, oldest first (fn_problem_events). An automatic step
+-- (actor system) taken by a merge names its batch: the merge records its occurrences and its
+-- problem events in one transaction, so at one now().
+select e.at, e.actor, e.action, e.resolution, e.note, b.batch_id as by_batch_id,
+       r.request_batch_id as by_batch, r.id as by_import_id
+  from public.fn_problem_events(%(id)s::bigint) e
+  left join lateral (select a.batch_id from public.import_anomalies a
+                      where e.actor = 'system' and a.tenant_id = e.tenant_id
+                        and a.created_at = e.at
+                      limit 1) b on true
+  left join lateral (select q.id, q.request_batch_id from public.import_requests q
+                      where q.tenant_id = e.tenant_id and q.batch_id = b.batch_id
+                        and q.status between 200 and 299
+                      order by q.id limit 1) r on true
+ order by e.at, e.id;
+
+-- console_batch_problems --
+-- What one batch's merge did to problems: those it opened or re-opened (their event is at its
+-- occurrences' time) and those it resolved as data_fix (an event at the same time, the merge's
+-- now()); a batch that recorded no occurrence has no time to match, and lists none.
+with merged as (
+    select min(a.created_at) as at from public.import_anomalies a
+     where a.tenant_id = %(tenant_id)s and a.batch_id = %(batch_id)s::uuid
+)
+select e.action, pr.id, pr.project_key, pr.anomaly_type, pr.unknown_value, pr.status
+  from merged m
+  join public.import_problem_events e
+    on e.tenant_id = %(tenant_id)s and e.at = m.at and e.actor = 'system'
+   and e.action in ('opened', 'reopened', 'resolved')
+  join public.import_problems pr on pr.tenant_id = e.tenant_id and pr.id = e.problem_id
+ order by case e.action when 'opened' then 1 when 'reopened' then 2 else 3 end, pr.id
+ limit %(limit)s;
 
 -- console_problem_set_status --
 -- Acknowledge or resolve one problem as the signed-in user (fn_problem_set_status).

@@ -195,3 +195,33 @@ def test_a_viewer_is_refused_causes_and_their_actions(login, causes, db) -> None
     assert answer.status_code == 403
     assert db.execute("select count(*) from import_problems where status <> 'open'"
                       ).fetchone()["count"] == 0
+
+
+def test_every_occurrence_and_automatic_step_leads_to_its_import(login, http, tenant,
+                                                                 directories, db) -> None:
+    bearer = {"Authorization": f"Bearer {tenant[1]}"}
+    day1 = [project_row("Q1", delivery_partner="Fulton Hogen"),
+            project_row("Q2", deployment_specialist="jsmith2")]
+    day2 = [project_row("Q1"), project_row("Q2", deployment_specialist="jsmith2")]
+    imports = []
+    for rows, batch_id in ((day1, "q-day1-part-001"), (day2, "q-day2-part-001")):
+        assert http.post("/import-projects", json=batch(rows, batch_id=batch_id),
+                         headers=bearer).status_code == 200
+        imports.append(db.execute("select id from import_requests where request_batch_id = %s",
+                                  [batch_id]).fetchone()["id"])
+    client = login("operator")
+    q1 = db.execute("select id from import_problems where project_key = 'Q1'").fetchone()["id"]
+    detail = client.get(f"/dashboard/problems/{q1}").text
+    # the occurrence links to its import by the upstream id, rows counted from 1 as in files
+    assert (f'<a class="occurrence-import" href="/dashboard/imports/{imports[0]}">'
+            "q-day1-part-001</a> row 1") in detail
+    # the automatic resolution names the batch that fixed the data
+    assert re.search(r"<strong>resolved</strong> \(fixed in the data <small class=\"code\">"
+                     rf"data_fix</small>\) by batch <a class=\"event-batch\" "
+                     rf"href=\"/dashboard/imports/{imports[1]}\">q-day2-part-001</a>", detail)
+    first = client.get(f"/dashboard/imports/{imports[0]}").text
+    assert re.findall(r'data-action="(\w+)"', first) == ["opened"]
+    assert len(re.findall(r'<li data-id="\d+">', first.split('id="batch-problems"')[1])) == 2
+    second = client.get(f"/dashboard/imports/{imports[1]}").text
+    assert re.findall(r'data-action="(\w+)"', second) == ["resolved"]
+    assert f'<li data-id="{q1}">' in second

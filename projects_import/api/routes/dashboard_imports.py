@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import QueryParams
 
-from projects_import.api.deps import ImportHistoryDep, TenantStatusDep, UsersDep
+from projects_import.api.deps import ImportHistoryDep, TenantStatusDep, UsersDep, WorklistDep
 from projects_import.api.routes.dashboard import (
     _denied,
     _page,
@@ -108,7 +108,8 @@ async def imports_page(request: Request, users: UsersDep, history: ImportHistory
 
 @router.get("/dashboard/imports/{import_id}")
 async def import_detail_page(request: Request, users: UsersDep, history: ImportHistoryDep,
-                             tenant_status: TenantStatusDep, import_id: str) -> Response:
+                             tenant_status: TenantStatusDep, worklist: WorklistDep,
+                             import_id: str) -> Response:
     signed_in = await signed_in_operator(request, users)
     if isinstance(signed_in, Response):
         return signed_in
@@ -123,9 +124,11 @@ async def import_detail_page(request: Request, users: UsersDep, history: ImportH
     except ImportNotFound as exc:
         return _refused(exc.message, 404)
     zone = next((t["timezone"] for t in tenants if t["tenant_id"] == row["tenant_id"]), "UTC")
+    batch_problems = await worklist.batch_problems(user.claims, row["tenant_id"],
+                                                   row.get("batch_id"))
     return _page("import_detail.html", title=f"Import request {row['id']}", section="imports",
                  user=user, csrf=csrf_token(token), row=row, zone=zone, local=local_time,
-                 metrics=_metric_rows(row), reruns=_reruns(row))
+                 metrics=_metric_rows(row), reruns=_reruns(row), batch_problems=batch_problems)
 
 
 def _reruns(row: dict[str, Any]) -> list[dict[str, Any]]:

@@ -36,6 +36,9 @@
 
 create index import_requests_batch on public.import_requests (batch_id)
     where batch_id is not null;
+-- import_problem_events_at: what one merge did to problems (its events share its now()), for
+-- an import's page.
+create index import_problem_events_at on public.import_problem_events (tenant_id, at);
 
 create or replace function public.fn_problem_groups_for_operator(
     p_tenant              text default null,

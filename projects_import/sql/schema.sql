@@ -1477,6 +1477,25 @@ select public.fn_jwt_app_role() in ('operator', 'admin')
 function public.fn_jwt_app_role() returns text [sql, stable]:
 select coalesce(auth.jwt() -> 'app_metadata' ->> 'role', '')
 
+function public.fn_privileges_set(p_object text, p_privilege text, VARIADIC p_roles text[]) returns void [plpgsql, volatile, set search_path=public, pg_temp]:
+declare
+    v_role text;
+begin
+    execute format('revoke all on %s from public', p_object);
+    for v_role in select rolname from pg_roles
+                   where rolname in ('anon', 'authenticated', 'service_role')
+                   order by rolname loop
+        execute format('revoke all on %s from %I', p_object, v_role);
+    end loop;
+    foreach v_role in array p_roles loop
+        if v_role = 'public' then
+            execute format('grant %s on %s to public', p_privilege, p_object);
+        elsif exists (select 1 from pg_roles where rolname = v_role) then
+            execute format('grant %s on %s to %I', p_privilege, p_object, v_role);
+        end if;
+    end loop;
+end
+
 function public.fn_problem_due_times(p_tenant_id text, p_from timestamp with time zone) returns TABLE(ack_due_at timestamp with time zone, resolve_due_at timestamp with time zone) [sql, stable, set search_path=public, pg_temp]:
 select public.fn_business_time_add(p_from, 4, t.timezone, t.business_hours_start,
                                        t.business_hours_end, t.business_days),
@@ -2673,3 +2692,153 @@ policy public.tenant_events.operators_read: permissive for select to authenticat
 policy public.tenant_events.service_role_all: permissive for all to service_role using true with check true
 policy public.tenants.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
 policy public.tenants.service_role_all: permissive for all to service_role using true with check true
+
+grant execute on function auth.jwt() to public
+grant execute on function public.fn_alert_evaluate(integer, integer, numeric, integer, integer, text, text, timestamp with time zone) to service_role
+grant execute on function public.fn_anomalies_check_window(integer) to authenticated
+grant execute on function public.fn_anomalies_check_window(integer) to service_role
+grant execute on function public.fn_anomalies_for_operator(integer, text, text[]) to authenticated
+grant execute on function public.fn_anomalies_for_operator(integer, text, text[]) to service_role
+grant execute on function public.fn_anomalies_for_operator(integer, text, text[], integer) to authenticated
+grant execute on function public.fn_anomalies_for_operator(integer, text, text[], integer) to service_role
+grant execute on function public.fn_anomalies_for_operator(integer, text, text[], integer, text[], text[], uuid[], text, timestamp with time zone, bigint) to authenticated
+grant execute on function public.fn_anomalies_for_operator(integer, text, text[], integer, text[], text[], uuid[], text, timestamp with time zone, bigint) to service_role
+grant execute on function public.fn_anomalies_stats(integer) to authenticated
+grant execute on function public.fn_anomalies_stats(integer) to service_role
+grant execute on function public.fn_anomaly_set_status(bigint, text) to authenticated
+grant execute on function public.fn_anomaly_set_status(bigint, text) to service_role
+grant execute on function public.fn_business_time_add(timestamp with time zone, numeric, text) to authenticated
+grant execute on function public.fn_business_time_add(timestamp with time zone, numeric, text) to service_role
+grant execute on function public.fn_business_time_add(timestamp with time zone, numeric, text, time without time zone, time without time zone, integer[]) to authenticated
+grant execute on function public.fn_business_time_add(timestamp with time zone, numeric, text, time without time zone, time without time zone, integer[]) to service_role
+grant execute on function public.fn_cleanup_import_data(integer, integer, integer, integer) to service_role
+grant execute on function public.fn_dashboard_membership_changes(integer, integer) to authenticated
+grant execute on function public.fn_dashboard_membership_changes(integer, integer) to service_role
+grant execute on function public.fn_directory_change_apply(text, bigint) to authenticated
+grant execute on function public.fn_directory_change_apply(text, bigint) to service_role
+grant execute on function public.fn_directory_key(text) to service_role
+grant execute on function public.fn_directory_partner_remove(text, text) to authenticated
+grant execute on function public.fn_directory_partner_remove(text, text) to service_role
+grant execute on function public.fn_directory_partner_set(text, text, text, bigint) to authenticated
+grant execute on function public.fn_directory_partner_set(text, text, text, bigint) to service_role
+grant execute on function public.fn_directory_person_set(text, text, text, text, boolean, bigint) to authenticated
+grant execute on function public.fn_directory_person_set(text, text, text, text, boolean, bigint) to service_role
+grant execute on function public.fn_directory_suggestions(text, text, text, integer) to authenticated
+grant execute on function public.fn_directory_suggestions(text, text, text, integer) to service_role
+grant execute on function public.fn_import_anomaly_applies(text, projects) to authenticated
+grant execute on function public.fn_import_anomaly_applies(text, projects) to service_role
+grant execute on function public.fn_import_anomaly_misses(text, text, text, text, text, text, text) to authenticated
+grant execute on function public.fn_import_anomaly_misses(text, text, text, text, text, text, text) to public
+grant execute on function public.fn_import_anomaly_misses(text, text, text, text, text, text, text) to service_role
+grant execute on function public.fn_import_anomaly_subject(text, text, text, text, text) to authenticated
+grant execute on function public.fn_import_anomaly_subject(text, text, text, text, text) to public
+grant execute on function public.fn_import_anomaly_subject(text, text, text, text, text) to service_role
+grant execute on function public.fn_import_get(bigint) to authenticated
+grant execute on function public.fn_import_get(bigint) to service_role
+grant execute on function public.fn_import_retention_cron_job() to service_role
+grant execute on function public.fn_imports_for_operator(text, integer, timestamp with time zone, timestamp with time zone, bigint, integer) to authenticated
+grant execute on function public.fn_imports_for_operator(text, integer, timestamp with time zone, timestamp with time zone, bigint, integer) to service_role
+grant execute on function public.fn_is_admin() to authenticated
+grant execute on function public.fn_is_admin() to service_role
+grant execute on function public.fn_is_operator() to authenticated
+grant execute on function public.fn_is_operator() to service_role
+grant execute on function public.fn_jwt_app_role() to authenticated
+grant execute on function public.fn_jwt_app_role() to service_role
+grant execute on function public.fn_problem_due_times(text, timestamp with time zone) to authenticated
+grant execute on function public.fn_problem_due_times(text, timestamp with time zone) to service_role
+grant execute on function public.fn_problem_events(bigint) to authenticated
+grant execute on function public.fn_problem_events(bigint) to service_role
+grant execute on function public.fn_problem_get(bigint) to authenticated
+grant execute on function public.fn_problem_get(bigint) to service_role
+grant execute on function public.fn_problem_occurrences(bigint, integer) to authenticated
+grant execute on function public.fn_problem_occurrences(bigint, integer) to service_role
+grant execute on function public.fn_problem_set_status(bigint, text, text) to authenticated
+grant execute on function public.fn_problem_set_status(bigint, text, text) to service_role
+grant execute on function public.fn_problem_stats(integer) to authenticated
+grant execute on function public.fn_problem_stats(integer) to service_role
+grant execute on function public.fn_problems_check_filters(text[], text[], text[], integer) to authenticated
+grant execute on function public.fn_problems_check_filters(text[], text[], text[], integer) to service_role
+grant execute on function public.fn_problems_for_operator(text, text[], text[], text[], uuid[], text, boolean, text, timestamp with time zone, bigint, integer) to authenticated
+grant execute on function public.fn_problems_for_operator(text, text[], text[], text[], uuid[], text, boolean, text, timestamp with time zone, bigint, integer) to service_role
+grant execute on function public.fn_projects_import_lock(text) to service_role
+grant execute on function public.fn_projects_import_lock_key(text) to service_role
+grant execute on function public.fn_projects_import_merge(text, text, uuid, jsonb, uuid) to service_role
+grant execute on function public.fn_projects_import_merge_columns(text, text, uuid, uuid, text[], text[], text[], text[], text[], text[], integer[], integer[], integer[], integer[], text[], text[]) to service_role
+grant execute on function public.fn_projects_import_stage(text, text, uuid, text, smallint, jsonb, integer, uuid, jsonb) to service_role
+grant execute on function public.fn_projects_import_submit(text, text, uuid, text, smallint, jsonb, jsonb, uuid, jsonb) to service_role
+grant execute on function public.fn_projects_import_submit_columns(text, text, uuid, text, smallint, jsonb, uuid, jsonb, text[], text[], text[], text[], text[], text[], integer[], integer[], integer[], integer[], text[]) to service_role
+grant execute on function public.fn_projects_import_try_lock(text) to service_role
+grant execute on function public.fn_projects_membership_backfill(text) to service_role
+grant execute on function public.fn_projects_membership_backfill(text, text[]) to service_role
+grant execute on function public.fn_projects_membership_sync_table() to service_role
+grant execute on function public.fn_projects_resolve_canonical(text, text, text, text, text) to service_role
+grant execute on function public.fn_projects_resolve_canonical_batch(text, text[], text[], text[], text[]) to public
+grant execute on function public.fn_projects_resolve_canonical_batch(text, text[], text[], text[], text[]) to service_role
+grant execute on function public.fn_projects_sync_memberships(uuid) to service_role
+grant execute on function public.fn_require_admin() to authenticated
+grant execute on function public.fn_require_admin() to service_role
+grant execute on function public.fn_require_operator() to authenticated
+grant execute on function public.fn_require_operator() to service_role
+grant execute on function public.fn_tenant_expected_at(timestamp with time zone, text, time without time zone, integer[]) to authenticated
+grant execute on function public.fn_tenant_expected_at(timestamp with time zone, text, time without time zone, integer[]) to service_role
+grant execute on function public.fn_tenant_last_success_at(text) to authenticated
+grant execute on function public.fn_tenant_last_success_at(text) to service_role
+grant execute on function public.fn_tenant_pause(text, text, text) to service_role
+grant execute on function public.fn_tenant_resume(text, text) to service_role
+grant execute on function public.fn_tenant_secrets_for_operator() to authenticated
+grant execute on function public.fn_tenant_secrets_for_operator() to service_role
+grant execute on function public.fn_tenant_set_paused(text, boolean, text) to authenticated
+grant execute on function public.fn_tenant_set_paused(text, boolean, text) to service_role
+grant execute on function public.fn_tenants_status_for_operator() to authenticated
+grant execute on function public.fn_tenants_status_for_operator() to service_role
+grant select, usage on sequence public.alert_deliveries_id_seq to service_role
+grant select, usage on sequence public.import_anomalies_id_seq to service_role
+grant select, usage on sequence public.import_problem_events_id_seq to service_role
+grant select, usage on sequence public.import_problems_id_seq to service_role
+grant select, usage on sequence public.import_requests_id_seq to service_role
+grant select, usage on sequence public.project_org_memberships_id_seq to service_role
+grant select, usage on sequence public.project_user_memberships_id_seq to service_role
+grant select, usage on sequence public.tenant_events_id_seq to service_role
+grant select on table public.alert_deliveries to authenticated
+grant delete, insert, select, update on table public.alert_deliveries to service_role
+grant select on table public.alert_windows to authenticated
+grant delete, insert, select, update on table public.alert_windows to service_role
+grant select on table public.directory_changes to authenticated
+grant select on table public.directory_changes to service_role
+grant select on table public.ds_directory to authenticated
+grant delete, insert, select, update on table public.ds_directory to service_role
+grant select on table public.import_anomalies to authenticated
+grant delete, insert, select, update on table public.import_anomalies to service_role
+grant select on table public.import_problem_events to authenticated
+grant delete, insert, select, update on table public.import_problem_events to service_role
+grant select on table public.import_problems to authenticated
+grant delete, insert, select, update on table public.import_problems to service_role
+grant select on table public.import_requests to authenticated
+grant delete, insert, select, update on table public.import_requests to service_role
+grant select on table public.import_retention_stats to authenticated
+grant delete, insert, select, update on table public.import_retention_stats to service_role
+grant select on table public.organizations to authenticated
+grant delete, insert, select, update on table public.organizations to service_role
+grant select on table public.partner_normalization to authenticated
+grant delete, insert, select, update on table public.partner_normalization to service_role
+grant select on table public.project_org_memberships to authenticated
+grant delete, insert, select, update on table public.project_org_memberships to service_role
+grant select on table public.project_user_memberships to authenticated
+grant delete, insert, select, update on table public.project_user_memberships to service_role
+grant select on table public.projects to authenticated
+grant delete, insert, select, update on table public.projects to service_role
+grant select on table public.rm_directory to authenticated
+grant delete, insert, select, update on table public.rm_directory to service_role
+grant delete, insert, select, update on table public.staging_imports to service_role
+grant select on table public.tenant_events to authenticated
+grant delete, insert, select, update on table public.tenant_events to service_role
+grant select on table public.tenants to authenticated
+grant delete, insert, select, update on table public.tenants to service_role
+grant select on view public.vw_import_anomalies_recent to authenticated
+grant select on view public.vw_import_anomalies_recent to service_role
+grant select on view public.vw_import_anomalies_stats_24h to authenticated
+grant select on view public.vw_import_anomalies_stats_24h to service_role
+grant select on view public.vw_project_members to authenticated
+grant select on view public.vw_project_members to service_role
+grant select on view public.vw_tenant_freshness to authenticated
+grant select on view public.vw_tenant_freshness to service_role

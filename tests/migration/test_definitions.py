@@ -146,3 +146,21 @@ def test_a_database_migrated_by_a_newer_version_keeps_its_definitions(migrated_u
     assert migrations.migrate(migrated_url) == []
     assert status(migrated_url).unknown == ["9999"]
 
+
+# A function a reviewer reads in one screen: longer ones are split into named steps, and one
+# short function says their order (see sql/README.md).
+MAX_FUNCTION_LINES = 120
+_FUNCTION = re.compile(
+    r"create\s+or\s+replace\s+function\s+([\w.]+)\s*\(.*?\bas\s+(\$\w*\$)(.*?)\2",
+    re.IGNORECASE | re.DOTALL)
+
+
+def test_no_function_body_is_longer_than_the_limit() -> None:
+    lengths = [(f"{definition.path}: {name}", body.strip("\n").count("\n") + 1)
+               for definition in migrations.definitions()
+               for name, _, body in _FUNCTION.findall(definition.sql)]
+    declared = sum(len(re.findall(r"create\s+or\s+replace\s+function", definition.sql,
+                                  re.IGNORECASE)) for definition in migrations.definitions())
+    assert len(lengths) == declared, "every function's body is measured"
+    too_long = [(name, lines) for name, lines in lengths if lines > MAX_FUNCTION_LINES]
+    assert too_long == [], f"split these into named steps (limit {MAX_FUNCTION_LINES} lines)"

@@ -1,7 +1,11 @@
--- fn_cleanup_import_data — as in 0012 (same signature, chunks and answer), except that a staged
--- batch's occurrences are unlinked before it is deleted, in bounded steps that skip rows an
--- import holds (the foreign key's on delete set null waited on them, and could deadlock with
--- an import resolving the same problems' occurrences).
+-- fn_cleanup_import_data — retention (the runbook's daily job): deletes what is older than its
+-- retention, chunk by chunk (each step at most p_chunk_size rows, at most p_max_chunks rounds,
+-- null: until done), counting what went per tenant and day in import_retention_stats. Each
+-- round runs the steps in this order: occurrences, then unlinking and deleting staged batches
+-- (a batch's occurrences lose their link before it goes, never waiting on an import, so the
+-- two cannot deadlock), requests, resolved problems nothing points at, alert deliveries.
+-- p_imports_days applies to batches, requests and deliveries, p_anomalies_days to occurrences
+-- and problems; 0 keeps nothing.
 create or replace function public.fn_cleanup_import_data(
     p_imports_days    integer default 60,
     p_anomalies_days  integer default 90,
@@ -25,7 +29,6 @@ declare
     v_chunk_requests    integer;
     v_chunk_problems    integer;
     v_chunk_deliveries  integer;
-    v_has_deliveries    boolean := to_regclass('public.alert_deliveries') is not null;
     v_chunks            integer := 0;
     v_more              boolean := true;
 begin
@@ -45,167 +48,12 @@ begin
                                else now() - make_interval(days => p_anomalies_days) end;
 
     while v_more and (p_max_chunks is null or v_chunks < p_max_chunks) loop
-        with doomed as (
-            select tenant_id, id
-              from import_anomalies
-             where created_at < v_anomalies_cutoff
-             order by created_at
-             limit p_chunk_size
-               for update skip locked
-        ), deleted as (
-            delete from import_anomalies a
-             using doomed d
-             where a.tenant_id = d.tenant_id and a.id = d.id
-            returning a.tenant_id, a.created_at
-        ), counted as (
-            insert into import_retention_stats as s (tenant_id, stat_date, import_anomalies_count)
-            select tenant_id, (created_at at time zone 'UTC')::date, count(*)
-              from deleted
-             group by 1, 2
-            on conflict (tenant_id, stat_date) do update
-               set import_anomalies_count = s.import_anomalies_count
-                                            + excluded.import_anomalies_count,
-                   last_updated_at = now()
-            returning 1
-        )
-        select count(*) into v_chunk_anomalies from deleted;
-
-        -- A staged batch's occurrences lose their link before it goes, p_chunk_size at a
-        -- time and never waiting on an occurrence an import holds: retention waits on no
-        -- import, so the two cannot deadlock. A batch with occurrences still linked stays
-        -- for a later chunk or run.
-        with due as (
-            select tenant_id, id, batch_id
-              from staging_imports
-             where created_at < v_imports_cutoff
-             order by created_at
-             limit p_chunk_size
-        ), linked as (
-            select a.tenant_id, a.id
-              from due d
-              join import_anomalies a
-                on a.tenant_id = d.tenant_id and a.batch_id = d.batch_id
-               and a.staging_id = d.id
-             limit p_chunk_size
-               for update of a skip locked
-        )
-        update import_anomalies a
-           set staging_id = null
-          from linked l
-         where a.tenant_id = l.tenant_id and a.id = l.id;
-        get diagnostics v_chunk_unlinked = row_count;
-
-        with doomed as (
-            select s.tenant_id, s.id
-              from staging_imports s
-             where s.created_at < v_imports_cutoff
-               and not exists (select 1 from import_anomalies a
-                                where a.tenant_id = s.tenant_id and a.batch_id = s.batch_id
-                                  and a.staging_id = s.id)
-             order by s.created_at
-             limit p_chunk_size
-               for update skip locked
-        ), deleted as (
-            delete from staging_imports i
-             using doomed d
-             where i.tenant_id = d.tenant_id and i.id = d.id
-            returning i.tenant_id, i.created_at
-        ), counted as (
-            insert into import_retention_stats as s (tenant_id, stat_date, staging_imports_count)
-            select tenant_id, (created_at at time zone 'UTC')::date, count(*)
-              from deleted
-             group by 1, 2
-            on conflict (tenant_id, stat_date) do update
-               set staging_imports_count = s.staging_imports_count
-                                           + excluded.staging_imports_count,
-                   last_updated_at = now()
-            returning 1
-        )
-        select count(*) into v_chunk_imports from deleted;
-
-        with doomed as (
-            select tenant_id, id
-              from import_requests
-             where created_at < v_imports_cutoff
-             order by created_at
-             limit p_chunk_size
-               for update skip locked
-        ), deleted as (
-            delete from import_requests r
-             using doomed d
-             where r.tenant_id = d.tenant_id and r.id = d.id
-            returning r.tenant_id, r.created_at
-        ), counted as (
-            insert into import_retention_stats as s (tenant_id, stat_date, import_requests_count)
-            select tenant_id, (created_at at time zone 'UTC')::date, count(*)
-              from deleted
-             group by 1, 2
-            on conflict (tenant_id, stat_date) do update
-               set import_requests_count = s.import_requests_count
-                                           + excluded.import_requests_count,
-                   last_updated_at = now()
-            returning 1
-        )
-        select count(*) into v_chunk_requests from deleted;
-
-        with doomed as (
-            select pr.tenant_id, pr.id
-              from import_problems pr
-             where pr.status = 'resolved'
-               and pr.last_seen_at < v_anomalies_cutoff
-               and not exists (select 1 from import_anomalies a
-                                where a.tenant_id = pr.tenant_id and a.problem_id = pr.id)
-             order by pr.last_seen_at
-             limit p_chunk_size
-               for update skip locked
-        ), deleted as (
-            delete from import_problems pr
-             using doomed d
-             where pr.tenant_id = d.tenant_id and pr.id = d.id
-            returning pr.tenant_id, pr.first_seen_at
-        ), counted as (
-            insert into import_retention_stats as s (tenant_id, stat_date, import_problems_count)
-            select tenant_id, (first_seen_at at time zone 'UTC')::date, count(*)
-              from deleted
-             group by 1, 2
-            on conflict (tenant_id, stat_date) do update
-               set import_problems_count = s.import_problems_count
-                                           + excluded.import_problems_count,
-                   last_updated_at = now()
-            returning 1
-        )
-        select count(*) into v_chunk_problems from deleted;
-
-        v_chunk_deliveries := 0;
-        if v_has_deliveries then
-            execute $q$
-                with doomed as (
-                    select tenant_id, id
-                      from public.alert_deliveries
-                     where created_at < $1
-                     order by created_at
-                     limit $2
-                       for update skip locked
-                ), deleted as (
-                    delete from public.alert_deliveries x
-                     using doomed d
-                     where x.tenant_id = d.tenant_id and x.id = d.id
-                    returning x.tenant_id, x.created_at
-                ), counted as (
-                    insert into public.import_retention_stats as s
-                           (tenant_id, stat_date, alert_deliveries_count)
-                    select tenant_id, (created_at at time zone 'UTC')::date, count(*)
-                      from deleted
-                     group by 1, 2
-                    on conflict (tenant_id, stat_date) do update
-                       set alert_deliveries_count = s.alert_deliveries_count
-                                                    + excluded.alert_deliveries_count,
-                           last_updated_at = now()
-                    returning 1
-                )
-                select count(*) from deleted
-            $q$ into v_chunk_deliveries using v_imports_cutoff, p_chunk_size;
-        end if;
+        v_chunk_anomalies := fn_cleanup_import_data_anomalies(v_anomalies_cutoff, p_chunk_size);
+        v_chunk_unlinked := fn_cleanup_import_data_unlink(v_imports_cutoff, p_chunk_size);
+        v_chunk_imports := fn_cleanup_import_data_staging(v_imports_cutoff, p_chunk_size);
+        v_chunk_requests := fn_cleanup_import_data_requests(v_imports_cutoff, p_chunk_size);
+        v_chunk_problems := fn_cleanup_import_data_problems(v_anomalies_cutoff, p_chunk_size);
+        v_chunk_deliveries := fn_cleanup_import_data_deliveries(v_imports_cutoff, p_chunk_size);
 
         v_chunks := v_chunks + 1;
         v_anomalies := v_anomalies + v_chunk_anomalies;
@@ -232,5 +80,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_cleanup_import_data(integer, integer, integer, integer)', 'execute',
-                                'service_role');
+select public.fn_privileges_set(
+    'function public.fn_cleanup_import_data(integer, integer, integer, integer)',
+    'execute', 'service_role');

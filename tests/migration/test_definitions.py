@@ -10,8 +10,9 @@ from importlib import resources
 
 import psycopg
 import pytest
+from psycopg.rows import dict_row
 
-from projects_import.db import migrations
+from projects_import.db import migrations, snapshot
 from projects_import.db.connection import Database
 from tests.migration.test_schema import RELEASED
 
@@ -135,6 +136,9 @@ def test_a_new_migration_applies_every_definition_again(migrated_url) -> None:
     assert migrations.migrate(migrated_url) == [d.version for d in migrations.definitions()]
     _, views, _ = catalog(migrated_url)
     assert "vw_tenant_freshness" in views
+    # applied twice, every definition leaves the same catalog, privileges included
+    with psycopg.connect(migrated_url, row_factory=dict_row) as conn:
+        assert snapshot.dump(conn) == snapshot.committed()
 
 
 def test_a_database_migrated_by_a_newer_version_keeps_its_definitions(migrated_url) -> None:

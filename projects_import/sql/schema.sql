@@ -3104,6 +3104,10 @@ grant execute on function public.fn_dashboard_membership_changes(integer, intege
 grant execute on function public.fn_dashboard_membership_changes(integer, integer) to service_role
 grant execute on function public.fn_directory_change_apply(text, bigint) to authenticated
 grant execute on function public.fn_directory_change_apply(text, bigint) to service_role
+grant execute on function public.fn_directory_change_credit(text, bigint) to authenticated
+grant execute on function public.fn_directory_change_credit(text, bigint) to service_role
+grant execute on function public.fn_directory_change_undo(text, bigint) to authenticated
+grant execute on function public.fn_directory_change_undo(text, bigint) to service_role
 grant execute on function public.fn_directory_key(text) to service_role
 grant execute on function public.fn_directory_partner_remove(text, text) to authenticated
 grant execute on function public.fn_directory_partner_remove(text, text) to service_role
@@ -3138,6 +3142,10 @@ grant execute on function public.fn_problem_events(bigint) to authenticated
 grant execute on function public.fn_problem_events(bigint) to service_role
 grant execute on function public.fn_problem_get(bigint) to authenticated
 grant execute on function public.fn_problem_get(bigint) to service_role
+grant execute on function public.fn_problem_group_set_status(text, text, text, text, text) to authenticated
+grant execute on function public.fn_problem_group_set_status(text, text, text, text, text) to service_role
+grant execute on function public.fn_problem_groups_for_operator(text, text[], text[], text[], uuid[], text, boolean, text, timestamp with time zone, bigint, integer) to authenticated
+grant execute on function public.fn_problem_groups_for_operator(text, text[], text[], text[], uuid[], text, boolean, text, timestamp with time zone, bigint, integer) to service_role
 grant execute on function public.fn_problem_occurrences(bigint, integer) to authenticated
 grant execute on function public.fn_problem_occurrences(bigint, integer) to service_role
 grant execute on function public.fn_problem_set_status(bigint, text, text) to authenticated
@@ -3148,6 +3156,8 @@ grant execute on function public.fn_problems_check_filters(text[], text[], text[
 grant execute on function public.fn_problems_check_filters(text[], text[], text[], integer) to service_role
 grant execute on function public.fn_problems_for_operator(text, text[], text[], text[], uuid[], text, boolean, text, timestamp with time zone, bigint, integer) to authenticated
 grant execute on function public.fn_problems_for_operator(text, text[], text[], text[], uuid[], text, boolean, text, timestamp with time zone, bigint, integer) to service_role
+grant execute on function public.fn_problems_set_status_each(bigint[], text, text) to authenticated
+grant execute on function public.fn_problems_set_status_each(bigint[], text, text) to service_role
 grant execute on function public.fn_projects_import_lock(text) to service_role
 grant execute on function public.fn_projects_import_lock_key(text) to service_role
 grant execute on function public.fn_projects_import_merge(text, text, uuid, jsonb, uuid) to service_role

@@ -2358,6 +2358,8 @@ begin
 
     -- The problems and loose occurrences the steps below may resolve, locked up front in id
     -- order (0035): an operator's bulk action on them waits, or is waited for, never both.
+    -- (the same conditions as the updates: only an operator's resolve can change the set
+    -- meanwhile, and it only shrinks it).
     perform fn_import_problems_lock(array(
         select pr.id
           from import_problems pr
@@ -2365,7 +2367,14 @@ begin
             on pr.tenant_id = p.tenant_id and pr.project_key = p.stage_application
          where pr.status <> 'resolved'
            and (p_tenant_id is null or p.tenant_id = p_tenant_id)
-           and (p_project_keys is null or p.stage_application = any (p_project_keys))));
+           and (p_project_keys is null or p.stage_application = any (p_project_keys))
+           and not exists (
+                select 1
+                  from fn_import_anomaly_misses(p.delivery_partner, p.deployment_specialist,
+                                                p.relationship_manager, p.rm_preferred_username,
+                                                p.partner_org, p.ds_username, p.rm_username) m
+                 where m.anomaly_type = pr.anomaly_type
+                   and fn_directory_key(m.unknown_value) = pr.unknown_key)));
     perform fn_import_anomalies_lock(array(
         select ia.id
           from import_anomalies ia
@@ -2373,7 +2382,8 @@ begin
             on ia.tenant_id = p.tenant_id and ia.project_key = p.stage_application
          where ia.problem_id is null and ia.status <> 'resolved'
            and (p_tenant_id is null or p.tenant_id = p_tenant_id)
-           and (p_project_keys is null or p.stage_application = any (p_project_keys))));
+           and (p_project_keys is null or p.stage_application = any (p_project_keys))
+           and not fn_import_anomaly_applies(ia.anomaly_type, p)));
 
     with fixed as (
         update import_problems pr

@@ -244,3 +244,116 @@ def test_anomaly_set_status_waits_for_a_concurrent_resolve(database_url, db,
                                    "it cannot be acknowledged"
     assert db.execute("select status from import_anomalies where id = %s",
                       (anomaly,)).fetchone()["status"] == "resolved"
+
+
+@pytest.fixture
+def admin(live_server, database_url) -> Iterator[httpx.Client]:
+    email = f"admin-{uuid.uuid4().hex[:6]}@example.com"
+    add_login(database_url, email, "admin")
+    with httpx.Client(base_url=live_server.url, timeout=60,
+                      headers={"Origin": live_server.url}) as client:
+        assert client.post("/login", data={"email": email, "password": PASSWORD}
+                           ).status_code == 303
+        yield client
+
+
+def test_bulk_resolve_races_the_backfill_and_directory_fixes(
+        http, operator, admin, tenant, database_url, directories, db) -> None:
+    """The backfill and a directory fix (which runs the backfill for the projects it affects)
+    resolve the same problems an operator bulk-resolves, newest first: nobody deadlocks, and
+    every resolve the console reports is in the history."""
+    secret = tenant[1]
+    with ThreadPoolExecutor(2) as pool:
+        for day in range(1, 7):
+            db.execute("delete from ds_directory where preferred_username like 'ghost.%%'")
+            db.commit()
+            assert post_import(http, secret, day).status_code == 200
+            ids = unresolved_ids(db)
+            assert ids
+            note = f"fix round {day}"
+            start = threading.Barrier(2)
+
+            def resolve(ids: list[int] = ids, note: str = note,
+                        start: threading.Barrier = start) -> httpx.Response:
+                start.wait()
+                return bulk_resolve(operator, ids, note)
+
+            def fix(day: int = day, start: threading.Barrier = start) -> str:
+                with psycopg.connect(database_url) as conn:
+                    conn.execute("insert into ds_directory (tenant_id, preferred_username) "
+                                 "select 'TELCO', 'ghost.' || g from generate_series(1, 3) g")
+                    conn.commit()
+                    if day % 2:
+                        start.wait()
+                        conn.execute("select fn_projects_membership_backfill('TELCO')")
+                        conn.commit()
+                        return "backfill"
+                csrf = csrf_of(admin.get("/dashboard/directories").text)
+                start.wait()
+                answer = admin.post("/dashboard/directories", data={
+                    "csrf": csrf, "tenant": "TELCO", "directory": "ds", "op": "set",
+                    "username": "ghost.0", "display_name": "Found Again"})
+                assert answer.status_code == 303, answer.text
+                return "directory fix"
+
+            by_console = pool.submit(resolve)
+            fixed = pool.submit(fix)
+            assert fixed.result() in ("backfill", "directory fix")
+            answer = by_console.result()
+            assert answer.status_code == 303, answer.text
+            updated = re.search(r"updated=(\d+)", answer.headers["location"])
+            assert updated is not None
+            logged = db.execute(
+                "select count(*) as n from import_problem_events where action = 'resolved' "
+                "and actor = %s and note = %s", (operator.email, note)).fetchone()["n"]
+            assert logged == int(updated.group(1))
+            assert db.execute("select count(*) as n from import_problems where id = any(%s) "
+                              "and status <> 'resolved'", (ids,)).fetchone()["n"] == 0
+            assert_consistent(db)
+
+
+def held_by_others(db: psycopg.Connection[Any], ids: list[int]) -> set[int]:
+    """Which of these problems another transaction holds locked right now."""
+    with db.transaction():
+        free = {r["id"] for r in db.execute(
+            "select id from import_problems where id = any(%s) for update skip locked",
+            (ids,))}
+    return set(ids) - free
+
+
+@pytest.mark.parametrize("path", ["console bulk resolve", "import", "backfill"])
+def test_each_path_locks_its_problems_up_front_in_id_order(
+        path, http, operator, tenant, database_url, directories, db) -> None:
+    """While a path waits for one of its problems (held by another transaction), it holds
+    exactly the ones with a smaller id: it takes them all up front, in id order."""
+    secret = tenant[1]
+    assert post_import(http, secret, 1).status_code == 200
+    ids = unresolved_ids(db)
+    assert len(ids) > 10
+    middle = sorted(ids)[len(ids) // 2]
+
+    def backfill() -> str:
+        with psycopg.connect(database_url) as conn:
+            conn.execute("select fn_projects_membership_backfill('TELCO')")
+        return "done"
+
+    if path == "backfill":  # the unknown DSs are known now: the backfill resolves every one
+        db.execute("insert into ds_directory (tenant_id, preferred_username) "
+                   "select 'TELCO', 'ghost.' || g from generate_series(0, 3) g")
+
+    run: dict[str, Callable[[], Any]] = {
+        "console bulk resolve": lambda: bulk_resolve(operator, ids, "in order"),
+        "import": lambda: post_import(http, secret, 2),
+        "backfill": backfill,
+    }
+    db.commit()
+    with psycopg.connect(database_url) as holder, ThreadPoolExecutor(1) as pool:
+        holder.execute("select id from import_problems where id = %s for update", (middle,))
+        outcome = pool.submit(run[path])
+        wait_until_blocked(db, holder)
+        held = held_by_others(db, ids)
+        holder.rollback()
+        result = outcome.result()
+    assert held == {i for i in ids if i <= middle}
+    if isinstance(result, httpx.Response):
+        assert result.status_code in (200, 303), result.text

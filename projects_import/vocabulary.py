@@ -74,7 +74,7 @@ _SQL_SPACES = re.compile("[\t\n\v\f\r \u1680\u2000-\u2006\u2008-\u200a\u2028\u20
 
 def _sql_lower(char: str) -> str:
     """lower() of PostgreSQL: one character to one (towlower), without Unicode's
-    special cases (U+0130 lowers to "i"; a final sigma is "σ", never "ς")."""
+    special cases (U+0130 lowers to "i"; a final capital sigma lowers to U+03C3, never U+03C2)."""
     return char.lower()[0]
 
 

@@ -90,8 +90,9 @@ TRICKY_KEYS = [
     "ann\x0bsmith", "ann\x0csmith", "ann\u00a0smith", "\u00a0ann smith\u00a0", "ann\u2007smith",
     "ann\u202fsmith", "ann\u2002smith", "ann\u2003\u2009smith", "ann\u3000smith",
     "ann\u1680smith", "ann\u2028smith", "ann\u205fsmith", "ann\u200bsmith", "ann\x85smith",
-    "ann\x1csmith", "ann\x1fsmith", "ÀNN SMÏTH", "\u0130stanbul", "ΟΔΥΣΣΕΥΣ", "STRASSE", "Straße",
-    "ǅemal", "Ⅻ", "ＡＮＮ", "", " ", "\t\n", "\u3000", "\u00a0", "a", "  x  ",
+    "ann\x1csmith", "ann\x1fsmith", "\u00c0NN SM\u00cfTH", "\u0130stanbul",
+    "\u039f\u0394\u03a5\u03a3\u03a3\u0395\u03a5\u03a3", "STRASSE", "Stra\u00dfe", "\u01c5emal",
+    "\u216b", "\uff21\uff2e\uff2e", "", " ", "\t\n", "\u3000", "\u00a0", "a", "  x  ",
 ]
 
 

@@ -1,6 +1,6 @@
 """No lost updates between operators and imports (issue 15): one lock order for problems and
-their occurrences (fn_import_problems_lock and its callers), and a transaction rolled back for a concurrent one
-(deadlock 40P01, serialization failure 40001) answers 503 `retry`, never 500.
+their occurrences (fn_import_problems_lock and its callers), and a transaction rolled back for
+a concurrent one (deadlock 40P01, serialization failure 40001) answers 503 `retry`, never 500.
 
 Real PostgreSQL, real HTTP: the console's bulk resolve and imports race on the same problems
 over many rounds; forced deadlock pairs show what a client sees when it does happen."""

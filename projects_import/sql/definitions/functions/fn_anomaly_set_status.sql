@@ -68,5 +68,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_anomaly_set_status(bigint, text)', 'execute',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'function public.fn_anomaly_set_status(bigint, text)',
+    'execute', 'authenticated', 'service_role');

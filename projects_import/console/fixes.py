@@ -17,6 +17,7 @@ from typing import Any
 
 from projects_import.console.directories import clean_text
 from projects_import.console.errors import ConsoleError
+from projects_import.console.retry import retried_once
 from projects_import.db.connection import Database, Session
 from projects_import.vocabulary import ANOMALY_TYPES
 
@@ -110,6 +111,10 @@ class GroupFixes:
     async def preview(self, claims: Mapping[str, Any], plan: FixPlan,
                       problem_id: int | None = None) -> FixEffect:
         """What the fix would do, from running it in a transaction that is rolled back."""
+        return await retried_once(lambda: self._preview(claims, plan, problem_id))
+
+    async def _preview(self, claims: Mapping[str, Any], plan: FixPlan,
+                       problem_id: int | None) -> FixEffect:
         async with self.db.user_transaction(claims, rollback=True) as tx:
             await tx.execute("fix_savepoint")
             done = await self._run(tx, plan, problem_id)
@@ -120,7 +125,12 @@ class GroupFixes:
 
     async def apply(self, claims: Mapping[str, Any], plan: FixPlan,
                     problem_id: int | None = None) -> FixEffect:
-        """The fix, committed; with what it changed."""
+        """The fix, committed; with what it changed (run once more if it was rolled back for
+        a concurrent change)."""
+        return await retried_once(lambda: self._apply(claims, plan, problem_id))
+
+    async def _apply(self, claims: Mapping[str, Any], plan: FixPlan,
+                     problem_id: int | None) -> FixEffect:
         async with self.db.user_transaction(claims) as tx:
             await tx.execute("fix_savepoint")
             first = await self._run(tx, plan, problem_id)
@@ -134,6 +144,10 @@ class GroupFixes:
     async def undo(self, claims: Mapping[str, Any], tenant_id: str,
                    change_id: int) -> dict[str, Any]:
         """Revert a directory change; the problems it resolved that apply again reopen."""
+        return await retried_once(lambda: self._undo(claims, tenant_id, change_id))
+
+    async def _undo(self, claims: Mapping[str, Any], tenant_id: str,
+                    change_id: int) -> dict[str, Any]:
         async with self.db.user_transaction(claims) as tx:
             result: dict[str, Any] = await tx.fetch_value(
                 "console_change_undo", tenant_id=tenant_id, change_id=change_id) or {}

@@ -2,7 +2,7 @@
 problem detail, the bulk lifecycle and the CSV export of what the filters show.
 
 Reads go through the problem RPCs (fn_problems_for_operator, fn_problem_get, …) and writes
-through fn_problem_set_status, all under the signed-in user's claims, so the database refuses
+through fn_problems_set_status, all under the signed-in user's claims, so the database refuses
 a viewer as well as the page does.
 """
 
@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from projects_import.anomalies.groups import GroupKey, ProblemGroups
 from projects_import.anomalies.problems import ProblemFilter
 from projects_import.console.errors import ConsoleError
+from projects_import.console.retry import retried_once
 from projects_import.db.connection import Database, Session
 from projects_import.errors import NotFound
 from projects_import.imports.contract import derive_uuid
@@ -361,13 +362,17 @@ class Worklist:
             raise ConsoleError("select at least one problem")
         if len(ids) > MAX_SELECTED:
             raise ConsoleError(f"select at most {MAX_SELECTED} problems at a time")
-        return await ProblemGroups(self.db).set_status_each(
-            claims, list(dict.fromkeys(ids)), _step(status), _note(note))
+        step, text = _step(status), _note(note)
+        selected = list(dict.fromkeys(ids))
+        return await retried_once(lambda: ProblemGroups(self.db).set_status_each(
+            claims, selected, step, text))
 
     async def set_group_status(self, claims: Mapping[str, Any], key: GroupKey, status: str,
                                note: str | None) -> dict[str, Any]:
         """Acknowledge or resolve every problem of one cause that can take the step."""
-        return await ProblemGroups(self.db).set_status(claims, key, _step(status), _note(note))
+        step, text = _step(status), _note(note)
+        return await retried_once(lambda: ProblemGroups(self.db).set_status(
+            claims, key, step, text))
 
 
 def _step(status: str) -> str:

@@ -24,12 +24,12 @@ begin
     v_note := format('directory change #%s (%s %s)', v_change.id, v_change.action,
                      v_change.directory);
     -- the problems this change resolved, locked up front by id
-    select coalesce(array_agg(l.id order by l.id), '{}') into v_ids
-      from (select pr.id from import_problems pr
-             where pr.tenant_id = p_tenant_id and pr.status = 'resolved'
-               and pr.resolution = 'directory_fix' and pr.resolved_at = v_change.at
-               and pr.resolved_by = 'system'
-             order by pr.id for update) l;
+    select coalesce(array_agg(pr.id order by pr.id), '{}') into v_ids
+      from import_problems pr
+     where pr.tenant_id = p_tenant_id and pr.status = 'resolved'
+       and pr.resolution = 'directory_fix' and pr.resolved_at = v_change.at
+       and pr.resolved_by = 'system';
+    perform fn_import_problems_lock(v_ids);
     update import_problems pr
        set resolved_by = v_change.actor, note = coalesce(pr.note, v_note)
      where pr.tenant_id = p_tenant_id and pr.id = any (v_ids);

@@ -70,26 +70,23 @@ begin
 
     -- reopen what the change resolved and applies again, locked up front by id
     v_note := format('undo of directory change #%s', p_change_id);
-    select coalesce(array_agg(l.id order by l.id), '{}') into v_ids
-      from (select pr.id from import_problems pr
-              join projects p on p.tenant_id = pr.tenant_id
-                             and p.stage_application = pr.project_key
-             where pr.tenant_id = p_tenant_id and pr.status = 'resolved'
-               and pr.resolution = 'directory_fix' and pr.resolved_at = v_change.at
-               and exists (
-                   select 1
-                     from fn_import_anomaly_misses(p.delivery_partner,
-                                                   p.deployment_specialist,
-                                                   p.relationship_manager,
-                                                   p.rm_preferred_username, p.partner_org,
-                                                   p.ds_username, p.rm_username) m
-                    where m.anomaly_type = pr.anomaly_type
-                      and fn_directory_key(m.unknown_value) = pr.unknown_key)
-             order by pr.id for update of pr) l;
+    select coalesce(array_agg(pr.id order by pr.id), '{}') into v_ids
+      from import_problems pr
+      join projects p on p.tenant_id = pr.tenant_id and p.stage_application = pr.project_key
+     where pr.tenant_id = p_tenant_id and pr.status = 'resolved'
+       and pr.resolution = 'directory_fix' and pr.resolved_at = v_change.at
+       and exists (
+           select 1
+             from fn_import_anomaly_misses(p.delivery_partner, p.deployment_specialist,
+                                           p.relationship_manager, p.rm_preferred_username,
+                                           p.partner_org, p.ds_username, p.rm_username) m
+            where m.anomaly_type = pr.anomaly_type
+              and fn_directory_key(m.unknown_value) = pr.unknown_key);
+    perform fn_import_problems_lock(v_ids);
     update import_problems pr
        set status = case when pr.acknowledged_at is null then 'open' else 'acknowledged' end,
            resolved_at = null, resolved_by = null, resolution = null
-     where pr.tenant_id = p_tenant_id and pr.id = any (v_ids);
+     where pr.tenant_id = p_tenant_id and pr.id = any (v_ids) and pr.status = 'resolved';
     insert into import_problem_events (tenant_id, problem_id, actor, action, note)
     select p_tenant_id, x.id, v_actor, 'reopened', v_note from unnest(v_ids) as x(id);
     update import_anomalies a

@@ -22,12 +22,12 @@ declare
     v_ids bigint[];
 begin
     perform fn_require_operator();
-    -- the group's problems, locked up front by id (the global order), read once
-    select coalesce(array_agg(l.id order by l.id), '{}') into v_ids
-      from (select pr.id from import_problems pr
-             where pr.tenant_id = p_tenant_id and pr.anomaly_type = p_anomaly_type
-               and pr.unknown_value = p_unknown_value
-             order by pr.id for update) l;
+    -- the group's problems; fn_problems_set_status_each locks them up front by id (the
+    -- global order, fn_import_problems_lock)
+    select coalesce(array_agg(pr.id order by pr.id), '{}') into v_ids
+      from import_problems pr
+     where pr.tenant_id = p_tenant_id and pr.anomaly_type = p_anomaly_type
+       and pr.unknown_value = p_unknown_value;
     if cardinality(v_ids) = 0 then
         raise exception 'tenant % has no % problem with unknown value %',
             coalesce(p_tenant_id, 'null'), coalesce(p_anomaly_type, 'null'),

@@ -40,7 +40,7 @@ begin
     end if;
 
     -- every problem this step may change, locked up front in the global order (by id)
-    perform 1 from import_problems pr where pr.id = any (p_ids) order by pr.id for update;
+    perform fn_import_problems_lock(p_ids);
 
     for v_asked in
         select u.id from unnest(p_ids) with ordinality as u(id, n)

@@ -1411,6 +1411,9 @@ declare
     v_findings      jsonb := '[]'::jsonb;
     v_check         text;
 begin
+    if p_before is null then
+        return jsonb_build_object('findings', '[]'::jsonb, 'held', false, 'limits', v_limits);
+    end if;
     select count(distinct row_index) into v_anomaly_rows from pg_temp.import_batch_misses;
     select count(*) into v_changed
       from pg_temp.import_audit_before b
@@ -1456,6 +1459,9 @@ declare
     v_existing  integer;
     v_active    integer;
 begin
+    if not (select t.audit_enabled from tenants t where t.tenant_id = p_tenant_id) then
+        return null;
+    end if;
     create temp table if not exists pg_temp.import_audit_before (
         stage_application text primary key,
         assignment        text[]

@@ -86,7 +86,7 @@ $$;
 
 -- fn_import_audit_before(tenant, keys) — snapshot the batch's existing projects (partner, DS,
 -- RM, raw and canonical) into pg_temp.import_audit_before; answers their count and their
--- active memberships, the denominators of the audit.
+-- active memberships, the denominators of the audit (null when the tenant's audit is off).
 create function public.fn_import_audit_before(p_tenant_id text, p_keys text[])
     returns jsonb
     language plpgsql
@@ -96,6 +96,9 @@ declare
     v_existing  integer;
     v_active    integer;
 begin
+    if not (select t.audit_enabled from tenants t where t.tenant_id = p_tenant_id) then
+        return null;
+    end if;
     create temp table if not exists pg_temp.import_audit_before (
         stage_application text primary key,
         assignment        text[]
@@ -126,7 +129,8 @@ end
 $$;
 
 -- fn_import_audit_after(tenant, before, metrics) — after the merge (same transaction): the
--- observed figures and the findings, one per limit exceeded ({check, observed, limit}).
+-- observed figures and the findings, one per limit exceeded ({check, observed, limit});
+-- no findings when the audit is off (before is null).
 create function public.fn_import_audit_after(p_tenant_id text, p_before jsonb,
                                              p_metrics jsonb)
     returns jsonb
@@ -145,6 +149,9 @@ declare
     v_findings      jsonb := '[]'::jsonb;
     v_check         text;
 begin
+    if p_before is null then
+        return jsonb_build_object('findings', '[]'::jsonb, 'held', false, 'limits', v_limits);
+    end if;
     select count(distinct row_index) into v_anomaly_rows from pg_temp.import_batch_misses;
     select count(*) into v_changed
       from pg_temp.import_audit_before b

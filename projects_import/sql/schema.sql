@@ -3293,11 +3293,25 @@ grant execute on function public.fn_import_anomaly_misses(text, text, text, text
 grant execute on function public.fn_import_anomaly_subject(text, text, text, text, text) to authenticated
 grant execute on function public.fn_import_anomaly_subject(text, text, text, text, text) to public
 grant execute on function public.fn_import_anomaly_subject(text, text, text, text, text) to service_role
+grant execute on function public.fn_import_audit_after(text, jsonb, jsonb) to service_role
+grant execute on function public.fn_import_audit_before(text, text[]) to service_role
+grant execute on function public.fn_import_audit_limits(text) to service_role
+grant execute on function public.fn_import_batch_diff(text, uuid, jsonb) to service_role
+grant execute on function public.fn_import_batch_for_operator(bigint) to authenticated
+grant execute on function public.fn_import_batch_for_operator(bigint) to service_role
+grant execute on function public.fn_import_batch_hold(text, uuid, jsonb, jsonb) to service_role
+grant execute on function public.fn_import_batch_overtaken(text, uuid) to service_role
+grant execute on function public.fn_import_batch_publish(text, uuid, jsonb, text) to service_role
+grant execute on function public.fn_import_batch_reject(text, uuid, text, text) to service_role
+grant execute on function public.fn_import_batch_resent(text, jsonb) to service_role
+grant execute on function public.fn_import_batch_state(text, uuid) to authenticated
+grant execute on function public.fn_import_batch_state(text, uuid) to service_role
 grant execute on function public.fn_import_get(bigint) to authenticated
 grant execute on function public.fn_import_get(bigint) to service_role
+grant execute on function public.fn_import_projects_snapshot(text, text[]) to service_role
 grant execute on function public.fn_import_retention_cron_job() to service_role
-grant execute on function public.fn_imports_for_operator(text, integer, timestamp with time zone, timestamp with time zone, bigint, integer) to authenticated
-grant execute on function public.fn_imports_for_operator(text, integer, timestamp with time zone, timestamp with time zone, bigint, integer) to service_role
+grant execute on function public.fn_imports_for_operator(text, integer, timestamp with time zone, timestamp with time zone, bigint, integer, text) to authenticated
+grant execute on function public.fn_imports_for_operator(text, integer, timestamp with time zone, timestamp with time zone, bigint, integer, text) to service_role
 grant execute on function public.fn_is_admin() to authenticated
 grant execute on function public.fn_is_admin() to service_role
 grant execute on function public.fn_is_operator() to authenticated
@@ -3348,6 +3362,8 @@ grant execute on function public.fn_require_admin() to authenticated
 grant execute on function public.fn_require_admin() to service_role
 grant execute on function public.fn_require_operator() to authenticated
 grant execute on function public.fn_require_operator() to service_role
+grant execute on function public.fn_tenant_audits_for_operator() to authenticated
+grant execute on function public.fn_tenant_audits_for_operator() to service_role
 grant execute on function public.fn_tenant_expected_at(timestamp with time zone, text, time without time zone, integer[]) to authenticated
 grant execute on function public.fn_tenant_expected_at(timestamp with time zone, text, time without time zone, integer[]) to service_role
 grant execute on function public.fn_tenant_last_success_at(text) to authenticated
@@ -3356,6 +3372,7 @@ grant execute on function public.fn_tenant_pause(text, text, text) to service_ro
 grant execute on function public.fn_tenant_resume(text, text) to service_role
 grant execute on function public.fn_tenant_secrets_for_operator() to authenticated
 grant execute on function public.fn_tenant_secrets_for_operator() to service_role
+grant execute on function public.fn_tenant_set_audit(text, boolean, numeric, numeric, numeric, integer) to service_role
 grant execute on function public.fn_tenant_set_paused(text, boolean, text) to authenticated
 grant execute on function public.fn_tenant_set_paused(text, boolean, text) to service_role
 grant execute on function public.fn_tenants_status_for_operator() to authenticated
@@ -3378,6 +3395,7 @@ grant select on table public.ds_directory to authenticated
 grant delete, insert, select, update on table public.ds_directory to service_role
 grant select on table public.import_anomalies to authenticated
 grant delete, insert, select, update on table public.import_anomalies to service_role
+grant delete, insert, select, update on table public.import_batch_decisions to service_role
 grant select on table public.import_problem_events to authenticated
 grant delete, insert, select, update on table public.import_problem_events to service_role
 grant select on table public.import_problems to authenticated

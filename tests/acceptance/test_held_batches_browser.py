@@ -84,7 +84,7 @@ def test_admin_reviews_the_diff_then_publishes_and_rejects(
     assert f"{PROJECTS} projects change" in counts and f"{PROJECTS} memberships end" in counts
     assert page.locator("#diff tr.diff-project").count() == 50
     first = page.locator("#diff tr.diff-project").first
-    assert "relationship_manager: First Last → –" in first.inner_text()
+    assert "relationship_manager: First Last \u2192 \u2013" in first.inner_text()
     assert "ends relationship_manager:flast" in first.inner_text()
     _shot(page, "held-diff-page-1.png")
     page.get_by_role("link", name="next →").click()

@@ -348,3 +348,19 @@ def test_a_dry_run_writes_nothing_but_the_request_record(
     bad = client.post("/import-projects?dry_run=maybe", json=batch(changed),
                       headers=bearer(loaded))
     assert bad.status_code == 400 and "dry_run" in bad.json()["error"]["message"]
+
+
+def test_too_many_rows_with_anomalies_are_held(client: httpx.Client, loaded: str,
+                                               db: psycopg.Connection[Any]) -> None:
+    db.execute("select fn_tenant_set_audit('TELCO', p_max_ended_share => 1, "
+               "p_max_changed_share => 1)")
+    daily = rows()
+    for i in range(600):  # a directory export that lost people: 60 % of rows miss their DS
+        daily[i]["deployment_specialist"] = f"gone.{i}"
+    answer = client.post("/import-projects", json=batch(daily, batch_id="day-2"),
+                         headers=bearer(loaded))
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["audit"]["findings"] == [
+        {"check": "max_anomaly_share", "observed": 0.6, "limit": 0.5}]
+    assert answer.json()["metrics"]["anomalies_count"] == 600
+    assert db.execute("select count(*) as n from import_anomalies").fetchone()["n"] == 0

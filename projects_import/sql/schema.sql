@@ -769,7 +769,7 @@ begin
             using errcode = 'invalid_parameter_value';
     end if;
 
-    select a.status, a.problem_id into v_current, v_problem
+    select a.problem_id into v_problem
       from public.import_anomalies a
      where a.id = p_id;
     if not found then
@@ -786,6 +786,13 @@ begin
         return;
     end if;
 
+    select a.status into v_current
+      from public.import_anomalies a
+     where a.id = p_id
+       for update;
+    if not found then
+        raise exception 'no anomaly with id %', p_id using errcode = 'no_data_found';
+    end if;
     if v_current = 'resolved' and p_status = 'acknowledged' then
         raise exception 'anomaly % is already resolved; it cannot be acknowledged', p_id
             using errcode = 'object_not_in_prerequisite_state';
@@ -1419,6 +1426,13 @@ begin
     end if;
 end
 
+function public.fn_import_anomalies_lock(p_ids bigint[]) returns integer [sql, volatile, set search_path=public, pg_temp]:
+select count(*)::integer
+      from (select a.id from public.import_anomalies a
+             where a.id = any (p_ids)
+             order by a.id
+               for update) locked
+
 function public.fn_import_anomaly_applies(p_anomaly_type text, p_project projects) returns boolean [sql, immutable]:
 select exists (
         select 1
@@ -1671,6 +1685,22 @@ select coalesce(array_agg(distinct btrim(r ->> 'stage_application')), '{}')
                select btrim(x ->> 'stage_application')
                  from jsonb_array_elements(h.raw -> 'rows') x)
 
+function public.fn_import_batch_problems_lock(p_tenant_id text) returns integer [plpgsql, volatile, set search_path=public, pg_temp]:
+begin
+    return fn_import_problems_lock(array(
+        select pr.id
+          from import_problems pr
+          join pg_temp.import_batch b on pr.project_key = b.stage_application
+         where pr.tenant_id = p_tenant_id and pr.status <> 'resolved'
+        union
+        select pr.id
+          from import_problems pr
+          join pg_temp.import_batch_misses a
+            on pr.project_key = a.project_key and pr.anomaly_type = a.anomaly_type
+           and pr.unknown_key = a.unknown_key
+         where pr.tenant_id = p_tenant_id and a.fresh));
+end
+
 function public.fn_import_batch_publish(p_tenant_id text, p_batch_id uuid, p_rows jsonb, p_actor text) returns jsonb [plpgsql, volatile, set search_path=public, pg_temp]:
 declare
     v_staged     staging_imports%rowtype;
@@ -1795,6 +1825,13 @@ begin
         raise exception 'no import request with id %', p_id using errcode = 'no_data_found';
     end if;
 end
+
+function public.fn_import_problems_lock(p_ids bigint[]) returns integer [sql, volatile, set search_path=public, pg_temp]:
+select count(*)::integer
+      from (select pr.id from public.import_problems pr
+             where pr.id = any (p_ids)
+             order by pr.id
+               for update) locked
 
 function public.fn_import_problems_unlink_anomalies() returns trigger [plpgsql, volatile, set search_path=public, pg_temp]:
 begin
@@ -2136,6 +2173,35 @@ begin
          limit p_limit;
 end
 
+function public.fn_problems_set_status(p_ids bigint[], p_status text, p_note text) returns TABLE(id bigint, status text, changed boolean) [plpgsql, volatile, security definer, set search_path=public, pg_temp]:
+#variable_conflict use_column
+declare
+    v_ids      bigint[];
+    v_missing  bigint;
+    v_id       bigint;
+    v_before   text;
+    v_after    text;
+begin
+    perform fn_require_operator();
+    v_ids := array(select distinct x from unnest(coalesce(p_ids, '{}')) x
+                    where x is not null order by x);
+    perform fn_import_problems_lock(v_ids);
+    select x into v_missing from unnest(v_ids) x
+     where not exists (select 1 from import_problems pr where pr.id = x)
+     order by x limit 1;
+    if v_missing is not null then
+        raise exception 'no problem with id %', v_missing using errcode = 'no_data_found';
+    end if;
+    foreach v_id in array v_ids loop
+        select pr.status into v_before from import_problems pr where pr.id = v_id;
+        select s.status into v_after from fn_problem_set_status(v_id, p_status, p_note) s;
+        id := v_id;
+        status := v_after;
+        changed := v_after is distinct from v_before;
+        return next;
+    end loop;
+end
+
 function public.fn_projects_delete_memberships() returns trigger [plpgsql, volatile, set search_path=public, pg_temp]:
 begin
     delete from project_org_memberships m
@@ -2243,6 +2309,7 @@ begin
         p_tenant_id, p_source, p_batch_id, p_correlation_id);
     v_sync := fn_projects_sync_memberships(p_batch_id);
     v_misses := fn_projects_import_merge_find_misses(p_tenant_id, p_batch_id, v_first_merge);
+    perform fn_import_batch_problems_lock(p_tenant_id);  -- in id order, before any write
     if v_misses.o_fresh > 0 then
         perform fn_projects_import_merge_upsert_problems(p_tenant_id, p_batch_id);
         perform fn_projects_import_merge_record_occurrences(
@@ -2835,6 +2902,34 @@ declare
     v_resolved  integer;
     v_loose     integer;
 begin
+    -- The problems and loose occurrences the steps below resolve, locked up front in id order:
+    -- an operator's bulk action on them waits, or is waited for, never both. Same conditions
+    -- as the updates (only an operator's resolve changes the set meanwhile: it shrinks it).
+    perform fn_import_problems_lock(array(
+        select pr.id
+          from import_problems pr
+          join projects p
+            on pr.tenant_id = p.tenant_id and pr.project_key = p.stage_application
+         where pr.status <> 'resolved'
+           and (p_tenant_id is null or p.tenant_id = p_tenant_id)
+           and (p_project_keys is null or p.stage_application = any (p_project_keys))
+           and not exists (
+                select 1
+                  from fn_import_anomaly_misses(p.delivery_partner, p.deployment_specialist,
+                                                p.relationship_manager, p.rm_preferred_username,
+                                                p.partner_org, p.ds_username, p.rm_username) m
+                 where m.anomaly_type = pr.anomaly_type
+                   and fn_directory_key(m.unknown_value) = pr.unknown_key)));
+    perform fn_import_anomalies_lock(array(
+        select ia.id
+          from import_anomalies ia
+          join projects p
+            on ia.tenant_id = p.tenant_id and ia.project_key = p.stage_application
+         where ia.problem_id is null and ia.status <> 'resolved'
+           and (p_tenant_id is null or p.tenant_id = p_tenant_id)
+           and (p_project_keys is null or p.stage_application = any (p_project_keys))
+           and not fn_import_anomaly_applies(ia.anomaly_type, p)));
+
     with fixed as (
         update import_problems pr
            set status = 'resolved', resolved_at = now(), resolved_by = 'system',
@@ -3285,6 +3380,7 @@ grant execute on function public.fn_directory_person_set(text, text, text, text,
 grant execute on function public.fn_directory_person_set(text, text, text, text, boolean, bigint) to service_role
 grant execute on function public.fn_directory_suggestions(text, text, text, integer) to authenticated
 grant execute on function public.fn_directory_suggestions(text, text, text, integer) to service_role
+grant execute on function public.fn_import_anomalies_lock(bigint[]) to service_role
 grant execute on function public.fn_import_anomaly_applies(text, projects) to authenticated
 grant execute on function public.fn_import_anomaly_applies(text, projects) to service_role
 grant execute on function public.fn_import_anomaly_misses(text, text, text, text, text, text, text) to authenticated
@@ -3301,6 +3397,7 @@ grant execute on function public.fn_import_batch_for_operator(bigint) to authent
 grant execute on function public.fn_import_batch_for_operator(bigint) to service_role
 grant execute on function public.fn_import_batch_hold(text, uuid, jsonb, jsonb) to service_role
 grant execute on function public.fn_import_batch_overtaken(text, uuid) to service_role
+grant execute on function public.fn_import_batch_problems_lock(text) to service_role
 grant execute on function public.fn_import_batch_publish(text, uuid, jsonb, text) to service_role
 grant execute on function public.fn_import_batch_reject(text, uuid, text, text) to service_role
 grant execute on function public.fn_import_batch_resent(text, jsonb) to service_role
@@ -3308,6 +3405,7 @@ grant execute on function public.fn_import_batch_state(text, uuid) to authentica
 grant execute on function public.fn_import_batch_state(text, uuid) to service_role
 grant execute on function public.fn_import_get(bigint) to authenticated
 grant execute on function public.fn_import_get(bigint) to service_role
+grant execute on function public.fn_import_problems_lock(bigint[]) to service_role
 grant execute on function public.fn_import_projects_snapshot(text, text[]) to service_role
 grant execute on function public.fn_import_retention_cron_job() to service_role
 grant execute on function public.fn_imports_for_operator(text, integer, timestamp with time zone, timestamp with time zone, bigint, integer, text) to authenticated
@@ -3334,6 +3432,8 @@ grant execute on function public.fn_problems_check_filters(text[], text[], text[
 grant execute on function public.fn_problems_check_filters(text[], text[], text[], integer) to service_role
 grant execute on function public.fn_problems_for_operator(text, text[], text[], text[], uuid[], text, boolean, text, timestamp with time zone, bigint, integer) to authenticated
 grant execute on function public.fn_problems_for_operator(text, text[], text[], text[], uuid[], text, boolean, text, timestamp with time zone, bigint, integer) to service_role
+grant execute on function public.fn_problems_set_status(bigint[], text, text) to authenticated
+grant execute on function public.fn_problems_set_status(bigint[], text, text) to service_role
 grant execute on function public.fn_projects_import_lock(text) to service_role
 grant execute on function public.fn_projects_import_lock_key(text) to service_role
 grant execute on function public.fn_projects_import_merge(text, text, uuid, jsonb, uuid) to service_role

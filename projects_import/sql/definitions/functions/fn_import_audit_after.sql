@@ -63,5 +63,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_import_audit_after(text, jsonb, jsonb)', 'execute',
-                                'service_role');
+select public.fn_privileges_set(
+    'function public.fn_import_audit_after(text, jsonb, jsonb)',
+    'execute', 'service_role');

@@ -42,5 +42,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_import_audit_before(text, text[])', 'execute',
-                                'service_role');
+select public.fn_privileges_set(
+    'function public.fn_import_audit_before(text, text[])',
+    'execute', 'service_role');

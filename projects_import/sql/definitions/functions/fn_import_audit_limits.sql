@@ -14,5 +14,6 @@ create or replace function public.fn_import_audit_limits(p_tenant_id text)
      where t.tenant_id = p_tenant_id
 $$;
 
-select public.fn_privileges_set('function public.fn_import_audit_limits(text)', 'execute',
-                                'service_role');
+select public.fn_privileges_set(
+    'function public.fn_import_audit_limits(text)',
+    'execute', 'service_role');

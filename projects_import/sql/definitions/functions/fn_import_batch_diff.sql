@@ -1,7 +1,8 @@
 -- fn_import_batch_diff(tenant, batch, rows) — what publishing a held batch would change, per
 -- project (fields old → new, memberships added and ended), found by publishing it in a
 -- savepoint that is then rolled back; with the publish answer's counts.
-create or replace function public.fn_import_batch_diff(p_tenant_id text, p_batch_id uuid, p_rows jsonb)
+create or replace function public.fn_import_batch_diff(p_tenant_id text, p_batch_id uuid,
+                                                       p_rows jsonb)
     returns jsonb
     language plpgsql
     set search_path = public, pg_temp
@@ -62,5 +63,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_import_batch_diff(text, uuid, jsonb)', 'execute',
-                                'service_role');
+select public.fn_privileges_set(
+    'function public.fn_import_batch_diff(text, uuid, jsonb)',
+    'execute', 'service_role');

@@ -34,5 +34,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_import_batch_for_operator(bigint)', 'execute',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'function public.fn_import_batch_for_operator(bigint)',
+    'execute', 'authenticated', 'service_role');

@@ -25,5 +25,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_import_batch_hold(text, uuid, jsonb, jsonb)', 'execute',
-                                'service_role');
+select public.fn_privileges_set(
+    'function public.fn_import_batch_hold(text, uuid, jsonb, jsonb)',
+    'execute', 'service_role');

@@ -17,5 +17,6 @@ create or replace function public.fn_import_batch_overtaken(p_tenant_id text, p_
                  from jsonb_array_elements(h.raw -> 'rows') x)
 $$;
 
-select public.fn_privileges_set('function public.fn_import_batch_overtaken(text, uuid)', 'execute',
-                                'service_role');
+select public.fn_privileges_set(
+    'function public.fn_import_batch_overtaken(text, uuid)',
+    'execute', 'service_role');

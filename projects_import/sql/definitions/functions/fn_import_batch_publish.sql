@@ -56,5 +56,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_import_batch_publish(text, uuid, jsonb, text)', 'execute',
-                                'service_role');
+select public.fn_privileges_set(
+    'function public.fn_import_batch_publish(text, uuid, jsonb, text)',
+    'execute', 'service_role');

@@ -36,5 +36,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_import_batch_reject(text, uuid, text, text)', 'execute',
-                                'service_role');
+select public.fn_privileges_set(
+    'function public.fn_import_batch_reject(text, uuid, text, text)',
+    'execute', 'service_role');

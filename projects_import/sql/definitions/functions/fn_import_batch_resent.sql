@@ -26,5 +26,6 @@ create or replace function public.fn_import_batch_resent(p_tenant_id text, p_ans
         on s.tenant_id = p_tenant_id and s.id = (p_answer ->> 'staging_id')::uuid
 $$;
 
-select public.fn_privileges_set('function public.fn_import_batch_resent(text, jsonb)', 'execute',
-                                'service_role');
+select public.fn_privileges_set(
+    'function public.fn_import_batch_resent(text, jsonb)',
+    'execute', 'service_role');

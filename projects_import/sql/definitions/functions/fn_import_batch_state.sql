@@ -9,5 +9,6 @@ create or replace function public.fn_import_batch_state(p_tenant_id text, p_stag
      where s.tenant_id = p_tenant_id and s.id = p_staging_id
 $$;
 
-select public.fn_privileges_set('function public.fn_import_batch_state(text, uuid)', 'execute',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'function public.fn_import_batch_state(text, uuid)',
+    'execute', 'authenticated', 'service_role');

@@ -23,5 +23,6 @@ create or replace function public.fn_import_projects_snapshot(p_tenant_id text, 
      where p.tenant_id = p_tenant_id and p.stage_application = any (p_keys)
 $$;
 
-select public.fn_privileges_set('function public.fn_import_projects_snapshot(text, text[])', 'execute',
-                                'service_role');
+select public.fn_privileges_set(
+    'function public.fn_import_projects_snapshot(text, text[])',
+    'execute', 'service_role');

@@ -20,5 +20,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_tenant_audits_for_operator()', 'execute',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'function public.fn_tenant_audits_for_operator()',
+    'execute', 'authenticated', 'service_role');

@@ -24,5 +24,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_tenant_set_audit(text, boolean, numeric, numeric, numeric, integer)', 'execute',
-                                'service_role');
+select public.fn_privileges_set(
+    'function public.fn_tenant_set_audit(text, boolean, numeric, numeric, numeric, integer)',
+    'execute', 'service_role');

@@ -1787,7 +1787,13 @@ begin
     select id, not (validation ? 'metrics') into v_staging_id, v_first_merge
       from staging_imports
      where tenant_id = p_tenant_id and batch_id = p_batch_id;
-    v_first_merge := coalesce(v_first_merge, false);
+    -- ... unless occurrences of this batch_id outlived its staged copy (retention keeps
+    -- anomalies longer than staged batches, so a retry of a batch it removed is staged again):
+    -- those misses are recorded already (0034).
+    v_first_merge := coalesce(v_first_merge, false)
+                     and not exists (select 1 from import_anomalies ia
+                                      where ia.tenant_id = p_tenant_id
+                                        and ia.batch_id = p_batch_id);
 
     create temp table if not exists pg_temp.import_batch (
         row_index                  integer,

@@ -1,5 +1,6 @@
 """The runbook's verification: migrations current, the expected tables, views and functions,
-row-level security, the batch identity (replays), the operator RPC's refusal, and who runs retention."""
+row-level security, the batch identity (replays), the operator RPC's refusal, and who runs
+retention."""
 
 from __future__ import annotations
 

@@ -6,10 +6,12 @@ earlier day under a new batch id (a revert), exact re-sends (the request digest 
 late retries in other bytes (the batch path answers) of earlier batches, directory fixes (the
 CLI's `directory import` manager and the console's SQL, `fn_directory_person_set` /
 `fn_directory_partner_set` + `fn_directory_change_apply`), the backfill, `rerun` of a staged
-batch, acknowledge / resolve over HTTP, and retention (staged batches aged by days, then
-`fn_cleanup_import_data`). Imports go through the HTTP route of a live server; every step is
-followed by a comparison of the database with the model: projects (raw and canonical fields),
-active memberships as `vw_project_members` shows them, problems and their states.
+batch, acknowledge / resolve over HTTP, and retention (each new day first runs the daily
+cleanup, `fn_cleanup_import_data`, over staged batches aged by their day, so a retry of an old
+enough batch is no longer a replay). Imports go through the HTTP route of a live server;
+every step is followed by a comparison of the database with the model: projects (raw and
+canonical fields), active memberships as `vw_project_members` shows them, problems and their
+states.
 
 What the model leaves out: metrics and counts other than `replayed` and `batch_id`; occurrence
 rows, their excerpts and counts, problem events, due times, `regressed` and resolutions; the
@@ -37,7 +39,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -51,12 +53,12 @@ from hypothesis.stateful import (
 from projects_import.imports.contract import derive_uuid
 from tests.support import as_user, bearer, create_tenant, user_token
 
-EXAMPLES = int(os.environ.get("PROJECTS_IMPORT_MODEL_EXAMPLES", "10"))
-STEPS = int(os.environ.get("PROJECTS_IMPORT_MODEL_STEPS", "25"))
+EXAMPLES = int(os.environ.get("PROJECTS_IMPORT_MODEL_EXAMPLES", "25"))
+STEPS = int(os.environ.get("PROJECTS_IMPORT_MODEL_STEPS", "30"))
 
 # about 0.1 s a step on a quiet machine; the suite's 120 s limit is for the CI size
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(max(120, EXAMPLES * STEPS))]
-IMPORTS_DAYS = 1  # retention of staged batches in the model's runs
+IMPORTS_DAYS = 2  # retention of staged batches in the model's runs
 
 PROJECTS = ["P1", "P2", "P3", "P4"]
 PARTNERS = ["Fulton", "Downer", "Acme", ""]
@@ -204,6 +206,7 @@ def run_model(http: httpx.Client, db: psycopg.Connection[Any], database_url: str
 
         def send_new(self, rows: list[Row]) -> None:
             self.model.today += 1
+            self.daily_retention()
             batch_id = f"day-{self.model.today}"
             body = body_of(self.tenant_id, batch_id, rows)
             answer = self.post(body)
@@ -212,6 +215,19 @@ def run_model(http: httpx.Client, db: psycopg.Connection[Any], database_url: str
             self.model.staged[batch_id] = {"rows": rows, "day": self.model.today}
             self.model.history[self.model.today] = rows
             self.model.merge(self.tenant_id, batch_id, rows)
+
+        def daily_retention(self) -> None:
+            """The day's cleanup (03:10 UTC): staged batches aged by their day, then
+            fn_cleanup_import_data keeping IMPORTS_DAYS days of them (anomalies kept)."""
+            for batch_id, staged in self.model.staged.items():
+                db.execute("update staging_imports set created_at = now() "
+                           "- make_interval(days => %s) + interval '1 hour' "
+                           "where tenant_id = %s and batch_id = %s",
+                           (self.model.today - staged["day"], self.tenant_id,
+                            derive_uuid(self.tenant_id, batch_id)))
+            db.execute("select fn_cleanup_import_data(%s, 36500)", (IMPORTS_DAYS,))
+            self.model.staged = {b: s for b, s in self.model.staged.items()
+                                 if self.model.today - s["day"] <= IMPORTS_DAYS}
 
         @rule(rows=rows_strategy)
         def new_daily_batch(self, rows: list[Row]) -> None:
@@ -232,14 +248,15 @@ def run_model(http: httpx.Client, db: psycopg.Connection[Any], database_url: str
             removed it, new data."""
             day = data.draw(st.integers(1, self.model.today), label="day")
             batch_id = f"day-{day}"
-            rows = self.model.history[day]
-            body = body_of(self.tenant_id, batch_id, rows if exact else rows[::-1],
-                           indent=None if exact else 1)
+            rows = self.model.history[day] if exact else self.model.history[day][::-1]
+            body = body_of(self.tenant_id, batch_id, rows, indent=None if exact else 1)
             answer = self.post(body)
             assert answer["batch_id"] == str(derive_uuid(self.tenant_id, batch_id))
             if batch_id in self.model.staged:
+                event("retry: a replay")
                 assert answer["replayed"] is True
             else:
+                event("retry: retention removed the batch; merged as new data")
                 assert answer["replayed"] is False
                 self.model.staged[batch_id] = {"rows": rows, "day": self.model.today}
                 self.model.merge(self.tenant_id, batch_id, rows)
@@ -288,7 +305,9 @@ def run_model(http: httpx.Client, db: psycopg.Connection[Any], database_url: str
                 alias = ["Fulton", "Downer", "Acme"][which]
                 canonical = "Acme Civil" if active else "Fulton Pty"
                 before = self.model.partners.get(alias.lower())
-                values = {alias.lower(), canonical.lower(), (before or "").lower()}
+                # the directory keys of the alias row before and after the change
+                values = {alias.lower(), canonical.lower()} | {before.lower()} if before \
+                    else {alias.lower(), canonical.lower()}
                 sql = "select fn_directory_partner_set(%s, %s, %s) as r"
                 args: tuple[Any, ...] = (self.tenant_id, alias, canonical)
                 self.model.partners[alias.lower()] = canonical
@@ -362,22 +381,6 @@ def run_model(http: httpx.Client, db: psycopg.Connection[Any], database_url: str
             response = http.post(f"/anomalies/problems/{problem_id}/{action}", headers=operator)
             assert response.status_code == 200, response.text
             self.model.problems[key] = "resolved" if resolve else "acknowledged"
-
-        # ------------------------------------------------------------ retention
-        @precondition(lambda self: self.model.today > 0)
-        @rule()
-        def retention(self) -> None:
-            """Staged batches aged by their day, then the daily cleanup (staging kept
-            IMPORTS_DAYS days; anomalies kept)."""
-            for batch_id, staged in self.model.staged.items():
-                db.execute("update staging_imports set created_at = now() "
-                           "- make_interval(days => %s) + interval '1 hour' "
-                           "where tenant_id = %s and batch_id = %s",
-                           (self.model.today - staged["day"], self.tenant_id,
-                            derive_uuid(self.tenant_id, batch_id)))
-            db.execute("select fn_cleanup_import_data(%s, 36500)", (IMPORTS_DAYS,))
-            self.model.staged = {b: s for b, s in self.model.staged.items()
-                                 if self.model.today - s["day"] <= IMPORTS_DAYS}
 
         # ------------------------------------------------------------ the comparison
         @invariant()

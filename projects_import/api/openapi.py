@@ -254,7 +254,8 @@ _IMPORT = {
         },
     },
     "responses": {
-        "200": _ok("accepted: merged, or a replay of the same rows (`replayed`)",
+        "200": _ok("accepted: merged, or a replay of the same batch: its `batch_id` with the "
+                   "same rows (`replayed`)",
                    "ImportResult"),
         "400": _error("not JSON / CSV, not an object, `rows` not an array, wrong content "
                       "type or encoding"),

@@ -76,8 +76,9 @@ def test_the_released_history_is_kept_and_follows_the_new_rule(
                               " from staging_imports order by created_at").fetchall()
         assert staging_index(conn)["(tenant_id, batch_checksum)"] is True
 
-    assert migrations.migrate(url) == [f"{m.version}_{m.name}" for m in migrations.available()
-                                       if m.version > "0033"]
+    applied = migrations.migrate(url)
+    assert [name for name in applied if not name.startswith("R:")] == [
+        f"{m.version}_{m.name}" for m in migrations.available() if m.version > "0033"]
 
     with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
         after = conn.execute("select id, batch_id, batch_checksum, validation, created_at"

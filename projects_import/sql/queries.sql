@@ -738,12 +738,6 @@ select e.action, pr.id, pr.project_key, pr.anomaly_type, pr.unknown_value, pr.st
  order by case e.action when 'opened' then 1 when 'reopened' then 2 else 3 end, pr.id
  limit %(limit)s;
 
--- console_problems_set_status --
--- Acknowledge or resolve the selected problems as the signed-in user, locked up front in id
--- order (fn_problems_set_status); `changed` per problem.
-select id, status, changed
-  from public.fn_problems_set_status(%(ids)s::bigint[], %(status)s, %(note)s);
-
 -- console_project --
 -- A project's current values and canonical resolution (RLS: operators).
 select stage_application, delivery_partner, developer_class, relationship_manager,

@@ -2375,35 +2375,6 @@ begin
          limit p_limit;
 end
 
-function public.fn_problems_set_status(p_ids bigint[], p_status text, p_note text) returns TABLE(id bigint, status text, changed boolean) [plpgsql, volatile, security definer, set search_path=public, pg_temp]:
-#variable_conflict use_column
-declare
-    v_ids      bigint[];
-    v_missing  bigint;
-    v_id       bigint;
-    v_before   text;
-    v_after    text;
-begin
-    perform fn_require_operator();
-    v_ids := array(select distinct x from unnest(coalesce(p_ids, '{}')) x
-                    where x is not null order by x);
-    perform fn_import_problems_lock(v_ids);
-    select x into v_missing from unnest(v_ids) x
-     where not exists (select 1 from import_problems pr where pr.id = x)
-     order by x limit 1;
-    if v_missing is not null then
-        raise exception 'no problem with id %', v_missing using errcode = 'no_data_found';
-    end if;
-    foreach v_id in array v_ids loop
-        select pr.status into v_before from import_problems pr where pr.id = v_id;
-        select s.status into v_after from fn_problem_set_status(v_id, p_status, p_note) s;
-        id := v_id;
-        status := v_after;
-        changed := v_after is distinct from v_before;
-        return next;
-    end loop;
-end
-
 function public.fn_problems_set_status_each(p_ids bigint[], p_status text, p_note text) returns TABLE(id bigint, tenant_id text, project_key text, status_before text, status text, outcome text, reason text) [plpgsql, volatile, security definer, set search_path=public, pg_temp]:
 declare
     v_asked    record;
@@ -3700,8 +3671,6 @@ grant execute on function public.fn_problems_check_filters(text[], text[], text[
 grant execute on function public.fn_problems_check_filters(text[], text[], text[], integer) to service_role
 grant execute on function public.fn_problems_for_operator(text, text[], text[], text[], uuid[], text, boolean, text, timestamp with time zone, bigint, integer) to authenticated
 grant execute on function public.fn_problems_for_operator(text, text[], text[], text[], uuid[], text, boolean, text, timestamp with time zone, bigint, integer) to service_role
-grant execute on function public.fn_problems_set_status(bigint[], text, text) to authenticated
-grant execute on function public.fn_problems_set_status(bigint[], text, text) to service_role
 grant execute on function public.fn_problems_set_status_each(bigint[], text, text) to authenticated
 grant execute on function public.fn_problems_set_status_each(bigint[], text, text) to service_role
 grant execute on function public.fn_projects_import_lock(text) to service_role

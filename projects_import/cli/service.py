@@ -83,7 +83,8 @@ def token(
     if role not in ROLES:
         runtime.fail(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
     config = runtime.settings()
-    print(mint_token(config.jwt_secret, sub=sub, role=role, ttl=ttl))
+    print(mint_token(config.jwt_secret, sub=sub, role=role, ttl=ttl,
+                     audience=config.jwt_audiences[0], issuer=config.jwt_issuer))
 
 
 def register(app: typer.Typer) -> None:

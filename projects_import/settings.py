@@ -57,9 +57,18 @@ class Settings(BaseSettings):
     max_connections: int = Field(default=512, ge=1, alias="PROJECTS_IMPORT_MAX_CONNECTIONS")
     max_connections_per_client: int = Field(default=32, ge=1,
                                             alias="PROJECTS_IMPORT_MAX_CONNECTIONS_PER_CLIENT")
+    # peers whose X-Forwarded-For / Forwarded headers name the client (addresses, networks,
+    # `*`); blank: none. uvicorn's variable and default.
+    forwarded_allow_ips: str = Field(default="127.0.0.1,::1", alias="FORWARDED_ALLOW_IPS")
+    # /metrics: a bearer token scrapers must send; unset: loopback clients only
+    metrics_token: str | None = Field(default=None, alias="PROJECTS_IMPORT_METRICS_TOKEN",
+                                      repr=False)
+    metrics_cache_seconds: float = Field(default=5, ge=0,
+                                         alias="PROJECTS_IMPORT_METRICS_CACHE_SECONDS")
 
     @field_validator("database_url", "alert_webhook", "jwt_secret_env", "jwt_jwks_url",
                      "pooler", "alert_secret", "escalation_webhook", "public_url", "jwt_issuer",
+                     "metrics_token",
                      "alert_min_count", "import_workers", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
@@ -79,6 +88,14 @@ class Settings(BaseSettings):
         if mode not in POOLER_MODES:
             raise ValueError(f"PROJECTS_IMPORT_POOLER must be one of {', '.join(POOLER_MODES)}")
         return mode
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _forwarded(cls, value: str) -> str:
+        from projects_import.api.clients import TrustedProxies
+
+        TrustedProxies(value)  # names the entry that is not an address or network
+        return value
 
     @field_validator("jwt_audience", mode="before")
     @classmethod

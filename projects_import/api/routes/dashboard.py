@@ -160,10 +160,16 @@ async def _signed_in(request: Request, users: UserStore) -> tuple[User | None, s
     return user, token
 
 
+def _secure(request: Request) -> bool:
+    """Cookies are `Secure` when the request came over https — directly, or through a trusted
+    proxy that said so (`api/clients.py`) — or whenever the public URL is https."""
+    public_url = request.app.state.services.settings.public_url or ""
+    return request.url.scheme == "https" or public_url.lower().startswith("https://")
+
+
 def _set_session_cookie(response: Response, request: Request, token: str) -> None:
     response.set_cookie(COOKIE, token, max_age=int(SESSION_LIFETIME.total_seconds()),
-                        path="/", httponly=True, samesite="lax",
-                        secure=request.url.scheme == "https")
+                        path="/", httponly=True, samesite="lax", secure=_secure(request))
 
 
 @router.get("/login")
@@ -225,7 +231,7 @@ async def logout(request: Request, users: UsersDep) -> Response:
         await users.end_session(token)
     response = _redirect("/login")
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax",
-                           secure=request.url.scheme == "https")
+                           secure=_secure(request))
     return response
 
 

@@ -17,6 +17,7 @@ from importlib.abc import Traversable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -29,10 +30,11 @@ from projects_import.dashboard.data import MAX_WINDOW_DAYS, Window, read_dashboa
 from projects_import.dashboard.format import break_at_underscores, sla_badge, time_tag
 from projects_import.dashboard.view import chart_figures
 from projects_import.errors import Forbidden, ProjectsImportError
-from projects_import.users import SESSION_LIFETIME, LoginLocked, User, UserStore
+from projects_import.users import SESSION_LIFETIME, User, UserStore
 from projects_import.vocabulary import OPERATOR_ROLES, SEVERITIES
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
+log = structlog.get_logger("projects_import.api")
 
 COOKIE = "projects_import_session"
 MAX_FORM_BYTES = 16_384
@@ -189,22 +191,20 @@ async def login(request: Request, users: UsersDep, services: ServicesDep) -> Res
     if not email or not password:
         return _page("login.html", 401, title="Sign in", email=email,
                      message="Enter your email and password.")
+    # the client behind a trusted proxy (api/clients.py), else the peer
     address = request.client.host if request.client else "unknown"
     try:
         with services.signin.attempt(email.lower(), address) as attempt:
             user = await users.authenticate(email, password)
             attempt.succeeded = user is not None
     except SignInThrottled as exc:
+        services.metrics.refused.labels(reason="signin").inc()
+        log.info("signin_throttled", retry_after=exc.retry_after,
+                 correlation_id=getattr(request.state, "correlation_id", None))
         page = _page("login.html", 429, title="Sign in", email=email,
                      message=f"Too many sign-in attempts ({exc.reason}); try again in "
                              f"{exc.retry_after} second(s).")
         page.headers["Retry-After"] = str(exc.retry_after)
-        return page
-    except LoginLocked as exc:
-        page = _page("login.html", 429, title="Sign in", email=email,
-                     message=f"Too many failed sign-ins for this login; try again in "
-                             f"{exc.minutes} minute(s).")
-        page.headers["Retry-After"] = str(exc.minutes * 60)
         return page
     if user is None:
         return _page("login.html", 401, title="Sign in", email=email,

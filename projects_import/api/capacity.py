@@ -9,6 +9,7 @@ accepting for a moment and new connections wait in the listen backlog — not re
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 
@@ -21,6 +22,18 @@ BASE_FILES = 48
 PER_WORKER = 4
 # Kept past the limit for connections answered 503 and closed (at most this many).
 REFUSAL_ROOM = 64
+
+
+def raise_open_files_limit() -> int:
+    """Lift the soft RLIMIT_NOFILE to the hard one (as far as 65,536) for `serve`; the limit
+    the process then has."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 65_536 if hard == resource.RLIM_INFINITY else min(hard, 65_536)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        # on failure the soft limit stays; connection_limit() fits within it
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    return open_files_limit()
 
 
 def open_files_limit() -> int:

@@ -6,7 +6,9 @@ address and the client is the forwarded one."""
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
+import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -164,9 +166,10 @@ def test_a_connection_over_the_per_address_cap_is_answered_then_closed(
 
 
 def test_over_the_connection_limit_a_request_is_answered_503(settings, make_server,
-                                                             monkeypatch) -> None:
+                                                             monkeypatch, capsys) -> None:
     monkeypatch.setenv("PROJECTS_IMPORT_MAX_CONNECTIONS", "3")
     server = make_server(Settings())
+    capsys.readouterr()
     held = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(3)]
     extra = socket.create_connection(("127.0.0.1", server.port))
     status, fields, body = raw_get(extra, "/anomalies")
@@ -174,6 +177,15 @@ def test_over_the_connection_limit_a_request_is_answered_503(settings, make_serv
     assert b'"overloaded"' in body and b"limit of 3 connections" in body
     for sock in [*held, extra]:
         sock.close()
+    time.sleep(0.3)  # the server sees the closes, and logs after it answered
+    logged = [json.loads(line) for line in capsys.readouterr().err.splitlines()
+              if line.startswith("{")]
+    refused = [e for e in logged if e["event"] == "request_refused"]
+    assert [(e["reason"], e["status"]) for e in refused] == [("overloaded", 503)]
+    request = next(e for e in logged if e["event"] == "request")
+    assert (request["status"], request["error_code"]) == (503, "overloaded")
+    assert request["correlation_id"] == refused[0]["correlation_id"]
+    assert refused_counts(server.url) == {"overloaded": 1.0}
 
 
 @pytest.fixture

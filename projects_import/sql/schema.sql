@@ -739,7 +739,7 @@ begin
             using errcode = 'invalid_parameter_value';
     end if;
 
-    select a.status, a.problem_id into v_current, v_problem
+    select a.problem_id into v_problem
       from public.import_anomalies a
      where a.id = p_id;
     if not found then
@@ -756,6 +756,13 @@ begin
         return;
     end if;
 
+    select a.status into v_current
+      from public.import_anomalies a
+     where a.id = p_id
+       for update;
+    if not found then
+        raise exception 'no anomaly with id %', p_id using errcode = 'no_data_found';
+    end if;
     if v_current = 'resolved' and p_status = 'acknowledged' then
         raise exception 'anomaly % is already resolved; it cannot be acknowledged', p_id
             using errcode = 'object_not_in_prerequisite_state';
@@ -1389,6 +1396,13 @@ begin
     end if;
 end
 
+function public.fn_import_anomalies_lock(p_ids bigint[]) returns integer [sql, volatile, set search_path=public, pg_temp]:
+select count(*)::integer
+      from (select a.id from public.import_anomalies a
+             where a.id = any (p_ids)
+             order by a.id
+               for update) locked
+
 function public.fn_import_anomaly_applies(p_anomaly_type text, p_project projects) returns boolean [sql, immutable]:
 select exists (
         select 1
@@ -1424,6 +1438,22 @@ select nullif(btrim(case p_anomaly_type
                                                p_relationship_manager)
            end), '')
 
+function public.fn_import_batch_problems_lock(p_tenant_id text) returns integer [plpgsql, volatile, set search_path=public, pg_temp]:
+begin
+    return fn_import_problems_lock(array(
+        select pr.id
+          from import_problems pr
+          join pg_temp.import_batch b on pr.project_key = b.stage_application
+         where pr.tenant_id = p_tenant_id and pr.status <> 'resolved'
+        union
+        select pr.id
+          from import_problems pr
+          join pg_temp.import_batch_misses a
+            on pr.project_key = a.project_key and pr.anomaly_type = a.anomaly_type
+           and pr.unknown_key = a.unknown_key
+         where pr.tenant_id = p_tenant_id and a.fresh));
+end
+
 function public.fn_import_get(p_id bigint) returns TABLE(id bigint, tenant_id text, received_at timestamp with time zone, request_batch_id text, batch_id uuid, source text, status integer, error_code text, rows integer, inserted_projects integer, updated_projects integer, unchanged_projects integer, org_memberships_upserted integer, user_memberships_upserted integer, anomalies_count integer, parse_ms numeric, merge_ms numeric, correlation_id uuid, replayed boolean, staging_id uuid, bytes bigint, violations_total integer, violations_summary jsonb, staged_at timestamp with time zone, staged_rows integer, staged_correlation_id uuid, staged_metrics jsonb, reruns jsonb) [plpgsql, stable, security definer, set search_path=public, pg_temp]:
 #variable_conflict use_column
 begin
@@ -1444,6 +1474,13 @@ begin
         raise exception 'no import request with id %', p_id using errcode = 'no_data_found';
     end if;
 end
+
+function public.fn_import_problems_lock(p_ids bigint[]) returns integer [sql, volatile, set search_path=public, pg_temp]:
+select count(*)::integer
+      from (select pr.id from public.import_problems pr
+             where pr.id = any (p_ids)
+             order by pr.id
+               for update) locked
 
 function public.fn_import_problems_unlink_anomalies() returns trigger [plpgsql, volatile, set search_path=public, pg_temp]:
 begin
@@ -1761,6 +1798,35 @@ begin
          limit p_limit;
 end
 
+function public.fn_problems_set_status(p_ids bigint[], p_status text, p_note text) returns TABLE(id bigint, status text, changed boolean) [plpgsql, volatile, security definer, set search_path=public, pg_temp]:
+#variable_conflict use_column
+declare
+    v_ids      bigint[];
+    v_missing  bigint;
+    v_id       bigint;
+    v_before   text;
+    v_after    text;
+begin
+    perform fn_require_operator();
+    v_ids := array(select distinct x from unnest(coalesce(p_ids, '{}')) x
+                    where x is not null order by x);
+    perform fn_import_problems_lock(v_ids);
+    select x into v_missing from unnest(v_ids) x
+     where not exists (select 1 from import_problems pr where pr.id = x)
+     order by x limit 1;
+    if v_missing is not null then
+        raise exception 'no problem with id %', v_missing using errcode = 'no_data_found';
+    end if;
+    foreach v_id in array v_ids loop
+        select pr.status into v_before from import_problems pr where pr.id = v_id;
+        select s.status into v_after from fn_problem_set_status(v_id, p_status, p_note) s;
+        id := v_id;
+        status := v_after;
+        changed := v_after is distinct from v_before;
+        return next;
+    end loop;
+end
+
 function public.fn_projects_delete_memberships() returns trigger [plpgsql, volatile, set search_path=public, pg_temp]:
 begin
     delete from project_org_memberships m
@@ -1868,6 +1934,7 @@ begin
         p_tenant_id, p_source, p_batch_id, p_correlation_id);
     v_sync := fn_projects_sync_memberships(p_batch_id);
     v_misses := fn_projects_import_merge_find_misses(p_tenant_id, p_batch_id, v_first_merge);
+    perform fn_import_batch_problems_lock(p_tenant_id);  -- in id order, before any write
     if v_misses.o_fresh > 0 then
         perform fn_projects_import_merge_upsert_problems(p_tenant_id, p_batch_id);
         perform fn_projects_import_merge_record_occurrences(
@@ -2432,6 +2499,34 @@ declare
     v_resolved  integer;
     v_loose     integer;
 begin
+    -- The problems and loose occurrences the steps below resolve, locked up front in id order:
+    -- an operator's bulk action on them waits, or is waited for, never both. Same conditions
+    -- as the updates (only an operator's resolve changes the set meanwhile: it shrinks it).
+    perform fn_import_problems_lock(array(
+        select pr.id
+          from import_problems pr
+          join projects p
+            on pr.tenant_id = p.tenant_id and pr.project_key = p.stage_application
+         where pr.status <> 'resolved'
+           and (p_tenant_id is null or p.tenant_id = p_tenant_id)
+           and (p_project_keys is null or p.stage_application = any (p_project_keys))
+           and not exists (
+                select 1
+                  from fn_import_anomaly_misses(p.delivery_partner, p.deployment_specialist,
+                                                p.relationship_manager, p.rm_preferred_username,
+                                                p.partner_org, p.ds_username, p.rm_username) m
+                 where m.anomaly_type = pr.anomaly_type
+                   and fn_directory_key(m.unknown_value) = pr.unknown_key)));
+    perform fn_import_anomalies_lock(array(
+        select ia.id
+          from import_anomalies ia
+          join projects p
+            on ia.tenant_id = p.tenant_id and ia.project_key = p.stage_application
+         where ia.problem_id is null and ia.status <> 'resolved'
+           and (p_tenant_id is null or p.tenant_id = p_tenant_id)
+           and (p_project_keys is null or p.stage_application = any (p_project_keys))
+           and not fn_import_anomaly_applies(ia.anomaly_type, p)));
+
     with fixed as (
         update import_problems pr
            set status = 'resolved', resolved_at = now(), resolved_by = 'system',
@@ -2877,14 +2972,17 @@ grant execute on function public.fn_directory_person_set(text, text, text, text,
 grant execute on function public.fn_directory_person_set(text, text, text, text, boolean, bigint) to service_role
 grant execute on function public.fn_directory_suggestions(text, text, text, integer) to authenticated
 grant execute on function public.fn_directory_suggestions(text, text, text, integer) to service_role
+grant execute on function public.fn_import_anomalies_lock(bigint[]) to service_role
 grant execute on function public.fn_import_anomaly_applies(text, projects) to authenticated
 grant execute on function public.fn_import_anomaly_applies(text, projects) to service_role
 grant execute on function public.fn_import_anomaly_misses(text, text, text, text, text, text, text) to authenticated
 grant execute on function public.fn_import_anomaly_misses(text, text, text, text, text, text, text) to service_role
 grant execute on function public.fn_import_anomaly_subject(text, text, text, text, text) to authenticated
 grant execute on function public.fn_import_anomaly_subject(text, text, text, text, text) to service_role
+grant execute on function public.fn_import_batch_problems_lock(text) to service_role
 grant execute on function public.fn_import_get(bigint) to authenticated
 grant execute on function public.fn_import_get(bigint) to service_role
+grant execute on function public.fn_import_problems_lock(bigint[]) to service_role
 grant execute on function public.fn_import_retention_cron_job() to service_role
 grant execute on function public.fn_imports_for_operator(text, integer, timestamp with time zone, timestamp with time zone, bigint, integer) to authenticated
 grant execute on function public.fn_imports_for_operator(text, integer, timestamp with time zone, timestamp with time zone, bigint, integer) to service_role
@@ -2910,6 +3008,8 @@ grant execute on function public.fn_problems_check_filters(text[], text[], text[
 grant execute on function public.fn_problems_check_filters(text[], text[], text[], integer) to service_role
 grant execute on function public.fn_problems_for_operator(text, text[], text[], text[], uuid[], text, boolean, text, timestamp with time zone, bigint, integer) to authenticated
 grant execute on function public.fn_problems_for_operator(text, text[], text[], text[], uuid[], text, boolean, text, timestamp with time zone, bigint, integer) to service_role
+grant execute on function public.fn_problems_set_status(bigint[], text, text) to authenticated
+grant execute on function public.fn_problems_set_status(bigint[], text, text) to service_role
 grant execute on function public.fn_projects_import_lock(text) to service_role
 grant execute on function public.fn_projects_import_lock_key(text) to service_role
 grant execute on function public.fn_projects_import_merge(text, text, uuid, jsonb, uuid) to service_role

@@ -61,5 +61,7 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_imports_for_operator(text, integer, timestamp with time zone, timestamp with time zone, bigint, integer)', 'execute',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'function public.fn_imports_for_operator(text, integer, timestamp with time zone, '
+    'timestamp with time zone, bigint, integer)',
+    'execute', 'authenticated', 'service_role');

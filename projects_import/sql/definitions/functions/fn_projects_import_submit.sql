@@ -31,5 +31,7 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_projects_import_submit(text, text, uuid, text, smallint, jsonb, jsonb, uuid, jsonb)', 'execute',
-                                'service_role');
+select public.fn_privileges_set(
+    'function public.fn_projects_import_submit(text, text, uuid, text, smallint, jsonb, jsonb, '
+    'uuid, jsonb)',
+    'execute', 'service_role');

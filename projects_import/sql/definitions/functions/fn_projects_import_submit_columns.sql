@@ -45,5 +45,8 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_projects_import_submit_columns(text, text, uuid, text, smallint, jsonb, uuid, jsonb, text[], text[], text[], text[], text[], text[], integer[], integer[], integer[], integer[], text[])', 'execute',
-                                'service_role');
+select public.fn_privileges_set(
+    'function public.fn_projects_import_submit_columns(text, text, uuid, text, smallint, jsonb, '
+    'uuid, jsonb, text[], text[], text[], text[], text[], text[], integer[], integer[], '
+    'integer[], integer[], text[])',
+    'execute', 'service_role');

@@ -15,5 +15,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_projects_sync_memberships(uuid)', 'execute',
-                                'service_role');
+select public.fn_privileges_set(
+    'function public.fn_projects_sync_memberships(uuid)',
+    'execute', 'service_role');

@@ -469,13 +469,10 @@ select email, role, password_hash,
  where email = %(email)s;
 
 -- dashboard_user_login_failed --
--- Count a wrong password; the max_failed-th in a row locks the login for lockout_seconds.
+-- Count a wrong password (wrong passwords in a row, for `users list`); no lock: sign-in backs
+-- off in the service (api/throttle.py), where unknown emails are counted alike.
 update public.dashboard_users
-   set failed_logins = case when failed_logins + 1 >= %(max_failed)s then 0
-                            else failed_logins + 1 end,
-       locked_until = case when failed_logins + 1 >= %(max_failed)s
-                           then now() + make_interval(secs => %(lockout_seconds)s)
-                           else locked_until end
+   set failed_logins = failed_logins + 1
  where email = %(email)s;
 
 -- dashboard_user_login_succeeded --

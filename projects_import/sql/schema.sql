@@ -3059,13 +3059,15 @@ begin
        and (p_project_keys is null or p.stage_application = any (p_project_keys))
     on conflict do nothing;
 
-    perform fn_projects_membership_sync_table();
-    insert into pg_temp.membership_sync
-    select p.tenant_id, p.stage_application, p.partner_org, p.ds_username, p.rm_username
+    -- the rows as arrays, not through the temp table membership_sync: the definer
+    -- fn_directory_change_apply runs this, and a caller's temp table must not be its input
+    select fn_projects_sync_memberships_rows(
+               null, array_agg(p.tenant_id), array_agg(p.stage_application),
+               array_agg(p.partner_org), array_agg(p.ds_username), array_agg(p.rm_username))
+      into v_sync
       from projects p
      where (p_tenant_id is null or p.tenant_id = p_tenant_id)
        and (p_project_keys is null or p.stage_application = any (p_project_keys));
-    v_sync := fn_projects_sync_memberships(null);
 
     v_resolved := fn_projects_membership_backfill_resolve(p_tenant_id, p_project_keys);
 
@@ -3274,16 +3276,29 @@ with given as materialized (
       left join managers m on m.manager = g.manager and m.manager_username = g.manager_username
 
 function public.fn_projects_sync_memberships(p_batch_id uuid) returns jsonb [plpgsql, volatile, set search_path=public, pg_temp]:
+begin
+    return (select public.fn_projects_sync_memberships_rows(
+                       p_batch_id, array_agg(s.tenant_id), array_agg(s.stage_application),
+                       array_agg(s.partner_org), array_agg(s.ds_username),
+                       array_agg(s.rm_username))
+              from pg_temp.membership_sync s);
+end
+
+function public.fn_projects_sync_memberships_rows(p_batch_id uuid, p_tenant_id text[], p_stage_application text[], p_partner_org text[], p_ds_username text[], p_rm_username text[]) returns jsonb [plpgsql, volatile, set search_path=public, pg_temp]:
 declare
     v_org_ended   integer;
     v_user_ended  integer;
     v_org_added   integer;
     v_user_added  integer;
 begin
-    with ended as (
-        update project_org_memberships m
+    with s as (
+        select * from unnest(p_tenant_id, p_stage_application, p_partner_org, p_ds_username,
+                             p_rm_username)
+                      as u(tenant_id, stage_application, partner_org, ds_username, rm_username)
+    ), ended as (
+        update public.project_org_memberships m
            set ended_at = now(), ended_batch_id = p_batch_id
-          from pg_temp.membership_sync s
+          from s
          where m.tenant_id = s.tenant_id
            and m.stage_application = s.stage_application
            and m.ended_at is null
@@ -3292,10 +3307,14 @@ begin
     )
     select count(*) into v_org_ended from ended;
 
-    with ended as (
-        update project_user_memberships m
+    with s as (
+        select * from unnest(p_tenant_id, p_stage_application, p_partner_org, p_ds_username,
+                             p_rm_username)
+                      as u(tenant_id, stage_application, partner_org, ds_username, rm_username)
+    ), ended as (
+        update public.project_user_memberships m
            set ended_at = now(), ended_batch_id = p_batch_id
-          from pg_temp.membership_sync s
+          from s
          where m.tenant_id = s.tenant_id
            and m.stage_application = s.stage_application
            and m.ended_at is null
@@ -3306,13 +3325,17 @@ begin
     )
     select count(*) into v_user_ended from ended;
 
-    with added as (
-        insert into project_org_memberships (tenant_id, stage_application, org_name, role,
-                                             batch_id)
+    with s as (
+        select * from unnest(p_tenant_id, p_stage_application, p_partner_org, p_ds_username,
+                             p_rm_username)
+                      as u(tenant_id, stage_application, partner_org, ds_username, rm_username)
+    ), added as (
+        insert into public.project_org_memberships (tenant_id, stage_application, org_name,
+                                                    role, batch_id)
         select s.tenant_id, s.stage_application, s.partner_org, 'delivery_partner', p_batch_id
-          from pg_temp.membership_sync s
+          from s
          where s.partner_org is not null
-           and not exists (select 1 from project_org_memberships m
+           and not exists (select 1 from public.project_org_memberships m
                             where m.tenant_id = s.tenant_id
                               and m.stage_application = s.stage_application
                               and m.role = 'delivery_partner'
@@ -3324,15 +3347,19 @@ begin
     )
     select count(*) into v_org_added from added;
 
-    with added as (
-        insert into project_user_memberships (tenant_id, stage_application, username, role,
-                                              batch_id)
+    with s as (
+        select * from unnest(p_tenant_id, p_stage_application, p_partner_org, p_ds_username,
+                             p_rm_username)
+                      as u(tenant_id, stage_application, partner_org, ds_username, rm_username)
+    ), added as (
+        insert into public.project_user_memberships (tenant_id, stage_application, username,
+                                                     role, batch_id)
         select s.tenant_id, s.stage_application, u.username, u.role, p_batch_id
-          from pg_temp.membership_sync s
+          from s
           cross join lateral (values ('deployment_specialist', s.ds_username),
                                      ('relationship_manager', s.rm_username)) as u(role, username)
          where u.username is not null
-           and not exists (select 1 from project_user_memberships m
+           and not exists (select 1 from public.project_user_memberships m
                             where m.tenant_id = s.tenant_id
                               and m.stage_application = s.stage_application
                               and m.role = u.role
@@ -3619,10 +3646,8 @@ grant execute on function public.fn_import_anomalies_lock(bigint[]) to service_r
 grant execute on function public.fn_import_anomaly_applies(text, projects) to authenticated
 grant execute on function public.fn_import_anomaly_applies(text, projects) to service_role
 grant execute on function public.fn_import_anomaly_misses(text, text, text, text, text, text, text) to authenticated
-grant execute on function public.fn_import_anomaly_misses(text, text, text, text, text, text, text) to public
 grant execute on function public.fn_import_anomaly_misses(text, text, text, text, text, text, text) to service_role
 grant execute on function public.fn_import_anomaly_subject(text, text, text, text, text) to authenticated
-grant execute on function public.fn_import_anomaly_subject(text, text, text, text, text) to public
 grant execute on function public.fn_import_anomaly_subject(text, text, text, text, text) to service_role
 grant execute on function public.fn_import_audit_after(text, jsonb, jsonb) to service_role
 grant execute on function public.fn_import_audit_before(text, text[]) to service_role
@@ -3694,9 +3719,9 @@ grant execute on function public.fn_projects_membership_backfill_canonical(text,
 grant execute on function public.fn_projects_membership_backfill_resolve(text, text[]) to service_role
 grant execute on function public.fn_projects_membership_sync_table() to service_role
 grant execute on function public.fn_projects_resolve_canonical(text, text, text, text, text) to service_role
-grant execute on function public.fn_projects_resolve_canonical_batch(text, text[], text[], text[], text[]) to public
 grant execute on function public.fn_projects_resolve_canonical_batch(text, text[], text[], text[], text[]) to service_role
 grant execute on function public.fn_projects_sync_memberships(uuid) to service_role
+grant execute on function public.fn_projects_sync_memberships_rows(uuid, text[], text[], text[], text[], text[]) to service_role
 grant execute on function public.fn_require_admin() to authenticated
 grant execute on function public.fn_require_admin() to service_role
 grant execute on function public.fn_require_operator() to authenticated

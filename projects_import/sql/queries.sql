@@ -677,15 +677,10 @@ select tenant_id, kind, status, count(*)::integer as deliveries
  group by 1, 2, 3;
 
 -- metrics_problems --
--- Unresolved problems by tenant, type and severity: open, acknowledged, past an SLA clock.
-select tenant_id, anomaly_type, severity,
-       (count(*) filter (where status = 'open'))::integer as open,
-       (count(*) filter (where status = 'acknowledged'))::integer as acknowledged,
-       (count(*) filter (where (status = 'open' and ack_due_at <= now())
-                            or resolve_due_at <= now()))::integer as overdue
-  from public.import_problems
- where status <> 'resolved'
- group by 1, 2, 3;
+-- Unresolved problems by tenant, type and severity: open, acknowledged, past an SLA clock
+-- (fn_problem_metrics: from the rollups kept by the writes).
+select tenant_id, anomaly_type, severity, open, acknowledged, overdue
+  from public.fn_problem_metrics();
 
 -- metrics_freshness --
 -- Each tenant's last successful import (Unix seconds), lateness and pause (vw_tenant_freshness).

@@ -1,0 +1,590 @@
+-- 0039 — Operator statistics from rollups kept by the writes (issue: performance).
+--
+-- fn_problem_stats, fn_anomalies_stats, vw_import_anomalies_stats_24h (the overview) and
+-- /metrics counted every unresolved problem and every occurrence of the window on each call.
+-- Two rollup tables now hold those counts, kept by statement-level AFTER triggers with
+-- transition tables on import_problems and import_anomalies, so every writer (the merge, the
+-- problem lifecycle, directory-fix backfill, retention, a tenant's cascade delete) keeps them
+-- in its own transaction without being edited: exact at every commit.
+--
+--   * import_problem_rollups: unresolved problems by (tenant, type, severity, status) and, per
+--     "clock", by the hour the clock falls in: first_seen (new problems), ack_due (open only),
+--     resolve_due, and overdue = least(ack_due if open, resolve_due) (what /metrics counts).
+--     Resolved problems are not held (no statistic counts them).
+--   * import_anomaly_rollups: occurrences by (tenant, type, severity, hour of created_at), with
+--     the unresolved ones and the hour's latest created_at.
+--
+-- (No CHECK on the counts: PostgreSQL checks an upsert's proposed row, a signed delta, before
+-- it finds the conflict; tests/integration/test_rollups.py compares them with full counts.)
+-- Readers add the full hours from the rollups to the window's edge hour counted exactly from
+-- the tables' indexes (the partial indexes below), so the answers are those of the full counts.
+-- Each trigger aggregates its statement's rows and upserts the totals in key order (tenant
+-- first), so concurrent writers of several tenants never wait on each other's rows and take
+-- shared rows in one order; rows that fall to zero are deleted.
+
+-- ------------------------------------------------------------------ tables
+
+create table public.import_problem_rollups (
+    tenant_id    text not null,
+    anomaly_type text not null,
+    severity     text not null,
+    status       text not null check (status in ('open', 'acknowledged')),
+    clock        text not null
+                 check (clock in ('first_seen', 'ack_due', 'resolve_due', 'overdue')),
+    hour         timestamptz not null,
+    problems     bigint not null,
+    primary key (tenant_id, anomaly_type, severity, status, clock, hour)
+);
+create index import_problem_rollups_clock_hour
+    on public.import_problem_rollups (clock, hour);
+
+create table public.import_anomaly_rollups (
+    tenant_id    text not null,
+    anomaly_type text not null,
+    severity     text not null,
+    hour         timestamptz not null,
+    occurrences  bigint not null,
+    unresolved   bigint not null,
+    last_at      timestamptz not null,
+    primary key (tenant_id, anomaly_type, severity, hour)
+);
+create index import_anomaly_rollups_hour on public.import_anomaly_rollups (hour);
+
+-- The edge hour of each clock, counted exactly.
+create index import_problems_unresolved_first_seen
+    on public.import_problems (first_seen_at) where status <> 'resolved';
+create index import_problems_open_ack_due
+    on public.import_problems (ack_due_at) where status = 'open';
+create index import_problems_unresolved_resolve_due
+    on public.import_problems (resolve_due_at) where status <> 'resolved';
+create index import_problems_unresolved_due
+    on public.import_problems
+       (least(case when status = 'open' then ack_due_at end, resolve_due_at))
+    where status <> 'resolved';
+
+-- ------------------------------------------------------------------ functions
+
+-- fn_rollup_hour — the UTC hour an instant falls in (independent of the session's TimeZone).
+create or replace function public.fn_rollup_hour(p_at timestamptz)
+returns timestamptz
+language sql
+immutable
+parallel safe
+set search_path = public, pg_temp
+as $$
+    select date_bin(interval '1 hour', p_at, timestamptz '2000-01-01 00:00:00+00')
+$$;
+
+-- fn_import_problem_rollups_apply — add signed counts (rows of the rollup's type, `problems`
+-- the delta) to import_problem_rollups, in key order, and drop the rows that reach zero.
+create or replace function public.fn_import_problem_rollups_apply(
+    p_delta public.import_problem_rollups[]
+) returns void
+language plpgsql
+volatile
+security definer
+set search_path = public, pg_temp
+as $$
+begin
+    insert into public.import_problem_rollups as r
+           (tenant_id, anomaly_type, severity, status, clock, hour, problems)
+    select d.tenant_id, d.anomaly_type, d.severity, d.status, d.clock, d.hour,
+           sum(d.problems)
+      from unnest(p_delta) d
+     group by 1, 2, 3, 4, 5, 6
+    having sum(d.problems) <> 0
+     order by 1, 2, 3, 4, 5, 6
+    on conflict (tenant_id, anomaly_type, severity, status, clock, hour)
+    do update set problems = r.problems + excluded.problems;
+
+    delete from public.import_problem_rollups r
+     where r.problems = 0
+       and (r.tenant_id, r.anomaly_type, r.severity, r.status, r.clock, r.hour) in
+           (select d.tenant_id, d.anomaly_type, d.severity, d.status, d.clock, d.hour
+              from unnest(p_delta) d);
+end
+$$;
+
+-- fn_import_problem_rollups_trigger — the statement's rows (NEW TABLE minus OLD TABLE; an
+-- update counts only the problems whose status, type, severity or clocks changed) as signed
+-- rollup rows.
+create or replace function public.fn_import_problem_rollups_trigger()
+returns trigger
+language plpgsql
+security definer
+set search_path = public, pg_temp
+as $$
+declare
+    v_delta public.import_problem_rollups[];
+begin
+    if tg_op = 'INSERT' then
+        select array_agg(row(p.tenant_id, p.anomaly_type, p.severity, p.status, c.clock,
+                             public.fn_rollup_hour(c.at), 1)::public.import_problem_rollups)
+          into v_delta
+          from new_rows p
+          cross join lateral (values
+              ('first_seen', p.first_seen_at),
+              ('ack_due', case when p.status = 'open' then p.ack_due_at end),
+              ('resolve_due', p.resolve_due_at),
+              ('overdue', least(case when p.status = 'open' then p.ack_due_at end,
+                                p.resolve_due_at))) c(clock, at)
+         where p.status <> 'resolved' and c.at is not null;
+    elsif tg_op = 'DELETE' then
+        select array_agg(row(p.tenant_id, p.anomaly_type, p.severity, p.status, c.clock,
+                             public.fn_rollup_hour(c.at), -1)::public.import_problem_rollups)
+          into v_delta
+          from old_rows p
+          cross join lateral (values
+              ('first_seen', p.first_seen_at),
+              ('ack_due', case when p.status = 'open' then p.ack_due_at end),
+              ('resolve_due', p.resolve_due_at),
+              ('overdue', least(case when p.status = 'open' then p.ack_due_at end,
+                                p.resolve_due_at))) c(clock, at)
+         where p.status <> 'resolved' and c.at is not null;
+    else
+        with changed as (
+            select o.tenant_id as o_tenant, o.anomaly_type as o_type, o.severity as o_severity,
+                   o.status as o_status, o.first_seen_at as o_first, o.ack_due_at as o_ack,
+                   o.resolve_due_at as o_resolve,
+                   n.tenant_id as n_tenant, n.anomaly_type as n_type, n.severity as n_severity,
+                   n.status as n_status, n.first_seen_at as n_first, n.ack_due_at as n_ack,
+                   n.resolve_due_at as n_resolve
+              from old_rows o
+              join new_rows n on n.id = o.id
+             where (o.tenant_id, o.anomaly_type, o.severity, o.status, o.first_seen_at,
+                    o.ack_due_at, o.resolve_due_at)
+                   is distinct from
+                   (n.tenant_id, n.anomaly_type, n.severity, n.status, n.first_seen_at,
+                    n.ack_due_at, n.resolve_due_at)
+        ), sides as (
+            select o_tenant as tenant_id, o_type as anomaly_type, o_severity as severity,
+                   o_status as status, o_first as first_seen_at, o_ack as ack_due_at,
+                   o_resolve as resolve_due_at, -1 as sign
+              from changed
+            union all
+            select n_tenant, n_type, n_severity, n_status, n_first, n_ack, n_resolve, 1
+              from changed
+        )
+        select array_agg(row(p.tenant_id, p.anomaly_type, p.severity, p.status, c.clock,
+                             public.fn_rollup_hour(c.at), p.sign)::public.import_problem_rollups)
+          into v_delta
+          from sides p
+          cross join lateral (values
+              ('first_seen', p.first_seen_at),
+              ('ack_due', case when p.status = 'open' then p.ack_due_at end),
+              ('resolve_due', p.resolve_due_at),
+              ('overdue', least(case when p.status = 'open' then p.ack_due_at end,
+                                p.resolve_due_at))) c(clock, at)
+         where p.status <> 'resolved' and c.at is not null;
+    end if;
+    if v_delta is not null then
+        perform public.fn_import_problem_rollups_apply(v_delta);
+    end if;
+    return null;
+end
+$$;
+
+-- fn_import_anomaly_rollups_apply — add signed counts to import_anomaly_rollups in key order
+-- (last_at: the latest added created_at, null for removals), drop the rows that reach zero,
+-- and recount the latest created_at of the hours that lost rows, from the tenant's index.
+create or replace function public.fn_import_anomaly_rollups_apply(
+    p_delta public.import_anomaly_rollups[]
+) returns void
+language plpgsql
+volatile
+security definer
+set search_path = public, pg_temp
+as $$
+begin
+    insert into public.import_anomaly_rollups as r
+           (tenant_id, anomaly_type, severity, hour, occurrences, unresolved, last_at)
+    select d.tenant_id, d.anomaly_type, d.severity, d.hour, sum(d.occurrences),
+           sum(d.unresolved), coalesce(max(d.last_at), timestamptz '-infinity')
+      from unnest(p_delta) d
+     group by 1, 2, 3, 4
+    having sum(d.occurrences) <> 0 or sum(d.unresolved) <> 0 or max(d.last_at) is not null
+     order by 1, 2, 3, 4
+    on conflict (tenant_id, anomaly_type, severity, hour)
+    do update set occurrences = r.occurrences + excluded.occurrences,
+                  unresolved = r.unresolved + excluded.unresolved,
+                  last_at = greatest(r.last_at, excluded.last_at);
+
+    if exists (select 1 from unnest(p_delta) d where d.occurrences < 0) then
+        delete from public.import_anomaly_rollups r
+         where r.occurrences = 0
+           and (r.tenant_id, r.anomaly_type, r.severity, r.hour) in
+               (select d.tenant_id, d.anomaly_type, d.severity, d.hour
+                  from unnest(p_delta) d where d.occurrences < 0);
+        update public.import_anomaly_rollups r
+           set last_at = (select max(a.created_at) from public.import_anomalies a
+                           where a.tenant_id = r.tenant_id
+                             and a.anomaly_type = r.anomaly_type
+                             and a.severity = r.severity
+                             and a.created_at >= r.hour
+                             and a.created_at < r.hour + interval '1 hour')
+         where (r.tenant_id, r.anomaly_type, r.severity, r.hour) in
+               (select d.tenant_id, d.anomaly_type, d.severity, d.hour
+                  from unnest(p_delta) d where d.occurrences < 0);
+    end if;
+end
+$$;
+
+-- fn_import_anomaly_rollups_trigger — the statement's occurrences as signed rollup rows (an
+-- update counts only the rows whose status, type, severity or created_at changed).
+create or replace function public.fn_import_anomaly_rollups_trigger()
+returns trigger
+language plpgsql
+security definer
+set search_path = public, pg_temp
+as $$
+declare
+    v_delta public.import_anomaly_rollups[];
+begin
+    if tg_op = 'INSERT' then
+        select array_agg(row(a.tenant_id, a.anomaly_type, a.severity, a.hour, a.n, a.u,
+                             a.last_at)::public.import_anomaly_rollups)
+          into v_delta
+          from (select tenant_id, anomaly_type, severity,
+                       public.fn_rollup_hour(created_at) as hour, count(*) as n,
+                       count(*) filter (where status <> 'resolved') as u,
+                       max(created_at) as last_at
+                  from new_rows group by 1, 2, 3, 4) a;
+    elsif tg_op = 'DELETE' then
+        select array_agg(row(a.tenant_id, a.anomaly_type, a.severity, a.hour, -a.n, -a.u,
+                             null)::public.import_anomaly_rollups)
+          into v_delta
+          from (select tenant_id, anomaly_type, severity,
+                       public.fn_rollup_hour(created_at) as hour, count(*) as n,
+                       count(*) filter (where status <> 'resolved') as u
+                  from old_rows group by 1, 2, 3, 4) a;
+    else
+        with changed as (
+            select o.tenant_id as o_tenant, o.anomaly_type as o_type, o.severity as o_severity,
+                   o.status as o_status, o.created_at as o_at,
+                   n.tenant_id as n_tenant, n.anomaly_type as n_type, n.severity as n_severity,
+                   n.status as n_status, n.created_at as n_at
+              from old_rows o
+              join new_rows n on n.id = o.id
+             where (o.tenant_id, o.anomaly_type, o.severity, o.status, o.created_at)
+                   is distinct from
+                   (n.tenant_id, n.anomaly_type, n.severity, n.status, n.created_at)
+        ), sides as (
+            -- a row that stays in its hour only moves between resolved and unresolved
+            select o_tenant as tenant_id, o_type as anomaly_type, o_severity as severity,
+                   public.fn_rollup_hour(o_at) as hour,
+                   case when moved then -1 else 0 end as n,
+                   -(o_status <> 'resolved')::integer as u, null::timestamptz as last_at
+              from (select *, (o_tenant, o_type, o_severity, public.fn_rollup_hour(o_at))
+                              is distinct from
+                              (n_tenant, n_type, n_severity, public.fn_rollup_hour(n_at))
+                              or o_at <> n_at as moved
+                      from changed) c
+            union all
+            select n_tenant, n_type, n_severity, public.fn_rollup_hour(n_at),
+                   case when moved then 1 else 0 end, (n_status <> 'resolved')::integer,
+                   case when moved then n_at end
+              from (select *, (o_tenant, o_type, o_severity, public.fn_rollup_hour(o_at))
+                              is distinct from
+                              (n_tenant, n_type, n_severity, public.fn_rollup_hour(n_at))
+                              or o_at <> n_at as moved
+                      from changed) c
+        )
+        select array_agg(row(s.tenant_id, s.anomaly_type, s.severity, s.hour, s.n, s.u,
+                             s.last_at)::public.import_anomaly_rollups)
+          into v_delta
+          from sides s;
+    end if;
+    if v_delta is not null then
+        perform public.fn_import_anomaly_rollups_apply(v_delta);
+    end if;
+    return null;
+end
+$$;
+
+-- ------------------------------------------------------------------ triggers and seed
+
+lock table public.import_problems, public.import_anomalies in share row exclusive mode;
+
+create trigger import_problems_rollups_insert after insert on public.import_problems
+    referencing new table as new_rows
+    for each statement execute function public.fn_import_problem_rollups_trigger();
+create trigger import_problems_rollups_update after update on public.import_problems
+    referencing old table as old_rows new table as new_rows
+    for each statement execute function public.fn_import_problem_rollups_trigger();
+create trigger import_problems_rollups_delete after delete on public.import_problems
+    referencing old table as old_rows
+    for each statement execute function public.fn_import_problem_rollups_trigger();
+
+create trigger import_anomalies_rollups_insert after insert on public.import_anomalies
+    referencing new table as new_rows
+    for each statement execute function public.fn_import_anomaly_rollups_trigger();
+create trigger import_anomalies_rollups_update after update on public.import_anomalies
+    referencing old table as old_rows new table as new_rows
+    for each statement execute function public.fn_import_anomaly_rollups_trigger();
+create trigger import_anomalies_rollups_delete after delete on public.import_anomalies
+    referencing old table as old_rows
+    for each statement execute function public.fn_import_anomaly_rollups_trigger();
+
+insert into public.import_problem_rollups
+       (tenant_id, anomaly_type, severity, status, clock, hour, problems)
+select p.tenant_id, p.anomaly_type, p.severity, p.status, c.clock,
+       public.fn_rollup_hour(c.at), count(*)
+  from public.import_problems p
+  cross join lateral (values
+      ('first_seen', p.first_seen_at),
+      ('ack_due', case when p.status = 'open' then p.ack_due_at end),
+      ('resolve_due', p.resolve_due_at),
+      ('overdue', least(case when p.status = 'open' then p.ack_due_at end,
+                        p.resolve_due_at))) c(clock, at)
+ where p.status <> 'resolved' and c.at is not null
+ group by 1, 2, 3, 4, 5, 6;
+
+insert into public.import_anomaly_rollups
+       (tenant_id, anomaly_type, severity, hour, occurrences, unresolved, last_at)
+select tenant_id, anomaly_type, severity, public.fn_rollup_hour(created_at), count(*),
+       count(*) filter (where status <> 'resolved'), max(created_at)
+  from public.import_anomalies
+ group by 1, 2, 3, 4;
+
+-- ------------------------------------------------------------------ readers
+
+-- fn_anomalies_stats — as in 0005: occurrences of the window by tenant, type and severity;
+-- the full hours from import_anomaly_rollups, the edge hour counted from import_anomalies.
+create or replace function public.fn_anomalies_stats(p_window_hours integer default 24)
+returns table (tenant_id text, anomaly_type text, severity text, count bigint,
+               unresolved bigint, last_seen_at timestamptz)
+language plpgsql
+stable
+set search_path = public, pg_temp
+as $$
+#variable_conflict use_column
+declare
+    v_since timestamptz;
+    v_edge  timestamptz;
+begin
+    perform public.fn_require_operator();
+    perform public.fn_anomalies_check_window(p_window_hours);
+    v_since := now() - make_interval(hours => p_window_hours);
+    v_edge := public.fn_rollup_hour(v_since);
+    return query
+        with w as (
+            select r.tenant_id, r.anomaly_type, r.severity, r.occurrences as n,
+                   r.unresolved as u, r.last_at as m
+              from public.import_anomaly_rollups r
+             where r.hour > v_edge
+            union all
+            select a.tenant_id, a.anomaly_type, a.severity, count(*),
+                   count(*) filter (where a.status <> 'resolved'), max(a.created_at)
+              from public.import_anomalies a
+             where a.created_at >= v_since and a.created_at < v_edge + interval '1 hour'
+             group by 1, 2, 3
+        )
+        select w.tenant_id, w.anomaly_type, w.severity, sum(w.n)::bigint, sum(w.u)::bigint,
+               max(w.m)
+          from w
+         group by 1, 2, 3
+        having sum(w.n) > 0
+         order by 1, 2, 3;
+end
+$$;
+
+-- fn_problem_stats — as in 0012, from the rollups: open and acknowledged problems, new ones
+-- (first seen in the window), the window's occurrences, overdue clocks; each clock's edge hour
+-- counted from the partial indexes on import_problems.
+create or replace function public.fn_problem_stats(p_window_hours integer default 24)
+returns table (tenant_id text, anomaly_type text, severity text, open_problems bigint,
+               acknowledged_problems bigint, new_problems bigint, occurrences bigint,
+               overdue_ack bigint, overdue_resolve bigint)
+language plpgsql
+stable
+set search_path = public, pg_temp
+as $$
+#variable_conflict use_column
+declare
+    v_since timestamptz;
+    v_edge  timestamptz;
+    v_now   timestamptz := now();
+    v_hour  timestamptz;
+begin
+    perform public.fn_require_operator();
+    perform public.fn_anomalies_check_window(p_window_hours);
+    v_since := v_now - make_interval(hours => p_window_hours);
+    v_edge := public.fn_rollup_hour(v_since);
+    v_hour := public.fn_rollup_hour(v_now);
+    return query
+        with r as (
+            select r.tenant_id, r.anomaly_type, r.severity,
+                   sum(r.problems) filter (where r.clock = 'first_seen' and r.status = 'open')
+                       as open_problems,
+                   sum(r.problems) filter (where r.clock = 'first_seen'
+                                             and r.status = 'acknowledged')
+                       as acknowledged_problems,
+                   sum(r.problems) filter (where r.clock = 'first_seen' and r.hour > v_edge)
+                       as new_problems,
+                   sum(r.problems) filter (where r.clock = 'ack_due' and r.hour < v_hour)
+                       as overdue_ack,
+                   sum(r.problems) filter (where r.clock = 'resolve_due' and r.hour < v_hour)
+                       as overdue_resolve
+              from public.import_problem_rollups r
+             group by 1, 2, 3
+        ), edge as (
+            select pr.tenant_id, pr.anomaly_type, pr.severity, count(*) as new_problems,
+                   0::bigint as overdue_ack, 0::bigint as overdue_resolve
+              from public.import_problems pr
+             where pr.status <> 'resolved' and pr.first_seen_at >= v_since
+               and pr.first_seen_at < v_edge + interval '1 hour'
+             group by 1, 2, 3
+            union all
+            select pr.tenant_id, pr.anomaly_type, pr.severity, 0, count(*), 0
+              from public.import_problems pr
+             where pr.status = 'open' and pr.ack_due_at >= v_hour and pr.ack_due_at < v_now
+             group by 1, 2, 3
+            union all
+            select pr.tenant_id, pr.anomaly_type, pr.severity, 0, 0, count(*)
+              from public.import_problems pr
+             where pr.status <> 'resolved' and pr.resolve_due_at >= v_hour
+               and pr.resolve_due_at < v_now
+             group by 1, 2, 3
+        ), p as (
+            select r.tenant_id, r.anomaly_type, r.severity,
+                   coalesce(r.open_problems, 0) as open_problems,
+                   coalesce(r.acknowledged_problems, 0) as acknowledged_problems,
+                   coalesce(r.new_problems, 0)
+                       + coalesce((select sum(e.new_problems) from edge e
+                                    where e.tenant_id = r.tenant_id
+                                      and e.anomaly_type = r.anomaly_type
+                                      and e.severity = r.severity), 0) as new_problems,
+                   coalesce(r.overdue_ack, 0)
+                       + coalesce((select sum(e.overdue_ack) from edge e
+                                    where e.tenant_id = r.tenant_id
+                                      and e.anomaly_type = r.anomaly_type
+                                      and e.severity = r.severity), 0) as overdue_ack,
+                   coalesce(r.overdue_resolve, 0)
+                       + coalesce((select sum(e.overdue_resolve) from edge e
+                                    where e.tenant_id = r.tenant_id
+                                      and e.anomaly_type = r.anomaly_type
+                                      and e.severity = r.severity), 0) as overdue_resolve
+              from r
+             where coalesce(r.open_problems, 0) + coalesce(r.acknowledged_problems, 0) > 0
+        ), o as (
+            select s.tenant_id, s.anomaly_type, s.severity, s.count as occurrences
+              from public.fn_anomalies_stats(p_window_hours) s
+        )
+        select coalesce(p.tenant_id, o.tenant_id), coalesce(p.anomaly_type, o.anomaly_type),
+               coalesce(p.severity, o.severity),
+               coalesce(p.open_problems, 0)::bigint,
+               coalesce(p.acknowledged_problems, 0)::bigint,
+               coalesce(p.new_problems, 0)::bigint,
+               coalesce(o.occurrences, 0)::bigint,
+               coalesce(p.overdue_ack, 0)::bigint,
+               coalesce(p.overdue_resolve, 0)::bigint
+          from p
+          full join o on o.tenant_id = p.tenant_id and o.anomaly_type = p.anomaly_type
+                     and o.severity = p.severity
+         order by 1, 2, 3;
+end
+$$;
+
+-- fn_problem_metrics — /metrics: unresolved problems by tenant, type and severity: open,
+-- acknowledged, and past an SLA clock (open past ack_due_at, or past resolve_due_at).
+create or replace function public.fn_problem_metrics()
+returns table (tenant_id text, anomaly_type text, severity text, open integer,
+               acknowledged integer, overdue integer)
+language sql
+stable
+set search_path = public, pg_temp
+as $$
+    with r as (
+        select r.tenant_id, r.anomaly_type, r.severity,
+               sum(r.problems) filter (where r.clock = 'first_seen' and r.status = 'open') as o,
+               sum(r.problems) filter (where r.clock = 'first_seen'
+                                         and r.status = 'acknowledged') as a,
+               sum(r.problems) filter (where r.clock = 'overdue'
+                                         and r.hour < public.fn_rollup_hour(now())) as d
+          from public.import_problem_rollups r
+         group by 1, 2, 3
+    ), edge as (
+        select pr.tenant_id, pr.anomaly_type, pr.severity, count(*) as d
+          from public.import_problems pr
+         where pr.status <> 'resolved'
+           and least(case when pr.status = 'open' then pr.ack_due_at end, pr.resolve_due_at)
+               >= public.fn_rollup_hour(now())
+           and least(case when pr.status = 'open' then pr.ack_due_at end, pr.resolve_due_at)
+               <= now()
+         group by 1, 2, 3
+    )
+    select r.tenant_id, r.anomaly_type, r.severity, coalesce(r.o, 0)::integer,
+           coalesce(r.a, 0)::integer, (coalesce(r.d, 0) + coalesce(e.d, 0))::integer
+      from r
+      left join edge e on e.tenant_id = r.tenant_id and e.anomaly_type = r.anomaly_type
+                      and e.severity = r.severity
+     where coalesce(r.o, 0) + coalesce(r.a, 0) > 0
+$$;
+
+-- vw_import_anomalies_stats_24h — the overview's counts (0005), from the rollups plus the
+-- window's edge hour; security_invoker, so RLS of both tables applies as before.
+create or replace view public.vw_import_anomalies_stats_24h with (security_invoker = true) as
+with w as (
+    select r.tenant_id, r.anomaly_type, r.severity, r.occurrences as n, r.unresolved as u,
+           r.last_at as m
+      from public.import_anomaly_rollups r
+     where r.hour > public.fn_rollup_hour(now() - interval '24 hours')
+    union all
+    select a.tenant_id, a.anomaly_type, a.severity, count(*),
+           count(*) filter (where a.status <> 'resolved'), max(a.created_at)
+      from public.import_anomalies a
+     where a.created_at >= now() - interval '24 hours'
+       and a.created_at < public.fn_rollup_hour(now() - interval '24 hours')
+                          + interval '1 hour'
+     group by 1, 2, 3
+)
+select w.tenant_id, w.anomaly_type, w.severity, sum(w.n)::bigint as count,
+       sum(w.u)::bigint as unresolved, max(w.m) as last_seen_at
+  from w
+ group by 1, 2, 3
+having sum(w.n) > 0;
+
+-- ------------------------------------------------------------------ privileges
+
+-- Read like the tables they summarize: operators (RLS) and service_role; written only by the
+-- triggers' definer functions.
+alter table public.import_problem_rollups enable row level security;
+alter table public.import_anomaly_rollups enable row level security;
+create policy operators_read on public.import_problem_rollups
+    for select to authenticated using ((select public.fn_is_operator()));
+create policy operators_read on public.import_anomaly_rollups
+    for select to authenticated using ((select public.fn_is_operator()));
+
+revoke all on public.import_problem_rollups, public.import_anomaly_rollups from public;
+revoke execute on function
+    public.fn_rollup_hour(timestamptz),
+    public.fn_import_problem_rollups_apply(public.import_problem_rollups[]),
+    public.fn_import_problem_rollups_trigger(),
+    public.fn_import_anomaly_rollups_apply(public.import_anomaly_rollups[]),
+    public.fn_import_anomaly_rollups_trigger(),
+    public.fn_problem_metrics()
+  from public;
+
+do $$
+begin
+    if exists (select 1 from pg_roles where rolname = 'authenticated') then
+        revoke all on public.import_problem_rollups, public.import_anomaly_rollups
+          from anon, authenticated;
+        grant select on public.import_problem_rollups, public.import_anomaly_rollups
+           to authenticated;
+        grant execute on function public.fn_rollup_hour(timestamptz) to authenticated;
+    end if;
+    if exists (select 1 from pg_roles where rolname = 'service_role') then
+        revoke all on public.import_problem_rollups, public.import_anomaly_rollups
+          from service_role;
+        grant select on public.import_problem_rollups, public.import_anomaly_rollups
+           to service_role;
+        create policy service_role_read on public.import_problem_rollups
+            for select to service_role using (true);
+        create policy service_role_read on public.import_anomaly_rollups
+            for select to service_role using (true);
+        grant execute on function public.fn_rollup_hour(timestamptz), public.fn_problem_metrics()
+           to service_role;
+    end if;
+end
+$$;

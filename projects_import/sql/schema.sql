@@ -456,7 +456,7 @@ view public.vw_import_anomalies_recent with (security_invoker=true):
     SELECT id, tenant_id, batch_id, staging_id, row_index, project_key, anomaly_type, severity, payload_excerpt, correlation_id, created_at, status, acknowledged_at, acknowledged_by, resolved_at FROM import_anomalies a WHERE (created_at >= (now() - '14 days'::interval));
 
 view public.vw_import_anomalies_stats_24h with (security_invoker=true):
-    WITH w AS (SELECT tenant_id, anomaly_type, severity, occurrences AS n, unresolved AS u, last_at AS m FROM import_anomaly_rollups r WHERE (hour > fn_rollup_hour((now() - '24:00:00'::interval))) UNION ALL SELECT tenant_id, anomaly_type, severity, count(*) AS count, count(*) FILTER (WHERE (status <> 'resolved'::text)) AS count, max(created_at) AS max FROM import_anomalies a WHERE ((created_at >= (now() - '24:00:00'::interval)) AND (created_at < (fn_rollup_hour((now() - '24:00:00'::interval)) + '01:00:00'::interval))) GROUP BY tenant_id, anomaly_type, severity) SELECT tenant_id, anomaly_type, severity, (sum(n))::bigint AS count, (sum(u))::bigint AS unresolved, max(m) AS last_seen_at FROM w GROUP BY tenant_id, anomaly_type, severity HAVING (sum(n) > (0)::numeric);
+    WITH w AS (SELECT tenant_id, anomaly_type, severity, occurrences AS n, unresolved AS u, last_at AS m FROM import_anomaly_rollups r WHERE (hour > date_bin('01:00:00'::interval, (now() - '24:00:00'::interval), '2000-01-01 00:00:00+00'::timestamp with time zone)) UNION ALL SELECT tenant_id, anomaly_type, severity, count(*) AS count, count(*) FILTER (WHERE (status <> 'resolved'::text)) AS count, max(created_at) AS max FROM import_anomalies a WHERE ((created_at >= (now() - '24:00:00'::interval)) AND (created_at < (date_bin('01:00:00'::interval, (now() - '24:00:00'::interval), '2000-01-01 00:00:00+00'::timestamp with time zone) + '01:00:00'::interval))) GROUP BY tenant_id, anomaly_type, severity) SELECT tenant_id, anomaly_type, severity, (sum(n))::bigint AS count, (sum(u))::bigint AS unresolved, max(m) AS last_seen_at FROM w GROUP BY tenant_id, anomaly_type, severity HAVING (sum(n) > (0)::numeric);
 
 view public.vw_project_members with (security_invoker=true):
     SELECT project_org_memberships.tenant_id, project_org_memberships.stage_application AS project_key, 'org'::text AS member_type, project_org_memberships.org_name AS member, project_org_memberships.role, project_org_memberships.since FROM project_org_memberships WHERE (project_org_memberships.ended_at IS NULL) UNION ALL SELECT project_user_memberships.tenant_id, project_user_memberships.stage_application AS project_key, 'user'::text AS member_type, project_user_memberships.username AS member, project_user_memberships.role, project_user_memberships.since FROM project_user_memberships WHERE (project_user_memberships.ended_at IS NULL);
@@ -734,7 +734,7 @@ begin
     perform public.fn_require_operator();
     perform public.fn_anomalies_check_window(p_window_hours);
     v_since := now() - make_interval(hours => p_window_hours);
-    v_edge := public.fn_rollup_hour(v_since);
+    v_edge := date_bin('1 hour', v_since, timestamptz '2000-01-01Z');
     return query
         with w as (
             select r.tenant_id, r.anomaly_type, r.severity, r.occurrences as n,
@@ -1452,7 +1452,7 @@ begin
                              a.last_at)::public.import_anomaly_rollups)
           into v_delta
           from (select tenant_id, anomaly_type, severity,
-                       public.fn_rollup_hour(created_at) as hour, count(*) as n,
+                       date_bin('1 hour', created_at, timestamptz '2000-01-01Z') as hour, count(*) as n,
                        count(*) filter (where status <> 'resolved') as u,
                        max(created_at) as last_at
                   from new_rows group by 1, 2, 3, 4) a;
@@ -1461,45 +1461,48 @@ begin
                              null)::public.import_anomaly_rollups)
           into v_delta
           from (select tenant_id, anomaly_type, severity,
-                       public.fn_rollup_hour(created_at) as hour, count(*) as n,
+                       date_bin('1 hour', created_at, timestamptz '2000-01-01Z') as hour, count(*) as n,
                        count(*) filter (where status <> 'resolved') as u
                   from old_rows group by 1, 2, 3, 4) a;
     else
-        with changed as (
-            select o.tenant_id as o_tenant, o.anomaly_type as o_type, o.severity as o_severity,
-                   o.status as o_status, o.created_at as o_at,
-                   n.tenant_id as n_tenant, n.anomaly_type as n_type, n.severity as n_severity,
-                   n.status as n_status, n.created_at as n_at
-              from old_rows o
-              join new_rows n on n.id = o.id
-             where (o.tenant_id, o.anomaly_type, o.severity, o.status, o.created_at)
-                   is distinct from
-                   (n.tenant_id, n.anomaly_type, n.severity, n.status, n.created_at)
-        ), sides as (
-            -- a row that stays in its hour only moves between resolved and unresolved
-            select o_tenant as tenant_id, o_type as anomaly_type, o_severity as severity,
-                   public.fn_rollup_hour(o_at) as hour,
-                   case when moved then -1 else 0 end as n,
-                   -(o_status <> 'resolved')::integer as u, null::timestamptz as last_at
-              from (select *, (o_tenant, o_type, o_severity, public.fn_rollup_hour(o_at))
-                              is distinct from
-                              (n_tenant, n_type, n_severity, public.fn_rollup_hour(n_at))
-                              or o_at <> n_at as moved
-                      from changed) c
-            union all
-            select n_tenant, n_type, n_severity, public.fn_rollup_hour(n_at),
-                   case when moved then 1 else 0 end, (n_status <> 'resolved')::integer,
-                   case when moved then n_at end
-              from (select *, (o_tenant, o_type, o_severity, public.fn_rollup_hour(o_at))
-                              is distinct from
-                              (n_tenant, n_type, n_severity, public.fn_rollup_hour(n_at))
-                              or o_at <> n_at as moved
-                      from changed) c
-        )
-        select array_agg(row(s.tenant_id, s.anomaly_type, s.severity, s.hour, s.n, s.u,
-                             s.last_at)::public.import_anomaly_rollups)
+        -- unresolved: old rows -1 and new rows +1 (unchanged rows cancel); occurrences: only
+        -- the rows that left or entered a (tenant, type, severity, created_at), found with
+        -- EXCEPT ALL (no join of the transition tables, whose size the planner does not know)
+        select array_agg(row(d.tenant_id, d.anomaly_type, d.severity, d.hour, d.n, d.u,
+                             d.last_at)::public.import_anomaly_rollups)
           into v_delta
-          from sides s;
+          from (select x.tenant_id, x.anomaly_type, x.severity,
+                       date_bin('1 hour', x.created_at, timestamptz '2000-01-01Z') as hour,
+                       0::bigint as n, sum(x.u) as u, null::timestamptz as last_at
+                  from (select o.tenant_id, o.anomaly_type, o.severity, o.created_at,
+                               -(o.status <> 'resolved')::integer as u
+                          from old_rows o
+                        union all
+                        select n.tenant_id, n.anomaly_type, n.severity, n.created_at,
+                               (n.status <> 'resolved')::integer
+                          from new_rows n) x
+                 group by 1, 2, 3, 4
+                having sum(x.u) <> 0
+                union all
+                select m.tenant_id, m.anomaly_type, m.severity,
+                       date_bin('1 hour', m.created_at, timestamptz '2000-01-01Z'), -count(*),
+                       0, null
+                  from (select o.id, o.tenant_id, o.anomaly_type, o.severity, o.created_at
+                          from old_rows o
+                        except all
+                        select n.id, n.tenant_id, n.anomaly_type, n.severity, n.created_at
+                          from new_rows n) m
+                 group by 1, 2, 3, 4
+                union all
+                select m.tenant_id, m.anomaly_type, m.severity,
+                       date_bin('1 hour', m.created_at, timestamptz '2000-01-01Z'), count(*),
+                       0, max(m.created_at)
+                  from (select n.id, n.tenant_id, n.anomaly_type, n.severity, n.created_at
+                          from new_rows n
+                        except all
+                        select o.id, o.tenant_id, o.anomaly_type, o.severity, o.created_at
+                          from old_rows o) m
+                 group by 1, 2, 3, 4) d;
     end if;
     if v_delta is not null then
         perform public.fn_import_anomaly_rollups_apply(v_delta);
@@ -1562,7 +1565,7 @@ declare
 begin
     if tg_op = 'INSERT' then
         select array_agg(row(p.tenant_id, p.anomaly_type, p.severity, p.status, c.clock,
-                             public.fn_rollup_hour(c.at), 1)::public.import_problem_rollups)
+                             date_bin('1 hour', c.at, timestamptz '2000-01-01Z'), 1)::public.import_problem_rollups)
           into v_delta
           from new_rows p
           cross join lateral (values
@@ -1574,7 +1577,7 @@ begin
          where p.status <> 'resolved' and c.at is not null;
     elsif tg_op = 'DELETE' then
         select array_agg(row(p.tenant_id, p.anomaly_type, p.severity, p.status, c.clock,
-                             public.fn_rollup_hour(c.at), -1)::public.import_problem_rollups)
+                             date_bin('1 hour', c.at, timestamptz '2000-01-01Z'), -1)::public.import_problem_rollups)
           into v_delta
           from old_rows p
           cross join lateral (values
@@ -1585,40 +1588,30 @@ begin
                                 p.resolve_due_at))) c(clock, at)
          where p.status <> 'resolved' and c.at is not null;
     else
-        with changed as (
-            select o.tenant_id as o_tenant, o.anomaly_type as o_type, o.severity as o_severity,
-                   o.status as o_status, o.first_seen_at as o_first, o.ack_due_at as o_ack,
-                   o.resolve_due_at as o_resolve,
-                   n.tenant_id as n_tenant, n.anomaly_type as n_type, n.severity as n_severity,
-                   n.status as n_status, n.first_seen_at as n_first, n.ack_due_at as n_ack,
-                   n.resolve_due_at as n_resolve
-              from old_rows o
-              join new_rows n on n.id = o.id
-             where (o.tenant_id, o.anomaly_type, o.severity, o.status, o.first_seen_at,
-                    o.ack_due_at, o.resolve_due_at)
-                   is distinct from
-                   (n.tenant_id, n.anomaly_type, n.severity, n.status, n.first_seen_at,
-                    n.ack_due_at, n.resolve_due_at)
-        ), sides as (
-            select o_tenant as tenant_id, o_type as anomaly_type, o_severity as severity,
-                   o_status as status, o_first as first_seen_at, o_ack as ack_due_at,
-                   o_resolve as resolve_due_at, -1 as sign
-              from changed
-            union all
-            select n_tenant, n_type, n_severity, n_status, n_first, n_ack, n_resolve, 1
-              from changed
-        )
-        select array_agg(row(p.tenant_id, p.anomaly_type, p.severity, p.status, c.clock,
-                             public.fn_rollup_hour(c.at), p.sign)::public.import_problem_rollups)
+        -- old rows count -1 and new rows +1: a problem whose status, type, severity and
+        -- clocks stayed cancels out (aggregated here, so no join of the transition tables)
+        select array_agg(row(d.tenant_id, d.anomaly_type, d.severity, d.status, d.clock, d.hour,
+                             d.problems)::public.import_problem_rollups)
           into v_delta
-          from sides p
-          cross join lateral (values
-              ('first_seen', p.first_seen_at),
-              ('ack_due', case when p.status = 'open' then p.ack_due_at end),
-              ('resolve_due', p.resolve_due_at),
-              ('overdue', least(case when p.status = 'open' then p.ack_due_at end,
-                                p.resolve_due_at))) c(clock, at)
-         where p.status <> 'resolved' and c.at is not null;
+          from (select p.tenant_id, p.anomaly_type, p.severity, p.status, c.clock,
+                       date_bin('1 hour', c.at, timestamptz '2000-01-01Z') as hour,
+                       sum(p.sign) as problems
+                  from (select o.tenant_id, o.anomaly_type, o.severity, o.status,
+                               o.first_seen_at, o.ack_due_at, o.resolve_due_at, -1 as sign
+                          from old_rows o
+                        union all
+                        select n.tenant_id, n.anomaly_type, n.severity, n.status,
+                               n.first_seen_at, n.ack_due_at, n.resolve_due_at, 1
+                          from new_rows n) p
+                  cross join lateral (values
+                      ('first_seen', p.first_seen_at),
+                      ('ack_due', case when p.status = 'open' then p.ack_due_at end),
+                      ('resolve_due', p.resolve_due_at),
+                      ('overdue', least(case when p.status = 'open' then p.ack_due_at end,
+                                        p.resolve_due_at))) c(clock, at)
+                 where p.status <> 'resolved' and c.at is not null
+                 group by 1, 2, 3, 4, 5, 6
+                having sum(p.sign) <> 0) d;
     end if;
     if v_delta is not null then
         perform public.fn_import_problem_rollups_apply(v_delta);
@@ -1755,7 +1748,7 @@ with r as (
                sum(r.problems) filter (where r.clock = 'first_seen'
                                          and r.status = 'acknowledged') as a,
                sum(r.problems) filter (where r.clock = 'overdue'
-                                         and r.hour < public.fn_rollup_hour(now())) as d
+                                         and r.hour < date_bin('1 hour', now(), timestamptz '2000-01-01Z')) as d
           from public.import_problem_rollups r
          group by 1, 2, 3
     ), edge as (
@@ -1763,7 +1756,7 @@ with r as (
           from public.import_problems pr
          where pr.status <> 'resolved'
            and least(case when pr.status = 'open' then pr.ack_due_at end, pr.resolve_due_at)
-               >= public.fn_rollup_hour(now())
+               >= date_bin('1 hour', now(), timestamptz '2000-01-01Z')
            and least(case when pr.status = 'open' then pr.ack_due_at end, pr.resolve_due_at)
                <= now()
          group by 1, 2, 3
@@ -1857,8 +1850,8 @@ begin
     perform public.fn_require_operator();
     perform public.fn_anomalies_check_window(p_window_hours);
     v_since := v_now - make_interval(hours => p_window_hours);
-    v_edge := public.fn_rollup_hour(v_since);
-    v_hour := public.fn_rollup_hour(v_now);
+    v_edge := date_bin('1 hour', v_since, timestamptz '2000-01-01Z');
+    v_hour := date_bin('1 hour', v_now, timestamptz '2000-01-01Z');
     return query
         with r as (
             select r.tenant_id, r.anomaly_type, r.severity,
@@ -2809,9 +2802,6 @@ begin
                   hint = 'send a user JWT whose app_metadata.role is operator or admin';
     end if;
 end
-
-function public.fn_rollup_hour(p_at timestamp with time zone) returns timestamp with time zone [sql, immutable, set search_path=public, pg_temp]:
-select date_bin(interval '1 hour', p_at, timestamptz '2000-01-01 00:00:00+00')
 
 function public.fn_schedule_import_retention(p_schedule text, p_command text) returns bigint [plpgsql, volatile, set search_path=public, pg_temp]:
 declare

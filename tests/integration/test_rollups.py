@@ -21,7 +21,7 @@ TENANTS = ["TELCO", "WATER", "POWER"]
 # The rollups, recounted from the tables.
 EXPECTED_PROBLEM_ROLLUPS = """
 select p.tenant_id, p.anomaly_type, p.severity, p.status, c.clock,
-       date_bin(interval '1 hour', c.at, timestamptz '2000-01-01 00:00:00+00') as hour,
+       date_bin(interval '1 hour', c.at, timestamptz '2000-01-01Z') as hour,
        count(*) as problems
   from import_problems p
   cross join lateral (values
@@ -35,7 +35,7 @@ select p.tenant_id, p.anomaly_type, p.severity, p.status, c.clock,
 """
 EXPECTED_ANOMALY_ROLLUPS = """
 select tenant_id, anomaly_type, severity,
-       date_bin(interval '1 hour', created_at, timestamptz '2000-01-01 00:00:00+00') as hour,
+       date_bin(interval '1 hour', created_at, timestamptz '2000-01-01Z') as hour,
        count(*) as occurrences, count(*) filter (where status <> 'resolved') as unresolved,
        max(created_at) as last_at
   from import_anomalies

@@ -8,7 +8,9 @@ including all)`), as bulk SQL that already knows every answer (directories resol
 before the clock starts): the raw body staged as jsonb, projects upserted, one org and two
 user memberships per row (kept when they already exist), one occurrence per unknown DS with
 its problem upserted, and an event per new problem. One statement, one round trip, one commit.
-A second floor ("all misses") also writes the partner and RM occurrences the import writes.
+A second floor ("all misses") also writes the partner and RM occurrences the import writes;
+a third ("with foreign keys") is the first with the foreign keys `like` leaves out (tenant_id
+to tenants on every table, an event to its problem), which the real tables check row by row.
 
 Each repetition times, in a rotating order: the import end to end over HTTP (one keep-alive
 connection, as `send` uses), the same import with the rollup triggers of migration 0039
@@ -168,16 +170,25 @@ def floor_params(tenant_id: str, batch: str, rows: list[dict[str, Any]]) -> dict
 
 
 def make_floor_tables(conn: psycopg.Connection[Any]) -> None:
-    conn.execute("create schema if not exists floor")
+    for schema in ("floor", "floor_fk"):
+        conn.execute(f"create schema if not exists {schema}")
+        for table in FLOOR_TABLES:
+            conn.execute(f"create table if not exists {schema}.{table} "
+                         f"(like public.{table} including all)")
     for table in FLOOR_TABLES:
-        conn.execute(f"create table if not exists floor.{table} "
-                     f"(like public.{table} including all)")
+        conn.execute(f"alter table floor_fk.{table} add foreign key (tenant_id) "
+                     f"references public.tenants (tenant_id) on delete cascade")
+    conn.execute("alter table floor_fk.import_problem_events add foreign key "
+                 "(tenant_id, problem_id) references floor_fk.import_problems (tenant_id, id) "
+                 "on delete cascade")
     conn.commit()
 
 
-def run_floor(conn: psycopg.Connection[Any], params: dict[str, Any]) -> float:
+def run_floor(conn: psycopg.Connection[Any], params: dict[str, Any],
+              schema: str = "floor") -> float:
+    text = FLOOR_SQL.replace("floor.", f"{schema}.")
     started = time.perf_counter()
-    conn.execute(FLOOR_SQL, params).fetchone()
+    conn.execute(text, params).fetchone()
     conn.commit()
     return time.perf_counter() - started
 
@@ -213,18 +224,21 @@ def interleaved(cluster: Cluster, server: harness.Serve, repeat: int) -> dict[st
                 if not triggers:
                     set_triggers(conn, True)
 
-        def floors(label: str, every_miss: bool, rep: int = rep) -> dict[str, float]:
-            tenant = f"{'A' if every_miss else 'F'}{rep}"
+        def floors(label: str, prefix: str, every_miss: bool, schema: str = "floor",
+                   rep: int = rep) -> dict[str, float]:
+            tenant = f"{prefix}{rep}"
+            add_tenant(cluster.url, tenant)  # the foreign keys' target; the bench directories
             first = {**floor_params(tenant, f"first-{rep}", first_rows), "all": every_miss}
             second = {**floor_params(tenant, f"second-{rep}", second_rows), "all": every_miss}
-            return {f"{label}: first": run_floor(conn, first),
-                    f"{label}: re-import": run_floor(conn, second)}
+            return {f"{label}: first": run_floor(conn, first, schema),
+                    f"{label}: re-import": run_floor(conn, second, schema)}
 
         steps: list[Callable[[], dict[str, float]]] = [
             lambda: imports("import", True),
-            lambda: floors("contract floor", False),
+            lambda: floors("contract floor", "F", False),
             lambda: imports("import, rollup triggers off", False),
-            lambda: floors("contract floor, all misses", True),
+            lambda: floors("contract floor, all misses", "A", True),
+            lambda: floors("contract floor, with foreign keys", "K", False, "floor_fk"),
         ]
         shift = max(rep, 0) % len(steps)
         for step in steps[shift:] + steps[:shift]:
@@ -256,9 +270,12 @@ def main() -> None:
     for kind in ("first", "re-import"):
         ratio = medians[f"import: {kind}"] / medians[f"contract floor: {kind}"]
         ratio_all = medians[f"import: {kind}"] / medians[f"contract floor, all misses: {kind}"]
+        ratio_fk = (medians[f"import: {kind}"]
+                    / medians[f"contract floor, with foreign keys: {kind}"])
         triggers = medians[f"import: {kind}"] - medians[f"import, rollup triggers off: {kind}"]
         print(f"{kind}: import / contract floor = {ratio:.2f}x "
-              f"(all misses: {ratio_all:.2f}x); rollup triggers {triggers:+.1f} ms")
+              f"(all misses: {ratio_all:.2f}x, with foreign keys: {ratio_fk:.2f}x); "
+              f"rollup triggers {triggers:+.1f} ms")
     if args.json:
         args.json.write_text(json.dumps({k: v.values for k, v in results.items()}, indent=1))
 

@@ -1,5 +1,8 @@
 """4 tenants importing 5000-row batches at full speed: /healthz and 429 latency, imports and
-rows per second, peak RSS of the service (its main process, and with its worker processes).
+rows per second, peak RSS of the service (its main process, and with its worker processes),
+and CPU-seconds per 1,000 imported rows (the service, its import workers and every PostgreSQL
+process, from /proc through psutil: user + system time, exited processes included through
+their parents).
 
     .venv/bin/python stress/load_latency.py [--seconds 60] [--tenants 4] [--rows 5000]
 
@@ -27,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from harness import Cluster, Service, rows, say, summary
+from harness import Cluster, Service, cpu_seconds, rows, say, summary
 
 COUNTER = "@@N@@"
 BUSY_PAUSE = 0.2  # the importer waits this long after a 429 (the competitor holds the turn)
@@ -126,6 +129,8 @@ def main() -> None:
         threads += [threading.Thread(target=importer, args=(t, s, "competitor", 0.2))
                     for t, s in tenants.items()]
         load_before = os.getloadavg()
+        measured = (service.process.pid, cluster.postmaster_pid())
+        cpu_before = cpu_seconds(*measured)
         prober.start()
         started = time.monotonic()
         for thread in threads:
@@ -140,6 +145,7 @@ def main() -> None:
         for thread in threads:
             thread.join(timeout=180)
         elapsed = time.monotonic() - started
+        cpu = cpu_seconds(*measured) - cpu_before
         result = {
             "seconds": args.seconds, "tenants": args.tenants, "rows": args.rows,
             "load_average": {"before": [round(x, 1) for x in load_before],
@@ -151,6 +157,9 @@ def main() -> None:
             "imports_per_s": round(merged["imports"] / elapsed, 2),
             "rows_per_s": round(merged["rows"] / elapsed),
             "replayed": merged["replayed"],
+            "cpu_seconds": round(cpu, 1),
+            "cpu_seconds_per_1000_rows": round(1000 * cpu / max(merged["rows"], 1), 3),
+            "cores_busy": round(cpu / elapsed, 2),
             "peak_rss_mb": {"main": round(service.peak_rss / 2**20, 1),
                             "main_and_workers": round(service.peak_total_rss / 2**20, 1),
                             "main_and_workers_pss": round(service.peak_total_pss / 2**20, 1)},

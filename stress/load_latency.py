@@ -74,6 +74,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--tenants", type=int, default=4)
     parser.add_argument("--rows", type=int, default=5000)
+    parser.add_argument("--no-competitor", action="store_true",
+                        help="only the back-to-back importers (no 429s): CPU per row of imports")
     parser.add_argument("--competitor-rows", type=int, default=None,
                         help="rows in the competing client's batches (default: --rows)")
     args = parser.parse_args()
@@ -126,8 +128,9 @@ def main() -> None:
         prober = multiprocessing.Process(target=probe, args=(service.url, args.seconds, queue))
         threads = [threading.Thread(target=importer, args=(t, s, "import", 0.0))
                    for t, s in tenants.items()]
-        threads += [threading.Thread(target=importer, args=(t, s, "competitor", 0.2))
-                    for t, s in tenants.items()]
+        if not args.no_competitor:
+            threads += [threading.Thread(target=importer, args=(t, s, "competitor", 0.2))
+                        for t, s in tenants.items()]
         load_before = os.getloadavg()
         measured = (service.process.pid, cluster.postmaster_pid())
         cpu_before = cpu_seconds(*measured)
@@ -148,6 +151,7 @@ def main() -> None:
         cpu = cpu_seconds(*measured) - cpu_before
         result = {
             "seconds": args.seconds, "tenants": args.tenants, "rows": args.rows,
+            "competitor": not args.no_competitor,
             "load_average": {"before": [round(x, 1) for x in load_before],
                              "after": [round(x, 1) for x in os.getloadavg()]},
             "statuses": statuses,

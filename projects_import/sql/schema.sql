@@ -1452,7 +1452,8 @@ begin
                              a.last_at)::public.import_anomaly_rollups)
           into v_delta
           from (select tenant_id, anomaly_type, severity,
-                       date_bin('1 hour', created_at, timestamptz '2000-01-01Z') as hour, count(*) as n,
+                       date_bin('1 hour', created_at, timestamptz '2000-01-01Z') as hour,
+                       count(*) as n,
                        count(*) filter (where status <> 'resolved') as u,
                        max(created_at) as last_at
                   from new_rows group by 1, 2, 3, 4) a;
@@ -1461,7 +1462,8 @@ begin
                              null)::public.import_anomaly_rollups)
           into v_delta
           from (select tenant_id, anomaly_type, severity,
-                       date_bin('1 hour', created_at, timestamptz '2000-01-01Z') as hour, count(*) as n,
+                       date_bin('1 hour', created_at, timestamptz '2000-01-01Z') as hour,
+                       count(*) as n,
                        count(*) filter (where status <> 'resolved') as u
                   from old_rows group by 1, 2, 3, 4) a;
     else
@@ -1564,29 +1566,37 @@ declare
     v_delta public.import_problem_rollups[];
 begin
     if tg_op = 'INSERT' then
-        select array_agg(row(p.tenant_id, p.anomaly_type, p.severity, p.status, c.clock,
-                             date_bin('1 hour', c.at, timestamptz '2000-01-01Z'), 1)::public.import_problem_rollups)
+        select array_agg(row(d.tenant_id, d.anomaly_type, d.severity, d.status, d.clock, d.hour,
+                             d.problems)::public.import_problem_rollups)
           into v_delta
-          from new_rows p
-          cross join lateral (values
-              ('first_seen', p.first_seen_at),
-              ('ack_due', case when p.status = 'open' then p.ack_due_at end),
-              ('resolve_due', p.resolve_due_at),
-              ('overdue', least(case when p.status = 'open' then p.ack_due_at end,
-                                p.resolve_due_at))) c(clock, at)
-         where p.status <> 'resolved' and c.at is not null;
+          from (select p.tenant_id, p.anomaly_type, p.severity, p.status, c.clock,
+                       date_bin('1 hour', c.at, timestamptz '2000-01-01Z') as hour,
+                       count(*) as problems
+                  from new_rows p
+                  cross join lateral (values
+                      ('first_seen', p.first_seen_at),
+                      ('ack_due', case when p.status = 'open' then p.ack_due_at end),
+                      ('resolve_due', p.resolve_due_at),
+                      ('overdue', least(case when p.status = 'open' then p.ack_due_at end,
+                                        p.resolve_due_at))) c(clock, at)
+                 where p.status <> 'resolved' and c.at is not null
+                 group by 1, 2, 3, 4, 5, 6) d;
     elsif tg_op = 'DELETE' then
-        select array_agg(row(p.tenant_id, p.anomaly_type, p.severity, p.status, c.clock,
-                             date_bin('1 hour', c.at, timestamptz '2000-01-01Z'), -1)::public.import_problem_rollups)
+        select array_agg(row(d.tenant_id, d.anomaly_type, d.severity, d.status, d.clock, d.hour,
+                             d.problems)::public.import_problem_rollups)
           into v_delta
-          from old_rows p
-          cross join lateral (values
-              ('first_seen', p.first_seen_at),
-              ('ack_due', case when p.status = 'open' then p.ack_due_at end),
-              ('resolve_due', p.resolve_due_at),
-              ('overdue', least(case when p.status = 'open' then p.ack_due_at end,
-                                p.resolve_due_at))) c(clock, at)
-         where p.status <> 'resolved' and c.at is not null;
+          from (select p.tenant_id, p.anomaly_type, p.severity, p.status, c.clock,
+                       date_bin('1 hour', c.at, timestamptz '2000-01-01Z') as hour,
+                       -count(*) as problems
+                  from old_rows p
+                  cross join lateral (values
+                      ('first_seen', p.first_seen_at),
+                      ('ack_due', case when p.status = 'open' then p.ack_due_at end),
+                      ('resolve_due', p.resolve_due_at),
+                      ('overdue', least(case when p.status = 'open' then p.ack_due_at end,
+                                        p.resolve_due_at))) c(clock, at)
+                 where p.status <> 'resolved' and c.at is not null
+                 group by 1, 2, 3, 4, 5, 6) d;
     else
         -- old rows count -1 and new rows +1: a problem whose status, type, severity and
         -- clocks stayed cancels out (aggregated here, so no join of the transition tables)
@@ -1748,7 +1758,8 @@ with r as (
                sum(r.problems) filter (where r.clock = 'first_seen'
                                          and r.status = 'acknowledged') as a,
                sum(r.problems) filter (where r.clock = 'overdue'
-                                         and r.hour < date_bin('1 hour', now(), timestamptz '2000-01-01Z')) as d
+                                         and r.hour < date_bin('1 hour', now(),
+                                                               timestamptz '2000-01-01Z')) as d
           from public.import_problem_rollups r
          group by 1, 2, 3
     ), edge as (

@@ -462,8 +462,18 @@ begin
               from r
              where coalesce(r.open_problems, 0) + coalesce(r.acknowledged_problems, 0) > 0
         ), o as (
-            select s.tenant_id, s.anomaly_type, s.severity, s.count as occurrences
-              from public.fn_anomalies_stats(p_window_hours) s
+            select w.tenant_id, w.anomaly_type, w.severity, sum(w.n) as occurrences
+              from (select ar.tenant_id, ar.anomaly_type, ar.severity, ar.occurrences as n
+                      from public.import_anomaly_rollups ar
+                     where ar.hour > v_edge
+                    union all
+                    select a.tenant_id, a.anomaly_type, a.severity, count(*)
+                      from public.import_anomalies a
+                     where a.created_at >= v_since
+                       and a.created_at < v_edge + interval '1 hour'
+                     group by 1, 2, 3) w
+             group by 1, 2, 3
+            having sum(w.n) > 0
         )
         select coalesce(p.tenant_id, o.tenant_id), coalesce(p.anomaly_type, o.anomaly_type),
                coalesce(p.severity, o.severity),

@@ -193,10 +193,9 @@ def _rollups(conn: psycopg.Connection[Any], tenant_id: str) -> None:
          group by 1, 2, 3, 4, 5, 6""", (tenant_id,))
     conn.execute("""
         insert into import_anomaly_rollups
-               (tenant_id, anomaly_type, severity, hour, occurrences, unresolved, last_at)
-        select tenant_id, anomaly_type, severity,
-               date_bin('1 hour', created_at, timestamptz '2000-01-01Z'), count(*),
-               count(*) filter (where status <> 'resolved'), max(created_at)
+               (tenant_id, anomaly_type, severity, created_at, occurrences, unresolved)
+        select tenant_id, anomaly_type, severity, created_at, count(*),
+               count(*) filter (where status <> 'resolved')
           from import_anomalies
          where tenant_id = %s
          group by 1, 2, 3, 4""", (tenant_id,))

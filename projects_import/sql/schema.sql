@@ -116,11 +116,10 @@ table public.import_anomaly_rollups (rls)
     tenant_id text not null
     anomaly_type text not null
     severity text not null
-    hour timestamp with time zone not null
+    created_at timestamp with time zone not null
     occurrences bigint not null
     unresolved bigint not null
-    last_at timestamp with time zone not null
-    constraint import_anomaly_rollups_pkey PRIMARY KEY (tenant_id, anomaly_type, severity, hour)
+    constraint import_anomaly_rollups_pkey PRIMARY KEY (tenant_id, anomaly_type, severity, created_at)
 
 table public.import_problem_events (rls)
     tenant_id text not null
@@ -402,8 +401,8 @@ index import_anomalies_problem: CREATE INDEX import_anomalies_problem ON public.
 index import_anomalies_tenant_created: CREATE INDEX import_anomalies_tenant_created ON public.import_anomalies USING btree (tenant_id, created_at DESC, id DESC)
 index import_anomalies_tenant_id_batch_id_row_index_anomaly_type_key: CREATE UNIQUE INDEX import_anomalies_tenant_id_batch_id_row_index_anomaly_type_key ON public.import_anomalies USING btree (tenant_id, batch_id, row_index, anomaly_type)
 index import_anomalies_unresolved: CREATE INDEX import_anomalies_unresolved ON public.import_anomalies USING btree (tenant_id, project_key, anomaly_type) WHERE ((status <> 'resolved'::text) AND (problem_id IS NULL))
-index import_anomaly_rollups_hour: CREATE INDEX import_anomaly_rollups_hour ON public.import_anomaly_rollups USING btree (hour)
-index import_anomaly_rollups_pkey: CREATE UNIQUE INDEX import_anomaly_rollups_pkey ON public.import_anomaly_rollups USING btree (tenant_id, anomaly_type, severity, hour)
+index import_anomaly_rollups_created: CREATE INDEX import_anomaly_rollups_created ON public.import_anomaly_rollups USING btree (created_at)
+index import_anomaly_rollups_pkey: CREATE UNIQUE INDEX import_anomaly_rollups_pkey ON public.import_anomaly_rollups USING btree (tenant_id, anomaly_type, severity, created_at)
 index import_problem_events_pkey: CREATE UNIQUE INDEX import_problem_events_pkey ON public.import_problem_events USING btree (tenant_id, id)
 index import_problem_events_problem: CREATE INDEX import_problem_events_problem ON public.import_problem_events USING btree (tenant_id, problem_id, at, id)
 index import_problem_rollups_clock_hour: CREATE INDEX import_problem_rollups_clock_hour ON public.import_problem_rollups USING btree (clock, hour)
@@ -456,7 +455,7 @@ view public.vw_import_anomalies_recent with (security_invoker=true):
     SELECT id, tenant_id, batch_id, staging_id, row_index, project_key, anomaly_type, severity, payload_excerpt, correlation_id, created_at, status, acknowledged_at, acknowledged_by, resolved_at FROM import_anomalies a WHERE (created_at >= (now() - '14 days'::interval));
 
 view public.vw_import_anomalies_stats_24h with (security_invoker=true):
-    WITH w AS (SELECT tenant_id, anomaly_type, severity, occurrences AS n, unresolved AS u, last_at AS m FROM import_anomaly_rollups r WHERE (hour > date_bin('01:00:00'::interval, (now() - '24:00:00'::interval), '2000-01-01 00:00:00+00'::timestamp with time zone)) UNION ALL SELECT tenant_id, anomaly_type, severity, count(*) AS count, count(*) FILTER (WHERE (status <> 'resolved'::text)) AS count, max(created_at) AS max FROM import_anomalies a WHERE ((created_at >= (now() - '24:00:00'::interval)) AND (created_at < (date_bin('01:00:00'::interval, (now() - '24:00:00'::interval), '2000-01-01 00:00:00+00'::timestamp with time zone) + '01:00:00'::interval))) GROUP BY tenant_id, anomaly_type, severity) SELECT tenant_id, anomaly_type, severity, (sum(n))::bigint AS count, (sum(u))::bigint AS unresolved, max(m) AS last_seen_at FROM w GROUP BY tenant_id, anomaly_type, severity HAVING (sum(n) > (0)::numeric);
+    SELECT tenant_id, anomaly_type, severity, (sum(occurrences))::bigint AS count, (sum(unresolved))::bigint AS unresolved, max(created_at) AS last_seen_at FROM import_anomaly_rollups r WHERE (created_at >= (now() - '24:00:00'::interval)) GROUP BY tenant_id, anomaly_type, severity HAVING (sum(occurrences) > (0)::numeric);
 
 view public.vw_project_members with (security_invoker=true):
     SELECT project_org_memberships.tenant_id, project_org_memberships.stage_application AS project_key, 'org'::text AS member_type, project_org_memberships.org_name AS member, project_org_memberships.role, project_org_memberships.since FROM project_org_memberships WHERE (project_org_memberships.ended_at IS NULL) UNION ALL SELECT project_user_memberships.tenant_id, project_user_memberships.stage_application AS project_key, 'user'::text AS member_type, project_user_memberships.username AS member, project_user_memberships.role, project_user_memberships.since FROM project_user_memberships WHERE (project_user_memberships.ended_at IS NULL);
@@ -727,32 +726,16 @@ end
 
 function public.fn_anomalies_stats(p_window_hours integer) returns TABLE(tenant_id text, anomaly_type text, severity text, count bigint, unresolved bigint, last_seen_at timestamp with time zone) [plpgsql, stable, set search_path=public, pg_temp]:
 #variable_conflict use_column
-declare
-    v_since timestamptz;
-    v_edge  timestamptz;
 begin
     perform public.fn_require_operator();
     perform public.fn_anomalies_check_window(p_window_hours);
-    v_since := now() - make_interval(hours => p_window_hours);
-    v_edge := date_bin('1 hour', v_since, timestamptz '2000-01-01Z');
     return query
-        with w as (
-            select r.tenant_id, r.anomaly_type, r.severity, r.occurrences as n,
-                   r.unresolved as u, r.last_at as m
-              from public.import_anomaly_rollups r
-             where r.hour > v_edge
-            union all
-            select a.tenant_id, a.anomaly_type, a.severity, count(*),
-                   count(*) filter (where a.status <> 'resolved'), max(a.created_at)
-              from public.import_anomalies a
-             where a.created_at >= v_since and a.created_at < v_edge + interval '1 hour'
-             group by 1, 2, 3
-        )
-        select w.tenant_id, w.anomaly_type, w.severity, sum(w.n)::bigint, sum(w.u)::bigint,
-               max(w.m)
-          from w
+        select r.tenant_id, r.anomaly_type, r.severity, sum(r.occurrences)::bigint,
+               sum(r.unresolved)::bigint, max(r.created_at)
+          from public.import_anomaly_rollups r
+         where r.created_at >= now() - make_interval(hours => p_window_hours)
          group by 1, 2, 3
-        having sum(w.n) > 0
+        having sum(r.occurrences) > 0
          order by 1, 2, 3;
 end
 
@@ -1412,33 +1395,22 @@ select m.anomaly_type, m.severity, m.unknown_value
 function public.fn_import_anomaly_rollups_apply(p_delta import_anomaly_rollups[]) returns void [plpgsql, volatile, security definer, set search_path=public, pg_temp]:
 begin
     insert into public.import_anomaly_rollups as r
-           (tenant_id, anomaly_type, severity, hour, occurrences, unresolved, last_at)
-    select d.tenant_id, d.anomaly_type, d.severity, d.hour, sum(d.occurrences),
-           sum(d.unresolved), coalesce(max(d.last_at), timestamptz '-infinity')
+           (tenant_id, anomaly_type, severity, created_at, occurrences, unresolved)
+    select d.tenant_id, d.anomaly_type, d.severity, d.created_at, sum(d.occurrences),
+           sum(d.unresolved)
       from unnest(p_delta) d
      group by 1, 2, 3, 4
-    having sum(d.occurrences) <> 0 or sum(d.unresolved) <> 0 or max(d.last_at) is not null
+    having sum(d.occurrences) <> 0 or sum(d.unresolved) <> 0
      order by 1, 2, 3, 4
-    on conflict (tenant_id, anomaly_type, severity, hour)
+    on conflict (tenant_id, anomaly_type, severity, created_at)
     do update set occurrences = r.occurrences + excluded.occurrences,
-                  unresolved = r.unresolved + excluded.unresolved,
-                  last_at = greatest(r.last_at, excluded.last_at);
+                  unresolved = r.unresolved + excluded.unresolved;
 
     if exists (select 1 from unnest(p_delta) d where d.occurrences < 0) then
         delete from public.import_anomaly_rollups r
          where r.occurrences = 0
-           and (r.tenant_id, r.anomaly_type, r.severity, r.hour) in
-               (select d.tenant_id, d.anomaly_type, d.severity, d.hour
-                  from unnest(p_delta) d where d.occurrences < 0);
-        update public.import_anomaly_rollups r
-           set last_at = (select max(a.created_at) from public.import_anomalies a
-                           where a.tenant_id = r.tenant_id
-                             and a.anomaly_type = r.anomaly_type
-                             and a.severity = r.severity
-                             and a.created_at >= r.hour
-                             and a.created_at < r.hour + interval '1 hour')
-         where (r.tenant_id, r.anomaly_type, r.severity, r.hour) in
-               (select d.tenant_id, d.anomaly_type, d.severity, d.hour
+           and (r.tenant_id, r.anomaly_type, r.severity, r.created_at) in
+               (select d.tenant_id, d.anomaly_type, d.severity, d.created_at
                   from unnest(p_delta) d where d.occurrences < 0);
     end if;
 end
@@ -1448,63 +1420,34 @@ declare
     v_delta public.import_anomaly_rollups[];
 begin
     if tg_op = 'INSERT' then
-        select array_agg(row(a.tenant_id, a.anomaly_type, a.severity, a.hour, a.n, a.u,
-                             a.last_at)::public.import_anomaly_rollups)
+        select array_agg(row(a.tenant_id, a.anomaly_type, a.severity, a.created_at, a.n,
+                             a.u)::public.import_anomaly_rollups)
           into v_delta
-          from (select tenant_id, anomaly_type, severity,
-                       date_bin('1 hour', created_at, timestamptz '2000-01-01Z') as hour,
-                       count(*) as n,
-                       count(*) filter (where status <> 'resolved') as u,
-                       max(created_at) as last_at
+          from (select tenant_id, anomaly_type, severity, created_at, count(*) as n,
+                       count(*) filter (where status <> 'resolved') as u
                   from new_rows group by 1, 2, 3, 4) a;
     elsif tg_op = 'DELETE' then
-        select array_agg(row(a.tenant_id, a.anomaly_type, a.severity, a.hour, -a.n, -a.u,
-                             null)::public.import_anomaly_rollups)
+        select array_agg(row(a.tenant_id, a.anomaly_type, a.severity, a.created_at, -a.n,
+                             -a.u)::public.import_anomaly_rollups)
           into v_delta
-          from (select tenant_id, anomaly_type, severity,
-                       date_bin('1 hour', created_at, timestamptz '2000-01-01Z') as hour,
-                       count(*) as n,
+          from (select tenant_id, anomaly_type, severity, created_at, count(*) as n,
                        count(*) filter (where status <> 'resolved') as u
                   from old_rows group by 1, 2, 3, 4) a;
     else
-        -- unresolved: old rows -1 and new rows +1 (unchanged rows cancel); occurrences: only
-        -- the rows that left or entered a (tenant, type, severity, created_at), found with
-        -- EXCEPT ALL (no join of the transition tables, whose size the planner does not know)
-        select array_agg(row(d.tenant_id, d.anomaly_type, d.severity, d.hour, d.n, d.u,
-                             d.last_at)::public.import_anomaly_rollups)
+        select array_agg(row(a.tenant_id, a.anomaly_type, a.severity, a.created_at, a.n,
+                             a.u)::public.import_anomaly_rollups)
           into v_delta
-          from (select x.tenant_id, x.anomaly_type, x.severity,
-                       date_bin('1 hour', x.created_at, timestamptz '2000-01-01Z') as hour,
-                       0::bigint as n, sum(x.u) as u, null::timestamptz as last_at
+          from (select x.tenant_id, x.anomaly_type, x.severity, x.created_at,
+                       sum(x.n) as n, sum(x.u) as u
                   from (select o.tenant_id, o.anomaly_type, o.severity, o.created_at,
-                               -(o.status <> 'resolved')::integer as u
+                               -1 as n, -(o.status <> 'resolved')::integer as u
                           from old_rows o
                         union all
                         select n.tenant_id, n.anomaly_type, n.severity, n.created_at,
-                               (n.status <> 'resolved')::integer
+                               1, (n.status <> 'resolved')::integer
                           from new_rows n) x
                  group by 1, 2, 3, 4
-                having sum(x.u) <> 0
-                union all
-                select m.tenant_id, m.anomaly_type, m.severity,
-                       date_bin('1 hour', m.created_at, timestamptz '2000-01-01Z'), -count(*),
-                       0, null
-                  from (select o.id, o.tenant_id, o.anomaly_type, o.severity, o.created_at
-                          from old_rows o
-                        except all
-                        select n.id, n.tenant_id, n.anomaly_type, n.severity, n.created_at
-                          from new_rows n) m
-                 group by 1, 2, 3, 4
-                union all
-                select m.tenant_id, m.anomaly_type, m.severity,
-                       date_bin('1 hour', m.created_at, timestamptz '2000-01-01Z'), count(*),
-                       0, max(m.created_at)
-                  from (select n.id, n.tenant_id, n.anomaly_type, n.severity, n.created_at
-                          from new_rows n
-                        except all
-                        select o.id, o.tenant_id, o.anomaly_type, o.severity, o.created_at
-                          from old_rows o) m
-                 group by 1, 2, 3, 4) d;
+                having sum(x.n) <> 0 or sum(x.u) <> 0) a;
     end if;
     if v_delta is not null then
         perform public.fn_import_anomaly_rollups_apply(v_delta);
@@ -1919,18 +1862,12 @@ begin
               from r
              where coalesce(r.open_problems, 0) + coalesce(r.acknowledged_problems, 0) > 0
         ), o as (
-            select w.tenant_id, w.anomaly_type, w.severity, sum(w.n) as occurrences
-              from (select ar.tenant_id, ar.anomaly_type, ar.severity, ar.occurrences as n
-                      from public.import_anomaly_rollups ar
-                     where ar.hour > v_edge
-                    union all
-                    select a.tenant_id, a.anomaly_type, a.severity, count(*)
-                      from public.import_anomalies a
-                     where a.created_at >= v_since
-                       and a.created_at < v_edge + interval '1 hour'
-                     group by 1, 2, 3) w
+            select ar.tenant_id, ar.anomaly_type, ar.severity,
+                   sum(ar.occurrences) as occurrences
+              from public.import_anomaly_rollups ar
+             where ar.created_at >= v_since
              group by 1, 2, 3
-            having sum(w.n) > 0
+            having sum(ar.occurrences) > 0
         )
         select coalesce(p.tenant_id, o.tenant_id), coalesce(p.anomaly_type, o.anomaly_type),
                coalesce(p.severity, o.severity),

@@ -34,10 +34,8 @@ select p.tenant_id, p.anomaly_type, p.severity, p.status, c.clock,
  group by 1, 2, 3, 4, 5, 6
 """
 EXPECTED_ANOMALY_ROLLUPS = """
-select tenant_id, anomaly_type, severity,
-       date_bin(interval '1 hour', created_at, timestamptz '2000-01-01Z') as hour,
-       count(*) as occurrences, count(*) filter (where status <> 'resolved') as unresolved,
-       max(created_at) as last_at
+select tenant_id, anomaly_type, severity, created_at, count(*) as occurrences,
+       count(*) filter (where status <> 'resolved') as unresolved
   from import_anomalies
  group by 1, 2, 3, 4
 """

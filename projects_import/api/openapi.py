@@ -218,8 +218,9 @@ def _ok(description: str, schema: str) -> dict[str, Any]:
     return {"description": description, "content": {JSON: {"schema": _ref(schema)}}}
 
 
-_UNAVAILABLE = _error("the database is unreachable or restarting; send the request again",
-                      _RETRY_AFTER)
+_UNAVAILABLE = _error("`database_unavailable`: the database is unreachable or restarting; "
+                      "`retry`: rolled back for a concurrent change of the same records. "
+                      "Nothing was written; send the request again", _RETRY_AFTER)
 _INTERNAL = _error("unexpected server error; nothing was written")
 _USER_ERRORS = {
     "400": _error("a parameter is invalid (the message names it)"),
@@ -266,8 +267,10 @@ _IMPORT = {
         "429": _error("another import for this tenant is in progress", _RETRY_AFTER),
         "500": _INTERNAL,
         "503": _error("`database_unavailable`: the database is unreachable or restarting; "
-                      "`worker_unavailable`: the worker process preparing the batch stopped. "
-                      "Nothing was written; send the request again", _RETRY_AFTER),
+                      "`worker_unavailable`: the worker process preparing the batch stopped; "
+                      "`retry`: rolled back for a concurrent change of the same records "
+                      "(a deadlock). Nothing was written; send the request again",
+                      _RETRY_AFTER),
     },
 }
 

@@ -534,9 +534,11 @@ select id, batch_id, row_index, payload_excerpt, correlation_id, created_at, sta
 -- A problem's history of status changes, oldest first (fn_problem_events).
 select at, actor, action, resolution, note from public.fn_problem_events(%(id)s::bigint);
 
--- console_problem_set_status --
--- Acknowledge or resolve one problem as the signed-in user (fn_problem_set_status).
-select id, status from public.fn_problem_set_status(%(id)s::bigint, %(status)s, %(note)s);
+-- console_problems_set_status --
+-- Acknowledge or resolve the selected problems as the signed-in user, locked up front in id
+-- order (fn_problems_set_status); `changed` per problem.
+select id, status, changed
+  from public.fn_problems_set_status(%(ids)s::bigint[], %(status)s, %(note)s);
 
 -- console_project --
 -- A project's current values and canonical resolution (RLS: operators).

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import threading
+from importlib import resources
 from typing import Any
 
 import psycopg
@@ -236,24 +237,30 @@ def test_rollups_equal_full_counts_after_random_sequences(db, database_url, seed
     assert db.execute("select count(*) as n from import_problem_rollups").fetchone()["n"] > 0
 
 
-def test_the_migration_seeds_rollups_from_existing_rows(db, database_url) -> None:
-    """Rows written while the triggers are off (as if before 0039) are counted once the
-    rollups are seeded with the migration's own statements."""
+def test_rollups_are_counted_from_existing_rows_when_the_triggers_are_first_made(
+        db, database_url) -> None:
+    """Rows written before the triggers existed (as before 0039) are counted when the
+    definitions first create the triggers: drop them, write, apply the definitions again."""
     create_tenant(database_url, "TELCO")
     add_directories(db, "TELCO")
-    submit(database_url, batch([project_row("STG-1", deployment_specialist="ds.x"),
-                                project_row("STG-2", relationship_manager="Nobody")]))
-    assert db.execute("select count(*) as n from import_problem_rollups").fetchone()["n"] > 0
-    db.execute("delete from import_problem_rollups")
-    db.execute("delete from import_anomaly_rollups")
-    migration = (__import__("importlib.resources", fromlist=["files"]).files("projects_import")
-                 / "sql" / "migrations" / "0039_problem_rollups.sql").read_text()
-    seeds = [s for s in migration.split(";\n") if s.lstrip().startswith(
-        ("insert into public.import_problem_rollups", "insert into public.import_anomaly_rollups"))]
-    assert len(seeds) == 2
-    for statement in seeds:
-        db.execute(statement)
-    assert_exact(db, "seeded")
+    submit(database_url, batch([project_row("STG-1", deployment_specialist="ds.x")],
+                               batch_id="before"))
+    for table, prefix in (("import_problems", "import_problems"),
+                          ("import_anomalies", "import_anomalies")):
+        for event in ("insert", "update", "delete"):
+            db.execute(f"drop trigger {prefix}_rollups_{event} on {table}")
+    submit(database_url, batch([project_row("STG-2", relationship_manager="Nobody"),
+                                project_row("STG-3", delivery_partner="Nowhere")],
+                               batch_id="without triggers"))
+    with pytest.raises(AssertionError):
+        assert_exact(db, "triggers dropped")
+    for name in ("fn_import_problem_rollups_trigger", "fn_import_anomaly_rollups_trigger"):
+        db.execute((resources.files("projects_import") / "sql" / "definitions" / "functions"
+                    / f"{name}.sql").read_text())
+    assert_exact(db, "counted when the triggers were made")
+    submit(database_url, batch([project_row("STG-4", deployment_specialist="ds.y")],
+                               batch_id="after"))
+    assert_exact(db, "kept by the triggers again")
 
 
 def test_concurrent_imports_of_several_tenants_keep_rollups_exact(db, database_url) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
+from typing import Any
 
 import psycopg
 import pytest
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 
 from projects_import.db import migrations, snapshot
 
@@ -57,12 +59,21 @@ def test_migration_versions_are_unique_and_in_order() -> None:
     assert all(v.isdigit() and len(v) == 4 for v in versions)
 
 
+def is_supabase(conn: psycopg.Connection[Any]) -> bool:
+    with conn.cursor(row_factory=tuple_row) as cur:
+        found = cur.execute("select count(*) = 2 from pg_roles where rolname in"
+                            " ('authenticator', 'supabase_admin')").fetchone()
+    return bool(found and found[0])
+
+
+def skip_on_supabase(conn: psycopg.Connection[Any]) -> None:
+    if is_supabase(conn):
+        pytest.skip("Supabase-shaped server: its own auth schema is not the shims' one")
+
+
 def test_applying_every_migration_yields_the_schema_snapshot(database_url: str) -> None:
     with psycopg.connect(database_url, row_factory=dict_row) as conn:
-        supabase = conn.execute("select count(*) = 2 as yes from pg_roles where rolname in"
-                                " ('authenticator', 'supabase_admin')").fetchone()
-        if supabase and supabase["yes"]:
-            pytest.skip("Supabase-shaped server: its own auth schema is not the shims' one")
+        skip_on_supabase(conn)
         built = snapshot.dump(conn)
     expected = snapshot.committed()
     diff = "".join(difflib.unified_diff(expected.splitlines(keepends=True),
@@ -77,3 +88,34 @@ def test_view_text_is_the_same_with_or_without_qualifiers() -> None:
     pg15 = "SELECT a.id, a.status FROM import_anomalies a WHERE (a.status <> 'x'::text)"
     pg18 = "SELECT id, status FROM import_anomalies a WHERE (status <> 'x'::text)"
     assert snapshot.view_text(pg15) == snapshot.view_text(pg18)
+
+
+def test_a_database_at_the_last_release_reaches_the_same_schema(
+        fresh_database: Callable[[str | None], str]) -> None:
+    """Upgraded path: the released migrations as the release's runner applied them (no
+    definitions), then this version's runner: only what is new applies, and the catalog is
+    the snapshot's, privileges and policies included."""
+    url = fresh_database(None)
+    with psycopg.connect(url, autocommit=True) as conn:
+        skip_on_supabase(conn)
+        conn.execute("create table public.projects_import_migrations (version text primary key,"
+                     " name text not null, checksum text not null,"
+                     " applied_at timestamptz not null default now())")
+        for migration in migrations.available():
+            if migration.version not in RELEASED:
+                continue
+            with conn.transaction():
+                conn.execute(migration.sql.encode())
+                conn.execute("insert into public.projects_import_migrations"
+                             " (version, name, checksum) values (%s, %s, %s)",
+                             (migration.version, migration.name, migration.checksum))
+    applied = migrations.migrate(url)
+    assert applied == ([f"{m.version}_{m.name}" for m in migrations.available()
+                        if m.version not in RELEASED]
+                       + [d.version for d in migrations.definitions()])
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        built = snapshot.dump(conn)
+    diff = "".join(difflib.unified_diff(snapshot.committed().splitlines(keepends=True),
+                                        built.splitlines(keepends=True),
+                                        "sql/schema.sql", "upgraded database", n=1))
+    assert built == snapshot.committed(), f"the upgraded database differs\n{diff[:6000]}"

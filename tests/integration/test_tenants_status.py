@@ -15,7 +15,7 @@ from projects_import.tenant_status import TenantStatus
 from tests.support import as_user, batch, bearer, create_tenant, project_row, user_token
 
 STATUS_FIELDS = {"tenant_id", "timezone", "last_success_at", "late", "paused",
-                 "paused_reason", "paused_at"}
+                 "paused_reason", "paused_at", "audit", "held", "freshness"}
 
 
 def user(role: str = "operator") -> dict[str, str]:

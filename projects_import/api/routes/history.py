@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from projects_import.api.deps import ImportHistoryDep, OperatorClaims
+from projects_import.api.deps import AdminClaims, ImportHistoryDep, OperatorClaims, ReviewDep
 from projects_import.api.errors import ApiError
 from projects_import.imports.history import (
+    BATCH_STATES,
     DEFAULT_LIMIT,
     DETAIL_FIELDS,
     IMPORT_FIELDS,
@@ -24,6 +25,7 @@ from projects_import.imports.history import (
     Keyset,
     public_row,
 )
+from projects_import.imports.review import actor_of
 from projects_import.tenants import TENANT_ID
 
 router = APIRouter(tags=["imports"])
@@ -54,6 +56,7 @@ class ImportHistoryRow(BaseModel):
     merge_ms: float | None
     correlation_id: uuid.UUID
     replayed: bool
+    batch_state: str | None
 
 
 class ImportHistoryPage(BaseModel):
@@ -82,9 +85,15 @@ class ImportHistoryDetail(ImportHistoryRow):
     reruns: list[dict[str, Any]]
     violations_total: int | None
     violations_summary: ViolationsSummary | None
+    batch: dict[str, Any] | None
 
 
-_ALLOWED = {"tenant", "status", "since", "cursor", "limit"}
+class RejectBody(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+BatchState = Literal["merged", "held", "published", "rejected", "superseded"]
+_ALLOWED = {"tenant", "status", "since", "cursor", "limit", "batch_state"}
 
 
 def _check_names(request: Request) -> None:
@@ -119,6 +128,9 @@ async def list_imports(
         description="next_cursor of the previous page", max_length=200)] = None,
     limit: Annotated[int, Query(description=f"rows per page, 1..{MAX_LIMIT}",
                                 ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    batch_state: Annotated[BatchState | None, Query(
+        description="only requests whose staged batch is in this state: "
+                    + ", ".join(BATCH_STATES))] = None,
 ) -> dict[str, Any]:
     _check_names(request)
     raw_since = request.query_params.get("since", "").strip()
@@ -130,7 +142,7 @@ async def list_imports(
         since = since.replace(tzinfo=UTC)
     after = Keyset.decode(cursor) if cursor else None
     selection = ImportFilter(tenant=tenant, status=status, since=since, after=after,
-                             limit=limit)
+                             limit=limit, batch_state=batch_state)
     if tenant:
         request.state.log_fields["tenant_id"] = tenant
     page = await history.page(claims, selection)
@@ -151,3 +163,33 @@ async def get_import(
     row = await history.get(claims, import_id)
     request.state.log_fields["tenant_id"] = row["tenant_id"]
     return public_row(row, DETAIL_FIELDS)
+
+
+_ImportId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the request's id")]
+
+
+@router.post("/imports/{import_id}/publish", summary="Publish a held batch (admins)",
+             responses=_NOT_FOUND)
+async def publish_import(request: Request, review: ReviewDep, claims: AdminClaims,
+                         import_id: _ImportId) -> dict[str, Any]:
+    result = await review.publish(import_id, actor_of(claims))
+    request.state.log_fields["batch_id"] = str(result["batch_id"])
+    return result
+
+
+@router.post("/imports/{import_id}/reject", summary="Reject a held batch (admins)",
+             responses=_NOT_FOUND)
+async def reject_import(request: Request, review: ReviewDep, claims: AdminClaims,
+                        import_id: _ImportId, body: RejectBody) -> dict[str, Any]:
+    if not body.reason.strip():
+        raise ApiError(422, "invalid_parameters", "reason: must not be blank")
+    result = await review.reject(import_id, body.reason.strip(), actor_of(claims))
+    request.state.log_fields["batch_id"] = str(result["batch_id"])
+    return result
+
+
+@router.get("/imports/{import_id}/diff", summary="What publishing a held batch would change "
+            "(admins)", responses=_NOT_FOUND)
+async def diff_import(review: ReviewDep, claims: AdminClaims, import_id: _ImportId,
+                      page: Annotated[int, Query(ge=1, le=100000)] = 1) -> dict[str, Any]:
+    return await review.diff(import_id, page=page)

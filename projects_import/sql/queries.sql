@@ -78,9 +78,10 @@ select public.fn_projects_import_submit_columns(
     %(stage_application_created)s::text[]) as result;
 
 -- import_replay_lookup --
--- A replay's answer from the checksum alone, before any payload is sent (staging_imports'
--- unique (tenant_id, batch_checksum) index); none for a paused tenant, whose answer is
--- fn_projects_import_submit's (it stays the authority).
+-- A replay's answer before any payload is sent: this batch_id already staged with these rows
+-- (0034: the same batch again; staging_imports' unique (tenant_id, batch_id)). None for a
+-- paused tenant, or for the same batch_id with other rows: fn_projects_import_submit's answer
+-- (423, 422) stays the authority.
 select jsonb_build_object(
            'outcome', 'replayed',
            'batch_id', s.batch_id,
@@ -90,7 +91,8 @@ select jsonb_build_object(
                       || jsonb_build_object('staging_id', s.id)) as result
   from public.staging_imports s
   join public.tenants t on t.tenant_id = s.tenant_id and t.paused_at is null
- where s.tenant_id = %(tenant_id)s and s.batch_checksum = %(batch_checksum)s
+ where s.tenant_id = %(tenant_id)s and s.batch_id = %(batch_id)s
+   and s.batch_checksum = %(batch_checksum)s
    and s.batch_state not in ('held', 'rejected');  -- 0037: answered by the submit function
 
 -- import_digest_lookup --
@@ -382,19 +384,39 @@ select e.name,
                 where n.nspname = 'public' and p.proname = e.name) as present
   from unnest(%(names)s::text[]) as e(name);
 
--- verify_checksum_unique --
--- Whether staging_imports has UNIQUE (tenant_id, batch_checksum).
+-- verify_batch_identity --
+-- Whether staging_imports keys a batch by UNIQUE (tenant_id, batch_id) and indexes
+-- (tenant_id, batch_checksum) without making it unique (0034: a replay is the same batch).
 select exists (
-    select 1
-      from pg_catalog.pg_constraint c
-     where c.conrelid = to_regclass('public.staging_imports')
-       and c.contype in ('u', 'p')
-       and array(select a.attname::text
-                   from unnest(c.conkey) with ordinality as k(attnum, ord)
-                   join pg_catalog.pg_attribute a
-                     on a.attrelid = c.conrelid and a.attnum = k.attnum
-                  order by k.ord) = array['tenant_id', 'batch_checksum']
-) as present;
+           select 1
+             from pg_catalog.pg_constraint c
+            where c.conrelid = to_regclass('public.staging_imports')
+              and c.contype in ('u', 'p')
+              and array(select a.attname::text
+                          from unnest(c.conkey) with ordinality as k(attnum, ord)
+                          join pg_catalog.pg_attribute a
+                            on a.attrelid = c.conrelid and a.attnum = k.attnum
+                         order by k.ord) = array['tenant_id', 'batch_id'])
+       and exists (
+           select 1
+             from pg_catalog.pg_index i
+            where i.indrelid = to_regclass('public.staging_imports')
+              and not i.indisunique
+              and array(select a.attname::text
+                          from unnest(i.indkey) with ordinality as k(attnum, ord)
+                          join pg_catalog.pg_attribute a
+                            on a.attrelid = i.indrelid and a.attnum = k.attnum
+                         order by k.ord) = array['tenant_id', 'batch_checksum'])
+       and not exists (
+           select 1
+             from pg_catalog.pg_index i
+            where i.indrelid = to_regclass('public.staging_imports')
+              and i.indisunique
+              and array(select a.attname::text
+                          from unnest(i.indkey) with ordinality as k(attnum, ord)
+                          join pg_catalog.pg_attribute a
+                            on a.attrelid = i.indrelid and a.attnum = k.attnum
+                         order by k.ord) = array['tenant_id', 'batch_checksum']) as present;
 
 -- verify_anomalies_rpc --
 -- Call the operator RPC under the current claims (refused unless operator/admin).

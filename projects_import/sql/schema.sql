@@ -351,7 +351,6 @@ table public.staging_imports (rls)
     constraint staging_imports_pkey PRIMARY KEY (tenant_id, id)
     constraint staging_imports_request_digest_check CHECK (((request_digest IS NULL) OR (octet_length(request_digest) = 32)))
     constraint staging_imports_row_count_check CHECK ((row_count > 0))
-    constraint staging_imports_tenant_id_batch_checksum_key UNIQUE (tenant_id, batch_checksum)
     constraint staging_imports_tenant_id_batch_id_key UNIQUE (tenant_id, batch_id)
     constraint staging_imports_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants(tenant_id) ON DELETE CASCADE
 
@@ -472,12 +471,12 @@ index projects_pkey: CREATE UNIQUE INDEX projects_pkey ON public.projects USING 
 index projects_import_migrations_pkey: CREATE UNIQUE INDEX projects_import_migrations_pkey ON public.projects_import_migrations USING btree (version)
 index rm_directory_display: CREATE INDEX rm_directory_display ON public.rm_directory USING btree (tenant_id, display_key) WHERE active
 index rm_directory_pkey: CREATE UNIQUE INDEX rm_directory_pkey ON public.rm_directory USING btree (tenant_id, username_key)
+index staging_imports_checksum: CREATE INDEX staging_imports_checksum ON public.staging_imports USING btree (tenant_id, batch_checksum)
 index staging_imports_created: CREATE INDEX staging_imports_created ON public.staging_imports USING btree (created_at)
 index staging_imports_held: CREATE INDEX staging_imports_held ON public.staging_imports USING btree (tenant_id, created_at) WHERE (batch_state = 'held'::text)
 index staging_imports_pkey: CREATE UNIQUE INDEX staging_imports_pkey ON public.staging_imports USING btree (tenant_id, id)
 index staging_imports_request_digest: CREATE INDEX staging_imports_request_digest ON public.staging_imports USING btree (tenant_id, request_digest) WHERE (request_digest IS NOT NULL)
 index staging_imports_tenant_created: CREATE INDEX staging_imports_tenant_created ON public.staging_imports USING btree (tenant_id, created_at DESC)
-index staging_imports_tenant_id_batch_checksum_key: CREATE UNIQUE INDEX staging_imports_tenant_id_batch_checksum_key ON public.staging_imports USING btree (tenant_id, batch_checksum)
 index staging_imports_tenant_id_batch_id_key: CREATE UNIQUE INDEX staging_imports_tenant_id_batch_id_key ON public.staging_imports USING btree (tenant_id, batch_id)
 index tenant_events_pkey: CREATE UNIQUE INDEX tenant_events_pkey ON public.tenant_events USING btree (tenant_id, id)
 index tenant_events_tenant_at: CREATE INDEX tenant_events_tenant_at ON public.tenant_events USING btree (tenant_id, at DESC)
@@ -2815,11 +2814,16 @@ begin
     perform public.fn_projects_import_lock(p_tenant_id);
 
     -- A staged batch without memoized metrics is merged for the first time: none of its
-    -- misses can have been recorded yet, so the per-miss check is skipped.
+    -- misses can have been recorded yet, so the per-miss check is skipped -- unless
+    -- occurrences of its batch_id outlived its staged copy (retention keeps anomalies longer;
+    -- a retry of a batch it removed is staged again, 0034).
     select id, not (validation ? 'metrics') into v_staging_id, v_first_merge
       from staging_imports
      where tenant_id = p_tenant_id and batch_id = p_batch_id;
-    v_first_merge := coalesce(v_first_merge, false);
+    v_first_merge := coalesce(v_first_merge, false)
+                     and not exists (select 1 from import_anomalies ia
+                                      where ia.tenant_id = p_tenant_id
+                                        and ia.batch_id = p_batch_id);
 
     v_rows := fn_projects_import_merge_stage(
         p_tenant_id, p_stage_application, p_delivery_partner, p_developer_class,
@@ -3211,8 +3215,8 @@ begin
 
     select * into v_staged
       from staging_imports
-     where tenant_id = p_tenant_id and batch_checksum = p_batch_checksum;
-    if found then
+     where tenant_id = p_tenant_id and batch_id = p_batch_id;
+    if found and v_staged.batch_checksum = p_batch_checksum then
         return jsonb_build_object(
             'outcome', 'replayed',
             'batch_id', v_staged.batch_id,
@@ -3221,10 +3225,6 @@ begin
             'metrics', coalesce(v_staged.validation -> 'metrics', '{}'::jsonb)
                        || jsonb_build_object('staging_id', v_staged.id));
     end if;
-
-    select * into v_staged
-      from staging_imports
-     where tenant_id = p_tenant_id and batch_id = p_batch_id;
     if found then
         return jsonb_build_object(
             'outcome', 'batch_conflict',

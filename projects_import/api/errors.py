@@ -39,7 +39,12 @@ class ApiError(ProjectsImportError):
 
 def bearer_token(request: Request, expected: str) -> str:
     """The `Authorization: Bearer …` token; a 401 naming what to send when there is none."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return bearer_from(request.headers.get("authorization"), expected)
+
+
+def bearer_from(authorization: str | None, expected: str) -> str:
+    """The token of an `Authorization` header's value (see `bearer_token`)."""
+    scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "unauthorized",
                        f"missing bearer: send `Authorization: Bearer <{expected}>`",

@@ -7,16 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from projects_import.api.openapi import (
-    _INTERNAL,
-    _RETRY_AFTER,
-    _STRING,
-    JSON,
-    TENANT_BEARER,
-    _error,
-    _ok,
-    _ref,
-)
+from projects_import.api.openapi_answers import INTERNAL, JSON, RETRY_AFTER, Responses, error, ok
+from projects_import.api.openapi_schemas import STRING, ref
 
 _EXAMPLE_ROW = {
     "stage_application": "STG-000000000001", "delivery_partner": "Fulton Hogan",
@@ -30,8 +22,6 @@ _CSV_EXAMPLE = ("stage_application,delivery_partner,developer_class,relationship
                 "STG-000000000001,Fulton Hogan,Class 2,First Last,PREFERRED_USERNAME,45,5,,"
                 "2025-04-01\n")
 
-
-TENANT_SECURITY = [{TENANT_BEARER: []}]
 
 IMPORT_PARAMETERS: list[dict[str, Any]] = [
     *({"name": name, "in": "query", "required": False,
@@ -47,7 +37,7 @@ IMPORT_PARAMETERS: list[dict[str, Any]] = [
 IMPORT_BODY: dict[str, Any] = {
     "required": True,
     "content": {
-        JSON: {"schema": _ref("ImportRequest"), "example": {
+        JSON: {"schema": ref("ImportRequest"), "example": {
             "tenant_id": "TELCO", "source": "projects-import",
             "batch_id": "2025-08-18T17:00:00+0930-batch-001", "rows": [_EXAMPLE_ROW]}},
         "text/csv": {"schema": {"type": "string"},
@@ -57,25 +47,25 @@ IMPORT_BODY: dict[str, Any] = {
     },
 }
 
-IMPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
-    "200": _ok("accepted: merged, or a replay of the same batch: its `batch_id` with the "
+IMPORT_RESPONSES: Responses = {
+    200: ok("accepted: merged, or a replay of the same batch: its `batch_id` with the "
                "same rows (`replayed`); with `dry_run`, what the import would do "
                "(`dry_run`, `audit`)", "ImportResult"),
-    "202": _ok("held for review: over one of the tenant's audit limits, staged but not "
+    202: ok("held for review: over one of the tenant's audit limits, staged but not "
                "published (`held`, `audit.findings`; `metrics` = what publishing would "
                "do); a re-send answers 202 again (`replayed`)", "ImportResult"),
-    "400": _error("not JSON / CSV, not an object, `rows` not an array, wrong content "
+    400: error("not JSON / CSV, not an object, `rows` not an array, wrong content "
                   "type or encoding"),
-    "401": _error("missing or invalid bearer, or one of another tenant",
-                  {"WWW-Authenticate": {"schema": _STRING}}),
-    "408": _error("the body did not arrive within the body timeout"),
-    "413": _error("body over the limit (checked before and while reading)"),
-    "422": _error("contract violations, listed in `violations` (first 100)"),
-    "429": _error("another import for this tenant is in progress", _RETRY_AFTER),
-    "500": _INTERNAL,
-    "503": _error("`database_unavailable`: the database is unreachable or restarting; "
+    401: error("missing or invalid bearer, or one of another tenant",
+                  {"WWW-Authenticate": {"schema": STRING}}),
+    408: error("the body did not arrive within the body timeout"),
+    413: error("body over the limit (checked before and while reading)"),
+    422: error("contract violations, listed in `violations` (first 100)"),
+    429: error("another import for this tenant is in progress", RETRY_AFTER),
+    500: INTERNAL,
+    503: error("`database_unavailable`: the database is unreachable or restarting; "
                   "`worker_unavailable`: the worker process preparing the batch stopped; "
                   "`retry`: rolled back for a concurrent change of the same records "
                   "(a deadlock). Nothing was written; send the request again",
-                  _RETRY_AFTER),
+                  RETRY_AFTER),
 }

@@ -15,7 +15,6 @@ from projects_import.api.openapi_import import (
     IMPORT_BODY,
     IMPORT_PARAMETERS,
     IMPORT_RESPONSES,
-    TENANT_SECURITY,
 )
 from projects_import.imports.pipeline import ImportCall
 
@@ -27,8 +26,7 @@ router = APIRouter(tags=["import"])
                          "transaction). `Content-Encoding: gzip` is accepted; the body limit "
                          "applies to the decoded size.",
              responses=IMPORT_RESPONSES,
-             openapi_extra={"requestBody": IMPORT_BODY, "parameters": IMPORT_PARAMETERS,
-                            "security": TENANT_SECURITY})
+             openapi_extra={"requestBody": IMPORT_BODY, "parameters": IMPORT_PARAMETERS})
 async def import_projects(request: Request, response: Response,
                           services: ServicesDep) -> Any:  # schema: IMPORT_RESPONSES
     settings = services.settings

@@ -14,6 +14,8 @@ from projects_import.db.connection import Database
 from projects_import.tenant_status import TenantStatus
 from tests.support import as_user, batch, bearer, create_tenant, project_row, user_token
 
+pytestmark = pytest.mark.engine  # the admin-only pause RPC
+
 STATUS_FIELDS = {"tenant_id", "timezone", "last_success_at", "late", "paused",
                  "paused_reason", "paused_at"}
 

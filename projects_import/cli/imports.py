@@ -23,7 +23,7 @@ from projects_import.imports.history import (
     ImportHistory,
     public_row,
 )
-from projects_import.tenants import TENANT_ID
+from projects_import.vocabulary import TENANT_ID
 
 # Who the database sees (and records, e.g. pausing a tenant) when the command line acts.
 CLI_SUBJECT = "projects-import-cli"

@@ -24,7 +24,7 @@ from projects_import.console.errors import ConsoleError
 from projects_import.db.connection import Database, Session
 from projects_import.errors import NotFound
 from projects_import.imports.contract import derive_uuid
-from projects_import.vocabulary import ANOMALY_TYPES, SEVERITIES
+from projects_import.vocabulary import ANOMALY_TYPES, SEVERITIES, TENANT_ID
 
 PAGE_SIZE = 50
 EXPORT_LIMIT = 10_000
@@ -38,7 +38,6 @@ SORTS = {"last_seen": "last seen, newest first", "first_seen": "first seen, newe
          "project": "project key"}
 FILTER_NAMES = ("tenant", "type", "severity", "status", "batch", "from", "to", "overdue", "q",
                 "sort", "page")
-_TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 CSV_COLUMNS = ("id", "tenant_id", "project_key", "anomaly_type", "severity", "unknown_value",
                "status", "first_seen_at", "last_seen_at", "occurrences", "last_batch_id",
@@ -77,7 +76,7 @@ class WorklistFilter:
             values[name] = value.strip()
         chosen = cls()
         tenant = values.get("tenant", "")
-        if tenant and not _TENANT.match(tenant):
+        if tenant and not TENANT_ID.match(tenant):
             raise ConsoleError(f"tenant {tenant[:70]!r} is not a tenant id")
         kind = values.get("type", "")
         if kind and kind not in ANOMALY_TYPES:

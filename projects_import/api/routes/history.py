@@ -24,7 +24,7 @@ from projects_import.imports.history import (
     Keyset,
     public_row,
 )
-from projects_import.tenants import TENANT_ID
+from projects_import.vocabulary import TENANT_ID
 
 router = APIRouter(tags=["imports"])
 

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from projects_import.anomalies.problems import ProblemFilter
 from projects_import.console.errors import ConsoleError
-from projects_import.db.connection import Database, Session
+from projects_import.db.connection import Database, QuerySession
 from projects_import.errors import NotFound
 from projects_import.imports.contract import derive_uuid
 from projects_import.vocabulary import ANOMALY_TYPES, SEVERITIES, TENANT_ID
@@ -210,7 +210,7 @@ class Worklist:
         self.db = db
 
     @staticmethod
-    async def _params(tx: Session, chosen: WorklistFilter
+    async def _params(tx: QuerySession, chosen: WorklistFilter
                       ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The query's parameters for this filter, and the tenants the user may see."""
         tenants = await tx.fetch_all("console_tenants")

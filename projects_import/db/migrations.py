@@ -20,7 +20,7 @@ from projects_import.errors import ProjectsImportError
 from projects_import.vocabulary import MIGRATIONS_LOCK
 
 if TYPE_CHECKING:
-    from projects_import.db.connection import Session
+    from projects_import.db.connection import QuerySession
 
 _TABLE_DDL = """
 create table if not exists public.projects_import_migrations (
@@ -131,7 +131,7 @@ def _next_pending(done: dict[str, str]) -> Migration | None:
     return None
 
 
-async def status(db: Session) -> MigrationStatus:
+async def status(db: QuerySession) -> MigrationStatus:
     """Which shipped migrations this database has applied, lacks, or applied differently."""
     rows = await db.fetch_all("migrations_applied")
     done = {row["version"]: row["checksum"] for row in rows}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from projects_import.api.throttle import SignInThrottle, SignInThrottled
+from projects_import.errors import ProjectsImportError
 
 
 class Clock:
@@ -26,6 +27,11 @@ def test_one_verification_at_a_time_per_login() -> None:
         with pytest.raises(SignInThrottled) as refused:
             fail(throttle, "a@example.com", "10.0.0.2")
         assert refused.value.retry_after == 1
+        # one error family: a 429 that says when to come back
+        assert isinstance(refused.value, ProjectsImportError)
+        assert (refused.value.http_status, refused.value.code) == (429, "too_many_signins")
+        assert refused.value.headers == {"Retry-After": "1"}
+        assert refused.value.message == refused.value.reason
         fail(throttle, "b@example.com", "10.0.0.2")  # another login is not held up
     fail(throttle, "a@example.com", "10.0.0.2")
 

@@ -10,7 +10,6 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from projects_import.alerting.engine import AlertConfig, AlertEngine
-from projects_import.anomalies.cursor import CursorCodec
 from projects_import.anomalies.manager import AnomalyManager
 from projects_import.anomalies.problems import ProblemManager
 from projects_import.api.errors import ApiError, bearer_token
@@ -24,6 +23,7 @@ from projects_import.auth import (
 )
 from projects_import.console.directories import DirectoryConsole
 from projects_import.console.worklist import Worklist
+from projects_import.cursor import CursorCodec
 from projects_import.db.connection import Database
 from projects_import.imports.history import ImportHistory
 from projects_import.imports.service import ImportService
@@ -65,7 +65,7 @@ class Services:
         self.directories = DirectoryConsole(self.db)
         self.import_gate = ImportGate()
         self.signin = SignInThrottle()
-        self.history = ImportHistory(self.db)
+        self.history = ImportHistory(self.db, self.cursors)
         self.tenant_status = TenantStatus(self.db)
 
 

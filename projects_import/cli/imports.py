@@ -15,6 +15,8 @@ from typing import Annotated, Any
 import typer
 
 from projects_import.cli import runtime
+from projects_import.cursor import CursorCodec
+from projects_import.db.connection import Database
 from projects_import.imports.history import (
     DETAIL_FIELDS,
     IMPORT_FIELDS,
@@ -23,6 +25,7 @@ from projects_import.imports.history import (
     ImportHistory,
     public_row,
 )
+from projects_import.settings import Settings
 from projects_import.vocabulary import TENANT_ID
 
 # Who the database sees (and records, e.g. pausing a tenant) when the command line acts.
@@ -50,6 +53,11 @@ def _count(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
+def _history(db: Database, config: Settings) -> ImportHistory:
+    """The history, its cursors signed as `serve` signs them (same JWT secret)."""
+    return ImportHistory(db, CursorCodec(config.jwt_secret))
+
+
 @imports_app.command("list")
 def imports_list(
     tenant: Annotated[str | None, typer.Option(help="Only this tenant.")] = None,
@@ -70,7 +78,7 @@ def imports_list(
         since = since.replace(tzinfo=UTC)
     selection = ImportFilter(tenant=tenant, status=status, since=since, limit=limit)
     config = runtime.settings()
-    page = runtime.run(config, lambda db: ImportHistory(db).page(CLI_CLAIMS, selection))
+    page = runtime.run(config, lambda db: _history(db, config).page(CLI_CLAIMS, selection))
     rows = [public_row(row, IMPORT_FIELDS) for row in page.rows]
     if as_json:
         print(_dumps({"imports": rows, "next_cursor": page.next_cursor}))
@@ -103,7 +111,7 @@ def imports_show(
     config = runtime.settings()
 
     async def get(db: Any) -> dict[str, Any]:
-        return await ImportHistory(db).get(CLI_CLAIMS, import_id)
+        return await _history(db, config).get(CLI_CLAIMS, import_id)
 
     row = runtime.run(config, get)
     detail = public_row(row, DETAIL_FIELDS)

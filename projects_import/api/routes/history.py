@@ -21,7 +21,6 @@ from projects_import.imports.history import (
     IMPORT_FIELDS,
     MAX_LIMIT,
     ImportFilter,
-    Keyset,
     public_row,
 )
 from projects_import.vocabulary import TENANT_ID
@@ -128,7 +127,7 @@ async def list_imports(
                        "since: must be an ISO 8601 date-time, e.g. 2026-11-25T00:00:00Z")
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
-    after = Keyset.decode(cursor) if cursor else None
+    after = history.after(cursor) if cursor else None
     selection = ImportFilter(tenant=tenant, status=status, since=since, after=after,
                              limit=limit)
     if tenant:

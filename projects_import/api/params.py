@@ -76,6 +76,8 @@ def strict_query(request: Request) -> None:
 
 
 StrictQuery = Depends(strict_query)
+# the same as a route's parameter, for a route that checks who asks first
+StrictParameters = Annotated[None, StrictQuery]
 
 
 def _choices(name: str, allowed: tuple[str, ...], *,

@@ -157,6 +157,10 @@ def test_only_operators_and_admins_read_the_status(http: httpx.Client,
     assert viewer.status_code == 403 and viewer.json()["error"]["code"] == "forbidden"
     extra = http.get("/tenants/status?tenant=TELCO", headers=user())
     assert extra.status_code == 400 and "tenant" in extra.json()["error"]["message"]
+    assert extra.json()["error"]["code"] == "invalid_parameters"
+    # who may not read is told so first, whatever the query string
+    assert http.get("/tenants/status?tenant=TELCO").status_code == 401
+    assert http.get("/tenants/status?tenant=TELCO", headers=user("viewer")).status_code == 403
 
 
 @pytest.mark.parametrize("role", ["viewer", "", "operator"])

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from projects_import.api.deps import ImportHistoryDep, OperatorClaims
 from projects_import.api.errors import ApiError
+from projects_import.api.params import StrictParameters
 from projects_import.imports.history import (
     DEFAULT_LIMIT,
     DETAIL_FIELDS,
@@ -83,29 +84,13 @@ class ImportHistoryDetail(ImportHistoryRow):
     violations_summary: ViolationsSummary | None
 
 
-_ALLOWED = {"tenant", "status", "since", "cursor", "limit"}
-
-
-def _check_names(request: Request) -> None:
-    """An unknown or repeated query parameter is a mistake worth naming, not ignoring."""
-    names = [name for name, _ in request.query_params.multi_items()]
-    unknown = sorted({name for name in names if name not in _ALLOWED})
-    if unknown:
-        raise ApiError(400, "invalid_parameters",
-                       f"unknown query parameter(s): {', '.join(unknown[:5])}; "
-                       f"accepted: {', '.join(sorted(_ALLOWED))}")
-    repeated = sorted({name for name in names if names.count(name) > 1})
-    if repeated:
-        raise ApiError(400, "invalid_parameters",
-                       f"query parameter(s) given more than once: {', '.join(repeated)}")
-
-
 @router.get("/imports", summary="Import requests, newest first (operators and admins)",
             response_model=ImportHistoryPage)
 async def list_imports(
     request: Request,
     history: ImportHistoryDep,
     claims: OperatorClaims,
+    _strict: StrictParameters,  # after the claims: who may not read gets its 401/403 first
     tenant: Annotated[str | None, Query(description="only this tenant",
                                         pattern=TENANT_ID.pattern)] = None,
     status: Annotated[int | None, Query(
@@ -119,7 +104,6 @@ async def list_imports(
     limit: Annotated[int, Query(description=f"rows per page, 1..{MAX_LIMIT}",
                                 ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> dict[str, Any]:
-    _check_names(request)
     raw_since = request.query_params.get("since", "").strip()
     if raw_since and raw_since.lstrip("+-").replace(".", "", 1).isdigit():
         # pydantic would read a bare number as a Unix time; the contract says ISO 8601

@@ -2,7 +2,8 @@
 
 Read from the catalog of a migrated database (no pg_dump needed): tables with their columns,
 constraints and row-level security, indexes, views, functions (their source as written),
-triggers and policies of the `public` and `auth` schemas, each sorted by name (not the
+triggers, policies and privileges (who may use each table, view, sequence and function, the
+owner left out) of the `public` and `auth` schemas, each sorted by name (not the
 functions an extension brings: where pg_trgm lands depends on the server). A test applies
 every migration to an empty database and compares the result with the file, so a migration
 that changes the schema also shows, reviewed, in `schema.sql`.
@@ -103,6 +104,31 @@ select schemaname || '.' || tablename as relation, policyname as name, permissiv
  where schemaname = any(%(schemas)s)
  order by relation, name
 """
+_PRIVILEGES = """
+select kind, name, string_agg(lower(privilege), ', ' order by privilege) as privileges,
+       case when grantee = 0 then 'public' else grantee::regrole::text end as grantee
+  from (select case c.relkind when 'S' then 'sequence' when 'v' then 'view'
+                    when 'm' then 'view' else 'table' end as kind,
+               n.nspname || '.' || c.relname as name,
+               a.grantee, a.privilege_type as privilege, c.relowner as owner
+          from pg_class c join pg_namespace n on n.oid = c.relnamespace
+          cross join lateral aclexplode(coalesce(c.relacl, acldefault(
+                case c.relkind when 'S' then 's' else 'r' end::"char", c.relowner))) a
+         where n.nspname = any(%(schemas)s) and c.relkind in ('r', 'p', 'v', 'm', 'S')
+        union all
+        select 'function', n.nspname || '.' || p.proname || '('
+                           || oidvectortypes(p.proargtypes) || ')',
+               a.grantee, a.privilege_type, p.proowner
+          from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+          cross join lateral aclexplode(coalesce(p.proacl, acldefault('f'::"char", p.proowner))) a
+         where n.nspname = any(%(schemas)s) and p.prokind in ('f', 'p')
+           and not exists (select 1 from pg_depend d
+                            where d.classid = 'pg_proc'::regclass and d.objid = p.oid
+                              and d.deptype = 'e')) acl
+ where grantee <> owner  -- the owner (whoever migrated) holds everything
+ group by kind, name, grantee
+ order by kind, name, grantee
+"""
 _VOLATILITY = {"i": "immutable", "s": "stable", "v": "volatile"}
 
 
@@ -178,6 +204,10 @@ def dump(conn: psycopg.Connection[dict[str, Any]]) -> str:
         if policy["with_check"]:
             line += f" with check {normalize(policy['with_check'])}"
         out.append(line)
+    out.append("")
+    for acl in _rows(conn, _PRIVILEGES):
+        out.append(f"grant {acl['privileges']} on {acl['kind']} {acl['name']} "
+                   f"to {acl['grantee']}")
     return "\n".join(out).rstrip() + "\n"
 
 

@@ -462,11 +462,77 @@ begin
     truncate pg_temp.alert_evaluation;
 
     insert into pg_temp.alert_evaluation
+    select * from fn_alert_evaluate_tenants(v_since, p_now, p_min_occurrences);
+    perform fn_alert_evaluate_windows(v_slot, p_window_hours, p_now);
+    return query
+    select * from fn_alert_evaluate_judge(v_since, p_now, v_length, v_slot, p_suppress_hours,
+                                          p_escalate_windows, p_escalate_ds_rm, p_alert_target,
+                                          p_escalation_target);
+end
+
+function public.fn_alert_evaluate_judge(p_since timestamp with time zone, p_now timestamp with time zone, p_length interval, p_slot timestamp with time zone, p_suppress_hours numeric, p_escalate_windows integer, p_escalate_ds_rm integer, p_alert_target text, p_escalation_target text) returns TABLE(tenant_id text, window_start timestamp with time zone, window_end timestamp with time zone, occurrences integer, errors integer, overdue integer, open_problems integer, new_problems integer, by_type jsonb, by_severity jsonb, problem_ids bigint[], batch_ids uuid[], alerting boolean, reasons text[], consecutive_windows integer, ds_rm_problems_24h integer, escalate boolean, escalation_reasons text[], escalation_problem_ids bigint[], alert_fingerprint text, escalation_fingerprint text, alert_suppressed boolean, escalation_suppressed boolean, alert_pending_id bigint, escalation_pending_id bigint) [plpgsql, volatile, set search_path=public, pg_temp]:
+#variable_conflict use_column
+begin
+    return query
+    with judged as (
+        select e.*,
+               case when not e.alerting then 0 else
+                   (select coalesce(min(g.k), 48)
+                      from generate_series(0, 47) g(k)
+                     where not exists (select 1 from public.alert_windows w
+                                        where w.tenant_id = e.tenant_id
+                                          and w.window_slot = p_slot - g.k * p_length))
+               end as consecutive,
+               array(select u.id from (select unnest(e.problem_ids) as id
+                                       union select unnest(e.ds_rm_ids)) u order by 1)
+                   as esc_ids
+          from pg_temp.alert_evaluation e
+    ), escalation as (
+        select j.*,
+               array_remove(array[
+                   case when j.consecutive >= p_escalate_windows
+                        then 'consecutive_windows' end,
+                   case when cardinality(j.ds_rm_ids) > p_escalate_ds_rm
+                        then 'ds_rm_problems_24h' end], null) as esc_reasons,
+               encode(sha256(convert_to(
+                   concat_ws(':', 'alert', coalesce(p_alert_target, ''),
+                             array_to_string(j.problem_ids, ',')), 'UTF8')), 'hex') as alert_fp,
+               encode(sha256(convert_to(
+                   concat_ws(':', 'escalation', coalesce(p_escalation_target, ''),
+                             array_to_string(j.esc_ids, ',')), 'UTF8')), 'hex') as esc_fp
+          from judged j
+    )
+    select x.tenant_id, p_since, p_now, x.occurrences, x.errors, x.overdue, x.open_problems,
+           x.new_problems, x.by_type, x.by_severity, x.problem_ids, x.batch_ids, x.alerting,
+           x.reasons, x.consecutive, cardinality(x.ds_rm_ids), cardinality(x.esc_reasons) > 0,
+           x.esc_reasons, x.esc_ids, x.alert_fp, x.esc_fp,
+           exists (select 1 from public.alert_deliveries d
+                    where d.tenant_id = x.tenant_id and d.kind = 'alert'
+                      and d.fingerprint = x.alert_fp and d.status = 'delivered'
+                      and d.delivered_at > p_now - make_interval(secs => p_suppress_hours * 3600)),
+           exists (select 1 from public.alert_deliveries d
+                    where d.tenant_id = x.tenant_id and d.kind = 'escalation'
+                      and d.fingerprint = x.esc_fp and d.status = 'delivered'
+                      and d.delivered_at > p_now - make_interval(secs => p_suppress_hours * 3600)),
+           (select max(d.id) from public.alert_deliveries d
+             where d.tenant_id = x.tenant_id and d.kind = 'alert'
+               and d.fingerprint = x.alert_fp and d.status in ('pending', 'retrying')),
+           (select max(d.id) from public.alert_deliveries d
+             where d.tenant_id = x.tenant_id and d.kind = 'escalation'
+               and d.fingerprint = x.esc_fp and d.status in ('pending', 'retrying'))
+      from escalation x
+     order by x.tenant_id;
+end
+
+function public.fn_alert_evaluate_tenants(p_since timestamp with time zone, p_now timestamp with time zone, p_min_occurrences integer) returns TABLE(tenant_id text, occurrences integer, errors integer, overdue integer, open_problems integer, new_problems integer, by_type jsonb, by_severity jsonb, problem_ids bigint[], batch_ids uuid[], ds_rm_ids bigint[], alerting boolean, reasons text[]) [plpgsql, volatile, set search_path=public, pg_temp]:
+#variable_conflict use_column
+begin
+    return query
     with occ as (
         select a.tenant_id, a.problem_id, a.batch_id, a.anomaly_type, a.severity
           from public.import_anomalies a
           join public.import_problems p on p.tenant_id = a.tenant_id and p.id = a.problem_id
-         where a.created_at > v_since and a.created_at <= p_now
+         where a.created_at > p_since and a.created_at <= p_now
            and p.status = 'open'
     ), late as (
         select p.tenant_id, p.id, p.last_batch_id
@@ -493,7 +559,7 @@ begin
                  where p.tenant_id = s.tenant_id and p.status = 'open')::integer as open_n,
                (select count(*) from public.import_problems p
                  where p.tenant_id = s.tenant_id and p.status <> 'resolved'
-                   and p.first_seen_at > v_since)::integer as new_n,
+                   and p.first_seen_at > p_since)::integer as new_n,
                coalesce((select jsonb_object_agg(x.anomaly_type, x.n)
                            from (select o.anomaly_type, count(*) as n from occ o
                                   where o.tenant_id = s.tenant_id group by 1) x), '{}')
@@ -531,10 +597,13 @@ begin
                  then 'errors' end,
             case when f.late_n > 0 then 'overdue' end], null) as reasons
      ) r;
+end
 
+function public.fn_alert_evaluate_windows(p_slot timestamp with time zone, p_window_hours integer, p_now timestamp with time zone) returns void [plpgsql, volatile, set search_path=public, pg_temp]:
+begin
     insert into public.alert_windows as w
            (tenant_id, window_slot, window_hours, occurrences, errors, overdue)
-    select e.tenant_id, v_slot, p_window_hours, e.occurrences, e.errors, e.overdue
+    select e.tenant_id, p_slot, p_window_hours, e.occurrences, e.errors, e.overdue
       from pg_temp.alert_evaluation e
      where e.alerting
     on conflict (tenant_id, window_slot) do update
@@ -544,56 +613,6 @@ begin
            evaluated_at = now();
     -- alert_windows only answers "the last few slots": a week is plenty
     delete from public.alert_windows w where w.window_slot < p_now - interval '7 days';
-
-    return query
-    with judged as (
-        select e.*,
-               case when not e.alerting then 0 else
-                   (select coalesce(min(g.k), 48)
-                      from generate_series(0, 47) g(k)
-                     where not exists (select 1 from public.alert_windows w
-                                        where w.tenant_id = e.tenant_id
-                                          and w.window_slot = v_slot - g.k * v_length))
-               end as consecutive,
-               array(select u.id from (select unnest(e.problem_ids) as id
-                                       union select unnest(e.ds_rm_ids)) u order by 1)
-                   as esc_ids
-          from pg_temp.alert_evaluation e
-    ), escalation as (
-        select j.*,
-               array_remove(array[
-                   case when j.consecutive >= p_escalate_windows
-                        then 'consecutive_windows' end,
-                   case when cardinality(j.ds_rm_ids) > p_escalate_ds_rm
-                        then 'ds_rm_problems_24h' end], null) as esc_reasons,
-               encode(sha256(convert_to(
-                   concat_ws(':', 'alert', coalesce(p_alert_target, ''),
-                             array_to_string(j.problem_ids, ',')), 'UTF8')), 'hex') as alert_fp,
-               encode(sha256(convert_to(
-                   concat_ws(':', 'escalation', coalesce(p_escalation_target, ''),
-                             array_to_string(j.esc_ids, ',')), 'UTF8')), 'hex') as esc_fp
-          from judged j
-    )
-    select x.tenant_id, v_since, p_now, x.occurrences, x.errors, x.overdue, x.open_problems,
-           x.new_problems, x.by_type, x.by_severity, x.problem_ids, x.batch_ids, x.alerting,
-           x.reasons, x.consecutive, cardinality(x.ds_rm_ids), cardinality(x.esc_reasons) > 0,
-           x.esc_reasons, x.esc_ids, x.alert_fp, x.esc_fp,
-           exists (select 1 from public.alert_deliveries d
-                    where d.tenant_id = x.tenant_id and d.kind = 'alert'
-                      and d.fingerprint = x.alert_fp and d.status = 'delivered'
-                      and d.delivered_at > p_now - make_interval(secs => p_suppress_hours * 3600)),
-           exists (select 1 from public.alert_deliveries d
-                    where d.tenant_id = x.tenant_id and d.kind = 'escalation'
-                      and d.fingerprint = x.esc_fp and d.status = 'delivered'
-                      and d.delivered_at > p_now - make_interval(secs => p_suppress_hours * 3600)),
-           (select max(d.id) from public.alert_deliveries d
-             where d.tenant_id = x.tenant_id and d.kind = 'alert'
-               and d.fingerprint = x.alert_fp and d.status in ('pending', 'retrying')),
-           (select max(d.id) from public.alert_deliveries d
-             where d.tenant_id = x.tenant_id and d.kind = 'escalation'
-               and d.fingerprint = x.esc_fp and d.status in ('pending', 'retrying'))
-      from escalation x
-     order by x.tenant_id;
 end
 
 function public.fn_anomalies_check_window(p_window_hours integer) returns void [plpgsql, immutable]:
@@ -826,7 +845,6 @@ declare
     v_chunk_requests    integer;
     v_chunk_problems    integer;
     v_chunk_deliveries  integer;
-    v_has_deliveries    boolean := to_regclass('public.alert_deliveries') is not null;
     v_chunks            integer := 0;
     v_more              boolean := true;
 begin
@@ -846,167 +864,12 @@ begin
                                else now() - make_interval(days => p_anomalies_days) end;
 
     while v_more and (p_max_chunks is null or v_chunks < p_max_chunks) loop
-        with doomed as (
-            select tenant_id, id
-              from import_anomalies
-             where created_at < v_anomalies_cutoff
-             order by created_at
-             limit p_chunk_size
-               for update skip locked
-        ), deleted as (
-            delete from import_anomalies a
-             using doomed d
-             where a.tenant_id = d.tenant_id and a.id = d.id
-            returning a.tenant_id, a.created_at
-        ), counted as (
-            insert into import_retention_stats as s (tenant_id, stat_date, import_anomalies_count)
-            select tenant_id, (created_at at time zone 'UTC')::date, count(*)
-              from deleted
-             group by 1, 2
-            on conflict (tenant_id, stat_date) do update
-               set import_anomalies_count = s.import_anomalies_count
-                                            + excluded.import_anomalies_count,
-                   last_updated_at = now()
-            returning 1
-        )
-        select count(*) into v_chunk_anomalies from deleted;
-
-        -- A staged batch's occurrences lose their link before it goes, p_chunk_size at a
-        -- time and never waiting on an occurrence an import holds: retention waits on no
-        -- import, so the two cannot deadlock. A batch with occurrences still linked stays
-        -- for a later chunk or run.
-        with due as (
-            select tenant_id, id, batch_id
-              from staging_imports
-             where created_at < v_imports_cutoff
-             order by created_at
-             limit p_chunk_size
-        ), linked as (
-            select a.tenant_id, a.id
-              from due d
-              join import_anomalies a
-                on a.tenant_id = d.tenant_id and a.batch_id = d.batch_id
-               and a.staging_id = d.id
-             limit p_chunk_size
-               for update of a skip locked
-        )
-        update import_anomalies a
-           set staging_id = null
-          from linked l
-         where a.tenant_id = l.tenant_id and a.id = l.id;
-        get diagnostics v_chunk_unlinked = row_count;
-
-        with doomed as (
-            select s.tenant_id, s.id
-              from staging_imports s
-             where s.created_at < v_imports_cutoff
-               and not exists (select 1 from import_anomalies a
-                                where a.tenant_id = s.tenant_id and a.batch_id = s.batch_id
-                                  and a.staging_id = s.id)
-             order by s.created_at
-             limit p_chunk_size
-               for update skip locked
-        ), deleted as (
-            delete from staging_imports i
-             using doomed d
-             where i.tenant_id = d.tenant_id and i.id = d.id
-            returning i.tenant_id, i.created_at
-        ), counted as (
-            insert into import_retention_stats as s (tenant_id, stat_date, staging_imports_count)
-            select tenant_id, (created_at at time zone 'UTC')::date, count(*)
-              from deleted
-             group by 1, 2
-            on conflict (tenant_id, stat_date) do update
-               set staging_imports_count = s.staging_imports_count
-                                           + excluded.staging_imports_count,
-                   last_updated_at = now()
-            returning 1
-        )
-        select count(*) into v_chunk_imports from deleted;
-
-        with doomed as (
-            select tenant_id, id
-              from import_requests
-             where created_at < v_imports_cutoff
-             order by created_at
-             limit p_chunk_size
-               for update skip locked
-        ), deleted as (
-            delete from import_requests r
-             using doomed d
-             where r.tenant_id = d.tenant_id and r.id = d.id
-            returning r.tenant_id, r.created_at
-        ), counted as (
-            insert into import_retention_stats as s (tenant_id, stat_date, import_requests_count)
-            select tenant_id, (created_at at time zone 'UTC')::date, count(*)
-              from deleted
-             group by 1, 2
-            on conflict (tenant_id, stat_date) do update
-               set import_requests_count = s.import_requests_count
-                                           + excluded.import_requests_count,
-                   last_updated_at = now()
-            returning 1
-        )
-        select count(*) into v_chunk_requests from deleted;
-
-        with doomed as (
-            select pr.tenant_id, pr.id
-              from import_problems pr
-             where pr.status = 'resolved'
-               and pr.last_seen_at < v_anomalies_cutoff
-               and not exists (select 1 from import_anomalies a
-                                where a.tenant_id = pr.tenant_id and a.problem_id = pr.id)
-             order by pr.last_seen_at
-             limit p_chunk_size
-               for update skip locked
-        ), deleted as (
-            delete from import_problems pr
-             using doomed d
-             where pr.tenant_id = d.tenant_id and pr.id = d.id
-            returning pr.tenant_id, pr.first_seen_at
-        ), counted as (
-            insert into import_retention_stats as s (tenant_id, stat_date, import_problems_count)
-            select tenant_id, (first_seen_at at time zone 'UTC')::date, count(*)
-              from deleted
-             group by 1, 2
-            on conflict (tenant_id, stat_date) do update
-               set import_problems_count = s.import_problems_count
-                                           + excluded.import_problems_count,
-                   last_updated_at = now()
-            returning 1
-        )
-        select count(*) into v_chunk_problems from deleted;
-
-        v_chunk_deliveries := 0;
-        if v_has_deliveries then
-            execute $q$
-                with doomed as (
-                    select tenant_id, id
-                      from public.alert_deliveries
-                     where created_at < $1
-                     order by created_at
-                     limit $2
-                       for update skip locked
-                ), deleted as (
-                    delete from public.alert_deliveries x
-                     using doomed d
-                     where x.tenant_id = d.tenant_id and x.id = d.id
-                    returning x.tenant_id, x.created_at
-                ), counted as (
-                    insert into public.import_retention_stats as s
-                           (tenant_id, stat_date, alert_deliveries_count)
-                    select tenant_id, (created_at at time zone 'UTC')::date, count(*)
-                      from deleted
-                     group by 1, 2
-                    on conflict (tenant_id, stat_date) do update
-                       set alert_deliveries_count = s.alert_deliveries_count
-                                                    + excluded.alert_deliveries_count,
-                           last_updated_at = now()
-                    returning 1
-                )
-                select count(*) from deleted
-            $q$ into v_chunk_deliveries using v_imports_cutoff, p_chunk_size;
-        end if;
+        v_chunk_anomalies := fn_cleanup_import_data_anomalies(v_anomalies_cutoff, p_chunk_size);
+        v_chunk_unlinked := fn_cleanup_import_data_unlink(v_imports_cutoff, p_chunk_size);
+        v_chunk_imports := fn_cleanup_import_data_staging(v_imports_cutoff, p_chunk_size);
+        v_chunk_requests := fn_cleanup_import_data_requests(v_imports_cutoff, p_chunk_size);
+        v_chunk_problems := fn_cleanup_import_data_problems(v_anomalies_cutoff, p_chunk_size);
+        v_chunk_deliveries := fn_cleanup_import_data_deliveries(v_imports_cutoff, p_chunk_size);
 
         v_chunks := v_chunks + 1;
         v_anomalies := v_anomalies + v_chunk_anomalies;
@@ -1030,6 +893,199 @@ begin
         'anomalies_days', p_anomalies_days,
         'chunks', v_chunks,
         'complete', not v_more);
+end
+
+function public.fn_cleanup_import_data_anomalies(p_cutoff timestamp with time zone, p_chunk_size integer) returns integer [plpgsql, volatile, set search_path=public, pg_temp]:
+declare
+    v_count integer;
+begin
+    with doomed as (
+        select tenant_id, id
+          from import_anomalies
+         where created_at < p_cutoff
+         order by created_at
+         limit p_chunk_size
+           for update skip locked
+    ), deleted as (
+        delete from import_anomalies a
+         using doomed d
+         where a.tenant_id = d.tenant_id and a.id = d.id
+        returning a.tenant_id, a.created_at
+    ), counted as (
+        insert into import_retention_stats as s (tenant_id, stat_date, import_anomalies_count)
+        select tenant_id, (created_at at time zone 'UTC')::date, count(*)
+          from deleted
+         group by 1, 2
+        on conflict (tenant_id, stat_date) do update
+           set import_anomalies_count = s.import_anomalies_count
+                                        + excluded.import_anomalies_count,
+               last_updated_at = now()
+        returning 1
+    )
+    select count(*) into v_count from deleted;
+    return v_count;
+end
+
+function public.fn_cleanup_import_data_deliveries(p_cutoff timestamp with time zone, p_chunk_size integer) returns integer [plpgsql, volatile, set search_path=public, pg_temp]:
+declare
+    v_count integer;
+begin
+    with doomed as (
+        select tenant_id, id
+          from public.alert_deliveries
+         where created_at < p_cutoff
+         order by created_at
+         limit p_chunk_size
+           for update skip locked
+    ), deleted as (
+        delete from public.alert_deliveries x
+         using doomed d
+         where x.tenant_id = d.tenant_id and x.id = d.id
+        returning x.tenant_id, x.created_at
+    ), counted as (
+        insert into public.import_retention_stats as s
+               (tenant_id, stat_date, alert_deliveries_count)
+        select tenant_id, (created_at at time zone 'UTC')::date, count(*)
+          from deleted
+         group by 1, 2
+        on conflict (tenant_id, stat_date) do update
+           set alert_deliveries_count = s.alert_deliveries_count
+                                        + excluded.alert_deliveries_count,
+               last_updated_at = now()
+        returning 1
+    )
+    select count(*) into v_count from deleted;
+    return v_count;
+end
+
+function public.fn_cleanup_import_data_problems(p_cutoff timestamp with time zone, p_chunk_size integer) returns integer [plpgsql, volatile, set search_path=public, pg_temp]:
+declare
+    v_count integer;
+begin
+    with doomed as (
+        select pr.tenant_id, pr.id
+          from import_problems pr
+         where pr.status = 'resolved'
+           and pr.last_seen_at < p_cutoff
+           and not exists (select 1 from import_anomalies a
+                            where a.tenant_id = pr.tenant_id and a.problem_id = pr.id)
+         order by pr.last_seen_at
+         limit p_chunk_size
+           for update skip locked
+    ), deleted as (
+        delete from import_problems pr
+         using doomed d
+         where pr.tenant_id = d.tenant_id and pr.id = d.id
+        returning pr.tenant_id, pr.first_seen_at
+    ), counted as (
+        insert into import_retention_stats as s (tenant_id, stat_date, import_problems_count)
+        select tenant_id, (first_seen_at at time zone 'UTC')::date, count(*)
+          from deleted
+         group by 1, 2
+        on conflict (tenant_id, stat_date) do update
+           set import_problems_count = s.import_problems_count
+                                       + excluded.import_problems_count,
+               last_updated_at = now()
+        returning 1
+    )
+    select count(*) into v_count from deleted;
+    return v_count;
+end
+
+function public.fn_cleanup_import_data_requests(p_cutoff timestamp with time zone, p_chunk_size integer) returns integer [plpgsql, volatile, set search_path=public, pg_temp]:
+declare
+    v_count integer;
+begin
+    with doomed as (
+        select tenant_id, id
+          from import_requests
+         where created_at < p_cutoff
+         order by created_at
+         limit p_chunk_size
+           for update skip locked
+    ), deleted as (
+        delete from import_requests r
+         using doomed d
+         where r.tenant_id = d.tenant_id and r.id = d.id
+        returning r.tenant_id, r.created_at
+    ), counted as (
+        insert into import_retention_stats as s (tenant_id, stat_date, import_requests_count)
+        select tenant_id, (created_at at time zone 'UTC')::date, count(*)
+          from deleted
+         group by 1, 2
+        on conflict (tenant_id, stat_date) do update
+           set import_requests_count = s.import_requests_count
+                                       + excluded.import_requests_count,
+               last_updated_at = now()
+        returning 1
+    )
+    select count(*) into v_count from deleted;
+    return v_count;
+end
+
+function public.fn_cleanup_import_data_staging(p_cutoff timestamp with time zone, p_chunk_size integer) returns integer [plpgsql, volatile, set search_path=public, pg_temp]:
+declare
+    v_count integer;
+begin
+    with doomed as (
+        select s.tenant_id, s.id
+          from staging_imports s
+         where s.created_at < p_cutoff
+           and not exists (select 1 from import_anomalies a
+                            where a.tenant_id = s.tenant_id and a.batch_id = s.batch_id
+                              and a.staging_id = s.id)
+         order by s.created_at
+         limit p_chunk_size
+           for update skip locked
+    ), deleted as (
+        delete from staging_imports i
+         using doomed d
+         where i.tenant_id = d.tenant_id and i.id = d.id
+        returning i.tenant_id, i.created_at
+    ), counted as (
+        insert into import_retention_stats as s (tenant_id, stat_date, staging_imports_count)
+        select tenant_id, (created_at at time zone 'UTC')::date, count(*)
+          from deleted
+         group by 1, 2
+        on conflict (tenant_id, stat_date) do update
+           set staging_imports_count = s.staging_imports_count
+                                       + excluded.staging_imports_count,
+               last_updated_at = now()
+        returning 1
+    )
+    select count(*) into v_count from deleted;
+    return v_count;
+end
+
+function public.fn_cleanup_import_data_unlink(p_cutoff timestamp with time zone, p_chunk_size integer) returns integer [plpgsql, volatile, set search_path=public, pg_temp]:
+declare
+    v_count integer;
+begin
+    -- A staged batch's occurrences lose their link before it goes, p_chunk_size at a
+    -- time and never waiting on an occurrence an import holds: retention waits on no
+    -- import, so the two cannot deadlock. A batch with occurrences still linked stays
+    -- for a later chunk or run.
+    with due as (
+        select tenant_id, id, batch_id
+          from staging_imports
+         where created_at < p_cutoff
+         order by created_at
+         limit p_chunk_size
+    ), linked as (
+        select a.tenant_id, a.id
+          from due d
+          join import_anomalies a
+            on a.tenant_id = d.tenant_id and a.batch_id = d.batch_id
+           and a.staging_id = d.id
+         limit p_chunk_size
+           for update of a skip locked
+    )
+    update import_anomalies a
+       set staging_id = null
+      from linked l
+     where a.tenant_id = l.tenant_id and a.id = l.id;
+    get diagnostics v_count = row_count;
+    return v_count;
 end
 
 function public.fn_dashboard_membership_changes(p_window_hours integer, p_limit integer) returns TABLE(tenant_id text, batch_id uuid, staged_at timestamp with time zone, row_count integer, org_memberships_upserted integer, user_memberships_upserted integer, memberships_ended integer) [plpgsql, stable, security definer, set search_path=public, pg_temp]:
@@ -1477,6 +1533,25 @@ select public.fn_jwt_app_role() in ('operator', 'admin')
 function public.fn_jwt_app_role() returns text [sql, stable]:
 select coalesce(auth.jwt() -> 'app_metadata' ->> 'role', '')
 
+function public.fn_privileges_set(p_object text, p_privilege text, VARIADIC p_roles text[]) returns void [plpgsql, volatile, set search_path=public, pg_temp]:
+declare
+    v_role text;
+begin
+    execute format('revoke all on %s from public', p_object);
+    for v_role in select rolname from pg_roles
+                   where rolname in ('anon', 'authenticated', 'service_role')
+                   order by rolname loop
+        execute format('revoke all on %s from %I', p_object, v_role);
+    end loop;
+    foreach v_role in array p_roles loop
+        if v_role = 'public' then
+            execute format('grant %s on %s to public', p_privilege, p_object);
+        elsif exists (select 1 from pg_roles where rolname = v_role) then
+            execute format('grant %s on %s to %I', p_privilege, p_object, v_role);
+        end if;
+    end loop;
+end
+
 function public.fn_problem_due_times(p_tenant_id text, p_from timestamp with time zone) returns TABLE(ack_due_at timestamp with time zone, resolve_due_at timestamp with time zone) [sql, stable, set search_path=public, pg_temp]:
 select public.fn_business_time_add(p_from, 4, t.timezone, t.business_hours_start,
                                        t.business_hours_end, t.business_days),
@@ -1750,21 +1825,15 @@ end
 
 function public.fn_projects_import_merge_columns(p_tenant_id text, p_source text, p_batch_id uuid, p_correlation_id uuid, p_stage_application text[], p_delivery_partner text[], p_developer_class text[], p_relationship_manager text[], p_deployment_specialist text[], p_rm_preferred_username text[], p_residential integer[], p_commercial integer[], p_essential integer[], p_premises_count integer[], p_stage_application_created text[], p_excerpt text[]) returns jsonb [plpgsql, volatile, set search_path=public, pg_temp]:
 declare
-    v_size            integer := cardinality(p_stage_application);
-    v_staging_id      uuid;
-    v_rows            integer;
-    v_inserted        integer := 0;
-    v_updated         integer := 0;
-    v_sync            jsonb;
-    v_anomalies       integer := 0;
-    v_new             integer := 0;
-    v_resolved        integer := 0;
-    v_ack_due         timestamptz;
-    v_resolve_due     timestamptz;
-    v_metrics         jsonb;
-    v_anomaly_ids     regclass := pg_get_serial_sequence('public.import_anomalies', 'id');
-    v_first_merge     boolean := false;
-    v_problem_ids     bigint[];
+    v_size         integer := cardinality(p_stage_application);
+    v_staging_id   uuid;
+    v_first_merge  boolean := false;
+    v_rows         integer;
+    v_projects     record;
+    v_sync         jsonb;
+    v_misses       record;
+    v_resolved     integer;
+    v_metrics      jsonb;
 begin
     if v_size is null then
         raise exception 'fn_projects_import_merge_columns: stage_application must be an array'
@@ -1784,12 +1853,172 @@ begin
     perform public.fn_projects_import_lock(p_tenant_id);
 
     -- A staged batch without memoized metrics is merged for the first time: none of its
-    -- misses can have been recorded yet, so the per-miss check below is skipped.
+    -- misses can have been recorded yet, so the per-miss check is skipped.
     select id, not (validation ? 'metrics') into v_staging_id, v_first_merge
       from staging_imports
      where tenant_id = p_tenant_id and batch_id = p_batch_id;
     v_first_merge := coalesce(v_first_merge, false);
 
+    v_rows := fn_projects_import_merge_stage(
+        p_tenant_id, p_stage_application, p_delivery_partner, p_developer_class,
+        p_relationship_manager, p_deployment_specialist, p_rm_preferred_username,
+        p_residential, p_commercial, p_essential, p_premises_count,
+        p_stage_application_created, p_excerpt);
+    v_projects := fn_projects_import_merge_upsert_projects(
+        p_tenant_id, p_source, p_batch_id, p_correlation_id);
+    v_sync := fn_projects_sync_memberships(p_batch_id);
+    v_misses := fn_projects_import_merge_find_misses(p_tenant_id, p_batch_id, v_first_merge);
+    if v_misses.o_fresh > 0 then
+        perform fn_projects_import_merge_upsert_problems(p_tenant_id, p_batch_id);
+        perform fn_projects_import_merge_record_occurrences(
+            p_tenant_id, p_batch_id, v_staging_id, p_correlation_id);
+    end if;
+    v_resolved := fn_projects_import_merge_resolve_fixed(p_tenant_id);
+
+    v_metrics := jsonb_build_object(
+        'rows', v_rows,
+        'inserted_projects', v_projects.o_inserted,
+        'updated_projects', v_projects.o_updated,
+        'unchanged_projects', v_rows - v_projects.o_inserted - v_projects.o_updated,
+        'org_memberships_upserted', (v_sync ->> 'org_added')::integer,
+        'user_memberships_upserted', (v_sync ->> 'user_added')::integer,
+        'memberships_ended', (v_sync ->> 'org_ended')::integer
+                             + (v_sync ->> 'user_ended')::integer,
+        'anomalies_count', v_misses.o_misses,
+        'anomalies_resolved', v_resolved,
+        'staging_id', v_staging_id);
+    perform fn_projects_import_merge_memoize(p_tenant_id, v_staging_id, p_correlation_id,
+                                             v_metrics);
+    return v_metrics;
+end
+
+function public.fn_projects_import_merge_find_misses(p_tenant_id text, p_batch_id uuid, p_first_merge boolean, OUT o_misses integer, OUT o_fresh integer) returns record [plpgsql, volatile, set search_path=public, pg_temp]:
+declare
+    v_anomaly_ids regclass := pg_get_serial_sequence('public.import_anomalies', 'id');
+begin
+    create temp table if not exists pg_temp.import_batch_misses (
+        row_index      integer,
+        project_key    text,
+        anomaly_type   text,
+        severity       text,
+        excerpt        text,
+        unknown_value  text,
+        unknown_key    text,
+        fresh          boolean,
+        reopened       boolean,
+        anomaly_id     bigint,
+        problem_id     bigint,
+        status         text,
+        acknowledged_at timestamptz,
+        acknowledged_by text
+    ) on commit drop;
+    truncate pg_temp.import_batch_misses;
+
+    insert into pg_temp.import_batch_misses (row_index, project_key, anomaly_type, severity,
+                                             excerpt, unknown_value, unknown_key, fresh)
+    select b.row_index, b.stage_application, m.anomaly_type, m.severity,
+           coalesce(b.excerpt, left(jsonb_build_object(
+               'stage_application', b.stage_application,
+               'delivery_partner', coalesce(b.delivery_partner, ''),
+               'developer_class', coalesce(b.developer_class, ''),
+               'relationship_manager', coalesce(b.relationship_manager, ''),
+               'deployment_specialist', coalesce(b.deployment_specialist, ''),
+               'rm_preferred_username', coalesce(b.rm_preferred_username, ''),
+               'residential', b.residential, 'commercial', b.commercial,
+               'essential', b.essential, 'premises_count', b.premises_count,
+               'stage_application_created', b.stage_application_created)::text, 500)),
+           m.unknown_value, fn_directory_key(m.unknown_value),
+           p_first_merge
+           or not exists (select 1 from import_anomalies ia
+                        where ia.tenant_id = p_tenant_id and ia.batch_id = p_batch_id
+                          and ia.row_index = b.row_index and ia.anomaly_type = m.anomaly_type)
+      from pg_temp.import_batch b
+     cross join lateral fn_import_anomaly_misses(
+            b.delivery_partner, b.deployment_specialist, b.relationship_manager,
+            b.rm_preferred_username, b.partner_org, b.ds_username, b.rm_username) m;
+    get diagnostics o_misses = row_count;
+
+    update pg_temp.import_batch_misses
+       set anomaly_id = nextval(v_anomaly_ids)
+     where fresh;
+    get diagnostics o_fresh = row_count;
+    analyze pg_temp.import_batch_misses;
+end
+
+function public.fn_projects_import_merge_memoize(p_tenant_id text, p_staging_id uuid, p_correlation_id uuid, p_metrics jsonb) returns void [plpgsql, volatile, set search_path=public, pg_temp]:
+begin
+    if p_staging_id is not null then
+        update staging_imports
+           set validation = case
+                   when validation ? 'metrics' then
+                       jsonb_set(validation, '{reruns}',
+                                 coalesce(validation -> 'reruns', '[]'::jsonb)
+                                 || jsonb_build_array(p_metrics
+                                        || jsonb_build_object('at', now(),
+                                                              'correlation_id', p_correlation_id)))
+                   else validation || jsonb_build_object('metrics', p_metrics)
+               end
+         where tenant_id = p_tenant_id and id = p_staging_id;
+    end if;
+end
+
+function public.fn_projects_import_merge_record_occurrences(p_tenant_id text, p_batch_id uuid, p_staging_id uuid, p_correlation_id uuid) returns void [plpgsql, volatile, set search_path=public, pg_temp]:
+begin
+    insert into import_anomalies (id, tenant_id, batch_id, staging_id, row_index,
+                                  project_key, anomaly_type, severity, payload_excerpt,
+                                  correlation_id, problem_id, status, acknowledged_at,
+                                  acknowledged_by)
+    overriding system value
+    select a.anomaly_id, p_tenant_id, p_batch_id, p_staging_id, a.row_index, a.project_key,
+           a.anomaly_type, a.severity, a.excerpt, p_correlation_id, a.problem_id, a.status,
+           a.acknowledged_at, a.acknowledged_by
+      from pg_temp.import_batch_misses a
+     where a.fresh;
+end
+
+function public.fn_projects_import_merge_resolve_fixed(p_tenant_id text) returns integer [plpgsql, volatile, set search_path=public, pg_temp]:
+declare
+    v_problem_ids  bigint[];
+    v_resolved     integer := 0;
+begin
+    -- Problems of these projects that this batch no longer shows are fixed.
+    with fixed as (
+        update import_problems pr
+           set status = 'resolved', resolved_at = now(), resolved_by = 'system',
+               resolution = case
+                   when fn_directory_key(fn_import_anomaly_subject(
+                            pr.anomaly_type, b.delivery_partner, b.deployment_specialist,
+                            b.relationship_manager, b.rm_preferred_username)) = pr.unknown_key
+                   then 'directory_fix' else 'data_fix' end
+          from pg_temp.import_batch b
+         where pr.tenant_id = p_tenant_id
+           and pr.project_key = b.stage_application
+           and pr.status <> 'resolved'
+           and not exists (select 1 from pg_temp.import_batch_misses a
+                            where a.project_key = pr.project_key
+                              and a.anomaly_type = pr.anomaly_type
+                              and a.unknown_key = pr.unknown_key)
+        returning pr.id, pr.resolution
+    ), logged as (
+        insert into import_problem_events (tenant_id, problem_id, actor, action, resolution)
+        select p_tenant_id, f.id, 'system', 'resolved', f.resolution from fixed f
+    )
+    select coalesce(array_agg(f.id), '{}') into v_problem_ids from fixed f;
+    if cardinality(v_problem_ids) > 0 then
+        update import_anomalies ia
+           set status = 'resolved', resolved_at = now()
+         where ia.tenant_id = p_tenant_id and ia.problem_id = any (v_problem_ids)
+           and ia.status <> 'resolved';
+        get diagnostics v_resolved = row_count;
+    end if;
+
+    return v_resolved;
+end
+
+function public.fn_projects_import_merge_stage(p_tenant_id text, p_stage_application text[], p_delivery_partner text[], p_developer_class text[], p_relationship_manager text[], p_deployment_specialist text[], p_rm_preferred_username text[], p_residential integer[], p_commercial integer[], p_essential integer[], p_premises_count integer[], p_stage_application_created text[], p_excerpt text[]) returns integer [plpgsql, volatile, set search_path=public, pg_temp]:
+declare
+    v_rows integer;
+begin
     create temp table if not exists pg_temp.import_batch (
         row_index                  integer,
         stage_application          text,
@@ -1857,7 +2086,88 @@ begin
     analyze pg_temp.import_batch;
 
     select count(*) into v_rows from pg_temp.import_batch;
+    return v_rows;
+end
 
+function public.fn_projects_import_merge_upsert_problems(p_tenant_id text, p_batch_id uuid) returns void [plpgsql, volatile, set search_path=public, pg_temp]:
+declare
+    v_ack_due      timestamptz;
+    v_resolve_due  timestamptz;
+    v_problem_ids  bigint[];
+begin
+    select d.ack_due_at, d.resolve_due_at into v_ack_due, v_resolve_due
+      from fn_problem_due_times(p_tenant_id, now()) d;
+
+    -- Each fresh miss is an occurrence of its problem: open, count, or reopen.
+    with upserted as (
+        insert into import_problems as pr (
+            tenant_id, project_key, anomaly_type, severity, unknown_value, unknown_key,
+            status, first_seen_at, last_seen_at, occurrences, last_batch_id,
+            last_anomaly_id, payload_excerpt, ack_due_at, resolve_due_at)
+        select p_tenant_id, a.project_key, a.anomaly_type, a.severity, a.unknown_value,
+               a.unknown_key, 'open', now(), now(), 1, p_batch_id, a.anomaly_id, a.excerpt,
+               v_ack_due, v_resolve_due
+          from pg_temp.import_batch_misses a
+         where a.fresh
+        on conflict (tenant_id, project_key, anomaly_type, unknown_key) do update
+           set severity = excluded.severity,
+               unknown_value = excluded.unknown_value,
+               last_seen_at = excluded.last_seen_at,
+               occurrences = pr.occurrences + 1,
+               last_batch_id = excluded.last_batch_id,
+               last_anomaly_id = excluded.last_anomaly_id,
+               payload_excerpt = excluded.payload_excerpt,
+               status = case when pr.status = 'resolved' then 'open' else pr.status end,
+               regressed = pr.regressed
+                           or (pr.status = 'resolved' and pr.resolution = 'manual'),
+               reopened_at = case when pr.status = 'resolved' then excluded.last_seen_at
+                                  else pr.reopened_at end,
+               resolution = case when pr.status = 'resolved' then null
+                                 else pr.resolution end,
+               resolved_at = case when pr.status = 'resolved' then null
+                                  else pr.resolved_at end,
+               resolved_by = case when pr.status = 'resolved' then null
+                                  else pr.resolved_by end,
+               acknowledged_at = case when pr.status = 'resolved' then null
+                                      else pr.acknowledged_at end,
+               acknowledged_by = case when pr.status = 'resolved' then null
+                                      else pr.acknowledged_by end,
+               ack_due_at = case when pr.status = 'resolved' then excluded.ack_due_at
+                                 else pr.ack_due_at end,
+               resolve_due_at = case when pr.status = 'resolved'
+                                     then excluded.resolve_due_at
+                                     else pr.resolve_due_at end
+        returning pr.id, pr.project_key, pr.anomaly_type, pr.status, pr.acknowledged_at,
+                  pr.acknowledged_by, (xmax = 0) as opened,
+                  (xmax <> 0 and pr.reopened_at = now()) as reopened
+    ), linked as (
+        update pg_temp.import_batch_misses a
+           set problem_id = u.id, status = u.status, reopened = u.reopened,
+               acknowledged_at = u.acknowledged_at, acknowledged_by = u.acknowledged_by
+          from upserted u
+         where a.fresh and a.project_key = u.project_key
+           and a.anomaly_type = u.anomaly_type
+        returning u.id, u.opened, u.reopened
+    )
+    insert into import_problem_events (tenant_id, problem_id, actor, action)
+    select p_tenant_id, l.id, 'system', case when l.opened then 'opened' else 'reopened' end
+      from linked l
+     where l.opened or l.reopened;
+
+    -- The earlier occurrences of a reopened problem follow it back to open.
+    v_problem_ids := array(select a.problem_id from pg_temp.import_batch_misses a
+                            where a.reopened);
+    if cardinality(v_problem_ids) > 0 then
+        update import_anomalies ia
+           set status = 'open', acknowledged_at = null, acknowledged_by = null,
+               resolved_at = null
+         where ia.tenant_id = p_tenant_id and ia.problem_id = any (v_problem_ids)
+           and ia.status <> 'open';
+    end if;
+end
+
+function public.fn_projects_import_merge_upsert_projects(p_tenant_id text, p_source text, p_batch_id uuid, p_correlation_id uuid, OUT o_inserted integer, OUT o_updated integer) returns record [plpgsql, volatile, set search_path=public, pg_temp]:
+begin
     insert into organizations (tenant_id, name)
     select distinct p_tenant_id, b.partner_org
       from pg_temp.import_batch b
@@ -1917,202 +2227,8 @@ begin
           from upserted u
     )
     select count(*) filter (where inserted), count(*) filter (where not inserted)
-      into v_inserted, v_updated
+      into o_inserted, o_updated
       from upserted;
-
-    v_sync := fn_projects_sync_memberships(p_batch_id);
-
-    -- Misses of this batch (the one rule, 0011); `fresh` unless this batch recorded it before.
-    create temp table if not exists pg_temp.import_batch_misses (
-        row_index      integer,
-        project_key    text,
-        anomaly_type   text,
-        severity       text,
-        excerpt        text,
-        unknown_value  text,
-        unknown_key    text,
-        fresh          boolean,
-        reopened       boolean,
-        anomaly_id     bigint,
-        problem_id     bigint,
-        status         text,
-        acknowledged_at timestamptz,
-        acknowledged_by text
-    ) on commit drop;
-    truncate pg_temp.import_batch_misses;
-
-    insert into pg_temp.import_batch_misses (row_index, project_key, anomaly_type, severity,
-                                             excerpt, unknown_value, unknown_key, fresh)
-    select b.row_index, b.stage_application, m.anomaly_type, m.severity,
-           coalesce(b.excerpt, left(jsonb_build_object(
-               'stage_application', b.stage_application,
-               'delivery_partner', coalesce(b.delivery_partner, ''),
-               'developer_class', coalesce(b.developer_class, ''),
-               'relationship_manager', coalesce(b.relationship_manager, ''),
-               'deployment_specialist', coalesce(b.deployment_specialist, ''),
-               'rm_preferred_username', coalesce(b.rm_preferred_username, ''),
-               'residential', b.residential, 'commercial', b.commercial,
-               'essential', b.essential, 'premises_count', b.premises_count,
-               'stage_application_created', b.stage_application_created)::text, 500)),
-           m.unknown_value, fn_directory_key(m.unknown_value),
-           v_first_merge
-           or not exists (select 1 from import_anomalies ia
-                        where ia.tenant_id = p_tenant_id and ia.batch_id = p_batch_id
-                          and ia.row_index = b.row_index and ia.anomaly_type = m.anomaly_type)
-      from pg_temp.import_batch b
-     cross join lateral fn_import_anomaly_misses(
-            b.delivery_partner, b.deployment_specialist, b.relationship_manager,
-            b.rm_preferred_username, b.partner_org, b.ds_username, b.rm_username) m;
-    get diagnostics v_anomalies = row_count;
-
-    update pg_temp.import_batch_misses
-       set anomaly_id = nextval(v_anomaly_ids)
-     where fresh;
-    get diagnostics v_new = row_count;
-    analyze pg_temp.import_batch_misses;
-
-    if v_new > 0 then
-        select d.ack_due_at, d.resolve_due_at into v_ack_due, v_resolve_due
-          from fn_problem_due_times(p_tenant_id, now()) d;
-
-        -- Each fresh miss is an occurrence of its problem: open, count, or reopen.
-        with upserted as (
-            insert into import_problems as pr (
-                tenant_id, project_key, anomaly_type, severity, unknown_value, unknown_key,
-                status, first_seen_at, last_seen_at, occurrences, last_batch_id,
-                last_anomaly_id, payload_excerpt, ack_due_at, resolve_due_at)
-            select p_tenant_id, a.project_key, a.anomaly_type, a.severity, a.unknown_value,
-                   a.unknown_key, 'open', now(), now(), 1, p_batch_id, a.anomaly_id, a.excerpt,
-                   v_ack_due, v_resolve_due
-              from pg_temp.import_batch_misses a
-             where a.fresh
-            on conflict (tenant_id, project_key, anomaly_type, unknown_key) do update
-               set severity = excluded.severity,
-                   unknown_value = excluded.unknown_value,
-                   last_seen_at = excluded.last_seen_at,
-                   occurrences = pr.occurrences + 1,
-                   last_batch_id = excluded.last_batch_id,
-                   last_anomaly_id = excluded.last_anomaly_id,
-                   payload_excerpt = excluded.payload_excerpt,
-                   status = case when pr.status = 'resolved' then 'open' else pr.status end,
-                   regressed = pr.regressed
-                               or (pr.status = 'resolved' and pr.resolution = 'manual'),
-                   reopened_at = case when pr.status = 'resolved' then excluded.last_seen_at
-                                      else pr.reopened_at end,
-                   resolution = case when pr.status = 'resolved' then null
-                                     else pr.resolution end,
-                   resolved_at = case when pr.status = 'resolved' then null
-                                      else pr.resolved_at end,
-                   resolved_by = case when pr.status = 'resolved' then null
-                                      else pr.resolved_by end,
-                   acknowledged_at = case when pr.status = 'resolved' then null
-                                          else pr.acknowledged_at end,
-                   acknowledged_by = case when pr.status = 'resolved' then null
-                                          else pr.acknowledged_by end,
-                   ack_due_at = case when pr.status = 'resolved' then excluded.ack_due_at
-                                     else pr.ack_due_at end,
-                   resolve_due_at = case when pr.status = 'resolved'
-                                         then excluded.resolve_due_at
-                                         else pr.resolve_due_at end
-            returning pr.id, pr.project_key, pr.anomaly_type, pr.status, pr.acknowledged_at,
-                      pr.acknowledged_by, (xmax = 0) as opened,
-                      (xmax <> 0 and pr.reopened_at = now()) as reopened
-        ), linked as (
-            update pg_temp.import_batch_misses a
-               set problem_id = u.id, status = u.status, reopened = u.reopened,
-                   acknowledged_at = u.acknowledged_at, acknowledged_by = u.acknowledged_by
-              from upserted u
-             where a.fresh and a.project_key = u.project_key
-               and a.anomaly_type = u.anomaly_type
-            returning u.id, u.opened, u.reopened
-        )
-        insert into import_problem_events (tenant_id, problem_id, actor, action)
-        select p_tenant_id, l.id, 'system', case when l.opened then 'opened' else 'reopened' end
-          from linked l
-         where l.opened or l.reopened;
-
-        -- The earlier occurrences of a reopened problem follow it back to open.
-        v_problem_ids := array(select a.problem_id from pg_temp.import_batch_misses a
-                                where a.reopened);
-        if cardinality(v_problem_ids) > 0 then
-            update import_anomalies ia
-               set status = 'open', acknowledged_at = null, acknowledged_by = null,
-                   resolved_at = null
-             where ia.tenant_id = p_tenant_id and ia.problem_id = any (v_problem_ids)
-               and ia.status <> 'open';
-        end if;
-
-        insert into import_anomalies (id, tenant_id, batch_id, staging_id, row_index,
-                                      project_key, anomaly_type, severity, payload_excerpt,
-                                      correlation_id, problem_id, status, acknowledged_at,
-                                      acknowledged_by)
-        overriding system value
-        select a.anomaly_id, p_tenant_id, p_batch_id, v_staging_id, a.row_index, a.project_key,
-               a.anomaly_type, a.severity, a.excerpt, p_correlation_id, a.problem_id, a.status,
-               a.acknowledged_at, a.acknowledged_by
-          from pg_temp.import_batch_misses a
-         where a.fresh;
-    end if;
-
-    -- Problems of these projects that this batch no longer shows are fixed.
-    with fixed as (
-        update import_problems pr
-           set status = 'resolved', resolved_at = now(), resolved_by = 'system',
-               resolution = case
-                   when fn_directory_key(fn_import_anomaly_subject(
-                            pr.anomaly_type, b.delivery_partner, b.deployment_specialist,
-                            b.relationship_manager, b.rm_preferred_username)) = pr.unknown_key
-                   then 'directory_fix' else 'data_fix' end
-          from pg_temp.import_batch b
-         where pr.tenant_id = p_tenant_id
-           and pr.project_key = b.stage_application
-           and pr.status <> 'resolved'
-           and not exists (select 1 from pg_temp.import_batch_misses a
-                            where a.project_key = pr.project_key
-                              and a.anomaly_type = pr.anomaly_type
-                              and a.unknown_key = pr.unknown_key)
-        returning pr.id, pr.resolution
-    ), logged as (
-        insert into import_problem_events (tenant_id, problem_id, actor, action, resolution)
-        select p_tenant_id, f.id, 'system', 'resolved', f.resolution from fixed f
-    )
-    select coalesce(array_agg(f.id), '{}') into v_problem_ids from fixed f;
-    if cardinality(v_problem_ids) > 0 then
-        update import_anomalies ia
-           set status = 'resolved', resolved_at = now()
-         where ia.tenant_id = p_tenant_id and ia.problem_id = any (v_problem_ids)
-           and ia.status <> 'resolved';
-        get diagnostics v_resolved = row_count;
-    end if;
-
-    v_metrics := jsonb_build_object(
-        'rows', v_rows,
-        'inserted_projects', v_inserted,
-        'updated_projects', v_updated,
-        'unchanged_projects', v_rows - v_inserted - v_updated,
-        'org_memberships_upserted', (v_sync ->> 'org_added')::integer,
-        'user_memberships_upserted', (v_sync ->> 'user_added')::integer,
-        'memberships_ended', (v_sync ->> 'org_ended')::integer
-                             + (v_sync ->> 'user_ended')::integer,
-        'anomalies_count', v_anomalies,
-        'anomalies_resolved', v_resolved,
-        'staging_id', v_staging_id);
-
-    if v_staging_id is not null then
-        update staging_imports
-           set validation = case
-                   when validation ? 'metrics' then
-                       jsonb_set(validation, '{reruns}',
-                                 coalesce(validation -> 'reruns', '[]'::jsonb)
-                                 || jsonb_build_array(v_metrics
-                                        || jsonb_build_object('at', now(),
-                                                              'correlation_id', p_correlation_id)))
-                   else validation || jsonb_build_object('metrics', v_metrics)
-               end
-         where tenant_id = p_tenant_id and id = v_staging_id;
-    end if;
-
-    return v_metrics;
 end
 
 function public.fn_projects_import_stage(p_tenant_id text, p_source text, p_batch_id uuid, p_batch_checksum text, p_checksum_version smallint, p_raw jsonb, p_row_count integer, p_correlation_id uuid, p_validation jsonb) returns jsonb [plpgsql, volatile, set search_path=public, pg_temp]:
@@ -2211,7 +2327,6 @@ declare
     v_projects    integer;
     v_sync        jsonb;
     v_resolved    integer;
-    v_loose       integer;
 begin
     if p_tenant_id is not null
        and not exists (select 1 from tenants where tenant_id = p_tenant_id) then
@@ -2231,6 +2346,42 @@ begin
         perform fn_projects_import_lock(v_tenant);
     end loop;
 
+    v_projects := fn_projects_membership_backfill_canonical(p_tenant_id, p_project_keys);
+
+    insert into organizations (tenant_id, name)
+    select distinct p.tenant_id, p.partner_org
+      from projects p
+     where p.partner_org is not null
+       and (p_tenant_id is null or p.tenant_id = p_tenant_id)
+       and (p_project_keys is null or p.stage_application = any (p_project_keys))
+    on conflict do nothing;
+
+    perform fn_projects_membership_sync_table();
+    insert into pg_temp.membership_sync
+    select p.tenant_id, p.stage_application, p.partner_org, p.ds_username, p.rm_username
+      from projects p
+     where (p_tenant_id is null or p.tenant_id = p_tenant_id)
+       and (p_project_keys is null or p.stage_application = any (p_project_keys));
+    v_sync := fn_projects_sync_memberships(null);
+
+    v_resolved := fn_projects_membership_backfill_resolve(p_tenant_id, p_project_keys);
+
+    return jsonb_build_object(
+        'projects_updated', v_projects,
+        'org_memberships_added', (v_sync ->> 'org_added')::integer,
+        'user_memberships_added', (v_sync ->> 'user_added')::integer,
+        'org_memberships_ended', (v_sync ->> 'org_ended')::integer,
+        'user_memberships_ended', (v_sync ->> 'user_ended')::integer,
+        'memberships_ended', (v_sync ->> 'org_ended')::integer
+                             + (v_sync ->> 'user_ended')::integer,
+        'anomalies_resolved', v_resolved);
+end
+
+function public.fn_projects_membership_backfill_canonical(p_tenant_id text, p_project_keys text[]) returns integer [plpgsql, volatile, set search_path=public, pg_temp]:
+declare
+    v_tenant    text;
+    v_projects  integer;
+begin
     v_projects := 0;
     for v_tenant in
         select tenant_id from tenants
@@ -2271,22 +2422,14 @@ begin
         select v_projects + count(*) into v_projects from changed;
     end loop;
 
-    insert into organizations (tenant_id, name)
-    select distinct p.tenant_id, p.partner_org
-      from projects p
-     where p.partner_org is not null
-       and (p_tenant_id is null or p.tenant_id = p_tenant_id)
-       and (p_project_keys is null or p.stage_application = any (p_project_keys))
-    on conflict do nothing;
+    return v_projects;
+end
 
-    perform fn_projects_membership_sync_table();
-    insert into pg_temp.membership_sync
-    select p.tenant_id, p.stage_application, p.partner_org, p.ds_username, p.rm_username
-      from projects p
-     where (p_tenant_id is null or p.tenant_id = p_tenant_id)
-       and (p_project_keys is null or p.stage_application = any (p_project_keys));
-    v_sync := fn_projects_sync_memberships(null);
-
+function public.fn_projects_membership_backfill_resolve(p_tenant_id text, p_project_keys text[]) returns integer [plpgsql, volatile, set search_path=public, pg_temp]:
+declare
+    v_resolved  integer;
+    v_loose     integer;
+begin
     with fixed as (
         update import_problems pr
            set status = 'resolved', resolved_at = now(), resolved_by = 'system',
@@ -2333,15 +2476,7 @@ begin
     )
     select count(*) into v_loose from fixed;
 
-    return jsonb_build_object(
-        'projects_updated', v_projects,
-        'org_memberships_added', (v_sync ->> 'org_added')::integer,
-        'user_memberships_added', (v_sync ->> 'user_added')::integer,
-        'org_memberships_ended', (v_sync ->> 'org_ended')::integer,
-        'user_memberships_ended', (v_sync ->> 'user_ended')::integer,
-        'memberships_ended', (v_sync ->> 'org_ended')::integer
-                             + (v_sync ->> 'user_ended')::integer,
-        'anomalies_resolved', v_resolved + v_loose);
+    return v_resolved + v_loose;
 end
 
 function public.fn_projects_membership_sync_table() returns void [plpgsql, volatile, set search_path=public, pg_temp]:
@@ -2673,3 +2808,171 @@ policy public.tenant_events.operators_read: permissive for select to authenticat
 policy public.tenant_events.service_role_all: permissive for all to service_role using true with check true
 policy public.tenants.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
 policy public.tenants.service_role_all: permissive for all to service_role using true with check true
+
+grant execute on function auth.jwt() to public
+grant execute on function public.fn_alert_evaluate(integer, integer, numeric, integer, integer, text, text, timestamp with time zone) to service_role
+grant execute on function public.fn_alert_evaluate_judge(timestamp with time zone, timestamp with time zone, interval, timestamp with time zone, numeric, integer, integer, text, text) to service_role
+grant execute on function public.fn_alert_evaluate_tenants(timestamp with time zone, timestamp with time zone, integer) to service_role
+grant execute on function public.fn_alert_evaluate_windows(timestamp with time zone, integer, timestamp with time zone) to service_role
+grant execute on function public.fn_anomalies_check_window(integer) to authenticated
+grant execute on function public.fn_anomalies_check_window(integer) to service_role
+grant execute on function public.fn_anomalies_for_operator(integer, text, text[]) to authenticated
+grant execute on function public.fn_anomalies_for_operator(integer, text, text[]) to service_role
+grant execute on function public.fn_anomalies_for_operator(integer, text, text[], integer) to authenticated
+grant execute on function public.fn_anomalies_for_operator(integer, text, text[], integer) to service_role
+grant execute on function public.fn_anomalies_for_operator(integer, text, text[], integer, text[], text[], uuid[], text, timestamp with time zone, bigint) to authenticated
+grant execute on function public.fn_anomalies_for_operator(integer, text, text[], integer, text[], text[], uuid[], text, timestamp with time zone, bigint) to service_role
+grant execute on function public.fn_anomalies_stats(integer) to authenticated
+grant execute on function public.fn_anomalies_stats(integer) to service_role
+grant execute on function public.fn_anomaly_set_status(bigint, text) to authenticated
+grant execute on function public.fn_anomaly_set_status(bigint, text) to service_role
+grant execute on function public.fn_business_time_add(timestamp with time zone, numeric, text) to authenticated
+grant execute on function public.fn_business_time_add(timestamp with time zone, numeric, text) to service_role
+grant execute on function public.fn_business_time_add(timestamp with time zone, numeric, text, time without time zone, time without time zone, integer[]) to authenticated
+grant execute on function public.fn_business_time_add(timestamp with time zone, numeric, text, time without time zone, time without time zone, integer[]) to service_role
+grant execute on function public.fn_cleanup_import_data(integer, integer, integer, integer) to service_role
+grant execute on function public.fn_cleanup_import_data_anomalies(timestamp with time zone, integer) to service_role
+grant execute on function public.fn_cleanup_import_data_deliveries(timestamp with time zone, integer) to service_role
+grant execute on function public.fn_cleanup_import_data_problems(timestamp with time zone, integer) to service_role
+grant execute on function public.fn_cleanup_import_data_requests(timestamp with time zone, integer) to service_role
+grant execute on function public.fn_cleanup_import_data_staging(timestamp with time zone, integer) to service_role
+grant execute on function public.fn_cleanup_import_data_unlink(timestamp with time zone, integer) to service_role
+grant execute on function public.fn_dashboard_membership_changes(integer, integer) to authenticated
+grant execute on function public.fn_dashboard_membership_changes(integer, integer) to service_role
+grant execute on function public.fn_directory_change_apply(text, bigint) to authenticated
+grant execute on function public.fn_directory_change_apply(text, bigint) to service_role
+grant execute on function public.fn_directory_key(text) to service_role
+grant execute on function public.fn_directory_partner_remove(text, text) to authenticated
+grant execute on function public.fn_directory_partner_remove(text, text) to service_role
+grant execute on function public.fn_directory_partner_set(text, text, text, bigint) to authenticated
+grant execute on function public.fn_directory_partner_set(text, text, text, bigint) to service_role
+grant execute on function public.fn_directory_person_set(text, text, text, text, boolean, bigint) to authenticated
+grant execute on function public.fn_directory_person_set(text, text, text, text, boolean, bigint) to service_role
+grant execute on function public.fn_directory_suggestions(text, text, text, integer) to authenticated
+grant execute on function public.fn_directory_suggestions(text, text, text, integer) to service_role
+grant execute on function public.fn_import_anomaly_applies(text, projects) to authenticated
+grant execute on function public.fn_import_anomaly_applies(text, projects) to service_role
+grant execute on function public.fn_import_anomaly_misses(text, text, text, text, text, text, text) to authenticated
+grant execute on function public.fn_import_anomaly_misses(text, text, text, text, text, text, text) to public
+grant execute on function public.fn_import_anomaly_misses(text, text, text, text, text, text, text) to service_role
+grant execute on function public.fn_import_anomaly_subject(text, text, text, text, text) to authenticated
+grant execute on function public.fn_import_anomaly_subject(text, text, text, text, text) to public
+grant execute on function public.fn_import_anomaly_subject(text, text, text, text, text) to service_role
+grant execute on function public.fn_import_get(bigint) to authenticated
+grant execute on function public.fn_import_get(bigint) to service_role
+grant execute on function public.fn_import_retention_cron_job() to service_role
+grant execute on function public.fn_imports_for_operator(text, integer, timestamp with time zone, timestamp with time zone, bigint, integer) to authenticated
+grant execute on function public.fn_imports_for_operator(text, integer, timestamp with time zone, timestamp with time zone, bigint, integer) to service_role
+grant execute on function public.fn_is_admin() to authenticated
+grant execute on function public.fn_is_admin() to service_role
+grant execute on function public.fn_is_operator() to authenticated
+grant execute on function public.fn_is_operator() to service_role
+grant execute on function public.fn_jwt_app_role() to authenticated
+grant execute on function public.fn_jwt_app_role() to service_role
+grant execute on function public.fn_problem_due_times(text, timestamp with time zone) to authenticated
+grant execute on function public.fn_problem_due_times(text, timestamp with time zone) to service_role
+grant execute on function public.fn_problem_events(bigint) to authenticated
+grant execute on function public.fn_problem_events(bigint) to service_role
+grant execute on function public.fn_problem_get(bigint) to authenticated
+grant execute on function public.fn_problem_get(bigint) to service_role
+grant execute on function public.fn_problem_occurrences(bigint, integer) to authenticated
+grant execute on function public.fn_problem_occurrences(bigint, integer) to service_role
+grant execute on function public.fn_problem_set_status(bigint, text, text) to authenticated
+grant execute on function public.fn_problem_set_status(bigint, text, text) to service_role
+grant execute on function public.fn_problem_stats(integer) to authenticated
+grant execute on function public.fn_problem_stats(integer) to service_role
+grant execute on function public.fn_problems_check_filters(text[], text[], text[], integer) to authenticated
+grant execute on function public.fn_problems_check_filters(text[], text[], text[], integer) to service_role
+grant execute on function public.fn_problems_for_operator(text, text[], text[], text[], uuid[], text, boolean, text, timestamp with time zone, bigint, integer) to authenticated
+grant execute on function public.fn_problems_for_operator(text, text[], text[], text[], uuid[], text, boolean, text, timestamp with time zone, bigint, integer) to service_role
+grant execute on function public.fn_projects_import_lock(text) to service_role
+grant execute on function public.fn_projects_import_lock_key(text) to service_role
+grant execute on function public.fn_projects_import_merge(text, text, uuid, jsonb, uuid) to service_role
+grant execute on function public.fn_projects_import_merge_columns(text, text, uuid, uuid, text[], text[], text[], text[], text[], text[], integer[], integer[], integer[], integer[], text[], text[]) to service_role
+grant execute on function public.fn_projects_import_merge_find_misses(text, uuid, boolean) to service_role
+grant execute on function public.fn_projects_import_merge_memoize(text, uuid, uuid, jsonb) to service_role
+grant execute on function public.fn_projects_import_merge_record_occurrences(text, uuid, uuid, uuid) to service_role
+grant execute on function public.fn_projects_import_merge_resolve_fixed(text) to service_role
+grant execute on function public.fn_projects_import_merge_stage(text, text[], text[], text[], text[], text[], text[], integer[], integer[], integer[], integer[], text[], text[]) to service_role
+grant execute on function public.fn_projects_import_merge_upsert_problems(text, uuid) to service_role
+grant execute on function public.fn_projects_import_merge_upsert_projects(text, text, uuid, uuid) to service_role
+grant execute on function public.fn_projects_import_stage(text, text, uuid, text, smallint, jsonb, integer, uuid, jsonb) to service_role
+grant execute on function public.fn_projects_import_submit(text, text, uuid, text, smallint, jsonb, jsonb, uuid, jsonb) to service_role
+grant execute on function public.fn_projects_import_submit_columns(text, text, uuid, text, smallint, jsonb, uuid, jsonb, text[], text[], text[], text[], text[], text[], integer[], integer[], integer[], integer[], text[]) to service_role
+grant execute on function public.fn_projects_import_try_lock(text) to service_role
+grant execute on function public.fn_projects_membership_backfill(text) to service_role
+grant execute on function public.fn_projects_membership_backfill(text, text[]) to service_role
+grant execute on function public.fn_projects_membership_backfill_canonical(text, text[]) to service_role
+grant execute on function public.fn_projects_membership_backfill_resolve(text, text[]) to service_role
+grant execute on function public.fn_projects_membership_sync_table() to service_role
+grant execute on function public.fn_projects_resolve_canonical(text, text, text, text, text) to service_role
+grant execute on function public.fn_projects_resolve_canonical_batch(text, text[], text[], text[], text[]) to public
+grant execute on function public.fn_projects_resolve_canonical_batch(text, text[], text[], text[], text[]) to service_role
+grant execute on function public.fn_projects_sync_memberships(uuid) to service_role
+grant execute on function public.fn_require_admin() to authenticated
+grant execute on function public.fn_require_admin() to service_role
+grant execute on function public.fn_require_operator() to authenticated
+grant execute on function public.fn_require_operator() to service_role
+grant execute on function public.fn_tenant_expected_at(timestamp with time zone, text, time without time zone, integer[]) to authenticated
+grant execute on function public.fn_tenant_expected_at(timestamp with time zone, text, time without time zone, integer[]) to service_role
+grant execute on function public.fn_tenant_last_success_at(text) to authenticated
+grant execute on function public.fn_tenant_last_success_at(text) to service_role
+grant execute on function public.fn_tenant_pause(text, text, text) to service_role
+grant execute on function public.fn_tenant_resume(text, text) to service_role
+grant execute on function public.fn_tenant_secrets_for_operator() to authenticated
+grant execute on function public.fn_tenant_secrets_for_operator() to service_role
+grant execute on function public.fn_tenant_set_paused(text, boolean, text) to authenticated
+grant execute on function public.fn_tenant_set_paused(text, boolean, text) to service_role
+grant execute on function public.fn_tenants_status_for_operator() to authenticated
+grant execute on function public.fn_tenants_status_for_operator() to service_role
+grant select, usage on sequence public.alert_deliveries_id_seq to service_role
+grant select, usage on sequence public.import_anomalies_id_seq to service_role
+grant select, usage on sequence public.import_problem_events_id_seq to service_role
+grant select, usage on sequence public.import_problems_id_seq to service_role
+grant select, usage on sequence public.import_requests_id_seq to service_role
+grant select, usage on sequence public.project_org_memberships_id_seq to service_role
+grant select, usage on sequence public.project_user_memberships_id_seq to service_role
+grant select, usage on sequence public.tenant_events_id_seq to service_role
+grant select on table public.alert_deliveries to authenticated
+grant delete, insert, select, update on table public.alert_deliveries to service_role
+grant select on table public.alert_windows to authenticated
+grant delete, insert, select, update on table public.alert_windows to service_role
+grant select on table public.directory_changes to authenticated
+grant select on table public.directory_changes to service_role
+grant select on table public.ds_directory to authenticated
+grant delete, insert, select, update on table public.ds_directory to service_role
+grant select on table public.import_anomalies to authenticated
+grant delete, insert, select, update on table public.import_anomalies to service_role
+grant select on table public.import_problem_events to authenticated
+grant delete, insert, select, update on table public.import_problem_events to service_role
+grant select on table public.import_problems to authenticated
+grant delete, insert, select, update on table public.import_problems to service_role
+grant select on table public.import_requests to authenticated
+grant delete, insert, select, update on table public.import_requests to service_role
+grant select on table public.import_retention_stats to authenticated
+grant delete, insert, select, update on table public.import_retention_stats to service_role
+grant select on table public.organizations to authenticated
+grant delete, insert, select, update on table public.organizations to service_role
+grant select on table public.partner_normalization to authenticated
+grant delete, insert, select, update on table public.partner_normalization to service_role
+grant select on table public.project_org_memberships to authenticated
+grant delete, insert, select, update on table public.project_org_memberships to service_role
+grant select on table public.project_user_memberships to authenticated
+grant delete, insert, select, update on table public.project_user_memberships to service_role
+grant select on table public.projects to authenticated
+grant delete, insert, select, update on table public.projects to service_role
+grant select on table public.rm_directory to authenticated
+grant delete, insert, select, update on table public.rm_directory to service_role
+grant delete, insert, select, update on table public.staging_imports to service_role
+grant select on table public.tenant_events to authenticated
+grant delete, insert, select, update on table public.tenant_events to service_role
+grant select on table public.tenants to authenticated
+grant delete, insert, select, update on table public.tenants to service_role
+grant select on view public.vw_import_anomalies_recent to authenticated
+grant select on view public.vw_import_anomalies_recent to service_role
+grant select on view public.vw_import_anomalies_stats_24h to authenticated
+grant select on view public.vw_import_anomalies_stats_24h to service_role
+grant select on view public.vw_project_members to authenticated
+grant select on view public.vw_project_members to service_role
+grant select on view public.vw_tenant_freshness to authenticated
+grant select on view public.vw_tenant_freshness to service_role

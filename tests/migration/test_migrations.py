@@ -23,11 +23,18 @@ def recorded(url: str) -> list[str]:
         return [r[0] for r in rows.fetchall()]
 
 
+def everything() -> list[str]:
+    """The ledger versions of every migration and definition this version ships, sorted."""
+    return sorted([m.version for m in migrations.available()]
+                  + [d.version for d in migrations.definitions()])
+
+
 def test_all_migrations_apply_to_an_empty_database_then_nothing_is_pending(empty_url) -> None:
     applied = migrations.migrate(empty_url)
-    assert applied == [f"{m.version}_{m.name}" for m in migrations.available()]
+    assert applied == ([f"{m.version}_{m.name}" for m in migrations.available()]
+                       + [d.version for d in migrations.definitions()])
     assert migrations.migrate(empty_url) == []
-    assert recorded(empty_url) == [m.version for m in migrations.available()]
+    assert recorded(empty_url) == everything()
 
 
 def test_two_processes_migrating_at_once_apply_each_migration_once(empty_url) -> None:
@@ -40,8 +47,8 @@ def test_two_processes_migrating_at_once_apply_each_migration_once(empty_url) ->
     # The lock is per migration (transaction-scoped, pooler-safe): the two runners may share
     # the work, but together they apply each migration exactly once.
     applied_counts = [int(out.strip()) for out, _ in results]
-    assert sum(applied_counts) == len(migrations.available())
-    assert recorded(empty_url) == [m.version for m in migrations.available()]
+    assert sum(applied_counts) == len(migrations.available()) + len(migrations.definitions())
+    assert recorded(empty_url) == everything()
 
 
 def test_an_edited_migration_is_refused(empty_url) -> None:

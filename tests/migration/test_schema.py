@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 
 import psycopg
 import pytest
@@ -77,3 +78,33 @@ def test_view_text_is_the_same_with_or_without_qualifiers() -> None:
     pg15 = "SELECT a.id, a.status FROM import_anomalies a WHERE (a.status <> 'x'::text)"
     pg18 = "SELECT id, status FROM import_anomalies a WHERE (status <> 'x'::text)"
     assert snapshot.view_text(pg15) == snapshot.view_text(pg18)
+
+
+def test_a_database_at_the_last_release_reaches_the_same_schema(
+        fresh_database: Callable[[str | None], str]) -> None:
+    """Upgraded path: the released migrations as the release's runner applied them (no
+    definitions), then this version's runner: only what is new applies, and the catalog is
+    the snapshot's, privileges and policies included."""
+    url = fresh_database(None)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("create table public.projects_import_migrations (version text primary key,"
+                     " name text not null, checksum text not null,"
+                     " applied_at timestamptz not null default now())")
+        for migration in migrations.available():
+            if migration.version not in RELEASED:
+                continue
+            with conn.transaction():
+                conn.execute(migration.sql.encode())
+                conn.execute("insert into public.projects_import_migrations"
+                             " (version, name, checksum) values (%s, %s, %s)",
+                             (migration.version, migration.name, migration.checksum))
+    applied = migrations.migrate(url)
+    assert applied == ([f"{m.version}_{m.name}" for m in migrations.available()
+                        if m.version not in RELEASED]
+                       + [d.version for d in migrations.definitions()])
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        built = snapshot.dump(conn)
+    diff = "".join(difflib.unified_diff(snapshot.committed().splitlines(keepends=True),
+                                        built.splitlines(keepends=True),
+                                        "sql/schema.sql", "upgraded database", n=1))
+    assert built == snapshot.committed(), f"the upgraded database differs\n{diff[:6000]}"

@@ -57,7 +57,7 @@ def test_excerpt_limit_matches_the_column_check_and_the_merge(db) -> None:
     limit = vocabulary.MAX_EXCERPT
     assert f"<= {limit}" in check_of(db, "import_anomalies", "payload_excerpt")
     assert f", {limit})" in source_of(db, "fn_projects_import_merge")
-    assert f", {limit})" in source_of(db, "fn_projects_import_merge_columns")
+    assert f", {limit})" in source_of(db, "fn_projects_import_merge_find_misses")
 
 
 def test_operator_roles_match_fn_is_operator(db) -> None:

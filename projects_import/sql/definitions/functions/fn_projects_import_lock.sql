@@ -1,0 +1,6 @@
+create or replace function public.fn_projects_import_lock(p_tenant_id text) returns void
+    language sql volatile
+    as $$ select pg_advisory_xact_lock(public.fn_projects_import_lock_key(p_tenant_id)) $$;
+
+select public.fn_privileges_set('function public.fn_projects_import_lock(text)', 'execute',
+                                'service_role');

@@ -1,0 +1,21 @@
+-- Row-level security policies of public.alert_windows (RLS itself is switched on with the table).
+do $$
+begin
+    drop policy if exists operators_read on public.alert_windows;
+    create policy operators_read on public.alert_windows
+        for select to authenticated
+        using ((select public.fn_is_operator()));
+exception
+    when undefined_object then null;  -- no authenticated role on this server
+end
+$$;
+
+do $$
+begin
+    drop policy if exists service_role_all on public.alert_windows;
+    create policy service_role_all on public.alert_windows
+        for all to service_role using (true) with check (true);
+exception
+    when undefined_object then null;  -- no service_role on this server
+end
+$$;

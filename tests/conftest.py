@@ -47,6 +47,19 @@ ENGINE_FOLDERS = ("migration", "supabase")
 ENGINE_FIXTURES = frozenset({"pg_admin_url", "pg_pooler_url", "fresh_database", "template_db"})
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--show-lanes", action="store_true",
+                     help="after collecting, print each test's lane: engine or embedded")
+
+
+def pytest_report_collectionfinish(config: pytest.Config,
+                                   items: list[pytest.Item]) -> list[str]:
+    if not config.getoption("--show-lanes"):
+        return []
+    return [f"lane {'engine' if item.get_closest_marker('engine') else 'embedded'} "
+            f"{item.nodeid}" for item in items]
+
+
 @pytest.hookimpl(tryfirst=True)  # before `-m` selects by marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark the tests that depend on the database engine (the rule in this module's doc)."""

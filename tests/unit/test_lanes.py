@@ -20,28 +20,35 @@ ENGINE_HINTS = re.compile(r"PROJECTS_IMPORT_TEST_(ADMIN|POOLER|PGCRON)_URL|\bpg_
                           r"|\bfresh_database\b|\bpg_pooler_url\b|\btemplate_db\b")
 
 
-def collected(*args: str) -> tuple[int, list[str]]:
-    """(exit code, test ids) of `pytest --collect-only ARGS`."""
+def lanes(*paths: str) -> dict[str, str]:
+    """{test id: "engine" or "embedded"} as tests/conftest.py marks them (`--show-lanes`)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p",
-                           "no:cacheprovider", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120, check=False)
-    return done.returncode, [line for line in done.stdout.splitlines() if "::" in line]
+                           "no:cacheprovider", "--show-lanes", *paths], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    shown = [line.split(" ", 2)[1:] for line in done.stdout.splitlines()
+             if line.startswith("lane ")]
+    return {test_id: lane for lane, test_id in shown}
 
 
 def test_the_engine_rule_selects_by_folder_fixture_and_module_mark() -> None:
-    code, ids = collected("-m", "engine", "tests/migration", "tests/supabase",
-                          "tests/integration/test_problems.py",
-                          "tests/integration/test_problems_api.py")
-    assert code == 0
-    files = {test_id.split("::")[0] for test_id in ids}
-    # folders, and a module that says so; an HTTP-only module is not engine
-    assert {"tests/migration/test_migrations.py", "tests/supabase/test_postgrest_roles.py",
-            "tests/integration/test_problems.py"} <= files
-    assert "tests/integration/test_problems_api.py" not in files
-    # every test of an engine folder is selected
-    code, ids = collected("-m", "not engine", "tests/migration", "tests/supabase")
-    assert (code, ids) == (5, [])
+    found = lanes("tests/migration", "tests/supabase", "tests/integration/test_problems.py",
+                  "tests/integration/test_problems_api.py", "tests/unit/test_lanes.py")
+    by_file: dict[str, set[str]] = {}
+    for test_id, lane in found.items():
+        by_file.setdefault(test_id.split("::")[0], set()).add(lane)
+    # every test of an engine folder, and of a module that says so
+    for path, seen in by_file.items():
+        if path.startswith(("tests/migration/", "tests/supabase/")):
+            assert seen == {"engine"}, path
+    assert by_file["tests/integration/test_problems.py"] == {"engine"}
+    # an HTTP-only module is not engine
+    assert by_file["tests/integration/test_problems_api.py"] == {"embedded"}
+    # a test that asks for the server itself is
+    this = "tests/unit/test_lanes.py::"
+    assert found[this + "test_the_embedded_test_server_skips_durable_writes"] == "engine"
+    assert found[this + "test_modules_that_reach_the_server_itself_are_engine"] == "embedded"
 
 
 def test_modules_that_reach_the_server_itself_are_engine() -> None:

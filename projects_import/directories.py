@@ -9,7 +9,7 @@ from typing import Any
 
 from projects_import.db.connection import Database
 from projects_import.errors import ProjectsImportError
-from projects_import.vocabulary import FALSE_STRINGS, TRUE_STRINGS
+from projects_import.vocabulary import FALSE_STRINGS, TRUE_STRINGS, directory_key
 
 COLUMNS = {
     "partners": ("alias", "canonical"),
@@ -25,6 +25,14 @@ class DirectoryError(ProjectsImportError):
     """The CSV cannot be imported; the message names the line and column."""
 
     code = "directory_error"
+
+
+class DuplicateRows(DirectoryError):
+    """Two lines of the file are the same directory row once normalized (the database's
+    fn_directory_key): the file is refused before anything is written (exit 2)."""
+
+    code = "duplicate_rows"
+    exit_code = 2
 
 
 @dataclass
@@ -44,7 +52,9 @@ def _active(value: str | None, line: int) -> bool:
 
 
 def read_csv(kind: str, path: Path) -> dict[str, list[Any]]:
-    """Column arrays for the kind's upsert query, validated and de-duplicated (last wins)."""
+    """Column arrays for the kind's upsert query, validated. Two lines whose key (partners:
+    alias; ds, rm: preferred_username) is the same by `directory_key` — the database's
+    matching rule — refuse the file, naming both lines."""
     if kind not in COLUMNS:
         raise DirectoryError(f"unknown directory {kind!r}; use one of {', '.join(COLUMNS)}")
     try:
@@ -61,20 +71,35 @@ def read_csv(kind: str, path: Path) -> dict[str, list[Any]]:
                                  f"expected {','.join(COLUMNS[kind])}")
         reader.fieldnames = header
         by_key: dict[str, tuple[Any, ...]] = {}
+        lines: dict[str, tuple[int, str]] = {}
+
+        def keep(line: int, column: str, value: str, row: tuple[Any, ...]) -> None:
+            key = directory_key(value)
+            if key is None:
+                raise DirectoryError(f"line {line}: {column} must not be blank")
+            if key in lines:
+                first, earlier = lines[key]
+                raise DuplicateRows(
+                    f"lines {first} and {line} name the same {column} {earlier!r} and "
+                    f"{value!r} (directory keys ignore case and repeated spaces): keep one; "
+                    "nothing was imported")
+            lines[key] = (line, value)
+            by_key[key] = row
+
         for line, raw in enumerate(reader, start=2):
             row = {k: (v or "").strip() for k, v in raw.items() if k is not None}
             if kind == "partners":
                 if not row["alias"] or not row["canonical"]:
                     raise DirectoryError(f"line {line}: alias and canonical must not be blank")
-                by_key[" ".join(row["alias"].lower().split())] = (row["alias"], row["canonical"])
+                keep(line, "alias", row["alias"], (row["alias"], row["canonical"]))
             else:
                 if not row["preferred_username"]:
                     raise DirectoryError(f"line {line}: preferred_username must not be blank")
                 display = row.get("display_name") or None
                 if kind == "rm" and not display:
                     raise DirectoryError(f"line {line}: display_name must not be blank")
-                by_key[row["preferred_username"].lower()] = (
-                    row["preferred_username"], display, _active(row.get("active"), line))
+                keep(line, "preferred_username", row["preferred_username"],
+                     (row["preferred_username"], display, _active(row.get("active"), line)))
     if not by_key:
         raise DirectoryError(f"{path.name} has no data rows")
     values = list(zip(*by_key.values(), strict=True))

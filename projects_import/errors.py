@@ -97,3 +97,34 @@ class DatabaseUnavailable(ProjectsImportError):
             f"it again after {self.RETRY_AFTER_SECONDS} s (an import that was stored after all "
             "answers as a replay)",
             headers={"Retry-After": str(self.RETRY_AFTER_SECONDS)})
+
+
+class RetryLater(ProjectsImportError):
+    """The transaction met a concurrent one writing the same rows and PostgreSQL rolled it
+    back to let the other finish (SQLSTATE 40P01 deadlock_detected, 40001
+    serialization_failure). Nothing was written; the same request succeeds when sent again."""
+
+    code = "retry"
+    http_status = 503
+    RETRY_AFTER_SECONDS = 1
+
+    def __init__(self, message: str | None = None) -> None:
+        del message  # the database's words name internal lock ids: one message for both
+        super().__init__(
+            "the request met a concurrent change of the same records and was rolled back; "
+            f"nothing was written. Send it again after {self.RETRY_AFTER_SECONDS} s",
+            headers={"Retry-After": str(self.RETRY_AFTER_SECONDS)})
+
+
+class DuplicateInRequest(ProjectsImportError):
+    """One statement was given the same record twice (SQLSTATE 21000 cardinality_violation,
+    e.g. two directory rows whose keys are equal once normalized)."""
+
+    code = "duplicate_in_request"
+    http_status = 400
+
+    def __init__(self, message: str | None = None) -> None:
+        detail = f" ({message})" if message else ""
+        super().__init__(
+            "the request gives the same record twice (two rows whose keys are equal once "
+            f"normalized: case, spaces); nothing was written{detail}")

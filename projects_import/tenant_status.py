@@ -17,7 +17,7 @@ from projects_import.tenants import TenantError
 
 # The fields of GET /tenants/status, in order.
 STATUS_FIELDS = ("tenant_id", "timezone", "last_success_at", "late", "paused",
-                 "paused_reason", "paused_at")
+                 "paused_reason", "paused_at", "audit", "held", "freshness")
 MAX_REASON = 500
 RECENT_EVENTS = 50
 
@@ -43,8 +43,26 @@ class TenantStatus:
             return await tx.fetch_all(name, **params)  # a non-operator: Forbidden (42501)
 
     async def status(self, claims: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """Every tenant's freshness and pause, by tenant id."""
-        return await self._as_user(claims, "tenants_status")
+        """Every tenant's freshness and pause, by tenant id, with its audit limits and held
+        batches (0037). A tenant whose latest batch waits for review is `held`, not late:
+        the export arrived, the operator has to decide."""
+        rows = await self._as_user(claims, "tenants_status")
+        audits = {row["tenant_id"]: row for row in await self._as_user(claims, "tenant_audits")}
+        for row in rows:
+            found = audits.get(row["tenant_id"])
+            held = int(found["held_batches"]) if found else 0
+            row["audit"] = {**(found["audit"] if found else {}), "held_batches": held,
+                            "oldest_held_at": found["oldest_held_at"] if found else None}
+            row["held"] = held > 0
+            if row["held"]:
+                row["late"] = False
+            row["freshness"] = ("paused" if row["paused"] else "held" if row["held"]
+                                else "late" if row["late"] else "on_time")
+        return rows
+
+    async def set_audit(self, tenant_id: str, **limits: Any) -> dict[str, Any]:
+        """Change a tenant's audit limits (None keeps a value), as the service (the CLI)."""
+        return await self._as_service("tenant_set_audit", tenant_id=tenant_id, **limits)
 
     async def secrets(self, claims: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         """Per tenant: valid and expiring secrets, next expiry, last rotation."""

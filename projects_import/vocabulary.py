@@ -61,3 +61,33 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
+
+
+# Directory keys (SPEC §5.1): how a partner alias, a DS or RM username or display name is
+# matched — PostgreSQL's fn_directory_key (migration 0002):
+#   nullif(btrim(lower(regexp_replace(value, '\s+', ' ', 'g'))), '')
+# Every reader keys by this one function (the CSV import, the console's forms), so a file
+# cannot hold two rows that the database then finds to be the same row.
+# `\s` of PostgreSQL's regular expressions in a UTF-8 database is the C library's
+# iswspace: ASCII tab, newline, vertical tab, form feed, carriage return and space, and
+# Unicode's breaking spaces — not the no-break ones (U+00A0, U+2007, U+202F) nor U+001C-U+001F
+# and U+0085, which Python's str.isspace() also counts.
+_SQL_SPACES = re.compile("[\t\n\v\f\r \u1680\u2000-\u2006\u2008-\u200a\u2028\u2029"
+                         "\u205f\u3000]+")
+
+
+def _sql_lower(char: str) -> str:
+    """lower() of PostgreSQL: one character to one (towlower), without Unicode's
+    special cases (U+0130 lowers to "i"; a final capital sigma lowers to U+03C3, never U+03C2)."""
+    return char.lower()[0]
+
+
+def directory_key(value: str | None) -> str | None:
+    """The directory matching key of `value`, exactly as SQL's fn_directory_key computes it
+    (tests/migration/test_vocabulary.py compares the two): inner whitespace runs collapsed to
+    one space, lower-cased, spaces trimmed; None for None or a blank value."""
+    if value is None:
+        return None
+    collapsed = _SQL_SPACES.sub(" ", value)
+    key = "".join(map(_sql_lower, collapsed)).strip(" ")
+    return key or None

@@ -34,7 +34,7 @@ from projects_import.settings import Settings
 
 log = structlog.get_logger("projects_import.alerts")
 
-KINDS = ("alert", "escalation")
+KINDS = ("alert", "escalation", "held")
 ESCALATE_AFTER_WINDOWS = 3        # the runbook: ">= 3 consecutive alert windows"
 ESCALATE_DS_RM_PROBLEMS = 10      # the runbook: "DS/RM mapping failures exceed 10 in 24 h"
 MAX_ATTEMPTS = 5
@@ -67,6 +67,7 @@ class AlertConfig:
                                             "ANOMALIES_ESCALATION_WEBHOOK")
                            if settings.escalation_webhook else None),
         }
+        webhooks["held"] = webhooks["alert"]  # a held batch (0037) goes to the alert webhook
         values: dict[str, Any] = {
             "window_hours": settings.alert_window_hours, "webhooks": webhooks,
             "secret": settings.alert_secret, "min_count": settings.alert_min_count,

@@ -26,6 +26,7 @@ from projects_import.console.worklist import Worklist
 from projects_import.cursor import CursorCodec
 from projects_import.db.connection import Database
 from projects_import.imports.history import ImportHistory
+from projects_import.imports.review import BatchReview
 from projects_import.imports.service import ImportService
 from projects_import.observability import Metrics
 from projects_import.settings import Settings
@@ -52,6 +53,7 @@ class Services:
     directories: DirectoryConsole = field(init=False)
     history: ImportHistory = field(init=False)
     tenant_status: TenantStatus = field(init=False)
+    review: BatchReview = field(init=False)
 
     def __post_init__(self) -> None:
         self.tenants = TenantStore(self.db)
@@ -67,6 +69,7 @@ class Services:
         self.signin = SignInThrottle()
         self.history = ImportHistory(self.db, self.cursors)
         self.tenant_status = TenantStatus(self.db)
+        self.review = BatchReview(self.db)
 
 
 def get_services(request: Request) -> Services:
@@ -124,6 +127,10 @@ def _history(services: ServicesDep) -> ImportHistory:
     return services.history
 
 
+def _review(services: ServicesDep) -> BatchReview:
+    return services.review
+
+
 def _tenant_status(services: ServicesDep) -> TenantStatus:
     return services.tenant_status
 
@@ -139,6 +146,7 @@ ProblemsDep = Annotated[ProblemManager, Depends(_problems)]
 CursorsDep = Annotated[CursorCodec, Depends(_cursors)]
 ImportHistoryDep = Annotated[ImportHistory, Depends(_history)]
 TenantStatusDep = Annotated[TenantStatus, Depends(_tenant_status)]
+ReviewDep = Annotated[BatchReview, Depends(_review)]
 
 
 def operator_claims(request: Request, settings: SettingsDep) -> dict[str, Any]:
@@ -155,3 +163,13 @@ def operator_claims(request: Request, settings: SettingsDep) -> dict[str, Any]:
 
 
 OperatorClaims = Annotated[dict[str, Any], Depends(operator_claims)]
+
+
+def admin_claims(claims: OperatorClaims) -> dict[str, Any]:
+    """operator_claims of an admin (403 for an operator)."""
+    if app_role(claims) != "admin":
+        raise ApiError(403, "forbidden", "admin role required (app_metadata.role)")
+    return claims
+
+
+AdminClaims = Annotated[dict[str, Any], Depends(admin_claims)]

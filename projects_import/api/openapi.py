@@ -122,7 +122,13 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["batch_id", "correlation_id", "tenant_id", "replayed", "metrics"],
         "properties": {"batch_id": _UUID, "correlation_id": _UUID, "tenant_id": _STRING,
-                       "replayed": {"type": "boolean"}, "metrics": _ref("ImportMetrics")},
+                       "replayed": {"type": "boolean"}, "metrics": _ref("ImportMetrics"),
+                       "held": {"type": "boolean", "description": "over an audit limit: "
+                                "staged, not published (202)"},
+                       "dry_run": {"type": "boolean"},
+                       "audit": {"type": "object", "description": "the audit's `findings` "
+                                 "([{check, observed, limit}]), `observed` shares, `figures` "
+                                 "and `limits`"}},
     },
     "Anomaly": {
         "type": "object",
@@ -219,8 +225,9 @@ def _ok(description: str, schema: str) -> dict[str, Any]:
     return {"description": description, "content": {JSON: {"schema": _ref(schema)}}}
 
 
-_UNAVAILABLE = _error("the database is unreachable or restarting; send the request again",
-                      _RETRY_AFTER)
+_UNAVAILABLE = _error("`database_unavailable`: the database is unreachable or restarting; "
+                      "`retry`: rolled back for a concurrent change of the same records. "
+                      "Nothing was written; send the request again", _RETRY_AFTER)
 _INTERNAL = _error("unexpected server error; nothing was written")
 _USER_ERRORS = {
     "400": _error("a parameter is invalid (the message names it)"),
@@ -237,10 +244,14 @@ _IMPORT = {
                    "`Content-Encoding: gzip` is accepted; the body limit applies to the "
                    "decoded size.",
     "parameters": [
-        {"name": name, "in": "query", "required": False,
-         "description": f"text/csv only (ignored for JSON): the batch's {name}",
-         "schema": {"type": "string"}}
-        for name in ("tenant_id", "batch_id", "source", "correlation_id")
+        *({"name": name, "in": "query", "required": False,
+           "description": f"text/csv only (ignored for JSON): the batch's {name}",
+           "schema": {"type": "string"}}
+          for name in ("tenant_id", "batch_id", "source", "correlation_id")),
+        {"name": "dry_run", "in": "query", "required": False,
+         "description": "true: validate, merge and audit in a transaction that is rolled "
+                        "back, and answer what the import would do (nothing staged)",
+         "schema": {"type": "string", "enum": ["true", "false", "1", "0"]}},
     ],
     "requestBody": {
         "required": True,
@@ -255,8 +266,11 @@ _IMPORT = {
         },
     },
     "responses": {
-        "200": _ok("accepted: merged, or a replay of the same rows (`replayed`)",
-                   "ImportResult"),
+        "200": _ok("accepted: merged, or a replay of the same rows (`replayed`); with "
+                   "`dry_run`, what the import would do (`dry_run`, `audit`)", "ImportResult"),
+        "202": _ok("held for review: over one of the tenant's audit limits, staged but not "
+                   "published (`held`, `audit.findings`; `metrics` = what publishing would "
+                   "do); a re-send answers 202 again (`replayed`)", "ImportResult"),
         "400": _error("not JSON / CSV, not an object, `rows` not an array, wrong content "
                       "type or encoding"),
         "401": _error("missing or invalid bearer, or one of another tenant",
@@ -267,8 +281,10 @@ _IMPORT = {
         "429": _error("another import for this tenant is in progress", _RETRY_AFTER),
         "500": _INTERNAL,
         "503": _error("`database_unavailable`: the database is unreachable or restarting; "
-                      "`worker_unavailable`: the worker process preparing the batch stopped. "
-                      "Nothing was written; send the request again", _RETRY_AFTER),
+                      "`worker_unavailable`: the worker process preparing the batch stopped; "
+                      "`retry`: rolled back for a concurrent change of the same records "
+                      "(a deadlock). Nothing was written; send the request again",
+                      _RETRY_AFTER),
     },
 }
 

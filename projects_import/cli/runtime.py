@@ -39,7 +39,7 @@ def expected_errors() -> Iterator[None]:
     try:
         yield
     except ProjectsImportError as exc:
-        fail(message_of(exc))
+        fail(message_of(exc), getattr(exc, "exit_code", 1))
     except psycopg.OperationalError as exc:
         fail(f"cannot connect to the database: {str(exc).strip().splitlines()[0]}")
     except psycopg.Error as exc:

@@ -109,7 +109,8 @@ def _send_file(path: Path, config: SendSettings, *, progress: bool) -> SendResul
             if part.status in ("accepted", "replayed"):
                 advance(part.rows)
             if human:
-                print(report.part_line(part, total), flush=True)
+                print(report.part_line(part, total, dry_run=config.options.dry_run),
+                      flush=True)
                 for line in report.violation_lines(part):
                     print(line, flush=True)
 
@@ -209,11 +210,16 @@ def register(app: typer.Typer) -> None:
             help="IANA zone for --schedule. Default: the tenant's record.")] = None,
         drop_folder: Annotated[Path | None, typer.Option(
             help="Folder --schedule takes the newest *.csv / *.json from.")] = None,
+        dry_run: Annotated[bool, typer.Option(
+            "--dry-run", help="Ask the server what every part would do (inserted, updated, "
+                              "memberships ended, anomalies, audit findings); nothing is "
+                              "staged or merged.")] = False,
     ) -> None:
         """Send a CSV or JSON export to POST /import-projects in parts of at most 5000 rows
         and 5 MB, retrying 429/5xx/connection errors (1, 2, 4, 8 s; 5 attempts). The bearer
         secret comes from PROJECTS_IMPORT_BEARER. Exit 0: every part accepted (or replayed);
         2: a part was rejected (400/401/413/422); 3: a part still failed after its retries;
+        4: a part was held for review by the tenant's audit (202; later parts not sent);
         1: nothing could be sent (bad options or unreadable file)."""
         if not url:
             runtime.fail("--url is required (the service's /import-projects URL)")
@@ -237,7 +243,10 @@ def register(app: typer.Typer) -> None:
             tenant=tenant, batch_id=batch_id, source=source,
             limits=Limits(max_rows=max_rows, max_bytes=max_bytes), json_output=json_output,
             options=SendOptions(url=target, bearer=_bearer(), gzip=gzip, timeout=timeout,
-                                backoff_base=backoff_base, min_interval=min_interval))
+                                backoff_base=backoff_base, min_interval=min_interval,
+                                dry_run=dry_run))
+        if schedule and dry_run:
+            runtime.fail("--dry-run cannot be used with --schedule")
         if schedule:
             folder = drop_folder or file
             if folder is None or not (folder.is_dir() or folder.is_file()):

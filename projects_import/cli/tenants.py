@@ -87,3 +87,36 @@ def tenant_resume(tenant: Annotated[str, typer.Argument(help="Tenant id.")]) -> 
     config = runtime.settings()
     result = runtime.run(config, lambda db: TenantStatus(db).resume(tenant, CLI_SUBJECT))
     print(f"tenant {tenant} {'resumed' if result['changed'] else 'was not paused'}")
+
+
+@tenant_app.command("audit")
+def tenant_audit(
+    tenant: Annotated[str, typer.Argument(help="Tenant id.")],
+    max_ended_share: Annotated[float | None, typer.Option(
+        help="Hold a batch that ends more than this share of its projects' active "
+             "memberships (0..1; default 0.2).", min=0, max=1)] = None,
+    max_anomaly_share: Annotated[float | None, typer.Option(
+        help="Hold a batch with more than this share of rows with an anomaly (0..1; "
+             "default 0.5).", min=0, max=1)] = None,
+    max_changed_share: Annotated[float | None, typer.Option(
+        help="Hold a batch that changes the partner, DS or RM of more than this share of "
+             "its existing projects (0..1; default 0.5).", min=0, max=1)] = None,
+    min_rows: Annotated[int | None, typer.Option(
+        help="Apply the limits only to batches touching at least this many existing "
+             "projects (default 100).", min=0)] = None,
+    off: Annotated[bool, typer.Option("--off", help="Publish every batch at once.")] = False,
+    on: Annotated[bool, typer.Option("--on", help="Audit every new batch again.")] = False,
+) -> None:
+    """Show or change a tenant's audit limits (a batch over one is held for review)."""
+    if off and on:
+        runtime.fail("--off and --on exclude each other")
+    config = runtime.settings()
+    enabled = False if off else True if on else None
+    audit = runtime.run(config, lambda db: TenantStatus(db).set_audit(
+        tenant, enabled=enabled, max_ended_share=max_ended_share,
+        max_anomaly_share=max_anomaly_share, max_changed_share=max_changed_share,
+        min_rows=min_rows))
+    state = "on" if audit["enabled"] else "off"
+    print(f"tenant {tenant} audit {state}: max_ended_share {audit['max_ended_share']}, "
+          f"max_anomaly_share {audit['max_anomaly_share']}, max_changed_share "
+          f"{audit['max_changed_share']}, min_rows {audit['min_rows']}")

@@ -25,6 +25,7 @@ from projects_import.vocabulary import DEFAULT_SOURCE
 EXIT_ACCEPTED = 0
 EXIT_REJECTED = 2
 EXIT_FAILED = 3
+EXIT_HELD = 4  # a part was held for review by the tenant's audit (202)
 
 
 @dataclass
@@ -68,10 +69,15 @@ class BatchRun:
     def parts(self) -> list[Part]:
         return self.plan.parts
 
+    dry_run: bool = False
+
     @property
     def outcome(self) -> str:
-        """accepted (every part 200), rejected (a part got a final 4xx), or failed."""
+        """accepted (every part 200), held (a part was held for review: 202), rejected (a
+        part got a final 4xx), or failed."""
         statuses = {part.status for part in self.parts}
+        if "held" in statuses:
+            return "held"
         if "rejected" in statuses:
             return "rejected"
         if statuses <= {"accepted", "replayed"}:
@@ -80,8 +86,8 @@ class BatchRun:
 
     @property
     def exit_code(self) -> int:
-        return {"accepted": EXIT_ACCEPTED, "rejected": EXIT_REJECTED}.get(self.outcome,
-                                                                           EXIT_FAILED)
+        return {"accepted": EXIT_ACCEPTED, "rejected": EXIT_REJECTED,
+                "held": EXIT_HELD}.get(self.outcome, EXIT_FAILED)
 
 
 def plan_batch(path: Path, *, tenant_id: str, source: str | None, batch_id: str | None,
@@ -124,7 +130,7 @@ def send_batch(plan: Plan, options: SendOptions, *,
                on_retry: Callable[[Part, RetryNotice], None] | None = None,
                sleep: Callable[[float], None] | None = None) -> BatchRun:
     """Post the planned parts serially; returns what happened to each."""
-    run = BatchRun(plan, options.url, options.gzip)
+    run = BatchRun(plan, options.url, options.gzip, dry_run=options.dry_run)
     current: list[Part] = []
 
     def notify(notice: RetryNotice) -> None:
@@ -144,7 +150,9 @@ def send_batch(plan: Plan, options: SendOptions, *,
                                       part.correlation_id)
             if on_part is not None:
                 on_part(part)
-            if part.status in ("rejected", "failed"):
+            # a dry run stages nothing, so every part is previewed; a held part stops the
+            # send: later parts would publish around it
+            if part.status in ("rejected", "failed", "held") and not options.dry_run:
                 break
     run.finished_at = datetime.now(UTC)
     return run

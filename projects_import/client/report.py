@@ -45,11 +45,43 @@ def plan_line(plan: Plan, url: str, gzip: bool) -> str:
             f"gzip {'on' if gzip else 'off'}")
 
 
-def part_line(part: Part, total: int) -> str:
+def _findings(part: Part) -> str:
+    """The audit's findings of a part, e.g. `max_ended_share 0.33 > 0.2`."""
+    body = part.answer.body if part.answer else None
+    audit = body.get("audit") if body else None
+    findings = audit.get("findings") if isinstance(audit, dict) else None
+    return ", ".join(f"{f.get('check')} {f.get('observed')} > {f.get('limit')}"
+                     for f in findings or []) or "none"
+
+
+def dry_run_line(part: Part, total: int) -> str:
+    """What one part would do (`send --dry-run`): nothing was staged or merged."""
+    answer = part.answer
+    assert answer is not None
+    m = _metrics(part)
+    verdict = ("would be HELD for review" if answer.status == "held"
+               else "would be published")
+    return (f"{_where(part, total)}: dry run ({answer.http_status}): would insert "
+            f"{m.get('inserted_projects', 0)}, update {m.get('updated_projects', 0)}, leave "
+            f"{m.get('unchanged_projects', 0)} unchanged, end {m.get('memberships_ended', 0)} "
+            f"membership(s), record {m.get('anomalies_count', 0)} anomalies; {verdict} "
+            f"(audit findings: {_findings(part)}); {_correlation(part)}")
+
+
+def part_line(part: Part, total: int, *, dry_run: bool = False) -> str:
     answer = part.answer
     if answer is None:
         return f"{_where(part, total)}: not sent"
+    if dry_run and answer.status in ("accepted", "held", "replayed"):
+        return dry_run_line(part, total)
     attempts = f"attempts {answer.attempts}, {answer.elapsed_s:.2f} s"
+    if answer.status == "held":
+        m = _metrics(part)
+        return (f"{_where(part, total)}: held for review (202: staged, not published; audit "
+                f"findings: {_findings(part)}); publishing would insert "
+                f"{m.get('inserted_projects', 0)}, update {m.get('updated_projects', 0)}, end "
+                f"{m.get('memberships_ended', 0)} membership(s); {attempts}; "
+                f"{_correlation(part)}")
     if answer.status in ("accepted", "replayed"):
         m = _metrics(part)
         what = ("accepted (200)" if answer.status == "accepted"
@@ -176,6 +208,16 @@ def verdict(run: BatchRun) -> str:
     parts = run.parts
     done = [p for p in parts if p.status in ("accepted", "replayed")]
     unsent = [p for p in parts if p.status == "not sent"]
+    if run.dry_run:
+        return _dry_run_verdict(run)
+    if run.outcome == "held":
+        held = next(p for p in parts if p.status == "held")
+        return (f"result: HELD FOR REVIEW: part {held.number} ({held.batch_id}) was staged but "
+                f"not published (audit findings: {_findings(held)}); {_correlation(held)}. "
+                f"Parts accepted: {_numbers(done)}; not sent: {_numbers(unsent)}. Next: an "
+                "admin reviews it on the imports page (or `projects-import imports list "
+                "--batch-state held`) and publishes or rejects it; do not re-send until then "
+                "(a re-send answers 202 again). exit 4")
     if run.outcome == "accepted":
         t = totals(run)
         replayed = sum(1 for p in parts if p.status == "replayed")
@@ -210,6 +252,7 @@ def as_json(run: BatchRun) -> dict[str, Any]:
         "started_at": run.started_at.isoformat(),
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
         "result": run.outcome,
+        "dry_run": run.dry_run,
         "exit_code": run.exit_code,
         "totals": totals(run),
         "parts": [_part_json(part) for part in run.parts],
@@ -233,3 +276,20 @@ def _part_json(part: Part) -> dict[str, Any]:
         item["error"] = {"code": answer.error_code, "message": answer.error_message,
                          "correlation_id": answer.server_correlation_id}
     return item
+
+
+def _dry_run_verdict(run: BatchRun) -> str:
+    """The whole file's plan: what every part would do, nothing staged or merged."""
+    t = totals(run)
+    ended = sum(int(_metrics(p).get("memberships_ended", 0) or 0) for p in run.parts)
+    held = [p for p in run.parts if p.status == "held"]
+    refused = [p for p in run.parts if p.status in ("rejected", "failed")]
+    outcome = (f"parts {_numbers(held)} would be HELD for review" if held
+               else "every part would be published")
+    if refused:
+        outcome += f"; parts {_numbers(refused)} would be refused (see above)"
+    return (f"result: DRY RUN (nothing staged or merged): {len(run.parts)} part(s), "
+            f"{run.plan.total_rows} rows would insert {t['inserted_projects']}, update "
+            f"{t['updated_projects']}, leave {t['unchanged_projects']} unchanged, end {ended} "
+            f"membership(s), record {t['anomalies_count']} anomalies; {outcome}. Each part is "
+            f"measured against today's data, as if sent alone. exit {run.exit_code}")

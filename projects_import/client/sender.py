@@ -39,13 +39,14 @@ class SendOptions:
     backoff_base: float = 1.0
     min_interval: float = 1.0
     attempts: int = ATTEMPTS
+    dry_run: bool = False  # ?dry_run=true: the server merges and rolls back (SPEC §10)
 
 
 @dataclass
 class Answer:
     """How posting one chunk ended."""
 
-    status: str  # accepted | replayed | rejected | failed
+    status: str  # accepted | replayed | held | rejected | failed
     http_status: int | None
     attempts: int
     elapsed_s: float
@@ -170,7 +171,9 @@ class Sender:
             if attempts == 1:  # time the part from its first request, not the throttle
                 started = time.monotonic()
             try:
-                response = self.client.post(self.options.url, content=content, headers=headers)
+                response = self.client.post(
+                    self.options.url, content=content, headers=headers,
+                    params={"dry_run": "true"} if self.options.dry_run else None)
             except httpx.RequestError as exc:
                 raise _Transient(f"connection error ({type(exc).__name__})") from exc
             return self._answer(response, attempts, started, len(content))
@@ -212,13 +215,20 @@ class Sender:
                 sent: int) -> Answer:
         elapsed = time.monotonic() - started
         status = response.status_code
+        if status == 202:  # held for review by the tenant's audit (SPEC §10)
+            body = _json_or_none(response)
+            return Answer("held", status, attempts, elapsed, sent,
+                          body=body if isinstance(body, dict) else None,
+                          server_correlation_id=body.get("correlation_id")
+                          if isinstance(body, dict) else None)
         if status == 200:
             body = _json_or_none(response)
             if not (isinstance(body, dict) and isinstance(body.get("metrics"), dict)):
                 return Answer("failed", status, attempts, elapsed, sent,
                               error_code="invalid_response",
                               error_message="the server answered 200 without the success body")
-            return Answer("replayed" if body.get("replayed") else "accepted", status, attempts,
+            previewed = "held" if body.get("held") else "accepted"  # a dry run's hold is a 200
+            return Answer("replayed" if body.get("replayed") else previewed, status, attempts,
                           elapsed, sent, body=body,
                           server_correlation_id=body.get("correlation_id"))
         error = _error_fields(response)

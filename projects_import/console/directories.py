@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from projects_import.console.errors import ConsoleError
+from projects_import.console.retry import retried_once
 from projects_import.db.connection import Database
-from projects_import.vocabulary import MAX_STRING
+from projects_import.vocabulary import MAX_STRING, directory_key
 
 DIRECTORIES = {"partners": "Partner aliases", "ds": "Deployment specialists",
                "rm": "Relationship managers"}
@@ -35,9 +36,11 @@ class ChangeResult:
 
 
 def clean_text(name: str, value: str | None, *, required: bool = True) -> str | None:
-    """A trimmed form value, or a ConsoleError naming the field."""
+    """A trimmed form value, or a ConsoleError naming the field. Blank is judged by the
+    directories' matching key (`directory_key`, SQL's fn_directory_key), as the database
+    keys what the form writes."""
     text = (value or "").strip()
-    if not text:
+    if directory_key(text) is None:
         if required:
             raise ConsoleError(f"{name} must not be blank")
         return None
@@ -81,16 +84,21 @@ class DirectoryConsole:
 
     async def _write(self, claims: Mapping[str, Any], name: str,
                      **params: Any) -> ChangeResult:
-        """The write and the re-resolution of what it affects, in one transaction."""
-        async with self.db.user_transaction(claims) as tx:
-            result: dict[str, Any] = await tx.fetch_value(name, **params) or {}
-            change_id = result.get("change_id")
-            effect: dict[str, Any] = {}
-            if change_id is not None:
-                effect = await tx.fetch_value("console_change_apply",
-                                              tenant_id=params["tenant_id"],
-                                              change_id=change_id) or {}
-        return ChangeResult(change_id, result.get("action"), effect)
+        """The write and the re-resolution of what it affects, in one transaction (run once
+        more if it was rolled back for a concurrent change)."""
+
+        async def write() -> ChangeResult:
+            async with self.db.user_transaction(claims) as tx:
+                result: dict[str, Any] = await tx.fetch_value(name, **params) or {}
+                change_id = result.get("change_id")
+                effect: dict[str, Any] = {}
+                if change_id is not None:
+                    effect = await tx.fetch_value("console_change_apply",
+                                                  tenant_id=params["tenant_id"],
+                                                  change_id=change_id) or {}
+            return ChangeResult(change_id, result.get("action"), effect)
+
+        return await retried_once(write)
 
     async def set_partner(self, claims: Mapping[str, Any], tenant_id: str, alias: str | None,
                           canonical: str | None, problem_id: int | None = None) -> ChangeResult:

@@ -2,7 +2,7 @@
 problem detail, the bulk lifecycle and the CSV export of what the filters show.
 
 Reads go through the problem RPCs (fn_problems_for_operator, fn_problem_get, …) and writes
-through fn_problem_set_status, all under the signed-in user's claims, so the database refuses
+through fn_problems_set_status, all under the signed-in user's claims, so the database refuses
 a viewer as well as the page does.
 """
 
@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from projects_import.anomalies.problems import ProblemFilter
 from projects_import.console.errors import ConsoleError
+from projects_import.console.retry import retried_once
 from projects_import.db.connection import Database, QuerySession
 from projects_import.errors import NotFound
 from projects_import.imports.contract import derive_uuid
@@ -263,8 +264,10 @@ class Worklist:
 
     async def set_status(self, claims: Mapping[str, Any], ids: Sequence[int], status: str,
                          note: str | None) -> int:
-        """Acknowledge or resolve every selected problem in one transaction (all or none);
-        returns how many changed status."""
+        """Acknowledge or resolve every selected problem in one transaction (all or none),
+        locked up front in id order (fn_problems_set_status) so an import touching the same
+        problems cannot deadlock with it; returns how many changed status. Rolled back for a
+        concurrent change, it runs once more before the user is told."""
         if status not in ("acknowledged", "resolved"):
             raise ConsoleError("the action must be acknowledge or resolve")
         if not ids:
@@ -274,12 +277,12 @@ class Worklist:
         note = (note or "").strip() or None
         if note and len(note) > MAX_NOTE:
             raise ConsoleError(f"the note must be at most {MAX_NOTE} characters")
-        changed = 0
-        async with self.db.user_transaction(claims) as tx:
-            for problem_id in dict.fromkeys(ids):
-                before = await tx.fetch_one("console_problem", id=problem_id)
-                await tx.fetch_one("console_problem_set_status", id=problem_id, status=status,
-                                   note=note)
-                if before is not None and before["status"] not in (status, "resolved"):
-                    changed += 1
-        return changed
+        selected = list(dict.fromkeys(ids))
+
+        async def apply() -> int:
+            async with self.db.user_transaction(claims) as tx:
+                rows = await tx.fetch_all("console_problems_set_status", ids=selected,
+                                          status=status, note=note)
+            return sum(1 for row in rows if row["changed"])
+
+        return await retried_once(apply)

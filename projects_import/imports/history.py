@@ -23,11 +23,14 @@ from projects_import.imports.service import ImportRequestRecord
 IMPORT_FIELDS = ("id", "tenant_id", "received_at", "request_batch_id", "batch_id", "source",
                  "status", "error_code", "rows", "inserted_projects", "updated_projects",
                  "unchanged_projects", "anomalies_count", "parse_ms", "merge_ms",
-                 "correlation_id", "replayed")
+                 "correlation_id", "replayed", "batch_state")
 # GET /imports/{id} adds these.
 DETAIL_FIELDS = (*IMPORT_FIELDS, "org_memberships_upserted", "user_memberships_upserted",
                  "bytes", "staging_id", "staged_at", "staged_metrics", "reruns",
-                 "violations_total", "violations_summary")
+                 "violations_total", "violations_summary", "batch")
+# What a staged batch can be (0037): merged at once, held by its audit, then published,
+# rejected, or superseded (published except where a later batch overtook it).
+BATCH_STATES = ("merged", "held", "published", "rejected", "superseded")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
 
@@ -80,9 +83,11 @@ class ImportFilter:
     since: datetime | None = None
     after: Keyset | None = None
     limit: int = DEFAULT_LIMIT
+    batch_state: str | None = None
 
     def params(self) -> dict[str, Any]:
         return {"tenant": self.tenant, "status": self.status, "since": self.since,
+                "batch_state": self.batch_state,
                 "after_created_at": self.after.received_at if self.after else None,
                 "after_id": self.after.id if self.after else None,
                 # one more than asked: whether a next page exists, without a count (at the
@@ -129,7 +134,9 @@ class ImportHistory:
             rows = await self._fetch(claims, "import_get", {"id": import_id})
         except NotFound as exc:
             raise ImportNotFound(f"no import request with id {import_id}") from exc
-        return rows[0]
+        found = await self._fetch(claims, "import_batch", {"id": import_id})
+        batch = found[0]["batch"] if found else None
+        return {**rows[0], "batch": batch, "batch_state": batch and batch["batch_state"]}
 
 
 def public_row(row: Mapping[str, Any], names: Sequence[str] = IMPORT_FIELDS) -> dict[str, Any]:

@@ -18,7 +18,7 @@ import structlog
 from psycopg.types.json import Jsonb
 
 from projects_import.db.connection import Database
-from projects_import.errors import InvalidInput, NotFound, ProjectsImportError
+from projects_import.errors import Conflict, InvalidInput, NotFound, ProjectsImportError
 from projects_import.imports.contract import (
     CHECKSUM_VERSION,
     ContractError,
@@ -86,6 +86,13 @@ class TenantPaused(ProjectsImportError):
         self.paused_at = paused_at
 
 
+class BatchRejected(ProjectsImportError):
+    """A re-send of a batch an admin rejected (HTTP 422 `batch_rejected`)."""
+
+    code = "batch_rejected"
+    http_status = 422
+
+
 class BatchNotFound(NotFound):
     """No staged batch with that id for that tenant."""
 
@@ -98,15 +105,25 @@ class ImportResult:
     replayed: bool
     metrics: dict[str, Any]
     merge_ms: float = field(default=0.0)
+    held: bool = False                       # over an audit limit: staged, not published (202)
+    audit: dict[str, Any] | None = None      # the audit's findings and figures (0037)
+    dry_run: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        answer: dict[str, Any] = {
             "batch_id": str(self.batch_id),
             "correlation_id": str(self.correlation_id),
             "tenant_id": self.tenant_id,
             "replayed": self.replayed,
             "metrics": self.metrics,
         }
+        if self.held:
+            answer["held"] = True
+        if self.audit is not None:
+            answer["audit"] = self.audit
+        if self.dry_run:
+            answer["dry_run"] = True
+        return answer
 
 
 @dataclass(frozen=True)
@@ -261,14 +278,19 @@ class ImportService:
                                                 found["source"], found["row_count"]))
 
     async def submit(self, batch: StagedBatch | ImportRequest, *,
-                     request_digest: bytes | None = None) -> ImportResult:
+                     request_digest: bytes | None = None, dry_run: bool = False) -> ImportResult:
         """Stage and merge a validated batch, or answer its replay. `request_digest` (from
-        replay_by_digest) is kept on the batch this request stages."""
+        replay_by_digest) is kept on the batch this request stages. A `dry_run` runs the same
+        submit (stage, merge, audit) in a transaction that is rolled back."""
         if isinstance(batch, ImportRequest):
             batch = StagedBatch.of(batch)
         started = time.perf_counter()
         try:
-            result = await self._submit(batch, request_digest)
+            if dry_run:
+                async with self.db.transaction(rollback=True) as tx:
+                    result = await tx.fetch_value("import_submit", **submit_params(batch))
+            else:
+                result = await self._submit(batch, request_digest)
         except InvalidInput as exc:
             # values the contract check let through but PostgreSQL refuses: the caller's data
             raise ContractError([Violation(
@@ -286,13 +308,22 @@ class ImportService:
                 None, "batch_id", "batch_conflict",
                 f"batch_id {batch.request_batch_id or batch.batch_id} was already used "
                 "for a different set of rows; send a new batch_id")])
+        if outcome == "batch_rejected":
+            reason = result.get("reason") or "no reason given"
+            raise BatchRejected(
+                f"batch {batch.request_batch_id or batch.batch_id} was held by its audit and "
+                f"rejected by an admin ({reason}); send a corrected export under a new "
+                "batch_id")
         return ImportResult(
             batch_id=uuid.UUID(str(result["batch_id"])),
             correlation_id=batch.correlation_id,
             tenant_id=batch.tenant_id,
-            replayed=outcome == "replayed",
+            replayed=outcome == "replayed" or bool(result.get("replayed")),
             metrics=_public_metrics(result["metrics"]),
             merge_ms=merge_ms,
+            held=outcome == "held",
+            audit=result.get("audit"),
+            dry_run=dry_run,
         )
 
     async def _submit(self, batch: StagedBatch,
@@ -320,6 +351,9 @@ class ImportService:
             staged = await tx.fetch_one("staging_get", tenant_id=tenant_id, batch_id=batch_id)
             if staged is None:
                 raise BatchNotFound(f"no staged batch {batch_id} for tenant {tenant_id}")
+            if staged["batch_state"] in ("held", "rejected"):
+                raise Conflict(f"batch {batch_id} is {staged['batch_state']}: publish or "
+                               "reject a held batch (`imports publish|reject`), never rerun it")
             staged_rows = len(staged["raw"].get("rows") or [])
             request = parse_payload(staged["raw"], max_rows=max(max_rows, staged_rows))
             correlation_id = uuid.uuid4()

@@ -90,7 +90,8 @@ select jsonb_build_object(
                       || jsonb_build_object('staging_id', s.id)) as result
   from public.staging_imports s
   join public.tenants t on t.tenant_id = s.tenant_id and t.paused_at is null
- where s.tenant_id = %(tenant_id)s and s.batch_checksum = %(batch_checksum)s;
+ where s.tenant_id = %(tenant_id)s and s.batch_checksum = %(batch_checksum)s
+   and s.batch_state not in ('held', 'rejected');  -- 0037: answered by the submit function
 
 -- import_digest_lookup --
 -- A replay's answer from the request as received (0030's digest of the body, media type, CSV
@@ -108,6 +109,7 @@ select s.batch_id,
   from public.staging_imports s
   join public.tenants t on t.tenant_id = s.tenant_id and t.paused_at is null
  where s.tenant_id = %(tenant_id)s and s.request_digest = %(request_digest)s
+   and s.batch_state not in ('held', 'rejected')  -- 0037: answered by the submit function
  order by s.created_at desc
  limit 1;
 
@@ -119,8 +121,8 @@ update public.staging_imports
    and batch_checksum = %(batch_checksum)s;
 
 -- staging_get --
--- A staged batch, for a re-run.
-select id, tenant_id, batch_id, source, raw, correlation_id, validation
+-- A staged batch, for a re-run, a publish or a diff.
+select id, tenant_id, batch_id, source, raw, correlation_id, validation, batch_state
   from public.staging_imports
  where tenant_id = %(tenant_id)s and batch_id = %(batch_id)s;
 
@@ -186,7 +188,45 @@ values (%(tenant_id)s, %(correlation_id)s, %(batch_id)s, %(status)s, %(error_cod
 select *
   from public.fn_imports_for_operator(%(tenant)s::text, %(status)s::integer,
                                       %(since)s::timestamptz, %(after_created_at)s::timestamptz,
-                                      %(after_id)s::bigint, %(limit)s::integer);
+                                      %(after_id)s::bigint, %(limit)s::integer,
+                                      %(batch_state)s::text);
+
+-- import_batch --
+-- The batch of one import request: state, audit, held metrics, decisions
+-- (fn_import_batch_for_operator; null when nothing was staged).
+select public.fn_import_batch_for_operator(%(id)s::bigint) as batch;
+
+-- import_request_batch --
+-- The tenant and batch of one import request (to publish, reject or preview it).
+select tenant_id, batch_id, staging_id from public.import_requests where id = %(id)s;
+
+-- batch_publish --
+-- Publish a held batch: merge its rows except those a later batch overtook
+-- (fn_import_batch_publish).
+select public.fn_import_batch_publish(%(tenant_id)s, %(batch_id)s, %(rows)s, %(actor)s)
+    as result;
+
+-- batch_reject --
+-- Reject a held batch with a reason (fn_import_batch_reject).
+select public.fn_import_batch_reject(%(tenant_id)s, %(batch_id)s, %(reason)s, %(actor)s)
+    as result;
+
+-- batch_diff --
+-- What publishing a held batch would change, per project (fn_import_batch_diff; rolled back).
+select public.fn_import_batch_diff(%(tenant_id)s, %(batch_id)s, %(rows)s) as diff;
+
+-- tenant_set_audit --
+-- Change a tenant's audit limits; null keeps a value (fn_tenant_set_audit).
+select public.fn_tenant_set_audit(%(tenant_id)s, %(enabled)s::boolean,
+                                  %(max_ended_share)s::numeric, %(max_anomaly_share)s::numeric,
+                                  %(max_changed_share)s::numeric, %(min_rows)s::integer)
+    as audit;
+
+-- tenant_audits --
+-- Every tenant's audit limits and held batches, as the calling operator
+-- (fn_tenant_audits_for_operator).
+select tenant_id, audit, held_batches, oldest_held_at
+  from public.fn_tenant_audits_for_operator();
 
 -- import_get --
 -- One import request with its staged metrics, reruns and violations summary (fn_import_get).
@@ -534,9 +574,11 @@ select id, batch_id, row_index, payload_excerpt, correlation_id, created_at, sta
 -- A problem's history of status changes, oldest first (fn_problem_events).
 select at, actor, action, resolution, note from public.fn_problem_events(%(id)s::bigint);
 
--- console_problem_set_status --
--- Acknowledge or resolve one problem as the signed-in user (fn_problem_set_status).
-select id, status from public.fn_problem_set_status(%(id)s::bigint, %(status)s, %(note)s);
+-- console_problems_set_status --
+-- Acknowledge or resolve the selected problems as the signed-in user, locked up front in id
+-- order (fn_problems_set_status); `changed` per problem.
+select id, status, changed
+  from public.fn_problems_set_status(%(ids)s::bigint[], %(status)s, %(note)s);
 
 -- console_project --
 -- A project's current values and canonical resolution (RLS: operators).
@@ -640,6 +682,20 @@ insert into public.alert_deliveries (tenant_id, kind, fingerprint, problem_ids, 
                                      reasons, window_start, window_end, body, next_retry_at)
 values (%(tenant_id)s, %(kind)s, %(fingerprint)s, %(problem_ids)s, %(batch_ids)s,
         %(reasons)s, %(window_start)s, %(window_end)s, %(body)s, now())
+returning tenant_id, id, kind;
+
+-- alert_held_insert --
+-- Queue a held-batch alert (0037), due now, unless one with the same fingerprint was queued
+-- within the suppression window and did not fail.
+insert into public.alert_deliveries (tenant_id, kind, fingerprint, problem_ids, batch_ids,
+                                     reasons, window_start, window_end, body, next_retry_at)
+select %(tenant_id)s, 'held', %(fingerprint)s, '{}', array[%(batch_id)s::uuid], %(reasons)s,
+       now(), now(), %(body)s, now()
+ where not exists (
+        select 1 from public.alert_deliveries d
+         where d.tenant_id = %(tenant_id)s and d.kind = 'held'
+           and d.fingerprint = %(fingerprint)s and d.status <> 'failed'
+           and d.created_at > now() - make_interval(secs => %(suppress_hours)s::float8 * 3600))
 returning tenant_id, id, kind;
 
 -- alert_deliveries_claim --

@@ -23,7 +23,7 @@ table public.alert_deliveries (rls)
     updated_at timestamp with time zone not null default now()
     constraint alert_deliveries_attempts_check CHECK ((attempts >= 0))
     constraint alert_deliveries_check CHECK (((status = ANY (ARRAY['pending'::text, 'retrying'::text])) = (next_retry_at IS NOT NULL)))
-    constraint alert_deliveries_kind_check CHECK ((kind = ANY (ARRAY['alert'::text, 'escalation'::text])))
+    constraint alert_deliveries_kind_check CHECK ((kind = ANY (ARRAY['alert'::text, 'escalation'::text, 'held'::text])))
     constraint alert_deliveries_last_error_check CHECK ((char_length(last_error) <= 500))
     constraint alert_deliveries_pkey PRIMARY KEY (tenant_id, id)
     constraint alert_deliveries_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'retrying'::text, 'delivered'::text, 'failed'::text])))
@@ -111,6 +111,22 @@ table public.import_anomalies (rls)
     constraint import_anomalies_severity_check CHECK ((severity = ANY (ARRAY['error'::text, 'warning'::text, 'info'::text])))
     constraint import_anomalies_status_check CHECK ((status = ANY (ARRAY['open'::text, 'acknowledged'::text, 'resolved'::text])))
     constraint import_anomalies_tenant_id_batch_id_row_index_anomaly_type_key UNIQUE (tenant_id, batch_id, row_index, anomaly_type)
+
+table public.import_batch_decisions (rls)
+    tenant_id text not null
+    id bigint not null generated identity
+    staging_id uuid not null
+    batch_id uuid not null
+    decision text not null
+    actor text not null
+    reason text
+    details jsonb not null default '{}'::jsonb
+    decided_at timestamp with time zone not null default now()
+    constraint import_batch_decisions_actor_check CHECK ((char_length(actor) <= 256))
+    constraint import_batch_decisions_decision_check CHECK ((decision = ANY (ARRAY['held'::text, 'published'::text, 'rejected'::text, 'superseded'::text])))
+    constraint import_batch_decisions_pkey PRIMARY KEY (tenant_id, id)
+    constraint import_batch_decisions_reason_check CHECK ((char_length(reason) <= 500))
+    constraint import_batch_decisions_tenant_id_staging_id_fkey FOREIGN KEY (tenant_id, staging_id) REFERENCES staging_imports(tenant_id, id) ON DELETE CASCADE
 
 table public.import_problem_events (rls)
     tenant_id text not null
@@ -308,6 +324,8 @@ table public.staging_imports (rls)
     validation jsonb not null default '{}'::jsonb
     created_at timestamp with time zone not null default now()
     request_digest bytea
+    batch_state text not null default 'merged'::text
+    constraint staging_imports_batch_state_check CHECK ((batch_state = ANY (ARRAY['merged'::text, 'held'::text, 'published'::text, 'rejected'::text, 'superseded'::text])))
     constraint staging_imports_pkey PRIMARY KEY (tenant_id, id)
     constraint staging_imports_request_digest_check CHECK (((request_digest IS NULL) OR (octet_length(request_digest) = 32)))
     constraint staging_imports_row_count_check CHECK ((row_count > 0))
@@ -350,8 +368,17 @@ table public.tenants (rls)
     paused_at timestamp with time zone
     paused_reason text
     paused_by text
+    audit_enabled boolean not null default true
+    audit_max_ended_share numeric not null default 0.2
+    audit_max_anomaly_share numeric not null default 0.5
+    audit_max_changed_share numeric not null default 0.5
+    audit_min_rows integer not null default 100
     constraint tenants_alert_min_errors_check CHECK ((alert_min_errors >= 1))
     constraint tenants_alert_min_occurrences_check CHECK ((alert_min_occurrences >= 1))
+    constraint tenants_audit_max_anomaly_share_check CHECK (((audit_max_anomaly_share >= (0)::numeric) AND (audit_max_anomaly_share <= (1)::numeric)))
+    constraint tenants_audit_max_changed_share_check CHECK (((audit_max_changed_share >= (0)::numeric) AND (audit_max_changed_share <= (1)::numeric)))
+    constraint tenants_audit_max_ended_share_check CHECK (((audit_max_ended_share >= (0)::numeric) AND (audit_max_ended_share <= (1)::numeric)))
+    constraint tenants_audit_min_rows_check CHECK ((audit_min_rows >= 0))
     constraint tenants_business_days CHECK ((((cardinality(business_days) >= 1) AND (cardinality(business_days) <= 7)) AND (business_days <@ '{1,2,3,4,5,6,7}'::integer[])))
     constraint tenants_business_hours CHECK ((business_hours_start < business_hours_end))
     constraint tenants_paused CHECK (((paused_at IS NULL) = (paused_reason IS NULL)))
@@ -380,6 +407,8 @@ index import_anomalies_problem: CREATE INDEX import_anomalies_problem ON public.
 index import_anomalies_tenant_created: CREATE INDEX import_anomalies_tenant_created ON public.import_anomalies USING btree (tenant_id, created_at DESC, id DESC)
 index import_anomalies_tenant_id_batch_id_row_index_anomaly_type_key: CREATE UNIQUE INDEX import_anomalies_tenant_id_batch_id_row_index_anomaly_type_key ON public.import_anomalies USING btree (tenant_id, batch_id, row_index, anomaly_type)
 index import_anomalies_unresolved: CREATE INDEX import_anomalies_unresolved ON public.import_anomalies USING btree (tenant_id, project_key, anomaly_type) WHERE ((status <> 'resolved'::text) AND (problem_id IS NULL))
+index import_batch_decisions_pkey: CREATE UNIQUE INDEX import_batch_decisions_pkey ON public.import_batch_decisions USING btree (tenant_id, id)
+index import_batch_decisions_staging: CREATE INDEX import_batch_decisions_staging ON public.import_batch_decisions USING btree (tenant_id, staging_id, id)
 index import_problem_events_pkey: CREATE UNIQUE INDEX import_problem_events_pkey ON public.import_problem_events USING btree (tenant_id, id)
 index import_problem_events_problem: CREATE INDEX import_problem_events_problem ON public.import_problem_events USING btree (tenant_id, problem_id, at, id)
 index import_problems_id: CREATE INDEX import_problems_id ON public.import_problems USING btree (id)
@@ -407,6 +436,7 @@ index projects_import_migrations_pkey: CREATE UNIQUE INDEX projects_import_migra
 index rm_directory_display: CREATE INDEX rm_directory_display ON public.rm_directory USING btree (tenant_id, display_key) WHERE active
 index rm_directory_pkey: CREATE UNIQUE INDEX rm_directory_pkey ON public.rm_directory USING btree (tenant_id, username_key)
 index staging_imports_created: CREATE INDEX staging_imports_created ON public.staging_imports USING btree (created_at)
+index staging_imports_held: CREATE INDEX staging_imports_held ON public.staging_imports USING btree (tenant_id, created_at) WHERE (batch_state = 'held'::text)
 index staging_imports_pkey: CREATE UNIQUE INDEX staging_imports_pkey ON public.staging_imports USING btree (tenant_id, id)
 index staging_imports_request_digest: CREATE INDEX staging_imports_request_digest ON public.staging_imports USING btree (tenant_id, request_digest) WHERE (request_digest IS NOT NULL)
 index staging_imports_tenant_created: CREATE INDEX staging_imports_tenant_created ON public.staging_imports USING btree (tenant_id, created_at DESC)
@@ -739,7 +769,7 @@ begin
             using errcode = 'invalid_parameter_value';
     end if;
 
-    select a.status, a.problem_id into v_current, v_problem
+    select a.problem_id into v_problem
       from public.import_anomalies a
      where a.id = p_id;
     if not found then
@@ -756,6 +786,13 @@ begin
         return;
     end if;
 
+    select a.status into v_current
+      from public.import_anomalies a
+     where a.id = p_id
+       for update;
+    if not found then
+        raise exception 'no anomaly with id %', p_id using errcode = 'no_data_found';
+    end if;
     if v_current = 'resolved' and p_status = 'acknowledged' then
         raise exception 'anomaly % is already resolved; it cannot be acknowledged', p_id
             using errcode = 'object_not_in_prerequisite_state';
@@ -1389,6 +1426,13 @@ begin
     end if;
 end
 
+function public.fn_import_anomalies_lock(p_ids bigint[]) returns integer [sql, volatile, set search_path=public, pg_temp]:
+select count(*)::integer
+      from (select a.id from public.import_anomalies a
+             where a.id = any (p_ids)
+             order by a.id
+               for update) locked
+
 function public.fn_import_anomaly_applies(p_anomaly_type text, p_project projects) returns boolean [sql, immutable]:
 select exists (
         select 1
@@ -1424,6 +1468,343 @@ select nullif(btrim(case p_anomaly_type
                                                p_relationship_manager)
            end), '')
 
+function public.fn_import_audit_after(p_tenant_id text, p_before jsonb, p_metrics jsonb) returns jsonb [plpgsql, volatile, set search_path=public, pg_temp]:
+declare
+    v_limits        jsonb := fn_import_audit_limits(p_tenant_id);
+    v_existing      integer := (p_before ->> 'existing_projects')::integer;
+    v_active        integer := (p_before ->> 'active_memberships')::integer;
+    v_rows          integer := coalesce((p_metrics ->> 'rows')::integer, 0);
+    v_ended         integer := coalesce((p_metrics ->> 'memberships_ended')::integer, 0);
+    v_anomaly_rows  integer;
+    v_changed       integer;
+    v_observed      jsonb;
+    v_findings      jsonb := '[]'::jsonb;
+    v_check         text;
+begin
+    if p_before is null then
+        return jsonb_build_object('findings', '[]'::jsonb, 'held', false, 'limits', v_limits);
+    end if;
+    select count(distinct row_index) into v_anomaly_rows from pg_temp.import_batch_misses;
+    select count(*) into v_changed
+      from pg_temp.import_audit_before b
+      join projects p on p.tenant_id = p_tenant_id and p.stage_application = b.stage_application
+     where b.assignment is distinct from
+           array[p.delivery_partner, p.deployment_specialist, p.relationship_manager,
+                 p.rm_preferred_username, p.partner_org, p.ds_username, p.rm_username];
+
+    v_observed := jsonb_build_object(
+        'ended_share', case when v_active > 0 then round(v_ended::numeric / v_active, 4)
+                            else 0 end,
+        'anomaly_share', case when v_rows > 0 then round(v_anomaly_rows::numeric / v_rows, 4)
+                              else 0 end,
+        'changed_share', case when v_existing > 0
+                              then round(v_changed::numeric / v_existing, 4) else 0 end);
+
+    if (v_limits ->> 'enabled')::boolean and v_existing >= (v_limits ->> 'min_rows')::integer
+    then
+        foreach v_check in array array['ended', 'anomaly', 'changed'] loop
+            if (v_observed ->> (v_check || '_share'))::numeric
+               > (v_limits ->> ('max_' || v_check || '_share'))::numeric then
+                v_findings := v_findings || jsonb_build_object(
+                    'check', 'max_' || v_check || '_share',
+                    'observed', (v_observed ->> (v_check || '_share'))::numeric,
+                    'limit', (v_limits ->> ('max_' || v_check || '_share'))::numeric);
+            end if;
+        end loop;
+    end if;
+
+    return jsonb_build_object(
+        'findings', v_findings,
+        'held', jsonb_array_length(v_findings) > 0,
+        'observed', v_observed,
+        'figures', jsonb_build_object(
+            'existing_projects', v_existing, 'active_memberships', v_active,
+            'memberships_ended', v_ended, 'rows', v_rows, 'rows_with_anomalies', v_anomaly_rows,
+            'changed_projects', v_changed),
+        'limits', v_limits);
+end
+
+function public.fn_import_audit_before(p_tenant_id text, p_keys text[]) returns jsonb [plpgsql, volatile, set search_path=public, pg_temp]:
+declare
+    v_existing  integer;
+    v_active    integer;
+begin
+    if not (select t.audit_enabled from tenants t where t.tenant_id = p_tenant_id) then
+        return null;
+    end if;
+    create temp table if not exists pg_temp.import_audit_before (
+        stage_application text primary key,
+        assignment        text[]
+    ) on commit drop;
+    truncate pg_temp.import_audit_before;
+    insert into pg_temp.import_audit_before
+    select p.stage_application,
+           array[p.delivery_partner, p.deployment_specialist, p.relationship_manager,
+                 p.rm_preferred_username, p.partner_org, p.ds_username, p.rm_username]
+      from projects p
+     where p.tenant_id = p_tenant_id
+       and p.stage_application = any (array(select btrim(k) from unnest(p_keys) k))
+    on conflict do nothing;
+    get diagnostics v_existing = row_count;
+
+    select (select count(*) from project_org_memberships m
+             where m.tenant_id = p_tenant_id and m.ended_at is null
+               and m.stage_application in (select stage_application
+                                             from pg_temp.import_audit_before))
+         + (select count(*) from project_user_memberships m
+             where m.tenant_id = p_tenant_id and m.ended_at is null
+               and m.stage_application in (select stage_application
+                                             from pg_temp.import_audit_before))
+      into v_active;
+    return jsonb_build_object('existing_projects', v_existing,
+                              'active_memberships', v_active);
+end
+
+function public.fn_import_audit_limits(p_tenant_id text) returns jsonb [sql, stable, set search_path=public, pg_temp]:
+select jsonb_build_object(
+               'enabled', t.audit_enabled,
+               'max_ended_share', t.audit_max_ended_share,
+               'max_anomaly_share', t.audit_max_anomaly_share,
+               'max_changed_share', t.audit_max_changed_share,
+               'min_rows', t.audit_min_rows)
+      from tenants t
+     where t.tenant_id = p_tenant_id
+
+function public.fn_import_batch_diff(p_tenant_id text, p_batch_id uuid, p_rows jsonb) returns jsonb [plpgsql, volatile, set search_path=public, pg_temp]:
+declare
+    v_keys     text[] := array(select distinct btrim(r ->> 'stage_application')
+                                 from jsonb_array_elements(p_rows) r);
+    v_publish  jsonb;
+    v_diff     jsonb;
+begin
+    create temp table if not exists pg_temp.import_diff_before (
+        project_key text primary key, fields jsonb, members text[]) on commit drop;
+    truncate pg_temp.import_diff_before;
+    insert into pg_temp.import_diff_before
+    select * from fn_import_projects_snapshot(p_tenant_id, v_keys);
+    begin
+        v_publish := fn_import_batch_publish(p_tenant_id, p_batch_id, p_rows, 'preview');
+        select coalesce(jsonb_agg(d order by d ->> 'project_key'), '[]'::jsonb) into v_diff
+          from (
+            select jsonb_build_object(
+                       'project_key', a.project_key,
+                       'inserted', b.project_key is null,
+                       'fields', coalesce((select jsonb_object_agg(k, jsonb_build_array(
+                                                   b.fields -> k, a.fields -> k))
+                                             from jsonb_object_keys(a.fields) k
+                                            where b.fields -> k is distinct from a.fields -> k),
+                                          '{}'::jsonb),
+                       'memberships_added', to_jsonb(array(
+                           select unnest(a.members) except
+                           select unnest(coalesce(b.members, '{}')) order by 1)),
+                       'memberships_ended', to_jsonb(array(
+                           select unnest(coalesce(b.members, '{}')) except
+                           select unnest(a.members) order by 1))) as d
+              from fn_import_projects_snapshot(p_tenant_id, v_keys) a
+              left join pg_temp.import_diff_before b using (project_key)
+             where b.project_key is null or a.fields is distinct from b.fields
+                or a.members is distinct from b.members
+          ) changed;
+        raise exception 'diff only' using errcode = 'PIHLD';
+    exception when sqlstate 'PIHLD' then
+        null;
+    end;
+    return jsonb_build_object(
+        'batch_state', v_publish ->> 'batch_state',
+        'metrics', v_publish -> 'metrics',
+        'superseded_rows', v_publish -> 'superseded_rows',
+        'counts', jsonb_build_object(
+            'projects_changed', jsonb_array_length(v_diff),
+            'projects_inserted', (select count(*) from jsonb_array_elements(v_diff) d
+                                   where (d ->> 'inserted')::boolean),
+            'memberships_added', (select coalesce(sum(jsonb_array_length(
+                                                      d -> 'memberships_added')), 0)
+                                    from jsonb_array_elements(v_diff) d),
+            'memberships_ended', (select coalesce(sum(jsonb_array_length(
+                                                      d -> 'memberships_ended')), 0)
+                                    from jsonb_array_elements(v_diff) d)),
+        'projects', v_diff);
+end
+
+function public.fn_import_batch_for_operator(p_id bigint) returns jsonb [plpgsql, stable, security definer, set search_path=public, pg_temp]:
+declare
+    v_request  import_requests%rowtype;
+    v_answer   jsonb;
+begin
+    perform fn_require_operator();
+    select * into v_request from import_requests r where r.id = p_id;
+    if not found then
+        raise exception 'no import request with id %', p_id using errcode = 'no_data_found';
+    end if;
+    select jsonb_build_object(
+               'tenant_id', s.tenant_id, 'batch_id', s.batch_id, 'staging_id', s.id,
+               'batch_state', s.batch_state, 'staged_at', s.created_at,
+               'audit', s.validation #> '{held,audit}',
+               'held_metrics', s.validation #> '{held,metrics}',
+               'decisions', coalesce((
+                   select jsonb_agg(jsonb_build_object(
+                              'decision', d.decision, 'actor', d.actor, 'reason', d.reason,
+                              'decided_at', d.decided_at, 'details', d.details) order by d.id)
+                     from import_batch_decisions d
+                    where d.tenant_id = s.tenant_id and d.staging_id = s.id), '[]'::jsonb))
+      into v_answer
+      from staging_imports s
+     where s.tenant_id = v_request.tenant_id and s.batch_id = v_request.batch_id
+       and v_request.staging_id is not null;
+    return v_answer;
+end
+
+function public.fn_import_batch_hold(p_tenant_id text, p_batch_id uuid, p_metrics jsonb, p_audit jsonb) returns jsonb [plpgsql, volatile, set search_path=public, pg_temp]:
+declare
+    v_staging_id  uuid;
+begin
+    update staging_imports
+       set batch_state = 'held',
+           validation = validation || jsonb_build_object(
+               'held', jsonb_build_object('metrics', p_metrics, 'audit', p_audit))
+     where tenant_id = p_tenant_id and batch_id = p_batch_id
+    returning id into v_staging_id;
+    insert into import_batch_decisions (tenant_id, staging_id, batch_id, decision, actor,
+                                        details)
+    values (p_tenant_id, v_staging_id, p_batch_id, 'held', 'system',
+            jsonb_build_object('findings', p_audit -> 'findings'));
+    return jsonb_build_object('outcome', 'held', 'batch_id', p_batch_id,
+                              'staging_id', v_staging_id, 'metrics', p_metrics,
+                              'audit', p_audit);
+end
+
+function public.fn_import_batch_overtaken(p_tenant_id text, p_staging_id uuid) returns text[] [sql, stable, set search_path=public, pg_temp]:
+select coalesce(array_agg(distinct btrim(r ->> 'stage_application')), '{}')
+      from staging_imports h
+      join staging_imports s
+        on s.tenant_id = h.tenant_id and s.created_at > h.created_at
+       and s.batch_state in ('merged', 'published', 'superseded')
+     cross join lateral jsonb_array_elements(s.raw -> 'rows') r
+     where h.tenant_id = p_tenant_id and h.id = p_staging_id
+       and btrim(r ->> 'stage_application') in (
+               select btrim(x ->> 'stage_application')
+                 from jsonb_array_elements(h.raw -> 'rows') x)
+
+function public.fn_import_batch_problems_lock(p_tenant_id text) returns integer [plpgsql, volatile, set search_path=public, pg_temp]:
+begin
+    return fn_import_problems_lock(array(
+        select pr.id
+          from import_problems pr
+          join pg_temp.import_batch b on pr.project_key = b.stage_application
+         where pr.tenant_id = p_tenant_id and pr.status <> 'resolved'
+        union
+        select pr.id
+          from import_problems pr
+          join pg_temp.import_batch_misses a
+            on pr.project_key = a.project_key and pr.anomaly_type = a.anomaly_type
+           and pr.unknown_key = a.unknown_key
+         where pr.tenant_id = p_tenant_id and a.fresh));
+end
+
+function public.fn_import_batch_publish(p_tenant_id text, p_batch_id uuid, p_rows jsonb, p_actor text) returns jsonb [plpgsql, volatile, set search_path=public, pg_temp]:
+declare
+    v_staged     staging_imports%rowtype;
+    v_overtaken  text[];
+    v_rows       jsonb;
+    v_metrics    jsonb;
+    v_state      text;
+begin
+    perform fn_projects_import_lock(p_tenant_id);
+    select * into v_staged from staging_imports
+     where tenant_id = p_tenant_id and batch_id = p_batch_id
+       for update;
+    if not found then
+        raise exception 'no staged batch % for tenant %', p_batch_id, p_tenant_id
+            using errcode = 'no_data_found';
+    end if;
+    if v_staged.batch_state <> 'held' then
+        raise exception 'batch % is %, not held', p_batch_id, v_staged.batch_state
+            using errcode = 'object_not_in_prerequisite_state';
+    end if;
+    v_overtaken := fn_import_batch_overtaken(p_tenant_id, v_staged.id);
+    select coalesce(jsonb_agg(r order by o), '[]'::jsonb) into v_rows
+      from jsonb_array_elements(p_rows) with ordinality as e(r, o)
+     where btrim(r ->> 'stage_application') <> all (v_overtaken);
+
+    if jsonb_array_length(v_rows) > 0 then
+        v_metrics := fn_projects_import_merge(p_tenant_id, v_staged.source, p_batch_id, v_rows,
+                                              v_staged.correlation_id);
+    else
+        v_metrics := jsonb_build_object('rows', 0, 'staging_id', v_staged.id);
+    end if;
+    v_state := case when cardinality(v_overtaken) > 0 then 'superseded' else 'published' end;
+    update staging_imports
+       set batch_state = v_state,
+           validation = case when validation ? 'metrics' then validation
+                             else validation || jsonb_build_object('metrics', v_metrics) end
+     where tenant_id = p_tenant_id and id = v_staged.id;
+    insert into import_batch_decisions (tenant_id, staging_id, batch_id, decision, actor,
+                                        details)
+    values (p_tenant_id, v_staged.id, p_batch_id, v_state,
+            coalesce(nullif(btrim(p_actor), ''), 'unknown'),
+            jsonb_build_object('metrics', v_metrics,
+                               'superseded_rows', cardinality(v_overtaken)));
+    return jsonb_build_object('batch_id', p_batch_id, 'staging_id', v_staged.id,
+                              'batch_state', v_state, 'metrics', v_metrics,
+                              'superseded_rows', cardinality(v_overtaken),
+                              'superseded_projects', to_jsonb(v_overtaken));
+end
+
+function public.fn_import_batch_reject(p_tenant_id text, p_batch_id uuid, p_reason text, p_actor text) returns jsonb [plpgsql, volatile, set search_path=public, pg_temp]:
+declare
+    v_staged  staging_imports%rowtype;
+begin
+    if nullif(btrim(p_reason), '') is null then
+        raise exception 'a reason is required to reject a batch'
+            using errcode = 'invalid_parameter_value';
+    end if;
+    perform fn_projects_import_lock(p_tenant_id);
+    select * into v_staged from staging_imports
+     where tenant_id = p_tenant_id and batch_id = p_batch_id
+       for update;
+    if not found then
+        raise exception 'no staged batch % for tenant %', p_batch_id, p_tenant_id
+            using errcode = 'no_data_found';
+    end if;
+    if v_staged.batch_state <> 'held' then
+        raise exception 'batch % is %, not held', p_batch_id, v_staged.batch_state
+            using errcode = 'object_not_in_prerequisite_state';
+    end if;
+    update staging_imports set batch_state = 'rejected'
+     where tenant_id = p_tenant_id and id = v_staged.id;
+    insert into import_batch_decisions (tenant_id, staging_id, batch_id, decision, actor,
+                                        reason)
+    values (p_tenant_id, v_staged.id, p_batch_id, 'rejected',
+            coalesce(nullif(btrim(p_actor), ''), 'unknown'), left(btrim(p_reason), 500));
+    return jsonb_build_object('batch_id', p_batch_id, 'staging_id', v_staged.id,
+                              'batch_state', 'rejected');
+end
+
+function public.fn_import_batch_resent(p_tenant_id text, p_answer jsonb) returns jsonb [sql, stable, set search_path=public, pg_temp]:
+select case
+               when p_answer ->> 'outcome' <> 'replayed' or s.batch_state is null
+                    or s.batch_state not in ('held', 'rejected') then p_answer
+               when s.batch_state = 'held' then jsonb_build_object(
+                   'outcome', 'held', 'replayed', true, 'batch_id', s.batch_id,
+                   'staging_id', s.id,
+                   'metrics', coalesce(s.validation #> '{held,metrics}', '{}'::jsonb)
+                              || jsonb_build_object('staging_id', s.id),
+                   'audit', s.validation #> '{held,audit}')
+               else jsonb_build_object(
+                   'outcome', 'batch_rejected', 'batch_id', s.batch_id, 'staging_id', s.id,
+                   'reason', (select d.reason from import_batch_decisions d
+                               where d.tenant_id = s.tenant_id and d.staging_id = s.id
+                                 and d.decision = 'rejected'
+                               order by d.id desc limit 1))
+           end
+      from (select 1) one
+      left join staging_imports s
+        on s.tenant_id = p_tenant_id and s.id = (p_answer ->> 'staging_id')::uuid
+
+function public.fn_import_batch_state(p_tenant_id text, p_staging_id uuid) returns text [sql, stable, security definer, set search_path=public, pg_temp]:
+select s.batch_state from staging_imports s
+     where s.tenant_id = p_tenant_id and s.id = p_staging_id
+
 function public.fn_import_get(p_id bigint) returns TABLE(id bigint, tenant_id text, received_at timestamp with time zone, request_batch_id text, batch_id uuid, source text, status integer, error_code text, rows integer, inserted_projects integer, updated_projects integer, unchanged_projects integer, org_memberships_upserted integer, user_memberships_upserted integer, anomalies_count integer, parse_ms numeric, merge_ms numeric, correlation_id uuid, replayed boolean, staging_id uuid, bytes bigint, violations_total integer, violations_summary jsonb, staged_at timestamp with time zone, staged_rows integer, staged_correlation_id uuid, staged_metrics jsonb, reruns jsonb) [plpgsql, stable, security definer, set search_path=public, pg_temp]:
 #variable_conflict use_column
 begin
@@ -1445,6 +1826,13 @@ begin
     end if;
 end
 
+function public.fn_import_problems_lock(p_ids bigint[]) returns integer [sql, volatile, set search_path=public, pg_temp]:
+select count(*)::integer
+      from (select pr.id from public.import_problems pr
+             where pr.id = any (p_ids)
+             order by pr.id
+               for update) locked
+
 function public.fn_import_problems_unlink_anomalies() returns trigger [plpgsql, volatile, set search_path=public, pg_temp]:
 begin
     update import_anomalies a
@@ -1454,6 +1842,24 @@ begin
        and a.problem_id = d.id;
     return null;
 end
+
+function public.fn_import_projects_snapshot(p_tenant_id text, p_keys text[]) returns TABLE(project_key text, fields jsonb, members text[]) [sql, stable, set search_path=public, pg_temp]:
+select p.stage_application,
+           jsonb_build_object(
+               'delivery_partner', p.delivery_partner, 'developer_class', p.developer_class,
+               'relationship_manager', p.relationship_manager,
+               'deployment_specialist', p.deployment_specialist,
+               'rm_preferred_username', p.rm_preferred_username,
+               'residential', p.residential, 'commercial', p.commercial,
+               'essential', p.essential, 'premises_count', p.premises_count,
+               'stage_application_created', p.stage_application_created,
+               'partner_org', p.partner_org, 'ds_username', p.ds_username,
+               'rm_username', p.rm_username),
+           array(select m.role || ':' || m.member from vw_project_members m
+                  where m.tenant_id = p.tenant_id and m.project_key = p.stage_application
+                  order by 1)
+      from projects p
+     where p.tenant_id = p_tenant_id and p.stage_application = any (p_keys)
 
 function public.fn_import_retention_cron_job() returns jsonb [plpgsql, stable, set search_path=public, pg_temp]:
 declare
@@ -1476,7 +1882,7 @@ exception
         return null;
 end
 
-function public.fn_imports_for_operator(p_tenant text, p_status integer, p_since timestamp with time zone, p_after_created_at timestamp with time zone, p_after_id bigint, p_limit integer) returns TABLE(id bigint, tenant_id text, received_at timestamp with time zone, request_batch_id text, batch_id uuid, source text, status integer, error_code text, rows integer, inserted_projects integer, updated_projects integer, unchanged_projects integer, org_memberships_upserted integer, user_memberships_upserted integer, anomalies_count integer, parse_ms numeric, merge_ms numeric, correlation_id uuid, replayed boolean, staging_id uuid, bytes bigint, violations_total integer) [plpgsql, stable]:
+function public.fn_imports_for_operator(p_tenant text, p_status integer, p_since timestamp with time zone, p_after_created_at timestamp with time zone, p_after_id bigint, p_limit integer, p_batch_state text) returns TABLE(id bigint, tenant_id text, received_at timestamp with time zone, request_batch_id text, batch_id uuid, source text, status integer, error_code text, rows integer, inserted_projects integer, updated_projects integer, unchanged_projects integer, org_memberships_upserted integer, user_memberships_upserted integer, anomalies_count integer, parse_ms numeric, merge_ms numeric, correlation_id uuid, replayed boolean, staging_id uuid, bytes bigint, violations_total integer, batch_state text) [plpgsql, stable]:
 #variable_conflict use_column
 begin
     perform public.fn_require_operator();
@@ -1495,10 +1901,13 @@ begin
                    r.status, r.error_code, r.rows, r.inserted_projects, r.updated_projects,
                    r.unchanged_projects, r.org_memberships_upserted,
                    r.user_memberships_upserted, r.anomalies_count, r.parse_ms, r.merge_ms,
-                   r.correlation_id, r.replayed, r.staging_id, r.bytes, r.violations_total
+                   r.correlation_id, r.replayed, r.staging_id, r.bytes, r.violations_total,
+                   public.fn_import_batch_state(r.tenant_id, r.staging_id)
               from public.import_requests r
              where (p_status is null or r.status = p_status)
                and (p_since is null or r.created_at >= p_since)
+               and (p_batch_state is null
+                    or public.fn_import_batch_state(r.tenant_id, r.staging_id) = p_batch_state)
                and (p_after_created_at is null
                     or (r.created_at, r.id) < (p_after_created_at, p_after_id))
              order by r.created_at desc, r.id desc
@@ -1509,11 +1918,14 @@ begin
                    r.status, r.error_code, r.rows, r.inserted_projects, r.updated_projects,
                    r.unchanged_projects, r.org_memberships_upserted,
                    r.user_memberships_upserted, r.anomalies_count, r.parse_ms, r.merge_ms,
-                   r.correlation_id, r.replayed, r.staging_id, r.bytes, r.violations_total
+                   r.correlation_id, r.replayed, r.staging_id, r.bytes, r.violations_total,
+                   public.fn_import_batch_state(r.tenant_id, r.staging_id)
               from public.import_requests r
              where r.tenant_id = p_tenant
                and (p_status is null or r.status = p_status)
                and (p_since is null or r.created_at >= p_since)
+               and (p_batch_state is null
+                    or public.fn_import_batch_state(r.tenant_id, r.staging_id) = p_batch_state)
                and (p_after_created_at is null
                     or (r.created_at, r.id) < (p_after_created_at, p_after_id))
              order by r.created_at desc, r.id desc
@@ -1761,6 +2173,35 @@ begin
          limit p_limit;
 end
 
+function public.fn_problems_set_status(p_ids bigint[], p_status text, p_note text) returns TABLE(id bigint, status text, changed boolean) [plpgsql, volatile, security definer, set search_path=public, pg_temp]:
+#variable_conflict use_column
+declare
+    v_ids      bigint[];
+    v_missing  bigint;
+    v_id       bigint;
+    v_before   text;
+    v_after    text;
+begin
+    perform fn_require_operator();
+    v_ids := array(select distinct x from unnest(coalesce(p_ids, '{}')) x
+                    where x is not null order by x);
+    perform fn_import_problems_lock(v_ids);
+    select x into v_missing from unnest(v_ids) x
+     where not exists (select 1 from import_problems pr where pr.id = x)
+     order by x limit 1;
+    if v_missing is not null then
+        raise exception 'no problem with id %', v_missing using errcode = 'no_data_found';
+    end if;
+    foreach v_id in array v_ids loop
+        select pr.status into v_before from import_problems pr where pr.id = v_id;
+        select s.status into v_after from fn_problem_set_status(v_id, p_status, p_note) s;
+        id := v_id;
+        status := v_after;
+        changed := v_after is distinct from v_before;
+        return next;
+    end loop;
+end
+
 function public.fn_projects_delete_memberships() returns trigger [plpgsql, volatile, set search_path=public, pg_temp]:
 begin
     delete from project_org_memberships m
@@ -1868,6 +2309,7 @@ begin
         p_tenant_id, p_source, p_batch_id, p_correlation_id);
     v_sync := fn_projects_sync_memberships(p_batch_id);
     v_misses := fn_projects_import_merge_find_misses(p_tenant_id, p_batch_id, v_first_merge);
+    perform fn_import_batch_problems_lock(p_tenant_id);  -- in id order, before any write
     if v_misses.o_fresh > 0 then
         perform fn_projects_import_merge_upsert_problems(p_tenant_id, p_batch_id);
         perform fn_projects_import_merge_record_occurrences(
@@ -2281,38 +2723,68 @@ function public.fn_projects_import_submit(p_tenant_id text, p_source text, p_bat
 declare
     v_answer   jsonb;
     v_metrics  jsonb;
+    v_before   jsonb;
+    v_audit    jsonb;
 begin
     v_answer := fn_projects_import_stage(p_tenant_id, p_source, p_batch_id, p_batch_checksum,
                                          p_checksum_version, p_raw, jsonb_array_length(p_rows),
                                          p_correlation_id, p_validation);
     if v_answer is not null then
-        return v_answer;
+        return fn_import_batch_resent(p_tenant_id, v_answer);  -- audit hook (0037)
     end if;
-    v_metrics := fn_projects_import_merge(p_tenant_id, p_source, p_batch_id, p_rows,
-                                          p_correlation_id);
+    -- audit hook (0037): merge in a savepoint, measure, roll back and hold when over a limit
+    v_before := fn_import_audit_before(
+        p_tenant_id, array(select r ->> 'stage_application'
+                             from jsonb_array_elements(p_rows) r));
+    begin
+        v_metrics := fn_projects_import_merge(p_tenant_id, p_source, p_batch_id, p_rows,
+                                              p_correlation_id);
+        v_audit := fn_import_audit_after(p_tenant_id, v_before, v_metrics);
+        if (v_audit ->> 'held')::boolean then
+            raise exception 'batch held by its audit' using errcode = 'PIHLD';
+        end if;
+    exception when sqlstate 'PIHLD' then
+        return fn_import_batch_hold(p_tenant_id, p_batch_id, v_metrics, v_audit);
+    end;
+    -- end of audit hook
     return jsonb_build_object('outcome', 'merged', 'batch_id', p_batch_id,
-                              'staging_id', v_metrics -> 'staging_id', 'metrics', v_metrics);
+                              'staging_id', v_metrics -> 'staging_id', 'metrics', v_metrics,
+                              'audit', v_audit);
 end
 
 function public.fn_projects_import_submit_columns(p_tenant_id text, p_source text, p_batch_id uuid, p_batch_checksum text, p_checksum_version smallint, p_raw jsonb, p_correlation_id uuid, p_validation jsonb, p_stage_application text[], p_delivery_partner text[], p_developer_class text[], p_relationship_manager text[], p_deployment_specialist text[], p_rm_preferred_username text[], p_residential integer[], p_commercial integer[], p_essential integer[], p_premises_count integer[], p_stage_application_created text[]) returns jsonb [plpgsql, volatile, set search_path=public, pg_temp]:
 declare
     v_answer   jsonb;
     v_metrics  jsonb;
+    v_before   jsonb;
+    v_audit    jsonb;
 begin
     v_answer := fn_projects_import_stage(p_tenant_id, p_source, p_batch_id, p_batch_checksum,
                                          p_checksum_version, p_raw,
                                          coalesce(cardinality(p_stage_application), 0),
                                          p_correlation_id, p_validation);
     if v_answer is not null then
-        return v_answer;
+        return fn_import_batch_resent(p_tenant_id, v_answer);  -- audit hook (0037)
     end if;
-    v_metrics := fn_projects_import_merge_columns(
-        p_tenant_id, p_source, p_batch_id, p_correlation_id, p_stage_application,
-        p_delivery_partner, p_developer_class, p_relationship_manager, p_deployment_specialist,
-        p_rm_preferred_username, p_residential, p_commercial, p_essential, p_premises_count,
-        p_stage_application_created);
+    -- audit hook (0037): merge in a savepoint, measure, roll back and hold when over a limit
+    v_before := fn_import_audit_before(p_tenant_id, p_stage_application);
+    begin
+        v_metrics := fn_projects_import_merge_columns(
+            p_tenant_id, p_source, p_batch_id, p_correlation_id, p_stage_application,
+            p_delivery_partner, p_developer_class, p_relationship_manager,
+            p_deployment_specialist, p_rm_preferred_username, p_residential, p_commercial,
+            p_essential, p_premises_count, p_stage_application_created);
+        v_audit := fn_import_audit_after(p_tenant_id, v_before, v_metrics);
+        if (v_audit ->> 'held')::boolean then
+            raise exception 'batch held by its audit' using errcode = 'PIHLD';
+        end if;
+    exception when sqlstate 'PIHLD' then
+        return fn_import_batch_hold(p_tenant_id, p_batch_id, v_metrics, v_audit);
+    end;
+    -- end of audit hook
     return jsonb_build_object('outcome', 'merged', 'batch_id', p_batch_id,
-                              'staging_id', v_metrics -> 'staging_id', 'metrics', v_metrics);
+                              'staging_id', v_metrics -> 'staging_id', 'metrics', v_metrics,
+                              'audit', v_audit);
 end
 
 function public.fn_projects_import_try_lock(p_tenant_id text) returns boolean [sql, volatile]:
@@ -2430,6 +2902,34 @@ declare
     v_resolved  integer;
     v_loose     integer;
 begin
+    -- The problems and loose occurrences the steps below resolve, locked up front in id order:
+    -- an operator's bulk action on them waits, or is waited for, never both. Same conditions
+    -- as the updates (only an operator's resolve changes the set meanwhile: it shrinks it).
+    perform fn_import_problems_lock(array(
+        select pr.id
+          from import_problems pr
+          join projects p
+            on pr.tenant_id = p.tenant_id and pr.project_key = p.stage_application
+         where pr.status <> 'resolved'
+           and (p_tenant_id is null or p.tenant_id = p_tenant_id)
+           and (p_project_keys is null or p.stage_application = any (p_project_keys))
+           and not exists (
+                select 1
+                  from fn_import_anomaly_misses(p.delivery_partner, p.deployment_specialist,
+                                                p.relationship_manager, p.rm_preferred_username,
+                                                p.partner_org, p.ds_username, p.rm_username) m
+                 where m.anomaly_type = pr.anomaly_type
+                   and fn_directory_key(m.unknown_value) = pr.unknown_key)));
+    perform fn_import_anomalies_lock(array(
+        select ia.id
+          from import_anomalies ia
+          join projects p
+            on ia.tenant_id = p.tenant_id and ia.project_key = p.stage_application
+         where ia.problem_id is null and ia.status <> 'resolved'
+           and (p_tenant_id is null or p.tenant_id = p_tenant_id)
+           and (p_project_keys is null or p.stage_application = any (p_project_keys))
+           and not fn_import_anomaly_applies(ia.anomaly_type, p)));
+
     with fixed as (
         update import_problems pr
            set status = 'resolved', resolved_at = now(), resolved_by = 'system',
@@ -2661,6 +3161,20 @@ begin
     return null;
 end
 
+function public.fn_tenant_audits_for_operator() returns TABLE(tenant_id text, audit jsonb, held_batches integer, oldest_held_at timestamp with time zone) [plpgsql, stable, security definer, set search_path=public, pg_temp]:
+#variable_conflict use_column
+begin
+    perform fn_require_operator();
+    return query
+        select t.tenant_id, fn_import_audit_limits(t.tenant_id),
+               (select count(*)::integer from staging_imports s
+                 where s.tenant_id = t.tenant_id and s.batch_state = 'held'),
+               (select min(s.created_at) from staging_imports s
+                 where s.tenant_id = t.tenant_id and s.batch_state = 'held')
+          from tenants t
+         order by t.tenant_id;
+end
+
 function public.fn_tenant_expected_at(p_now timestamp with time zone, p_tz text, p_schedule time without time zone, p_days integer[]) returns timestamp with time zone [sql, stable]:
 select max((d::date + p_schedule) at time zone p_tz)
       from generate_series(((p_now at time zone p_tz)::date - 7)::timestamp,
@@ -2744,6 +3258,21 @@ begin
          order by t.tenant_id;
 end
 
+function public.fn_tenant_set_audit(p_tenant_id text, p_enabled boolean, p_max_ended_share numeric, p_max_anomaly_share numeric, p_max_changed_share numeric, p_min_rows integer) returns jsonb [plpgsql, volatile, set search_path=public, pg_temp]:
+begin
+    update tenants
+       set audit_enabled = coalesce(p_enabled, audit_enabled),
+           audit_max_ended_share = coalesce(p_max_ended_share, audit_max_ended_share),
+           audit_max_anomaly_share = coalesce(p_max_anomaly_share, audit_max_anomaly_share),
+           audit_max_changed_share = coalesce(p_max_changed_share, audit_max_changed_share),
+           audit_min_rows = coalesce(p_min_rows, audit_min_rows)
+     where tenant_id = p_tenant_id;
+    if not found then
+        raise exception 'no tenant %', p_tenant_id using errcode = 'no_data_found';
+    end if;
+    return fn_import_audit_limits(p_tenant_id);
+end
+
 function public.fn_tenant_set_paused(p_tenant_id text, p_paused boolean, p_reason text) returns jsonb [plpgsql, volatile, security definer, set search_path=public, pg_temp]:
 declare
     v_actor text := coalesce(nullif(btrim(auth.jwt() ->> 'sub'), ''), 'unknown');
@@ -2783,6 +3312,7 @@ policy public.ds_directory.operators_read: permissive for select to authenticate
 policy public.ds_directory.service_role_all: permissive for all to service_role using true with check true
 policy public.import_anomalies.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
 policy public.import_anomalies.service_role_all: permissive for all to service_role using true with check true
+policy public.import_batch_decisions.service_role_all: permissive for all to service_role using true with check true
 policy public.import_problem_events.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
 policy public.import_problem_events.service_role_all: permissive for all to service_role using true with check true
 policy public.import_problems.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
@@ -2850,6 +3380,7 @@ grant execute on function public.fn_directory_person_set(text, text, text, text,
 grant execute on function public.fn_directory_person_set(text, text, text, text, boolean, bigint) to service_role
 grant execute on function public.fn_directory_suggestions(text, text, text, integer) to authenticated
 grant execute on function public.fn_directory_suggestions(text, text, text, integer) to service_role
+grant execute on function public.fn_import_anomalies_lock(bigint[]) to service_role
 grant execute on function public.fn_import_anomaly_applies(text, projects) to authenticated
 grant execute on function public.fn_import_anomaly_applies(text, projects) to service_role
 grant execute on function public.fn_import_anomaly_misses(text, text, text, text, text, text, text) to authenticated
@@ -2858,11 +3389,27 @@ grant execute on function public.fn_import_anomaly_misses(text, text, text, text
 grant execute on function public.fn_import_anomaly_subject(text, text, text, text, text) to authenticated
 grant execute on function public.fn_import_anomaly_subject(text, text, text, text, text) to public
 grant execute on function public.fn_import_anomaly_subject(text, text, text, text, text) to service_role
+grant execute on function public.fn_import_audit_after(text, jsonb, jsonb) to service_role
+grant execute on function public.fn_import_audit_before(text, text[]) to service_role
+grant execute on function public.fn_import_audit_limits(text) to service_role
+grant execute on function public.fn_import_batch_diff(text, uuid, jsonb) to service_role
+grant execute on function public.fn_import_batch_for_operator(bigint) to authenticated
+grant execute on function public.fn_import_batch_for_operator(bigint) to service_role
+grant execute on function public.fn_import_batch_hold(text, uuid, jsonb, jsonb) to service_role
+grant execute on function public.fn_import_batch_overtaken(text, uuid) to service_role
+grant execute on function public.fn_import_batch_problems_lock(text) to service_role
+grant execute on function public.fn_import_batch_publish(text, uuid, jsonb, text) to service_role
+grant execute on function public.fn_import_batch_reject(text, uuid, text, text) to service_role
+grant execute on function public.fn_import_batch_resent(text, jsonb) to service_role
+grant execute on function public.fn_import_batch_state(text, uuid) to authenticated
+grant execute on function public.fn_import_batch_state(text, uuid) to service_role
 grant execute on function public.fn_import_get(bigint) to authenticated
 grant execute on function public.fn_import_get(bigint) to service_role
+grant execute on function public.fn_import_problems_lock(bigint[]) to service_role
+grant execute on function public.fn_import_projects_snapshot(text, text[]) to service_role
 grant execute on function public.fn_import_retention_cron_job() to service_role
-grant execute on function public.fn_imports_for_operator(text, integer, timestamp with time zone, timestamp with time zone, bigint, integer) to authenticated
-grant execute on function public.fn_imports_for_operator(text, integer, timestamp with time zone, timestamp with time zone, bigint, integer) to service_role
+grant execute on function public.fn_imports_for_operator(text, integer, timestamp with time zone, timestamp with time zone, bigint, integer, text) to authenticated
+grant execute on function public.fn_imports_for_operator(text, integer, timestamp with time zone, timestamp with time zone, bigint, integer, text) to service_role
 grant execute on function public.fn_is_admin() to authenticated
 grant execute on function public.fn_is_admin() to service_role
 grant execute on function public.fn_is_operator() to authenticated
@@ -2885,6 +3432,8 @@ grant execute on function public.fn_problems_check_filters(text[], text[], text[
 grant execute on function public.fn_problems_check_filters(text[], text[], text[], integer) to service_role
 grant execute on function public.fn_problems_for_operator(text, text[], text[], text[], uuid[], text, boolean, text, timestamp with time zone, bigint, integer) to authenticated
 grant execute on function public.fn_problems_for_operator(text, text[], text[], text[], uuid[], text, boolean, text, timestamp with time zone, bigint, integer) to service_role
+grant execute on function public.fn_problems_set_status(bigint[], text, text) to authenticated
+grant execute on function public.fn_problems_set_status(bigint[], text, text) to service_role
 grant execute on function public.fn_projects_import_lock(text) to service_role
 grant execute on function public.fn_projects_import_lock_key(text) to service_role
 grant execute on function public.fn_projects_import_merge(text, text, uuid, jsonb, uuid) to service_role
@@ -2913,6 +3462,8 @@ grant execute on function public.fn_require_admin() to authenticated
 grant execute on function public.fn_require_admin() to service_role
 grant execute on function public.fn_require_operator() to authenticated
 grant execute on function public.fn_require_operator() to service_role
+grant execute on function public.fn_tenant_audits_for_operator() to authenticated
+grant execute on function public.fn_tenant_audits_for_operator() to service_role
 grant execute on function public.fn_tenant_expected_at(timestamp with time zone, text, time without time zone, integer[]) to authenticated
 grant execute on function public.fn_tenant_expected_at(timestamp with time zone, text, time without time zone, integer[]) to service_role
 grant execute on function public.fn_tenant_last_success_at(text) to authenticated
@@ -2921,6 +3472,7 @@ grant execute on function public.fn_tenant_pause(text, text, text) to service_ro
 grant execute on function public.fn_tenant_resume(text, text) to service_role
 grant execute on function public.fn_tenant_secrets_for_operator() to authenticated
 grant execute on function public.fn_tenant_secrets_for_operator() to service_role
+grant execute on function public.fn_tenant_set_audit(text, boolean, numeric, numeric, numeric, integer) to service_role
 grant execute on function public.fn_tenant_set_paused(text, boolean, text) to authenticated
 grant execute on function public.fn_tenant_set_paused(text, boolean, text) to service_role
 grant execute on function public.fn_tenants_status_for_operator() to authenticated
@@ -2943,6 +3495,7 @@ grant select on table public.ds_directory to authenticated
 grant delete, insert, select, update on table public.ds_directory to service_role
 grant select on table public.import_anomalies to authenticated
 grant delete, insert, select, update on table public.import_anomalies to service_role
+grant delete, insert, select, update on table public.import_batch_decisions to service_role
 grant select on table public.import_problem_events to authenticated
 grant delete, insert, select, update on table public.import_problem_events to service_role
 grant select on table public.import_problems to authenticated

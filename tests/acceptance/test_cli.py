@@ -263,3 +263,27 @@ def test_parallel_verbs_on_a_fresh_embedded_home(embedded_home) -> None:
 def test_an_invalid_setting_is_one_line_naming_the_variable(env, variable, value) -> None:
     result = run_cli({**env, variable: value}, "tenant", "list")
     assert_one_line_error(result, "invalid configuration", variable)
+
+
+@pytest.mark.parametrize(("kind", "text", "lines", "names"), [
+    ("ds", "preferred_username,display_name,active\nann  smith,Ann,true\nbob,Bob,true\n"
+           "Ann Smith,Ann S,true\n", "lines 2 and 4", ("'ann  smith'", "'Ann Smith'")),
+    ("rm", "display_name,preferred_username,active\nAnn,ann\tsmith,true\nAnn 2,ANN SMITH,true\n",
+     "lines 2 and 3", ("preferred_username",)),
+    ("partners", "alias,canonical\nFulton  Hogan,FH Pty\nFULTON HOGAN,FH Pty\n",
+     "lines 2 and 3", ("alias",)),
+    ("ds", "preferred_username\njdoe\nJDOE\n", "lines 2 and 3", ("'jdoe'", "'JDOE'")),
+])
+def test_directory_import_refuses_rows_the_database_would_find_equal(
+        env, db, tmp_path, kind, text, lines, names) -> None:
+    """Two lines with the same key by fn_directory_key (case, inner whitespace) are one row
+    to the database: the file is refused before any write, exit 2, naming both lines."""
+    run_cli(env, "tenant", "add", "TELCO")
+    path = tmp_path / f"{kind}.csv"
+    path.write_text(text)
+    result = run_cli(env, "directory", "import", kind, str(path), "--tenant", "TELCO")
+    assert result.returncode == 2, result.stderr
+    assert_one_line_error(result, lines, *names)
+    assert "the database refused" not in result.stderr
+    table = {"ds": "ds_directory", "rm": "rm_directory", "partners": "partner_normalization"}
+    assert db.execute(f"select count(*) as n from {table[kind]}").fetchone()["n"] == 0

@@ -50,6 +50,17 @@ def test_503_twice_then_200_backs_off_1x_then_2x(send_cli, fault_server, tmp_pat
     assert "attempts 3" in result.stdout
 
 
+def test_503_retry_after_a_deadlock_is_sent_again(send_cli, fault_server, tmp_path) -> None:
+    """The service's answer to a transaction rolled back for a concurrent one (SQLSTATE
+    40P01/40001): 503 `retry` with Retry-After; `send` waits that long and sends again."""
+    fault_server.script = [error(503, "retry", Retry_After="1")]
+    result = _send(send_cli, fault_server, write_csv(tmp_path / "a.csv", rows(2)), *FAST)
+    assert result.exit_code == 0, result.stderr
+    assert len(fault_server.attempts) == 2
+    assert 1.0 <= fault_server.gaps()[0] < 1.0 + SLACK
+    assert "got 503 retry" in result.stderr
+
+
 def test_connection_reset_is_retried(send_cli, fault_server, tmp_path) -> None:
     fault_server.script = [RESET]
     result = _send(send_cli, fault_server, write_csv(tmp_path / "a.csv", rows(2)), *FAST)

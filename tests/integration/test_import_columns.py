@@ -94,6 +94,9 @@ def _without_staging_id(metrics: dict[str, Any]) -> dict[str, Any]:
 
 def test_columns_and_jsonb_rows_merge_alike(db, database_url, tenant, directories) -> None:
     rng = random.Random(33)
+    # the random second day changes most assignments: the audit (0037) would hold it; this
+    # compares the two merges, so it is off
+    db.execute("select fn_tenant_set_audit('TELCO', false)")
     days = [batch(_rows(rng, 300, day), batch_id=f"day-{day}") for day in (1, 2)]
     days[1]["rows"] = days[1]["rows"][:250]             # and some projects are not sent again
 

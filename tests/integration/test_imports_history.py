@@ -16,7 +16,7 @@ from tests.support.pages import rerun_batch
 IMPORT_FIELDS = {"id", "tenant_id", "received_at", "request_batch_id", "batch_id", "source",
                  "status", "error_code", "rows", "inserted_projects", "updated_projects",
                  "unchanged_projects", "anomalies_count", "parse_ms", "merge_ms",
-                 "correlation_id", "replayed"}
+                 "correlation_id", "replayed", "batch_state"}
 
 
 def operator(role: str = "operator") -> dict[str, str]:

@@ -17,7 +17,7 @@ from tests.support import as_user, batch, bearer, create_tenant, project_row, us
 pytestmark = pytest.mark.engine  # the admin-only pause RPC
 
 STATUS_FIELDS = {"tenant_id", "timezone", "last_success_at", "late", "paused",
-                 "paused_reason", "paused_at"}
+                 "paused_reason", "paused_at", "audit", "held", "freshness"}
 
 
 def user(role: str = "operator") -> dict[str, str]:

@@ -10,13 +10,15 @@ from importlib import resources
 
 import psycopg
 import pytest
+from psycopg.rows import dict_row
 
-from projects_import.db import migrations
+from projects_import.db import migrations, snapshot
 from projects_import.db.connection import Database
-from tests.migration.test_schema import RELEASED
+from tests.migration.test_schema import RELEASED, is_supabase
 
 DEFINITIONS = resources.files("projects_import") / "sql" / "definitions"
-_CREATES = re.compile(r"\bcreate\s+(?:or\s+replace\s+)?(function|view|policy)\b", re.IGNORECASE)
+_CREATES = re.compile(r"\bcreate\s+(?:or\s+replace\s+)?(function|view|policy)\b"
+                      r"|\b(?:grant|revoke)\b[^;]*?\bon\s+function\b", re.IGNORECASE)
 
 
 @pytest.fixture
@@ -87,8 +89,11 @@ def test_each_function_view_and_policy_is_defined_in_exactly_one_file(database_u
 
 def test_versioned_migrations_after_the_release_define_no_function_view_or_policy() -> None:
     """Since the definitions folder, a migration keeps tables, columns, indexes, data moves
-    and drops; a function, view or policy changes in its definition file."""
+    and drops; a function, view or policy (and a function's grants, which its definition file
+    sets exactly and would undo) changes in its definition file."""
     last_release = max(RELEASED)
+    assert _CREATES.search(next(m.sql for m in migrations.available() if m.version == "0033")), \
+        "the pattern recognises a migration that defines functions"
     offenders = [f"{m.version}_{m.name}: {match.group(0)}"
                  for m in migrations.available() if m.version > last_release
                  for match in [_CREATES.search(m.sql)] if match]
@@ -135,6 +140,10 @@ def test_a_new_migration_applies_every_definition_again(migrated_url) -> None:
     assert migrations.migrate(migrated_url) == [d.version for d in migrations.definitions()]
     _, views, _ = catalog(migrated_url)
     assert "vw_tenant_freshness" in views
+    # applied twice, every definition leaves the same catalog, privileges included
+    with psycopg.connect(migrated_url, row_factory=dict_row) as conn:
+        if not is_supabase(conn):  # whose auth schema is its own
+            assert snapshot.dump(conn) == snapshot.committed()
 
 
 def test_a_database_migrated_by_a_newer_version_keeps_its_definitions(migrated_url) -> None:

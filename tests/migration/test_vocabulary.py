@@ -94,3 +94,33 @@ def test_tenant_id_pattern_is_written_once_in_python() -> None:
     assert writers == ["vocabulary.py"]
     documented = {p["name"]: p["schema"].get("pattern", "") for p in _ANOMALY_PARAMETERS}
     assert body in documented["tenant"]
+
+
+# Strings on which a hand-written copy of fn_directory_key would most likely drift: every
+# kind of whitespace PostgreSQL's `\s` does or does not match, case beyond ASCII (U+0130,
+# a final sigma), blanks.
+TRICKY_KEYS = [
+    "Ann Smith", "  Ann   Smith  ", "ann\tsmith", "ANN\t \tSMITH", "ann\nsmith", "ann\r\nsmith",
+    "ann\x0bsmith", "ann\x0csmith", "ann\u00a0smith", "\u00a0ann smith\u00a0", "ann\u2007smith",
+    "ann\u202fsmith", "ann\u2002smith", "ann\u2003\u2009smith", "ann\u3000smith",
+    "ann\u1680smith", "ann\u2028smith", "ann\u205fsmith", "ann\u200bsmith", "ann\x85smith",
+    "ann\x1csmith", "ann\x1fsmith", "\u00c0NN SM\u00cfTH", "\u0130stanbul",
+    "\u039f\u0394\u03a5\u03a3\u03a3\u0395\u03a5\u03a3", "STRASSE", "Stra\u00dfe", "\u01c5emal",
+    "\u216b", "\uff21\uff2e\uff2e", "", " ", "\t\n", "\u3000", "\u00a0", "a", "  x  ",
+]
+
+
+def test_directory_key_is_fn_directory_key(db) -> None:
+    """The one Python rule (every reader's) equals SQL's on each tricky string."""
+    ctype = db.execute("select datctype from pg_database where datname = current_database()"
+                       ).fetchone()["datctype"]
+    cases = TRICKY_KEYS if ctype not in ("C", "POSIX") else [t for t in TRICKY_KEYS
+                                                          if t.isascii()]
+    rows = db.execute("select v, public.fn_directory_key(v) as k from unnest(%s::text[]) v",
+                      (cases,)).fetchall()
+    assert len(rows) == len(cases)
+    mismatches = [(r["v"], r["k"], vocabulary.directory_key(r["v"])) for r in rows
+                  if r["k"] != vocabulary.directory_key(r["v"])]
+    assert mismatches == []
+    assert vocabulary.directory_key(None) is None
+    assert vocabulary.directory_key("  ANN \t  Smith ") == "ann smith"

@@ -4,6 +4,7 @@ the signed-in user's claims, so the database refuses a viewer as well as this co
 
 from __future__ import annotations
 
+import hmac
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -12,10 +13,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import QueryParams
 
-from projects_import.api.deps import ImportHistoryDep, TenantStatusDep, UsersDep
+from projects_import.api.deps import ImportHistoryDep, ReviewDep, TenantStatusDep, UsersDep
 from projects_import.api.routes.dashboard import (
     _denied,
     _page,
+    _read_form,
     _redirect,
     _refused,
     _signed_in,
@@ -23,13 +25,21 @@ from projects_import.api.routes.dashboard import (
 )
 from projects_import.cursor import InvalidCursor
 from projects_import.dashboard.local_time import local_time
-from projects_import.errors import Forbidden
-from projects_import.imports.history import ImportFilter, ImportHistory, ImportNotFound
+from projects_import.errors import Forbidden, NotFound
+from projects_import.imports.history import (
+    BATCH_STATES,
+    ImportFilter,
+    ImportHistory,
+    ImportNotFound,
+)
+from projects_import.imports.review import NotHeld, actor_of
 from projects_import.tenants import TENANT_ID
 from projects_import.users import User
 from projects_import.vocabulary import OPERATOR_ROLES
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
+
+ADMIN = "admin"
 
 PAGE_SIZE = 50
 STATUS_CHOICES = (200, 400, 401, 413, 422, 423, 429, 500)
@@ -44,8 +54,12 @@ class BadFilter(ValueError):
 def _selection(params: QueryParams,
                history: ImportHistory) -> tuple[ImportFilter, dict[str, str]]:
     """The filter from the query string, and the values to show back in the form."""
-    shown = {name: params.get(name, "").strip() for name in ("tenant", "status", "since")}
+    shown = {name: params.get(name, "").strip()
+             for name in ("tenant", "status", "since", "batch_state")}
     tenant = shown["tenant"] or None
+    batch_state = shown["batch_state"] or None
+    if batch_state is not None and batch_state not in BATCH_STATES:
+        raise BadFilter(f"batch state must be one of {', '.join(BATCH_STATES)}")
     if tenant is not None and not TENANT_ID.match(tenant):
         raise BadFilter("tenant must be a tenant id")
     status = None
@@ -67,7 +81,7 @@ def _selection(params: QueryParams,
     except InvalidCursor as exc:
         raise BadFilter("the page link is not valid; start again from the first page") from exc
     return ImportFilter(tenant=tenant, status=status, since=since, after=after,
-                        limit=PAGE_SIZE), shown
+                        limit=PAGE_SIZE, batch_state=batch_state), shown
 
 
 async def signed_in_operator(request: Request, users: UsersDep) -> tuple[User, str] | Response:
@@ -95,6 +109,7 @@ async def imports_page(request: Request, users: UsersDep, history: ImportHistory
     try:
         tenants = await tenant_status.status(user.claims)
         page = await history.page(user.claims, selection)
+        held = await _held(history, user.claims, selection.tenant)
     except Forbidden:  # the database refused this role too
         return _denied(user, token)
     zones = {row["tenant_id"]: row["timezone"] for row in tenants}
@@ -105,12 +120,30 @@ async def imports_page(request: Request, users: UsersDep, history: ImportHistory
     return _page("imports.html", title="Imports", section="imports", user=user,
                  csrf=csrf_token(token), tenants=tenants, rows=page.rows, zones=zones,
                  shown=shown, statuses=STATUS_CHOICES, next_link=next_link,
-                 first_page=selection.after is None, local=local_time)
+                 first_page=selection.after is None, local=local_time, held=held,
+                 batch_states=BATCH_STATES, is_admin=user.role == ADMIN)
+
+
+async def _held(history: ImportHistory, claims: dict[str, Any],
+                tenant: str | None) -> list[dict[str, Any]]:
+    """The held batches (their first request each), with their audit findings."""
+    page = await history.page(claims, ImportFilter(tenant=tenant, batch_state="held",
+                                                   limit=PAGE_SIZE))
+    held: dict[str, dict[str, Any]] = {}
+    for row in page.rows:  # newest first: the last one seen is the request that staged it
+        held[str(row["batch_id"])] = row
+    rows = []
+    for row in held.values():
+        detail = await history.get(claims, int(row["id"]))
+        audit = (detail["batch"] or {}).get("audit") or {}
+        rows.append({**row, "findings": audit.get("findings") or []})
+    return rows
 
 
 @router.get("/dashboard/imports/{import_id}")
 async def import_detail_page(request: Request, users: UsersDep, history: ImportHistoryDep,
-                             tenant_status: TenantStatusDep, import_id: str) -> Response:
+                             tenant_status: TenantStatusDep, review: ReviewDep,
+                             import_id: str) -> Response:
     signed_in = await signed_in_operator(request, users)
     if isinstance(signed_in, Response):
         return signed_in
@@ -125,9 +158,77 @@ async def import_detail_page(request: Request, users: UsersDep, history: ImportH
     except ImportNotFound as exc:
         return _refused(exc.message, 404)
     zone = next((t["timezone"] for t in tenants if t["tenant_id"] == row["tenant_id"]), "UTC")
+    diff = None
+    if user.role == ADMIN and row["batch_state"] == "held":
+        page = request.query_params.get("page", "1")
+        number = int(page) if page.isdigit() and 0 < int(page) < 10**6 else 1
+        diff = await review.diff(int(import_id), page=number)
+    done = request.query_params.get("done", "")
+    flash = f"Batch {done}." if done in ("published", "superseded", "rejected") else None
     return _page("import_detail.html", title=f"Import request {row['id']}", section="imports",
                  user=user, csrf=csrf_token(token), row=row, zone=zone, local=local_time,
-                 metrics=_metric_rows(row), reruns=_reruns(row))
+                 metrics=_metric_rows(row), reruns=_reruns(row), diff=diff, flash=flash,
+                 decisions=_decisions(row))
+
+
+def _decisions(row: dict[str, Any]) -> list[dict[str, Any]]:
+    """The batch's decisions with `decided_at` as a time (jsonb holds it as text)."""
+    found = []
+    for decision in (row.get("batch") or {}).get("decisions") or []:
+        at = decision.get("decided_at")
+        try:
+            moment = datetime.fromisoformat(at) if isinstance(at, str) else None
+        except ValueError:
+            moment = None
+        found.append({**decision, "decided_at": moment})
+    return found
+
+
+async def _decide(request: Request, users: UsersDep, review: ReviewDep, import_id: str,
+                  publish: bool) -> Response:
+    """Publish or reject a held batch from the console (admins; the form's CSRF token)."""
+    user, token = await _signed_in(request, users)
+    if user is None:
+        return _redirect("/login")
+    form = await _read_form(request)
+    if isinstance(form, Response):
+        return form
+    if not hmac.compare_digest(form.get("csrf", ""), csrf_token(token)):
+        return _refused("the form is stale or forged: reload the import's page and try again")
+    if user.role not in OPERATOR_ROLES:
+        return _denied(user, token)
+    if user.role != ADMIN:
+        return _refused("publishing and rejecting a held batch is for the admin role")
+    if not re.fullmatch(r"[0-9]{1,18}", import_id) or int(import_id) < 1:
+        return _refused("an import request's id is a positive whole number", 404)
+    reason = form.get("reason", "").strip()
+    if not publish and not reason:
+        return _refused("a rejection needs a reason: say what is wrong with the export", 400)
+    if len(reason) > 500:
+        return _refused("the reason is longer than 500 characters", 400)
+    try:
+        if publish:
+            result = await review.publish(int(import_id), actor_of(user.claims))
+        else:
+            result = await review.reject(int(import_id), reason, actor_of(user.claims))
+    except NotHeld as exc:
+        return _refused(exc.message, 409)
+    except NotFound as exc:
+        return _refused(exc.message, 404)
+    done = QueryParams({"done": result["batch_state"]})
+    return _redirect(f"/dashboard/imports/{import_id}?{done}#batch")
+
+
+@router.post("/dashboard/imports/{import_id}/publish")
+async def publish_batch(request: Request, users: UsersDep, review: ReviewDep,
+                        import_id: str) -> Response:
+    return await _decide(request, users, review, import_id, True)
+
+
+@router.post("/dashboard/imports/{import_id}/reject")
+async def reject_batch(request: Request, users: UsersDep, review: ReviewDep,
+                       import_id: str) -> Response:
+    return await _decide(request, users, review, import_id, False)
 
 
 def _reruns(row: dict[str, Any]) -> list[dict[str, Any]]:

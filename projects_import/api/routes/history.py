@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from projects_import.api.deps import ImportHistoryDep, OperatorClaims
+from projects_import.api.deps import AdminClaims, ImportHistoryDep, OperatorClaims, ReviewDep
 from projects_import.api.errors import ApiError
 from projects_import.api.params import StrictParameters
 from projects_import.imports.history import (
+    BATCH_STATES,
     DEFAULT_LIMIT,
     DETAIL_FIELDS,
     IMPORT_FIELDS,
@@ -24,6 +25,7 @@ from projects_import.imports.history import (
     ImportFilter,
     public_row,
 )
+from projects_import.imports.review import actor_of
 from projects_import.vocabulary import TENANT_ID
 
 router = APIRouter(tags=["imports"])
@@ -54,6 +56,7 @@ class ImportHistoryRow(BaseModel):
     merge_ms: float | None
     correlation_id: uuid.UUID
     replayed: bool
+    batch_state: str | None
 
 
 class ImportHistoryPage(BaseModel):
@@ -82,6 +85,14 @@ class ImportHistoryDetail(ImportHistoryRow):
     reruns: list[dict[str, Any]]
     violations_total: int | None
     violations_summary: ViolationsSummary | None
+    batch: dict[str, Any] | None
+
+
+class RejectBody(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+BatchState = Literal["merged", "held", "published", "rejected", "superseded"]
 
 
 @router.get("/imports", summary="Import requests, newest first (operators and admins)",
@@ -103,6 +114,9 @@ async def list_imports(
         description="next_cursor of the previous page", max_length=200)] = None,
     limit: Annotated[int, Query(description=f"rows per page, 1..{MAX_LIMIT}",
                                 ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    batch_state: Annotated[BatchState | None, Query(
+        description="only requests whose staged batch is in this state: "
+                    + ", ".join(BATCH_STATES))] = None,
 ) -> dict[str, Any]:
     raw_since = request.query_params.get("since", "").strip()
     if raw_since and raw_since.lstrip("+-").replace(".", "", 1).isdigit():
@@ -113,7 +127,7 @@ async def list_imports(
         since = since.replace(tzinfo=UTC)
     after = history.after(cursor) if cursor else None
     selection = ImportFilter(tenant=tenant, status=status, since=since, after=after,
-                             limit=limit)
+                             limit=limit, batch_state=batch_state)
     if tenant:
         request.state.log_fields["tenant_id"] = tenant
     page = await history.page(claims, selection)
@@ -134,3 +148,33 @@ async def get_import(
     row = await history.get(claims, import_id)
     request.state.log_fields["tenant_id"] = row["tenant_id"]
     return public_row(row, DETAIL_FIELDS)
+
+
+_ImportId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the request's id")]
+
+
+@router.post("/imports/{import_id}/publish", summary="Publish a held batch (admins)",
+             responses=_NOT_FOUND)
+async def publish_import(request: Request, review: ReviewDep, claims: AdminClaims,
+                         import_id: _ImportId) -> dict[str, Any]:
+    result = await review.publish(import_id, actor_of(claims))
+    request.state.log_fields["batch_id"] = str(result["batch_id"])
+    return result
+
+
+@router.post("/imports/{import_id}/reject", summary="Reject a held batch (admins)",
+             responses=_NOT_FOUND)
+async def reject_import(request: Request, review: ReviewDep, claims: AdminClaims,
+                        import_id: _ImportId, body: RejectBody) -> dict[str, Any]:
+    if not body.reason.strip():
+        raise ApiError(422, "invalid_parameters", "reason: must not be blank")
+    result = await review.reject(import_id, body.reason.strip(), actor_of(claims))
+    request.state.log_fields["batch_id"] = str(result["batch_id"])
+    return result
+
+
+@router.get("/imports/{import_id}/diff", summary="What publishing a held batch would change "
+            "(admins)", responses=_NOT_FOUND)
+async def diff_import(review: ReviewDep, claims: AdminClaims, import_id: _ImportId,
+                      page: Annotated[int, Query(ge=1, le=100000)] = 1) -> dict[str, Any]:
+    return await review.diff(import_id, page=page)

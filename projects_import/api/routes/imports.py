@@ -10,8 +10,9 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
+from projects_import.alerting.held import alert_held_later
 from projects_import.api.body import discard_body, read_body
 from projects_import.api.deps import Services, ServicesDep
 from projects_import.api.errors import ApiError, bearer_token, correlation_id_of
@@ -34,7 +35,8 @@ router = APIRouter(tags=["import"])
 
 
 @router.post("/import-projects", summary="Import one batch of projects")
-async def import_projects(request: Request, services: ServicesDep) -> dict[str, Any]:
+async def import_projects(request: Request, response: Response,
+                          services: ServicesDep) -> dict[str, Any]:
     fields: dict[str, Any] = request.state.log_fields
     try:
         result = await _run_import(request, services, fields)
@@ -62,10 +64,25 @@ async def import_projects(request: Request, services: ServicesDep) -> dict[str, 
         org_memberships_upserted=metrics["org_memberships_upserted"],
         user_memberships_upserted=metrics["user_memberships_upserted"],
         anomalies_count=metrics["anomalies_count"], replayed=result.replayed,
-        merge_ms=round(result.merge_ms, 2), staging_id=metrics.get("staging_id"),
+        merge_ms=round(result.merge_ms, 2),
+        staging_id=None if result.dry_run else metrics.get("staging_id"),
     )
-    await _finish(request, services, fields, 200)
+    status = 202 if result.held and not result.dry_run else 200
+    await _finish(request, services, fields, status)
+    if status == 202:
+        response.status_code = 202
+        if not result.replayed:  # held now: tell the webhooks (a re-send is suppressed too)
+            alert_held_later(services.db, services.settings, result.tenant_id,
+                             str(result.batch_id), result.audit or {}, metrics)
     return result.as_dict()
+
+
+def _dry_run(request: Request) -> bool:
+    """`?dry_run=true` (SPEC §10): run the import in a transaction that is rolled back."""
+    value = request.query_params.get("dry_run", "false").strip().lower()
+    if value not in ("true", "false", "1", "0"):
+        raise ApiError(400, "invalid_parameters", "dry_run: must be true or false")
+    return value in ("true", "1")
 
 
 async def _run_import(request: Request, services: Services,
@@ -101,10 +118,13 @@ async def _read_and_submit(request: Request, services: Services, fields: dict[st
     body, received = await read_body(request, settings.max_body_bytes,
                                      settings.body_timeout_seconds)
     fields["bytes"] = received
+    dry_run = _dry_run(request)
+    if dry_run:
+        fields["dry_run"] = True
     probe = await services.imports.replay_by_digest(tenant_id, ReceivedRequest(
         media, body, request.query_params, request.headers.get("x-correlation-id"),
         uuid.UUID(correlation_id_of(request))), max_rows=settings.max_rows)
-    if probe.replay is not None:  # an exact re-send: answered before the body is decoded
+    if probe.replay is not None and not dry_run:  # an exact re-send: answered before decoding
         return _replayed(request, fields, started, probe.replay)
     prepared = await workers.run(
         prepare, media, body, _envelope_parameters(request.query_params), tenant_id=tenant_id,
@@ -118,7 +138,7 @@ async def _read_and_submit(request: Request, services: Services, fields: dict[st
     request.state.correlation_id = str(batch.correlation_id)
     fields.update(batch_id=str(batch.batch_id), rows=batch.row_count, source=batch.source)
     fields["parse_ms"] = round((time.perf_counter() - started) * 1000, 2)
-    return await services.imports.submit(batch, request_digest=probe.digest)
+    return await services.imports.submit(batch, request_digest=probe.digest, dry_run=dry_run)
 
 
 def _replayed(request: Request, fields: dict[str, Any], started: float,

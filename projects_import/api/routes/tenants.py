@@ -27,6 +27,9 @@ class TenantFreshness(BaseModel):
     paused: bool
     paused_reason: str | None
     paused_at: datetime | None
+    audit: dict[str, Any]
+    held: bool
+    freshness: str
 
 
 class TenantsStatus(BaseModel):

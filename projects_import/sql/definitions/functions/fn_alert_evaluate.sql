@@ -81,6 +81,6 @@ end
 $$;
 
 select public.fn_privileges_set(
-    'function public.fn_alert_evaluate(integer, integer, numeric, integer, integer, text, text,'
-    ' timestamp with time zone)',
+    'function public.fn_alert_evaluate(integer, integer, numeric, integer, integer, text, text, '
+    'timestamp with time zone)',
     'execute', 'service_role');

@@ -92,6 +92,6 @@ end
 $$;
 
 select public.fn_privileges_set(
-    'function public.fn_alert_evaluate_judge(timestamptz, timestamptz, interval, timestamptz,'
-    ' numeric, integer, integer, text, text)',
+    'function public.fn_alert_evaluate_judge(timestamptz, timestamptz, interval, timestamptz, '
+    'numeric, integer, integer, text, text)',
     'execute', 'service_role');

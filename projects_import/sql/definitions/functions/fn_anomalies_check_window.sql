@@ -11,5 +11,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_anomalies_check_window(integer)', 'execute',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'function public.fn_anomalies_check_window(integer)',
+    'execute', 'authenticated', 'service_role');

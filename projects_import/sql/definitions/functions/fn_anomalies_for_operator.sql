@@ -13,8 +13,9 @@ create or replace function public.fn_anomalies_for_operator(
                                                        null::integer)
     $$;
 
-select public.fn_privileges_set('function public.fn_anomalies_for_operator(integer, text, text[])', 'execute',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'function public.fn_anomalies_for_operator(integer, text, text[])',
+    'execute', 'authenticated', 'service_role');
 
 -- fn_anomalies_for_operator(window, tenant, severities, limit): the newest anomalies of the
 -- last p_window_hours, optionally for one tenant and some severities, at most p_limit rows
@@ -65,10 +66,12 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_anomalies_for_operator(integer, text, text[], integer)', 'execute',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'function public.fn_anomalies_for_operator(integer, text, text[], integer)',
+    'execute', 'authenticated', 'service_role');
 
--- fn_anomalies_for_operator with the runbook's filters and a keyset cursor (see the header).
+-- fn_anomalies_for_operator with the runbook's filters (type, status, batch, project) and a
+-- keyset cursor: the previous page's last created_at and id.
 create or replace function public.fn_anomalies_for_operator(
     p_window_hours      integer,
     p_tenant            text,
@@ -128,5 +131,7 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_anomalies_for_operator(integer, text, text[], integer, text[], text[], uuid[], text, timestamp with time zone, bigint)', 'execute',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'function public.fn_anomalies_for_operator(integer, text, text[], integer, text[], text[], '
+    'uuid[], text, timestamp with time zone, bigint)',
+    'execute', 'authenticated', 'service_role');

@@ -21,5 +21,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_anomalies_stats(integer)', 'execute',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'function public.fn_anomalies_stats(integer)',
+    'execute', 'authenticated', 'service_role');

@@ -1,6 +1,8 @@
 -- fn_anomaly_set_status (0005) keeps its signature and answer; an anomaly with a problem is
 -- acknowledged/resolved through its problem (fn_problem_set_status), so every occurrence of
 -- that problem changes with it. SECURITY DEFINER like the 0010 lifecycle RPC.
+-- An anomaly without a problem is locked (`for update`) before its status is read, so a
+-- concurrent backfill's `resolved` is waited for and never overwritten.
 create or replace function public.fn_anomaly_set_status(p_id bigint, p_status text)
     returns table (id bigint, tenant_id text, status text, acknowledged_at timestamptz,
                    acknowledged_by text, resolved_at timestamptz)
@@ -19,7 +21,7 @@ begin
             using errcode = 'invalid_parameter_value';
     end if;
 
-    select a.status, a.problem_id into v_current, v_problem
+    select a.problem_id into v_problem
       from public.import_anomalies a
      where a.id = p_id;
     if not found then
@@ -36,6 +38,13 @@ begin
         return;
     end if;
 
+    select a.status into v_current
+      from public.import_anomalies a
+     where a.id = p_id
+       for update;
+    if not found then
+        raise exception 'no anomaly with id %', p_id using errcode = 'no_data_found';
+    end if;
     if v_current = 'resolved' and p_status = 'acknowledged' then
         raise exception 'anomaly % is already resolved; it cannot be acknowledged', p_id
             using errcode = 'object_not_in_prerequisite_state';
@@ -59,5 +68,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_anomaly_set_status(bigint, text)', 'execute',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'function public.fn_anomaly_set_status(bigint, text)',
+    'execute', 'authenticated', 'service_role');

@@ -13,8 +13,9 @@ create or replace function public.fn_business_time_add(
      where t.tenant_id = p_tenant_id
     $$;
 
-select public.fn_privileges_set('function public.fn_business_time_add(timestamp with time zone, numeric, text)', 'execute',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'function public.fn_business_time_add(timestamp with time zone, numeric, text)',
+    'execute', 'authenticated', 'service_role');
 
 -- fn_business_time_add (pure) — p_from plus p_hours of business time, counted on the wall
 -- clock of zone p_tz within [p_start, p_end) on ISO days p_days (1 = Monday). A start outside
@@ -77,5 +78,7 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_business_time_add(timestamp with time zone, numeric, text, time without time zone, time without time zone, integer[])', 'execute',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'function public.fn_business_time_add(timestamp with time zone, numeric, text, '
+    'time without time zone, time without time zone, integer[])',
+    'execute', 'authenticated', 'service_role');

@@ -35,5 +35,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_dashboard_membership_changes(integer, integer)', 'execute',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'function public.fn_dashboard_membership_changes(integer, integer)',
+    'execute', 'authenticated', 'service_role');

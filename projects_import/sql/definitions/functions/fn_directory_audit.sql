@@ -18,5 +18,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_directory_audit(text, text, text, jsonb, jsonb, bigint)', 'execute',
-                                variadic '{}'::text[]);
+select public.fn_privileges_set(
+    'function public.fn_directory_audit(text, text, text, jsonb, jsonb, bigint)',
+    'execute', variadic '{}'::text[]);

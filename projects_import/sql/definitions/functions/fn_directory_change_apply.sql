@@ -1,5 +1,8 @@
--- fn_directory_change_apply — see the header. Applying a change again resolves nothing more
--- and leaves the recorded effect as it was.
+-- fn_directory_change_apply(tenant, change) — for admins: re-resolve the projects an audited
+-- directory change touches (their partner / DS / RM value matches a value of the row before or
+-- after the change) with the backfill, resolve the problems that no longer apply as
+-- directory_fix, and record the effect on the change. Applying a change again resolves nothing
+-- more and leaves the recorded effect as it was.
 create or replace function public.fn_directory_change_apply(p_tenant_id text, p_change_id bigint)
     returns jsonb
     language plpgsql
@@ -63,5 +66,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_directory_change_apply(text, bigint)', 'execute',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'function public.fn_directory_change_apply(text, bigint)',
+    'execute', 'authenticated', 'service_role');

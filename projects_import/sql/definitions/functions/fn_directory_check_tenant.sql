@@ -11,5 +11,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_directory_check_tenant(text)', 'execute',
-                                variadic '{}'::text[]);
+select public.fn_privileges_set(
+    'function public.fn_directory_check_tenant(text)',
+    'execute', variadic '{}'::text[]);

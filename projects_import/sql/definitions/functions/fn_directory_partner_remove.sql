@@ -26,5 +26,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_directory_partner_remove(text, text)', 'execute',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'function public.fn_directory_partner_remove(text, text)',
+    'execute', 'authenticated', 'service_role');

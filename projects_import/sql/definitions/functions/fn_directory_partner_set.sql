@@ -52,5 +52,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_directory_partner_set(text, text, text, bigint)', 'execute',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'function public.fn_directory_partner_set(text, text, text, bigint)',
+    'execute', 'authenticated', 'service_role');

@@ -80,5 +80,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_directory_person_set(text, text, text, text, boolean, bigint)', 'execute',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'function public.fn_directory_person_set(text, text, text, text, boolean, bigint)',
+    'execute', 'authenticated', 'service_role');

@@ -99,5 +99,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_directory_suggestions(text, text, text, integer)', 'execute',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'function public.fn_directory_suggestions(text, text, text, integer)',
+    'execute', 'authenticated', 'service_role');

@@ -15,5 +15,6 @@ create or replace function public.fn_import_anomaly_applies(
          where m.anomaly_type = p_anomaly_type)
     $$;
 
-select public.fn_privileges_set('function public.fn_import_anomaly_applies(text, projects)', 'execute',
-                                'service_role', 'authenticated');
+select public.fn_privileges_set(
+    'function public.fn_import_anomaly_applies(text, projects)',
+    'execute', 'service_role', 'authenticated');

@@ -36,5 +36,6 @@ create or replace function public.fn_import_anomaly_misses(
      where m.unknown_value is not null and m.canonical is null
     $$;
 
-select public.fn_privileges_set('function public.fn_import_anomaly_misses(text, text, text, text, text, text, text)', 'execute',
-                                'public', 'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'function public.fn_import_anomaly_misses(text, text, text, text, text, text, text)',
+    'execute', 'public', 'authenticated', 'service_role');

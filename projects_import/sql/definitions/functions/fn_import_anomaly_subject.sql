@@ -20,5 +20,6 @@ create or replace function public.fn_import_anomaly_subject(
            end), '')
     $$;
 
-select public.fn_privileges_set('function public.fn_import_anomaly_subject(text, text, text, text, text)', 'execute',
-                                'public', 'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'function public.fn_import_anomaly_subject(text, text, text, text, text)',
+    'execute', 'public', 'authenticated', 'service_role');

@@ -37,5 +37,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_import_get(bigint)', 'execute',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'function public.fn_import_get(bigint)',
+    'execute', 'authenticated', 'service_role');

@@ -14,5 +14,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_import_problems_unlink_anomalies()', 'execute',
-                                variadic '{}'::text[]);
+select public.fn_privileges_set(
+    'function public.fn_import_problems_unlink_anomalies()',
+    'execute', variadic '{}'::text[]);

@@ -26,5 +26,6 @@ exception
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_import_retention_cron_job()', 'execute',
-                                'service_role');
+select public.fn_privileges_set(
+    'function public.fn_import_retention_cron_job()',
+    'execute', 'service_role');

@@ -7,5 +7,6 @@ create or replace function public.fn_is_admin() returns boolean
             or coalesce(auth.jwt() ->> 'role', '') = 'service_role'
     $$;
 
-select public.fn_privileges_set('function public.fn_is_admin()', 'execute',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'function public.fn_is_admin()',
+    'execute', 'authenticated', 'service_role');

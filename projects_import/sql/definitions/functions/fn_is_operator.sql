@@ -8,5 +8,6 @@ create or replace function public.fn_is_operator() returns boolean
             or current_setting('role', true) = 'service_role'
     $$;
 
-select public.fn_privileges_set('function public.fn_is_operator()', 'execute',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'function public.fn_is_operator()',
+    'execute', 'authenticated', 'service_role');

@@ -16,5 +16,6 @@ create or replace function public.fn_problem_due_times(p_tenant_id text, p_from 
      where t.tenant_id = p_tenant_id
     $$;
 
-select public.fn_privileges_set('function public.fn_problem_due_times(text, timestamp with time zone)', 'execute',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'function public.fn_problem_due_times(text, timestamp with time zone)',
+    'execute', 'authenticated', 'service_role');

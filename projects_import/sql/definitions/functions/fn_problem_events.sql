@@ -1,3 +1,5 @@
+-- fn_problem_events(id) — for operators: the history of one problem (opened, reopened,
+-- acknowledged, resolved, with actor and note), oldest first; no_data_found when unknown.
 create or replace function public.fn_problem_events(p_id bigint)
     returns setof public.import_problem_events
     language plpgsql stable
@@ -17,5 +19,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_problem_events(bigint)', 'execute',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'function public.fn_problem_events(bigint)',
+    'execute', 'authenticated', 'service_role');

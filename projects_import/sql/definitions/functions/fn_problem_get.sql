@@ -1,3 +1,4 @@
+-- fn_problem_get(id) — for operators: one problem by id; no_data_found when unknown.
 create or replace function public.fn_problem_get(p_id bigint)
     returns setof public.import_problems
     language plpgsql stable
@@ -11,5 +12,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_problem_get(bigint)', 'execute',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'function public.fn_problem_get(bigint)',
+    'execute', 'authenticated', 'service_role');

@@ -1,3 +1,5 @@
+-- fn_problem_occurrences(id, limit) — for operators: the occurrences (import_anomalies rows)
+-- of one problem, newest first, at most p_limit; no_data_found when the problem is unknown.
 create or replace function public.fn_problem_occurrences(p_id bigint, p_limit integer default 100)
     returns setof public.import_anomalies
     language plpgsql stable
@@ -19,5 +21,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_problem_occurrences(bigint, integer)', 'execute',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'function public.fn_problem_occurrences(bigint, integer)',
+    'execute', 'authenticated', 'service_role');

@@ -1,5 +1,6 @@
--- fn_problem_set_status — the lifecycle on a problem (see the header). The problem's
--- occurrences follow its status. SECURITY DEFINER: operators need no write grant on the tables.
+-- fn_problem_set_status — the lifecycle on a problem: acknowledge or resolve, with a note. The
+-- problem's occurrences follow its status. SECURITY DEFINER: operators need no write grant on
+-- the tables.
 create or replace function public.fn_problem_set_status(
     p_id      bigint,
     p_status  text,
@@ -62,5 +63,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_problem_set_status(bigint, text, text)', 'execute',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'function public.fn_problem_set_status(bigint, text, text)',
+    'execute', 'authenticated', 'service_role');

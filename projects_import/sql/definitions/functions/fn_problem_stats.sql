@@ -1,5 +1,5 @@
--- fn_problem_stats — see the header. Open problems and new occurrences are counted apart;
--- a resolved problem is never counted.
+-- fn_problem_stats — per tenant, anomaly type and severity over the last p_window_hours. Open
+-- problems and new occurrences are counted apart; a resolved problem is never counted.
 create or replace function public.fn_problem_stats(p_window_hours integer default 24)
     returns table (tenant_id text, anomaly_type text, severity text,
                    open_problems bigint, acknowledged_problems bigint, new_problems bigint,
@@ -46,5 +46,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_problem_stats(integer)', 'execute',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'function public.fn_problem_stats(integer)',
+    'execute', 'authenticated', 'service_role');

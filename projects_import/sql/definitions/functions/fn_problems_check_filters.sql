@@ -33,5 +33,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_problems_check_filters(text[], text[], text[], integer)', 'execute',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'function public.fn_problems_check_filters(text[], text[], text[], integer)',
+    'execute', 'authenticated', 'service_role');

@@ -1,3 +1,6 @@
+-- fn_problems_for_operator — for operators: problems, optionally of one tenant and filtered by
+-- type, status, severity, batch, project, overdue and a search text, newest sighting first,
+-- a page at a time (the keyset cursor: the previous page's last last_seen_at and id).
 create or replace function public.fn_problems_for_operator(
     p_tenant              text default null,
     p_anomaly_type        text[] default null,
@@ -48,5 +51,7 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_problems_for_operator(text, text[], text[], text[], uuid[], text, boolean, text, timestamp with time zone, bigint, integer)', 'execute',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'function public.fn_problems_for_operator(text, text[], text[], text[], uuid[], text, '
+    'boolean, text, timestamp with time zone, bigint, integer)',
+    'execute', 'authenticated', 'service_role');

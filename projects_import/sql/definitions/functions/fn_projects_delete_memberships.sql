@@ -16,5 +16,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_projects_delete_memberships()', 'execute',
-                                variadic '{}'::text[]);
+select public.fn_privileges_set(
+    'function public.fn_projects_delete_memberships()',
+    'execute', variadic '{}'::text[]);

@@ -4,5 +4,6 @@ create or replace function public.fn_projects_import_lock_key(p_tenant_id text) 
     language sql immutable parallel safe
     as $$ select hashtextextended('projects-import:' || p_tenant_id, 7301) $$;
 
-select public.fn_privileges_set('function public.fn_projects_import_lock_key(text)', 'execute',
-                                'service_role');
+select public.fn_privileges_set(
+    'function public.fn_projects_import_lock_key(text)',
+    'execute', 'service_role');

@@ -56,5 +56,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_projects_import_merge(text, text, uuid, jsonb, uuid)', 'execute',
-                                'service_role');
+select public.fn_privileges_set(
+    'function public.fn_projects_import_merge(text, text, uuid, jsonb, uuid)',
+    'execute', 'service_role');

@@ -1,10 +1,11 @@
 -- fn_projects_import_merge_columns — the merge of one batch, given as one array per column
 -- (blank text and dates are null, missing counts 0, as in the jsonb form), in its named steps;
 -- each step is a function of its own, in this order, in this transaction, under the tenant's
--- import lock. Returns the batch's metrics, memoized on its staging row. Every array
--- has one element per row (22023 otherwise). p_excerpt, when given, is each row's
--- payload_excerpt; else a row with a miss gets its values as jsonb text (the normalized row
--- the service sends, blanks as ""), cut to 500 characters.
+-- import lock; the problems it writes are locked up front in id order
+-- (fn_import_batch_problems_lock) before the first is written. Returns the batch's metrics,
+-- memoized on its staging row. Every array has one element per row (22023 otherwise).
+-- p_excerpt, when given, is each row's payload_excerpt; else a row with a miss gets its values
+-- as jsonb text (the normalized row the service sends, blanks as ""), cut to 500 characters.
 create or replace function public.fn_projects_import_merge_columns(
     p_tenant_id                  text,
     p_source                     text,
@@ -70,6 +71,7 @@ begin
         p_tenant_id, p_source, p_batch_id, p_correlation_id);
     v_sync := fn_projects_sync_memberships(p_batch_id);
     v_misses := fn_projects_import_merge_find_misses(p_tenant_id, p_batch_id, v_first_merge);
+    perform fn_import_batch_problems_lock(p_tenant_id);  -- in id order, before any write
     if v_misses.o_fresh > 0 then
         perform fn_projects_import_merge_upsert_problems(p_tenant_id, p_batch_id);
         perform fn_projects_import_merge_record_occurrences(
@@ -96,6 +98,6 @@ end
 $$;
 
 select public.fn_privileges_set(
-    'function public.fn_projects_import_merge_columns(text, text, uuid, uuid, text[], text[],'
-    ' text[], text[], text[], text[], integer[], integer[], integer[], integer[], text[], text[])',
+    'function public.fn_projects_import_merge_columns(text, text, uuid, uuid, text[], text[], '
+    'text[], text[], text[], text[], integer[], integer[], integer[], integer[], text[], text[])',
     'execute', 'service_role');

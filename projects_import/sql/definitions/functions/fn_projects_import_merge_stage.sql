@@ -95,6 +95,6 @@ end
 $$;
 
 select public.fn_privileges_set(
-    'function public.fn_projects_import_merge_stage(text, text[], text[], text[], text[], text[],'
-    ' text[], integer[], integer[], integer[], integer[], text[], text[])',
+    'function public.fn_projects_import_merge_stage(text, text[], text[], text[], text[], '
+    'text[], text[], integer[], integer[], integer[], integer[], text[], text[])',
     'execute', 'service_role');

@@ -60,5 +60,7 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_projects_import_stage(text, text, uuid, text, smallint, jsonb, integer, uuid, jsonb)', 'execute',
-                                'service_role');
+select public.fn_privileges_set(
+    'function public.fn_projects_import_stage(text, text, uuid, text, smallint, jsonb, integer, '
+    'uuid, jsonb)',
+    'execute', 'service_role');

@@ -7,7 +7,8 @@ create or replace function public.fn_projects_membership_backfill(
     as $$ select public.fn_projects_membership_backfill(p_tenant_id, null::text[]) $$;
 
 select public.fn_privileges_set(
-    'function public.fn_projects_membership_backfill(text)', 'execute', 'service_role');
+    'function public.fn_projects_membership_backfill(text)',
+    'execute', 'service_role');
 
 -- fn_projects_membership_backfill(tenant, project keys) — the membership rule applied again to
 -- the projects in scope (a tenant or all, some projects or all), in named steps under the
@@ -77,4 +78,5 @@ end
 $$;
 
 select public.fn_privileges_set(
-    'function public.fn_projects_membership_backfill(text, text[])', 'execute', 'service_role');
+    'function public.fn_projects_membership_backfill(text, text[])',
+    'execute', 'service_role');

@@ -23,5 +23,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_projects_membership_sync_table()', 'execute',
-                                'service_role');
+select public.fn_privileges_set(
+    'function public.fn_projects_membership_sync_table()',
+    'execute', 'service_role');

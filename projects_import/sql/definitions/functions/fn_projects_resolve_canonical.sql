@@ -14,5 +14,6 @@ create or replace function public.fn_projects_resolve_canonical(
                array[p_relationship_manager], array[p_rm_preferred_username]) c
     $$;
 
-select public.fn_privileges_set('function public.fn_projects_resolve_canonical(text, text, text, text, text)', 'execute',
-                                'service_role');
+select public.fn_privileges_set(
+    'function public.fn_projects_resolve_canonical(text, text, text, text, text)',
+    'execute', 'service_role');

@@ -58,5 +58,6 @@ create or replace function public.fn_projects_resolve_canonical_batch(
       left join managers m on m.manager = g.manager and m.manager_username = g.manager_username
     $$;
 
-select public.fn_privileges_set('function public.fn_projects_resolve_canonical_batch(text, text[], text[], text[], text[])', 'execute',
-                                'public', 'service_role');
+select public.fn_privileges_set(
+    'function public.fn_projects_resolve_canonical_batch(text, text[], text[], text[], text[])',
+    'execute', 'public', 'service_role');

@@ -1,3 +1,5 @@
+-- fn_projects_sync_memberships — merge and backfill step: sync memberships of the projects
+-- listed in pg_temp.membership_sync (the rule is written above fn_projects_membership_sync_table).
 create or replace function public.fn_projects_sync_memberships(p_batch_id uuid default null)
     returns jsonb
     language plpgsql
@@ -78,5 +80,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_projects_sync_memberships(uuid)', 'execute',
-                                'service_role');
+select public.fn_privileges_set(
+    'function public.fn_projects_sync_memberships(uuid)',
+    'execute', 'service_role');

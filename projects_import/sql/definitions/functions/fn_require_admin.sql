@@ -11,5 +11,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_require_admin()', 'execute',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'function public.fn_require_admin()',
+    'execute', 'authenticated', 'service_role');

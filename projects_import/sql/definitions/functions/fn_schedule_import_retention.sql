@@ -24,5 +24,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_schedule_import_retention(text, text)', 'execute',
-                                variadic '{}'::text[]);
+select public.fn_privileges_set(
+    'function public.fn_schedule_import_retention(text, text)',
+    'execute', variadic '{}'::text[]);

@@ -15,5 +15,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_staging_imports_unlink_anomalies()', 'execute',
-                                variadic '{}'::text[]);
+select public.fn_privileges_set(
+    'function public.fn_staging_imports_unlink_anomalies()',
+    'execute', variadic '{}'::text[]);

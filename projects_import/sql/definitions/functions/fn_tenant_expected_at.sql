@@ -17,5 +17,7 @@ create or replace function public.fn_tenant_expected_at(
        and ((d::date + p_schedule) at time zone p_tz) <= p_now
     $$;
 
-select public.fn_privileges_set('function public.fn_tenant_expected_at(timestamp with time zone, text, time without time zone, integer[])', 'execute',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'function public.fn_tenant_expected_at(timestamp with time zone, text, '
+    'time without time zone, integer[])',
+    'execute', 'authenticated', 'service_role');

@@ -1,3 +1,5 @@
+-- fn_tenant_last_success_at(tenant) — when the tenant's last import succeeded (a request
+-- answered 200, or a staged batch); null for a user role that is not an operator.
 create or replace function public.fn_tenant_last_success_at(p_tenant_id text)
     returns timestamptz
     language sql stable security definer
@@ -11,5 +13,6 @@ create or replace function public.fn_tenant_last_success_at(p_tenant_id text)
      where session_user = current_user or public.fn_is_operator()
     $$;
 
-select public.fn_privileges_set('function public.fn_tenant_last_success_at(text)', 'execute',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'function public.fn_tenant_last_success_at(text)',
+    'execute', 'authenticated', 'service_role');

@@ -43,5 +43,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_tenant_pause(text, text, text)', 'execute',
-                                'service_role');
+select public.fn_privileges_set(
+    'function public.fn_tenant_pause(text, text, text)',
+    'execute', 'service_role');

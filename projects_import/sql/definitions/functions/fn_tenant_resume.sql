@@ -25,5 +25,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_tenant_resume(text, text)', 'execute',
-                                'service_role');
+select public.fn_privileges_set(
+    'function public.fn_tenant_resume(text, text)',
+    'execute', 'service_role');

@@ -24,5 +24,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_tenant_secrets_for_operator()', 'execute',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'function public.fn_tenant_secrets_for_operator()',
+    'execute', 'authenticated', 'service_role');

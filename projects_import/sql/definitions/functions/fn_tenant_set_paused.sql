@@ -21,5 +21,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_tenant_set_paused(text, boolean, text)', 'execute',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'function public.fn_tenant_set_paused(text, boolean, text)',
+    'execute', 'authenticated', 'service_role');

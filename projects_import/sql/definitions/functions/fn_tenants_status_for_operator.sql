@@ -18,5 +18,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_tenants_status_for_operator()', 'execute',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'function public.fn_tenants_status_for_operator()',
+    'execute', 'authenticated', 'service_role');

@@ -1,4 +1,5 @@
--- Row-level security policies of public.organizations (RLS itself is switched on with the table).
+-- Row-level security policies of public.organizations (RLS itself is switched on where the table
+-- is created, in its migration); each is dropped and created again, so applying is idempotent.
 do $$
 begin
     drop policy if exists operators_read on public.organizations;

@@ -30,5 +30,6 @@ begin
 end
 $$;
 
-select public.fn_privileges_set('function public.fn_privileges_set(text, text, text[])',
-                                'execute', variadic '{}'::text[]);
+select public.fn_privileges_set(
+    'function public.fn_privileges_set(text, text, text[])',
+    'execute', variadic '{}'::text[]);

@@ -7,5 +7,6 @@ create or replace view public.vw_import_anomalies_recent with (security_invoker 
       from public.import_anomalies a
      where a.created_at >= now() - interval '14 days';
 
-select public.fn_privileges_set('table public.vw_import_anomalies_recent', 'select',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'table public.vw_import_anomalies_recent',
+    'select', 'authenticated', 'service_role');

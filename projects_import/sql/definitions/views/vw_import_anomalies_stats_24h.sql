@@ -8,5 +8,6 @@ create or replace view public.vw_import_anomalies_stats_24h with (security_invok
      where a.created_at >= now() - interval '24 hours'
      group by a.tenant_id, a.anomaly_type, a.severity;
 
-select public.fn_privileges_set('table public.vw_import_anomalies_stats_24h', 'select',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'table public.vw_import_anomalies_stats_24h',
+    'select', 'authenticated', 'service_role');

@@ -1,3 +1,5 @@
+-- vw_project_members — one row per active membership of a project: its partner organization
+-- ('org') and its people ('user'), with their role and since when.
 
 create or replace view public.vw_project_members with (security_invoker = true) as
     select tenant_id, stage_application as project_key, 'org'::text as member_type,
@@ -9,5 +11,6 @@ create or replace view public.vw_project_members with (security_invoker = true) 
       from public.project_user_memberships
      where ended_at is null;
 
-select public.fn_privileges_set('table public.vw_project_members', 'select',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'table public.vw_project_members',
+    'select', 'authenticated', 'service_role');

@@ -15,5 +15,6 @@ create or replace view public.vw_tenant_freshness with (security_invoker = true)
                                                              t.schedule_time, t.business_days)
                                 as expected_at) e;
 
-select public.fn_privileges_set('table public.vw_tenant_freshness', 'select',
-                                'authenticated', 'service_role');
+select public.fn_privileges_set(
+    'table public.vw_tenant_freshness',
+    'select', 'authenticated', 'service_role');

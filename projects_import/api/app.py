@@ -23,6 +23,7 @@ from projects_import.api.routes import (
     health,
     history,
     imports,
+    problem_groups,
     problems,
     tenants,
 )
@@ -64,6 +65,7 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     install_openapi(app)
     install_docs(app)
     app.include_router(imports.router)
+    app.include_router(problem_groups.router)  # before /anomalies/problems/{problem_id}
     app.include_router(problems.router)  # before /anomalies/{anomaly_id}/… routes
     app.include_router(anomalies.router)
     app.include_router(history.router)

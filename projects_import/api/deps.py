@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from projects_import.alerting.engine import AlertConfig, AlertEngine
+from projects_import.anomalies.groups import ProblemGroups
 from projects_import.anomalies.manager import AnomalyManager
 from projects_import.anomalies.problems import ProblemManager
 from projects_import.api.errors import ApiError, bearer_token
@@ -22,6 +23,7 @@ from projects_import.auth import (
     decode_token,
 )
 from projects_import.console.directories import DirectoryConsole
+from projects_import.console.fixes import GroupFixes
 from projects_import.console.worklist import Worklist
 from projects_import.cursor import CursorCodec
 from projects_import.db.connection import Database
@@ -47,10 +49,12 @@ class Services:
     imports: ImportService = field(init=False)
     anomalies: AnomalyManager = field(init=False)
     problems: ProblemManager = field(init=False)
+    groups: ProblemGroups = field(init=False)
     cursors: CursorCodec = field(init=False)
     users: UserStore = field(init=False)
     worklist: Worklist = field(init=False)
     directories: DirectoryConsole = field(init=False)
+    fixes: GroupFixes = field(init=False)
     history: ImportHistory = field(init=False)
     tenant_status: TenantStatus = field(init=False)
     review: BatchReview = field(init=False)
@@ -61,10 +65,12 @@ class Services:
                                      retry_after_seconds=self.settings.retry_after_seconds)
         self.anomalies = AnomalyManager(self.db)
         self.problems = ProblemManager(self.db)
+        self.groups = ProblemGroups(self.db)
         self.cursors = CursorCodec(self.settings.jwt_secret)
         self.users = UserStore(self.db)
         self.worklist = Worklist(self.db)
         self.directories = DirectoryConsole(self.db)
+        self.fixes = GroupFixes(self.db)
         self.import_gate = ImportGate()
         self.signin = SignInThrottle()
         self.history = ImportHistory(self.db, self.cursors)
@@ -108,6 +114,14 @@ def _problems(services: ServicesDep) -> ProblemManager:
     return services.problems
 
 
+def _groups(services: ServicesDep) -> ProblemGroups:
+    return services.groups
+
+
+def _fixes(services: ServicesDep) -> GroupFixes:
+    return services.fixes
+
+
 def _cursors(services: ServicesDep) -> CursorCodec:
     return services.cursors
 
@@ -143,6 +157,8 @@ UsersDep = Annotated[UserStore, Depends(_users)]
 WorklistDep = Annotated[Worklist, Depends(_worklist)]
 DirectoriesDep = Annotated[DirectoryConsole, Depends(_directories)]
 ProblemsDep = Annotated[ProblemManager, Depends(_problems)]
+GroupsDep = Annotated[ProblemGroups, Depends(_groups)]
+FixesDep = Annotated[GroupFixes, Depends(_fixes)]
 CursorsDep = Annotated[CursorCodec, Depends(_cursors)]
 ImportHistoryDep = Annotated[ImportHistory, Depends(_history)]
 TenantStatusDep = Annotated[TenantStatus, Depends(_tenant_status)]

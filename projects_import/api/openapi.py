@@ -167,6 +167,53 @@ SCHEMAS: dict[str, Any] = {
         "properties": {"problems": {"type": "array", "items": _ref("Problem")},
                        "next_cursor": _nullable(_STRING)},
     },
+    "ProblemGroup": {
+        "type": "object",
+        "required": ["tenant_id", "anomaly_type", "severity", "unknown_value", "problems",
+                     "projects", "occurrences", "first_seen_at", "last_seen_at", "ack_due_at",
+                     "statuses"],
+        "properties": {
+            "tenant_id": _STRING, "anomaly_type": _STRING,
+            "severity": {"type": "string", "enum": list(SEVERITIES)},
+            "unknown_value": _STRING, "problems": _INTEGER, "projects": _INTEGER,
+            "occurrences": _INTEGER, "first_seen_at": _TIME, "last_seen_at": _TIME,
+            "ack_due_at": {**_nullable(_TIME),
+                           "description": "the earliest of its open problems"},
+            "statuses": {"type": "object", "description": "problems by status",
+                         "properties": {s: _INTEGER for s in ANOMALY_STATUSES}},
+            "resolve_due_at": {**_nullable(_TIME),
+                               "description": "the earliest of its unresolved problems"},
+            "overdue": {**_INTEGER, "description": "problems past an SLA clock"},
+            "group_id": {**_INTEGER, "description": "the group's smallest problem id"},
+            "first_batch_id": {**_nullable(_UUID),
+                               "description": "the batch of its earliest occurrence"},
+        },
+    },
+    "ProblemGroupList": {
+        "type": "object",
+        "required": ["groups", "next_cursor"],
+        "properties": {"groups": {"type": "array", "items": _ref("ProblemGroup")},
+                       "next_cursor": _nullable(_STRING)},
+    },
+    "GroupStepResult": {
+        "type": "object",
+        "required": ["tenant_id", "anomaly_type", "unknown_value", "status", "changed",
+                     "skipped", "problems"],
+        "properties": {
+            "tenant_id": _STRING, "anomaly_type": _STRING, "unknown_value": _STRING,
+            "status": _STRING, "changed": _INTEGER, "skipped": _INTEGER,
+            "problems": {"type": "array", "description": "every problem of the group, by id",
+                         "items": {"type": "object", "required": ["id", "outcome"],
+                                   "properties": {
+                                       "id": _INTEGER, "tenant_id": _nullable(_STRING),
+                                       "project_key": _nullable(_STRING),
+                                       "status_before": _nullable(_STRING),
+                                       "status": _nullable(_STRING),
+                                       "outcome": {"type": "string", "enum": [
+                                           "acknowledged", "resolved", "skipped"]},
+                                       "reason": _nullable(_STRING)}}},
+        },
+    },
     "AnomalyStats": {
         "type": "object",
         "required": ["tenant_id", "anomaly_type", "severity", "count"],
@@ -266,8 +313,9 @@ _IMPORT = {
         },
     },
     "responses": {
-        "200": _ok("accepted: merged, or a replay of the same rows (`replayed`); with "
-                   "`dry_run`, what the import would do (`dry_run`, `audit`)", "ImportResult"),
+        "200": _ok("accepted: merged, or a replay of the same batch: its `batch_id` with the "
+                   "same rows (`replayed`); with `dry_run`, what the import would do "
+                   "(`dry_run`, `audit`)", "ImportResult"),
         "202": _ok("held for review: over one of the tenant's audit limits, staged but not "
                    "published (`held`, `audit.findings`; `metrics` = what publishing would "
                    "do); a re-send answers 202 again (`replayed`)", "ImportResult"),
@@ -366,6 +414,16 @@ _PROBLEM_STEP = {
     },
 }
 
+_GROUP_STEP = {
+    "security": [{USER_JWT: []}],
+    "responses": {
+        "200": _ok("what the step did to each problem of the group (done or skipped, why)",
+                   "GroupStepResult"),
+        **_USER_ERRORS,
+        "404": _error("the tenant has no problem of that type and unknown value"),
+    },
+}
+
 _STATUS_CHANGE = {
     "security": [{USER_JWT: []}],
     "responses": {
@@ -391,6 +449,14 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
         "responses": {"200": _ok("`problems` (most recently seen first) and `next_cursor`",
                                  "ProblemList"), **_USER_ERRORS},
     }},
+    "/anomalies/problems/groups": {"get": {
+        "security": [{USER_JWT: []}],
+        "parameters": _PROBLEM_PARAMETERS,
+        "responses": {"200": _ok("`groups` (most recently seen first) and `next_cursor`",
+                                 "ProblemGroupList"), **_USER_ERRORS},
+    }},
+    "/anomalies/problems/groups/acknowledge": {"post": _GROUP_STEP},
+    "/anomalies/problems/groups/resolve": {"post": _GROUP_STEP},
     "/anomalies/problems/{problem_id}": {"get": {
         "security": [{USER_JWT: []}],
         "responses": {"200": _ok("the problem with `occurrences_list` and `events`", "Problem"),

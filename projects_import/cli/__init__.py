@@ -12,6 +12,7 @@ from projects_import.cli import (
     directories,
     imports,
     operations,
+    problems,
     runtime,
     send,
     service,
@@ -22,7 +23,7 @@ from projects_import.cli import (
 app = typer.Typer(cls=runtime.CommandGroup, no_args_is_help=True, add_completion=False,
                   pretty_exceptions_enable=False,
                   help="Idempotent per-tenant import of development projects into PostgreSQL.")
-for group in (service, tenants, imports, directories, send, operations, users):
+for group in (service, tenants, imports, problems, directories, send, operations, users):
     group.register(app)
 
 

@@ -55,6 +55,10 @@ def user_list() -> None:
     """List dashboard logins and their roles."""
     config = runtime.settings()
     users = runtime.run(config, lambda db: UserStore(db).list())
+    if not users:
+        print("no dashboard users")
+        return
+    print(f"{'email':<48} {'role':<8} lock")
     for user in users:
         locked = (f"  locked until {user['locked_until']:%Y-%m-%d %H:%M %Z}"
                   if user["locked_until"] else "")

@@ -96,6 +96,8 @@ class DirectoryConsole:
                     effect = await tx.fetch_value("console_change_apply",
                                                   tenant_id=params["tenant_id"],
                                                   change_id=change_id) or {}
+                    await tx.fetch_value("console_change_credit",
+                                         tenant_id=params["tenant_id"], change_id=change_id)
             return ChangeResult(change_id, result.get("action"), effect)
 
         return await retried_once(write)

@@ -14,11 +14,12 @@ import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from projects_import.anomalies.groups import GroupKey, ProblemGroups
 from projects_import.anomalies.problems import ProblemFilter
 from projects_import.console.errors import ConsoleError
 from projects_import.console.retry import retried_once
@@ -37,8 +38,16 @@ STATUSES = {"open": ("open",), "acknowledged": ("acknowledged",), "resolved": ("
 SORTS = {"last_seen": "last seen, newest first", "first_seen": "first seen, newest first",
          "due": "resolve due, soonest first", "occurrences": "most occurrences first",
          "project": "project key"}
-FILTER_NAMES = ("tenant", "type", "severity", "status", "batch", "from", "to", "overdue", "q",
-                "sort", "page")
+FILTER_NAMES = ("view", "tenant", "type", "severity", "status", "batch", "value", "from", "to",
+                "overdue", "q", "sort", "page")
+# The worklist's two views: one row per cause (problem group, the default) or per problem.
+VIEWS = ("causes", "problems")
+# What each sort means in the causes view (the same keys as SORTS).
+CAUSE_SORTS = {"last_seen": "last seen, newest first", "first_seen": "first seen, newest first",
+               "due": "oldest SLA first", "occurrences": "most occurrences first",
+               "project": "most projects first"}
+CAUSES_SHOWN = 500
+BATCH_PROBLEMS_SHOWN = 500
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 CSV_COLUMNS = ("id", "tenant_id", "project_key", "anomaly_type", "severity", "unknown_value",
                "status", "first_seen_at", "last_seen_at", "occurrences", "last_batch_id",
@@ -51,11 +60,13 @@ class WorklistFilter:
     """What the worklist shows, as its form says it; blank means any. Built from the page's
     query string; `rpc_filter` turns it into the problem RPC's filter (the API's)."""
 
+    view: str = "causes"
     tenant: str = ""
     anomaly_type: str = ""
     severity: str = ""
     status: str = "open"
     batch: str = ""
+    value: str = ""
     seen_from: str = ""
     seen_to: str = ""
     overdue: bool = False
@@ -76,6 +87,9 @@ class WorklistFilter:
                 raise ConsoleError(f"parameter {name!r} is given more than once")
             values[name] = value.strip()
         chosen = cls()
+        view = values.get("view") or chosen.view
+        if view not in VIEWS:
+            raise ConsoleError(f"view must be one of {', '.join(VIEWS)}")
         tenant = values.get("tenant", "")
         if tenant and not TENANT_ID.match(tenant):
             raise ConsoleError(f"tenant {tenant[:70]!r} is not a tenant id")
@@ -100,10 +114,11 @@ class WorklistFilter:
         page = values.get("page", "1") or "1"
         if not page.isdigit() or not 1 <= int(page) <= 100_000:
             raise ConsoleError("page must be a whole number from 1")
-        for name in ("batch", "q"):
+        for name in ("batch", "q", "value"):
             if len(values.get(name, "")) > 256:
                 raise ConsoleError(f"{name} must be at most 256 characters")
-        return cls(tenant=tenant, anomaly_type=kind, severity=severity, status=status,
+        return cls(view=view, value=values.get("value", ""), tenant=tenant, anomaly_type=kind,
+                   severity=severity, status=status,
                    batch=values.get("batch", ""), seen_from=values.get("from", ""),
                    seen_to=values.get("to", ""), overdue=bool(overdue),
                    search=values.get("q", ""), sort=sort, page=int(page))
@@ -111,10 +126,12 @@ class WorklistFilter:
     def query_string(self, **changes: Any) -> str:
         """This filter as a query string (defaults left out), with some fields changed."""
         chosen = replace(self, **changes)
-        pairs = [("tenant", chosen.tenant), ("type", chosen.anomaly_type),
+        pairs = [("view", "" if chosen.view == "causes" else chosen.view),
+                 ("tenant", chosen.tenant), ("type", chosen.anomaly_type),
                  ("severity", chosen.severity),
                  ("status", "" if chosen.status == "open" else chosen.status),
-                 ("batch", chosen.batch), ("from", chosen.seen_from), ("to", chosen.seen_to),
+                 ("batch", chosen.batch), ("value", chosen.value),
+                 ("from", chosen.seen_from), ("to", chosen.seen_to),
                  ("overdue", "1" if chosen.overdue else ""), ("q", chosen.search),
                  ("sort", "" if chosen.sort == "last_seen" else chosen.sort),
                  ("page", "" if chosen.page == 1 else str(chosen.page))]
@@ -132,7 +149,13 @@ class WorklistFilter:
 
     @property
     def narrowed(self) -> bool:
-        return self.query_string(page=1, sort="last_seen") != ""
+        return self.query_string(page=1, sort="last_seen", view="causes") != ""
+
+    def problems_of(self, cause: Mapping[str, Any]) -> str:
+        """The per-problem view of one cause, with this filter's status and batch."""
+        return self.query_string(view="problems", tenant=cause["tenant_id"],
+                                 anomaly_type=cause["anomaly_type"],
+                                 value=cause["unknown_value"], search="", page=1)
 
 
 def _is_date(text: str) -> bool:
@@ -172,6 +195,32 @@ class ProblemPage:
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // PAGE_SIZE))
+
+
+@dataclass
+class CausePage:
+    """The causes view: problem groups of the filtered problems, in the chosen order."""
+
+    filter: WorklistFilter
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    tenants: list[dict[str, Any]] = field(default_factory=list)
+    more: bool = False
+
+    @property
+    def problems(self) -> int:
+        return sum(int(row["problems"]) for row in self.rows)
+
+
+def _cause_order(sort: str) -> Any:
+    """Sort key of a cause row for the worklist's `sort` (the SQL answers newest first)."""
+    far = datetime.max.replace(tzinfo=UTC)
+    keys = {
+        "first_seen": lambda r: -r["first_seen_at"].timestamp(),
+        "due": lambda r: min(r["ack_due_at"] or far, r["resolve_due_at"] or far),
+        "occurrences": lambda r: -int(r["occurrences"]),
+        "project": lambda r: -int(r["projects"]),
+    }
+    return keys.get(sort)
 
 
 @dataclass
@@ -225,7 +274,7 @@ class Worklist:
             **{k: v for k, v in selection.params().items() if k not in keyset},
             "seen_from": _day_start(chosen.seen_from, zone),
             "seen_until": until + timedelta(days=1) if until else None,
-            "sort": chosen.sort,
+            "sort": chosen.sort, "value": chosen.value or None,
         }, tenants
 
     async def page(self, claims: Mapping[str, Any], chosen: WorklistFilter) -> ProblemPage:
@@ -262,27 +311,77 @@ class Worklist:
                     anomaly_type=problem["anomaly_type"], value=problem["unknown_value"])
         return ProblemDetail(problem, occurrences, events, project, members, suggestions)
 
+    async def batch_import(self, claims: Mapping[str, Any], batch: str) -> int:
+        """The id of the import request that staged a batch (our UUID)."""
+        try:
+            batch_id = uuid.UUID(batch)
+        except ValueError as exc:
+            raise ConsoleError(f"{batch[:40]!r} is not a batch UUID") from exc
+        async with self.db.user_transaction(claims, read_only=True) as tx:
+            row = await tx.fetch_one("console_batch_import", batch_id=batch_id)
+        if row is None:
+            raise NotFound(f"no import request staged batch {batch_id}")
+        return int(row["id"])
+
+    async def batch_problems(self, claims: Mapping[str, Any], tenant_id: str,
+                             batch_id: uuid.UUID | None) -> list[dict[str, Any]]:
+        """The problems one batch's merge opened, re-opened or resolved (data_fix)."""
+        if batch_id is None:
+            return []
+        async with self.db.user_transaction(claims, read_only=True) as tx:
+            return await tx.fetch_all("console_batch_problems", tenant_id=tenant_id,
+                                      batch_id=batch_id, limit=BATCH_PROBLEMS_SHOWN)
+
+    async def suggestions(self, claims: Mapping[str, Any], tenant_id: str, anomaly_type: str,
+                          value: str) -> list[dict[str, Any]]:
+        """Directory entries the value most likely meant (fn_directory_suggestions)."""
+        async with self.db.user_transaction(claims, read_only=True) as tx:
+            return await tx.fetch_all("console_suggestions", tenant_id=tenant_id,
+                                      anomaly_type=anomaly_type, value=value)
+
+    async def causes(self, claims: Mapping[str, Any], chosen: WorklistFilter) -> CausePage:
+        """The problem groups of what the filters match (the date range is the per-problem
+        view's), with each tenant's zone and the import that first saw the cause."""
+        async with self.db.user_transaction(claims, read_only=True) as tx:
+            params, tenants = await self._params(tx, chosen)
+            rows = await tx.fetch_all("console_problem_groups", **params,
+                                      limit=CAUSES_SHOWN + 1)
+        more = len(rows) > CAUSES_SHOWN
+        rows = rows[:CAUSES_SHOWN]
+        order = _cause_order(chosen.sort)
+        if order is not None:
+            rows.sort(key=order)
+        return CausePage(chosen, rows, tenants, more)
+
     async def set_status(self, claims: Mapping[str, Any], ids: Sequence[int], status: str,
-                         note: str | None) -> int:
-        """Acknowledge or resolve every selected problem in one transaction (all or none),
-        locked up front in id order (fn_problems_set_status) so an import touching the same
-        problems cannot deadlock with it; returns how many changed status. Rolled back for a
-        concurrent change, it runs once more before the user is told."""
-        if status not in ("acknowledged", "resolved"):
-            raise ConsoleError("the action must be acknowledge or resolve")
+                         note: str | None) -> dict[str, Any]:
+        """Acknowledge or resolve every selected problem that can take the step; the answer
+        says per problem what was done or why it was skipped (fn_problems_set_status_each)."""
         if not ids:
             raise ConsoleError("select at least one problem")
         if len(ids) > MAX_SELECTED:
             raise ConsoleError(f"select at most {MAX_SELECTED} problems at a time")
-        note = (note or "").strip() or None
-        if note and len(note) > MAX_NOTE:
-            raise ConsoleError(f"the note must be at most {MAX_NOTE} characters")
+        step, text = _step(status), _note(note)
         selected = list(dict.fromkeys(ids))
+        return await retried_once(lambda: ProblemGroups(self.db).set_status_each(
+            claims, selected, step, text))
 
-        async def apply() -> int:
-            async with self.db.user_transaction(claims) as tx:
-                rows = await tx.fetch_all("console_problems_set_status", ids=selected,
-                                          status=status, note=note)
-            return sum(1 for row in rows if row["changed"])
+    async def set_group_status(self, claims: Mapping[str, Any], key: GroupKey, status: str,
+                               note: str | None) -> dict[str, Any]:
+        """Acknowledge or resolve every problem of one cause that can take the step."""
+        step, text = _step(status), _note(note)
+        return await retried_once(lambda: ProblemGroups(self.db).set_status(
+            claims, key, step, text))
 
-        return await retried_once(apply)
+
+def _step(status: str) -> str:
+    if status not in ("acknowledged", "resolved"):
+        raise ConsoleError("the action must be acknowledge or resolve")
+    return status
+
+
+def _note(note: str | None) -> str | None:
+    text = (note or "").strip() or None
+    if text and len(text) > MAX_NOTE:
+        raise ConsoleError(f"the note must be at most {MAX_NOTE} characters")
+    return text

@@ -54,6 +54,7 @@ class DashboardData:
     outcomes: list[dict[str, Any]] = field(default_factory=list)
     anomalies_over_time: dict[str, list[int]] = field(default_factory=dict)
     membership_changes: list[dict[str, Any]] = field(default_factory=list)
+    tenants: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def buckets(self) -> list[datetime]:
@@ -73,6 +74,7 @@ async def read_dashboard(db: Database, user: User, window: Window) -> DashboardD
     span = {"step": window.step, "buckets": window.buckets}
     async with db.user_transaction(user.claims, read_only=True) as tx:
         await tx.execute("transaction_utc")
+        data.tenants = await tx.fetch_all("dashboard_tenant_glance")
         stats = await tx.fetch_all("dashboard_anomaly_stats_24h")
         data.imports_24h = await tx.fetch_all("dashboard_import_stats_24h")
         recent = await tx.fetch_all("dashboard_recent_anomalies", limit=RECENT_ANOMALIES)

@@ -53,3 +53,33 @@ def sla_badge(problem: Mapping[str, Any], now: datetime | None = None) -> Markup
 def break_at_underscores(text: str | None) -> Markup:
     """Let long names like UNKNOWN_DELIVERY_PARTNER wrap after an underscore in a table."""
     return Markup("_<wbr>").join(escape(part) for part in (text or "").split("_"))
+
+
+# What each code means, in words; the code itself stays beside it in small text.
+LABELS = {"UNKNOWN_DELIVERY_PARTNER": "Unknown delivery partner",
+          "UNKNOWN_DS": "Unknown deployment specialist",
+          "UNKNOWN_RM": "Unknown relationship manager",
+          "directory_fix": "directory fix", "data_fix": "fixed in the data",
+          "manual": "by hand"}
+
+
+def code_label(code: str | None) -> Markup:
+    """A code in words, with the code in small text (for search and the API)."""
+    if not code:
+        return Markup("")
+    words = LABELS.get(code)
+    if words is None:
+        return Markup('<span class="code">{}</span>').format(code)
+    return Markup('{} <small class="code">{}</small>').format(words, code)
+
+
+def age(moment: datetime | None, now: datetime | None = None) -> str:
+    """How long ago, roughly: "45 min", "5 h", "3 d"."""
+    if moment is None:
+        return ""
+    seconds = max(0, int(((now or datetime.now(UTC)) - moment).total_seconds()))
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    if seconds < 2 * 86400:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} d"

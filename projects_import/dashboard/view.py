@@ -61,7 +61,8 @@ def success_rate(data: DashboardData) -> Figure:
                     y_max=100, bar_colors=colors, empty_message="No import requests yet")
     return Figure("chart-success-rate", "Import success rate",
                   "Share of authenticated import requests answered 2xx, per "
-                  f"{'hour' if hourly else 'day'}.", svg)
+                  f"{'hour' if hourly else 'day'}; a paused tenant's deliberate refusals "
+                  "(423) are not counted.", svg)
 
 
 def anomalies_by_type(data: DashboardData) -> Figure:
@@ -81,7 +82,8 @@ def anomalies_by_type(data: DashboardData) -> Figure:
 
 def membership_changes(data: DashboardData) -> Figure:
     rows = data.membership_changes
-    labels = [f"{row['staged_at']:%m-%d %H:%M}" for row in rows]
+    # numbered: batches staged in the same minute would otherwise read alike
+    labels = [f"{i}. {row['staged_at']:%H:%M:%S}" for i, row in enumerate(rows, start=1)]
     series = [
         Series("org upserted", [row["org_memberships_upserted"] for row in rows], "#2563eb"),
         Series("user upserted", [row["user_memberships_upserted"] for row in rows], "#0891b2"),

@@ -189,11 +189,12 @@ class Database(QuerySession):
             yield QuerySession(conn)
 
     @asynccontextmanager
-    async def user_transaction(self, claims: Mapping[str, Any], *,
-                               read_only: bool = False) -> AsyncIterator[QuerySession]:
+    async def user_transaction(self, claims: Mapping[str, Any], *, read_only: bool = False,
+                               rollback: bool = False) -> AsyncIterator[QuerySession]:
         """A transaction run as the `authenticated` role with the caller's JWT claims,
-        so row-level security and the RPCs' checks apply (PostgREST's convention)."""
-        async with self.pool.connection() as conn, conn.transaction():
+        so row-level security and the RPCs' checks apply (PostgREST's convention); with
+        `rollback`, nothing it does is ever committed (a preview)."""
+        async with self.pool.connection() as conn, conn.transaction(force_rollback=rollback):
             # not translated: failing to take the role is a deployment fault, not a refusal
             if read_only:
                 await conn.execute(query("transaction_read_only"))

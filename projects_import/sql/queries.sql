@@ -78,9 +78,10 @@ select public.fn_projects_import_submit_columns(
     %(stage_application_created)s::text[]) as result;
 
 -- import_replay_lookup --
--- A replay's answer from the checksum alone, before any payload is sent (staging_imports'
--- unique (tenant_id, batch_checksum) index); none for a paused tenant, whose answer is
--- fn_projects_import_submit's (it stays the authority).
+-- A replay's answer before any payload is sent: this batch_id already staged with these rows
+-- (0034: the same batch again; staging_imports' unique (tenant_id, batch_id)). None for a
+-- paused tenant, or for the same batch_id with other rows: fn_projects_import_submit's answer
+-- (423, 422) stays the authority.
 select jsonb_build_object(
            'outcome', 'replayed',
            'batch_id', s.batch_id,
@@ -90,7 +91,8 @@ select jsonb_build_object(
                       || jsonb_build_object('staging_id', s.id)) as result
   from public.staging_imports s
   join public.tenants t on t.tenant_id = s.tenant_id and t.paused_at is null
- where s.tenant_id = %(tenant_id)s and s.batch_checksum = %(batch_checksum)s
+ where s.tenant_id = %(tenant_id)s and s.batch_id = %(batch_id)s
+   and s.batch_checksum = %(batch_checksum)s
    and s.batch_state not in ('held', 'rejected');  -- 0037: answered by the submit function
 
 -- import_digest_lookup --
@@ -284,6 +286,33 @@ select at, actor, action, resolution, note
 select * from public.fn_problem_set_status(%(problem_id)s::bigint, %(status)s::text,
                                            %(note)s::text);
 
+-- problem_groups_list --
+-- Problems matching the filters grouped by (tenant, anomaly type, unknown value), newest last
+-- seen first, after the keyset cursor (last_seen_at, group_id), as the calling operator
+-- (fn_problem_groups_for_operator).
+select *
+  from public.fn_problem_groups_for_operator(%(tenant)s::text, %(anomaly_type)s::text[],
+                                             %(status)s::text[], %(severity)s::text[],
+                                             %(batch_id)s::uuid[], %(project_key)s::text,
+                                             %(overdue)s::boolean, %(search)s::text,
+                                             %(after_at)s::timestamptz, %(after_id)s::bigint,
+                                             %(limit)s::integer);
+
+-- problem_group_set_status --
+-- Acknowledge or resolve every problem of a group that can take the step, as the calling
+-- operator: one row per problem, done or skipped and why (fn_problem_group_set_status).
+select *
+  from public.fn_problem_group_set_status(%(tenant_id)s::text, %(anomaly_type)s::text,
+                                          %(unknown_value)s::text, %(status)s::text,
+                                          %(note)s::text);
+
+-- problems_set_status_each --
+-- Acknowledge or resolve the given problems that can take the step, as the calling operator:
+-- one row per id asked for, done or skipped and why (fn_problems_set_status_each).
+select *
+  from public.fn_problems_set_status_each(%(ids)s::bigint[], %(status)s::text,
+                                          %(note)s::text);
+
 -- anomalies_stats --
 -- Counts by tenant, type and severity, as the calling operator: the window's occurrences
 -- (count, unresolved, last_seen_at: fn_anomalies_stats) beside the problems' figures
@@ -355,19 +384,39 @@ select e.name,
                 where n.nspname = 'public' and p.proname = e.name) as present
   from unnest(%(names)s::text[]) as e(name);
 
--- verify_checksum_unique --
--- Whether staging_imports has UNIQUE (tenant_id, batch_checksum).
+-- verify_batch_identity --
+-- Whether staging_imports keys a batch by UNIQUE (tenant_id, batch_id) and indexes
+-- (tenant_id, batch_checksum) without making it unique (0034: a replay is the same batch).
 select exists (
-    select 1
-      from pg_catalog.pg_constraint c
-     where c.conrelid = to_regclass('public.staging_imports')
-       and c.contype in ('u', 'p')
-       and array(select a.attname::text
-                   from unnest(c.conkey) with ordinality as k(attnum, ord)
-                   join pg_catalog.pg_attribute a
-                     on a.attrelid = c.conrelid and a.attnum = k.attnum
-                  order by k.ord) = array['tenant_id', 'batch_checksum']
-) as present;
+           select 1
+             from pg_catalog.pg_constraint c
+            where c.conrelid = to_regclass('public.staging_imports')
+              and c.contype in ('u', 'p')
+              and array(select a.attname::text
+                          from unnest(c.conkey) with ordinality as k(attnum, ord)
+                          join pg_catalog.pg_attribute a
+                            on a.attrelid = c.conrelid and a.attnum = k.attnum
+                         order by k.ord) = array['tenant_id', 'batch_id'])
+       and exists (
+           select 1
+             from pg_catalog.pg_index i
+            where i.indrelid = to_regclass('public.staging_imports')
+              and not i.indisunique
+              and array(select a.attname::text
+                          from unnest(i.indkey) with ordinality as k(attnum, ord)
+                          join pg_catalog.pg_attribute a
+                            on a.attrelid = i.indrelid and a.attnum = k.attnum
+                         order by k.ord) = array['tenant_id', 'batch_checksum'])
+       and not exists (
+           select 1
+             from pg_catalog.pg_index i
+            where i.indrelid = to_regclass('public.staging_imports')
+              and i.indisunique
+              and array(select a.attname::text
+                          from unnest(i.indkey) with ordinality as k(attnum, ord)
+                          join pg_catalog.pg_attribute a
+                            on a.attrelid = i.indrelid and a.attnum = k.attnum
+                         order by k.ord) = array['tenant_id', 'batch_checksum']) as present;
 
 -- verify_anomalies_rpc --
 -- Call the operator RPC under the current claims (refused unless operator/admin).
@@ -466,9 +515,41 @@ select tenant_id, anomaly_type, severity, count::integer as count
   from public.vw_import_anomalies_stats_24h
  order by tenant_id, anomaly_type, severity;
 
+-- dashboard_tenant_glance --
+-- Per tenant, at a glance: problems open, acknowledged, overdue (an SLA clock passed) and new
+-- today (first seen since midnight in the tenant's zone, not resolved), the same problems the
+-- worklist counts; freshness (vw_tenant_freshness); and the last 24 hours' import requests
+-- with the deliberate refusals of a paused tenant (423) apart from the rest.
+select f.tenant_id, f.timezone, f.last_success_at, f.expected_at, f.late, f.paused,
+       f.paused_reason, coalesce(p.open, 0) as open,
+       coalesce(p.acknowledged, 0) as acknowledged, coalesce(p.overdue, 0) as overdue,
+       coalesce(p.new_today, 0) as new_today, coalesce(r.requests, 0) as requests,
+       coalesce(r.refused_paused, 0) as refused_paused, coalesce(r.succeeded, 0) as succeeded
+  from public.vw_tenant_freshness f
+  left join lateral (
+    select (count(*) filter (where pr.status = 'open'))::integer as open,
+           (count(*) filter (where pr.status = 'acknowledged'))::integer as acknowledged,
+           (count(*) filter (where (pr.status = 'open' and pr.ack_due_at < now())
+                                or (pr.status <> 'resolved' and pr.resolve_due_at < now())
+                             ))::integer as overdue,
+           (count(*) filter (
+               where pr.status <> 'resolved'
+                 and pr.first_seen_at >= (date_trunc('day', now() at time zone f.timezone)
+                                          at time zone f.timezone)))::integer as new_today
+      from public.import_problems pr
+     where pr.tenant_id = f.tenant_id) p on true
+  left join lateral (
+    select (count(*) filter (where q.status <> 423))::integer as requests,
+           (count(*) filter (where q.status = 423))::integer as refused_paused,
+           (count(*) filter (where q.status between 200 and 299))::integer as succeeded
+      from public.import_requests q
+     where q.tenant_id = f.tenant_id and q.created_at >= now() - interval '24 hours') r on true
+ order by f.tenant_id;
+
 -- dashboard_import_stats_24h --
--- Import requests of the last 24 hours by tenant: total, succeeded, replayed, rows merged.
-select tenant_id, count(*)::integer as requests,
+-- Import requests of the last 24 hours by tenant: total (without a paused tenant's deliberate
+-- refusals, 423), succeeded, replayed, rows merged.
+select tenant_id, (count(*) filter (where status <> 423))::integer as requests,
        (count(*) filter (where status between 200 and 299))::integer as succeeded,
        (count(*) filter (where replayed))::integer as replayed,
        coalesce(sum(rows) filter (where status = 200 and not replayed), 0)::bigint
@@ -487,8 +568,9 @@ select id, tenant_id, batch_id, row_index, project_key, anomaly_type, severity,
  limit %(limit)s;
 
 -- dashboard_import_outcomes --
--- Import requests per UTC-aligned time bucket: total, succeeded (2xx), and p50/p95 latency
--- (parse + merge) of merged batches. Every bucket of the window is listed, empty or not.
+-- Import requests per UTC-aligned time bucket: total (without a paused tenant's deliberate
+-- refusals, 423), succeeded (2xx), and p50/p95 latency (parse + merge) of merged batches.
+-- Every bucket of the window is listed, empty or not.
 with buckets as (
     select generate_series(
                date_bin(%(step)s::interval, now(), timestamptz '2000-01-01 00:00:00+00')
@@ -498,7 +580,7 @@ with buckets as (
 ), requests as (
     select date_bin(%(step)s::interval, r.created_at, timestamptz '2000-01-01 00:00:00+00')
                as bucket_start,
-           count(*)::integer as requests,
+           (count(*) filter (where r.status <> 423))::integer as requests,
            (count(*) filter (where r.status between 200 and 299))::integer as succeeded,
            percentile_cont(0.5) within group (order by coalesce(r.parse_ms, 0) + r.merge_ms)
                filter (where r.status = 200 and not r.replayed and r.merge_ms is not null)
@@ -537,27 +619,72 @@ select tenant_id, batch_id, staged_at, row_count, org_memberships_upserted,
 select tenant_id, timezone from public.tenants order by tenant_id;
 
 -- console_problems --
--- One page of the worklist (fn_problems_for_operator's filters, plus a last-seen date range),
--- in the chosen order, with the total the filters match and each tenant's time zone.
-select p.id, p.tenant_id, p.project_key, p.anomaly_type, p.severity, p.unknown_value,
-       p.status, p.first_seen_at, p.last_seen_at, p.occurrences, p.last_batch_id,
-       p.payload_excerpt, p.acknowledged_at, p.acknowledged_by, p.resolved_at, p.resolved_by,
-       p.resolution, p.regressed, p.ack_due_at, p.resolve_due_at, p.note,
-       coalesce(t.timezone, 'UTC') as timezone, count(*) over () as total
-  from public.fn_problems_for_operator(
+-- One page of the worklist (fn_problems_for_operator's filters, plus a last-seen date range and
+-- an exact unknown value), in the chosen order, with the total the filters match, each
+-- tenant's time zone, and the batch that first saw the problem with its upstream id and import.
+select page.*, first.batch_id as first_batch_id, first.request_batch_id as first_batch,
+       first.import_id as first_import_id
+  from (
+    select p.id, p.tenant_id, p.project_key, p.anomaly_type, p.severity, p.unknown_value,
+           p.status, p.first_seen_at, p.last_seen_at, p.occurrences, p.last_batch_id,
+           p.payload_excerpt, p.acknowledged_at, p.acknowledged_by, p.resolved_at,
+           p.resolved_by, p.resolution, p.regressed, p.ack_due_at, p.resolve_due_at, p.note,
+           coalesce(t.timezone, 'UTC') as timezone, count(*) over () as total
+      from public.fn_problems_for_operator(
+               p_tenant => %(tenant)s::text, p_anomaly_type => %(anomaly_type)s::text[],
+               p_status => %(status)s::text[], p_severity => %(severity)s::text[],
+               p_batch_id => %(batch_id)s::uuid[], p_overdue => %(overdue)s::boolean,
+               p_search => %(search)s::text, p_limit => null::integer) p
+      left join public.tenants t on t.tenant_id = p.tenant_id
+     where (%(seen_from)s::timestamptz is null
+            or p.last_seen_at >= %(seen_from)s::timestamptz)
+       and (%(seen_until)s::timestamptz is null
+            or p.last_seen_at < %(seen_until)s::timestamptz)
+       and (%(value)s::text is null or p.unknown_value = %(value)s::text)
+     order by case when %(sort)s = 'due' then p.resolve_due_at end asc nulls last,
+              case when %(sort)s = 'first_seen' then p.first_seen_at end desc,
+              case when %(sort)s = 'occurrences' then p.occurrences end desc,
+              case when %(sort)s = 'project' then p.project_key end asc,
+              p.last_seen_at desc, p.id desc
+     limit %(limit)s offset %(offset)s) page
+  left join lateral (
+    select a.batch_id, r.request_batch_id, r.id as import_id
+      from public.import_anomalies a
+      left join lateral (select q.id, q.request_batch_id from public.import_requests q
+                          where q.tenant_id = a.tenant_id and q.batch_id = a.batch_id
+                            and q.status between 200 and 299
+                          order by q.id limit 1) r on true
+     where a.tenant_id = page.tenant_id and a.problem_id = page.id
+     order by a.created_at, a.id limit 1) first on true
+ order by case when %(sort)s = 'due' then page.resolve_due_at end asc nulls last,
+          case when %(sort)s = 'first_seen' then page.first_seen_at end desc,
+          case when %(sort)s = 'occurrences' then page.occurrences end desc,
+          case when %(sort)s = 'project' then page.project_key end asc,
+          page.last_seen_at desc, page.id desc;
+
+-- console_problem_groups --
+-- The worklist's causes: fn_problem_groups_for_operator over the same filters (an exact unknown
+-- value too), with each tenant's time zone and the import that first saw the cause.
+select g.*, coalesce(t.timezone, 'UTC') as timezone, r.request_batch_id as first_batch,
+       r.id as first_import_id
+  from public.fn_problem_groups_for_operator(
            p_tenant => %(tenant)s::text, p_anomaly_type => %(anomaly_type)s::text[],
            p_status => %(status)s::text[], p_severity => %(severity)s::text[],
            p_batch_id => %(batch_id)s::uuid[], p_overdue => %(overdue)s::boolean,
-           p_search => %(search)s::text, p_limit => null::integer) p
-  left join public.tenants t on t.tenant_id = p.tenant_id
- where (%(seen_from)s::timestamptz is null or p.last_seen_at >= %(seen_from)s::timestamptz)
-   and (%(seen_until)s::timestamptz is null or p.last_seen_at < %(seen_until)s::timestamptz)
- order by case when %(sort)s = 'due' then p.resolve_due_at end asc nulls last,
-          case when %(sort)s = 'first_seen' then p.first_seen_at end desc,
-          case when %(sort)s = 'occurrences' then p.occurrences end desc,
-          case when %(sort)s = 'project' then p.project_key end asc,
-          p.last_seen_at desc, p.id desc
- limit %(limit)s offset %(offset)s;
+           p_search => %(search)s::text, p_limit => %(limit)s::integer) g
+  left join public.tenants t on t.tenant_id = g.tenant_id
+  left join lateral (select q.id, q.request_batch_id from public.import_requests q
+                      where q.tenant_id = g.tenant_id and q.batch_id = g.first_batch_id
+                        and q.status between 200 and 299
+                      order by q.id limit 1) r on true
+ where %(value)s::text is null or g.unknown_value = %(value)s::text
+ order by g.last_seen_at desc, g.group_id desc;
+
+-- console_batch_import --
+-- The import request that staged a batch (the first one answered 2xx), for a link to it.
+select id from public.import_requests
+ where batch_id = %(batch_id)s::uuid and status between 200 and 299
+ order by id limit 1;
 
 -- console_problem --
 -- One problem with its tenant's time zone (fn_problem_get: P0002 when missing).
@@ -566,13 +693,50 @@ select p.*, coalesce(t.timezone, 'UTC') as timezone
   left join public.tenants t on t.tenant_id = p.tenant_id;
 
 -- console_problem_occurrences --
--- A problem's occurrences across batches, newest first (fn_problem_occurrences).
-select id, batch_id, row_index, payload_excerpt, correlation_id, created_at, status
-  from public.fn_problem_occurrences(%(id)s::bigint, %(limit)s::integer);
+-- A problem's occurrences across batches, newest first (fn_problem_occurrences), each with the
+-- upstream batch id and the import request that staged its batch.
+select o.id, o.batch_id, o.row_index, o.payload_excerpt, o.correlation_id, o.created_at,
+       o.status, r.request_batch_id, r.id as import_id
+  from public.fn_problem_occurrences(%(id)s::bigint, %(limit)s::integer) o
+  left join lateral (select q.id, q.request_batch_id from public.import_requests q
+                      where q.tenant_id = o.tenant_id and q.batch_id = o.batch_id
+                        and q.status between 200 and 299
+                      order by q.id limit 1) r on true
+ order by o.created_at desc, o.id desc;
 
 -- console_problem_events --
--- A problem's history of status changes, oldest first (fn_problem_events).
-select at, actor, action, resolution, note from public.fn_problem_events(%(id)s::bigint);
+-- A problem's history of status changes, oldest first (fn_problem_events). An automatic step
+-- (actor system) taken by a merge names its batch: the merge records its occurrences and its
+-- problem events in one transaction, so at one now().
+select e.at, e.actor, e.action, e.resolution, e.note, b.batch_id as by_batch_id,
+       r.request_batch_id as by_batch, r.id as by_import_id
+  from public.fn_problem_events(%(id)s::bigint) e
+  left join lateral (select a.batch_id from public.import_anomalies a
+                      where e.actor = 'system' and a.tenant_id = e.tenant_id
+                        and a.created_at = e.at
+                      limit 1) b on true
+  left join lateral (select q.id, q.request_batch_id from public.import_requests q
+                      where q.tenant_id = e.tenant_id and q.batch_id = b.batch_id
+                        and q.status between 200 and 299
+                      order by q.id limit 1) r on true
+ order by e.at, e.id;
+
+-- console_batch_problems --
+-- What one batch's merge did to problems: those it opened or re-opened (their event is at its
+-- occurrences' time) and those it resolved as data_fix (an event at the same time, the merge's
+-- now()); a batch that recorded no occurrence has no time to match, and lists none.
+with merged as (
+    select min(a.created_at) as at from public.import_anomalies a
+     where a.tenant_id = %(tenant_id)s and a.batch_id = %(batch_id)s::uuid
+)
+select e.action, pr.id, pr.project_key, pr.anomaly_type, pr.unknown_value, pr.status
+  from merged m
+  join public.import_problem_events e
+    on e.tenant_id = %(tenant_id)s and e.at = m.at and e.actor = 'system'
+   and e.action in ('opened', 'reopened', 'resolved')
+  join public.import_problems pr on pr.tenant_id = e.tenant_id and pr.id = e.problem_id
+ order by case e.action when 'opened' then 1 when 'reopened' then 2 else 3 end, pr.id
+ limit %(limit)s;
 
 -- console_problems_set_status --
 -- Acknowledge or resolve the selected problems as the signed-in user, locked up front in id
@@ -645,10 +809,60 @@ select public.fn_directory_person_set(%(tenant_id)s, %(directory)s, %(username)s
 -- Re-resolve the projects a directory change affects (fn_directory_change_apply).
 select public.fn_directory_change_apply(%(tenant_id)s, %(change_id)s::bigint) as result;
 
+-- console_change_credit --
+-- Credit the problems a directory change resolved to the admin who made it
+-- (fn_directory_change_credit).
+select public.fn_directory_change_credit(%(tenant_id)s, %(change_id)s::bigint) as result;
+
+-- console_change_undo --
+-- Revert a directory change, re-resolve its projects and reopen what it resolved
+-- (fn_directory_change_undo).
+select public.fn_directory_change_undo(%(tenant_id)s, %(change_id)s::bigint) as result;
+
+-- fix_savepoint --
+-- Mark where a directory fix starts inside its transaction (its preview is undone to here).
+savepoint directory_fix;
+
+-- fix_rollback_to_savepoint --
+-- Undo the directory fix tried since fix_savepoint, keeping the transaction.
+rollback to savepoint directory_fix;
+
+-- fix_changed_projects --
+-- The tenant's projects this transaction re-resolved (updated_at is the transaction's now()).
+select stage_application, partner_org, ds_username, rm_username
+  from public.projects
+ where tenant_id = %(tenant_id)s and updated_at = now()
+ order by stage_application;
+
+-- fix_projects --
+-- Some projects' canonical partner, DS and RM as they stand.
+select stage_application, partner_org, ds_username, rm_username
+  from public.projects
+ where tenant_id = %(tenant_id)s and stage_application = any (%(keys)s::text[])
+ order by stage_application;
+
+-- fix_resolved_problems --
+-- The tenant's problems this transaction resolved as directory_fix.
+select id, project_key, anomaly_type, unknown_value, resolved_by
+  from public.import_problems
+ where tenant_id = %(tenant_id)s and status = 'resolved' and resolution = 'directory_fix'
+   and resolved_at = now()
+ order by id;
+
+-- fix_reopened_problems --
+-- The tenant's problems this transaction reopened (their history says so).
+select pr.id, pr.project_key, pr.anomaly_type, pr.unknown_value, pr.status
+  from public.import_problem_events e
+  join public.import_problems pr on pr.tenant_id = e.tenant_id and pr.id = e.problem_id
+ where e.tenant_id = %(tenant_id)s and e.action = 'reopened' and e.at = now()
+ order by pr.id;
+
 -- console_changes --
 -- The directory audit, newest first, optionally for one tenant or one change.
 select c.tenant_id, c.id, c.at, c.actor, c.action, c.directory, c.before, c.after,
-       c.problem_id, c.effect, coalesce(t.timezone, 'UTC') as timezone
+       c.problem_id, c.effect, coalesce(t.timezone, 'UTC') as timezone, c.undo_of,
+       (select u.id from public.directory_changes u
+         where u.tenant_id = c.tenant_id and u.undo_of = c.id) as undone_by
   from public.directory_changes c
   left join public.tenants t on t.tenant_id = c.tenant_id
  where (%(tenant_id)s::text is null or c.tenant_id = %(tenant_id)s::text)

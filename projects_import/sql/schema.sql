@@ -73,6 +73,7 @@ table public.directory_changes (rls)
     after jsonb
     problem_id bigint
     effect jsonb not null default '{}'::jsonb
+    undo_of bigint
     constraint directory_changes_action_check CHECK ((action = ANY (ARRAY['add'::text, 'update'::text, 'deactivate'::text, 'reactivate'::text, 'remove'::text])))
     constraint directory_changes_directory_check CHECK ((directory = ANY (ARRAY['partners'::text, 'ds'::text, 'rm'::text])))
     constraint directory_changes_pkey PRIMARY KEY (tenant_id, id)
@@ -329,7 +330,6 @@ table public.staging_imports (rls)
     constraint staging_imports_pkey PRIMARY KEY (tenant_id, id)
     constraint staging_imports_request_digest_check CHECK (((request_digest IS NULL) OR (octet_length(request_digest) = 32)))
     constraint staging_imports_row_count_check CHECK ((row_count > 0))
-    constraint staging_imports_tenant_id_batch_checksum_key UNIQUE (tenant_id, batch_checksum)
     constraint staging_imports_tenant_id_batch_id_key UNIQUE (tenant_id, batch_id)
     constraint staging_imports_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants(tenant_id) ON DELETE CASCADE
 
@@ -398,6 +398,7 @@ index dashboard_sessions_pkey: CREATE UNIQUE INDEX dashboard_sessions_pkey ON pu
 index dashboard_users_pkey: CREATE UNIQUE INDEX dashboard_users_pkey ON public.dashboard_users USING btree (email)
 index directory_changes_at: CREATE INDEX directory_changes_at ON public.directory_changes USING btree (at DESC, id DESC)
 index directory_changes_pkey: CREATE UNIQUE INDEX directory_changes_pkey ON public.directory_changes USING btree (tenant_id, id)
+index directory_changes_undo: CREATE UNIQUE INDEX directory_changes_undo ON public.directory_changes USING btree (tenant_id, undo_of) WHERE (undo_of IS NOT NULL)
 index ds_directory_pkey: CREATE UNIQUE INDEX ds_directory_pkey ON public.ds_directory USING btree (tenant_id, username_key)
 index import_anomalies_batch: CREATE INDEX import_anomalies_batch ON public.import_anomalies USING btree (batch_id)
 index import_anomalies_created: CREATE INDEX import_anomalies_created ON public.import_anomalies USING btree (created_at DESC, id DESC)
@@ -409,6 +410,7 @@ index import_anomalies_tenant_id_batch_id_row_index_anomaly_type_key: CREATE UNI
 index import_anomalies_unresolved: CREATE INDEX import_anomalies_unresolved ON public.import_anomalies USING btree (tenant_id, project_key, anomaly_type) WHERE ((status <> 'resolved'::text) AND (problem_id IS NULL))
 index import_batch_decisions_pkey: CREATE UNIQUE INDEX import_batch_decisions_pkey ON public.import_batch_decisions USING btree (tenant_id, id)
 index import_batch_decisions_staging: CREATE INDEX import_batch_decisions_staging ON public.import_batch_decisions USING btree (tenant_id, staging_id, id)
+index import_problem_events_at: CREATE INDEX import_problem_events_at ON public.import_problem_events USING btree (tenant_id, at)
 index import_problem_events_pkey: CREATE UNIQUE INDEX import_problem_events_pkey ON public.import_problem_events USING btree (tenant_id, id)
 index import_problem_events_problem: CREATE INDEX import_problem_events_problem ON public.import_problem_events USING btree (tenant_id, problem_id, at, id)
 index import_problems_id: CREATE INDEX import_problems_id ON public.import_problems USING btree (id)
@@ -416,6 +418,7 @@ index import_problems_pkey: CREATE UNIQUE INDEX import_problems_pkey ON public.i
 index import_problems_tenant_id_project_key_anomaly_type_unknown__key: CREATE UNIQUE INDEX import_problems_tenant_id_project_key_anomaly_type_unknown__key ON public.import_problems USING btree (tenant_id, project_key, anomaly_type, unknown_key)
 index import_problems_tenant_seen: CREATE INDEX import_problems_tenant_seen ON public.import_problems USING btree (tenant_id, last_seen_at DESC, id DESC)
 index import_problems_unresolved_seen: CREATE INDEX import_problems_unresolved_seen ON public.import_problems USING btree (last_seen_at DESC, id DESC) WHERE (status <> 'resolved'::text)
+index import_requests_batch: CREATE INDEX import_requests_batch ON public.import_requests USING btree (batch_id) WHERE (batch_id IS NOT NULL)
 index import_requests_created_id: CREATE INDEX import_requests_created_id ON public.import_requests USING btree (created_at DESC, id DESC)
 index import_requests_id: CREATE INDEX import_requests_id ON public.import_requests USING btree (id)
 index import_requests_pkey: CREATE UNIQUE INDEX import_requests_pkey ON public.import_requests USING btree (tenant_id, id)
@@ -435,12 +438,12 @@ index projects_pkey: CREATE UNIQUE INDEX projects_pkey ON public.projects USING 
 index projects_import_migrations_pkey: CREATE UNIQUE INDEX projects_import_migrations_pkey ON public.projects_import_migrations USING btree (version)
 index rm_directory_display: CREATE INDEX rm_directory_display ON public.rm_directory USING btree (tenant_id, display_key) WHERE active
 index rm_directory_pkey: CREATE UNIQUE INDEX rm_directory_pkey ON public.rm_directory USING btree (tenant_id, username_key)
+index staging_imports_checksum: CREATE INDEX staging_imports_checksum ON public.staging_imports USING btree (tenant_id, batch_checksum)
 index staging_imports_created: CREATE INDEX staging_imports_created ON public.staging_imports USING btree (created_at)
 index staging_imports_held: CREATE INDEX staging_imports_held ON public.staging_imports USING btree (tenant_id, created_at) WHERE (batch_state = 'held'::text)
 index staging_imports_pkey: CREATE UNIQUE INDEX staging_imports_pkey ON public.staging_imports USING btree (tenant_id, id)
 index staging_imports_request_digest: CREATE INDEX staging_imports_request_digest ON public.staging_imports USING btree (tenant_id, request_digest) WHERE (request_digest IS NOT NULL)
 index staging_imports_tenant_created: CREATE INDEX staging_imports_tenant_created ON public.staging_imports USING btree (tenant_id, created_at DESC)
-index staging_imports_tenant_id_batch_checksum_key: CREATE UNIQUE INDEX staging_imports_tenant_id_batch_checksum_key ON public.staging_imports USING btree (tenant_id, batch_checksum)
 index staging_imports_tenant_id_batch_id_key: CREATE UNIQUE INDEX staging_imports_tenant_id_batch_id_key ON public.staging_imports USING btree (tenant_id, batch_id)
 index tenant_events_pkey: CREATE UNIQUE INDEX tenant_events_pkey ON public.tenant_events USING btree (tenant_id, id)
 index tenant_events_tenant_at: CREATE INDEX tenant_events_tenant_at ON public.tenant_events USING btree (tenant_id, at DESC)
@@ -1210,6 +1213,133 @@ begin
        set effect = v_effect
      where tenant_id = p_tenant_id and id = p_change_id and effect = '{}'::jsonb;
     return v_effect;
+end
+
+function public.fn_directory_change_credit(p_tenant_id text, p_change_id bigint) returns integer [plpgsql, volatile, security definer, set search_path=public, pg_temp]:
+declare
+    v_change  directory_changes;
+    v_note    text;
+    v_ids     bigint[];
+begin
+    perform fn_require_admin();
+    select * into v_change from directory_changes
+     where tenant_id = p_tenant_id and id = p_change_id;
+    if not found then
+        raise exception 'tenant % has no directory change %', coalesce(p_tenant_id, 'null'),
+            coalesce(p_change_id::text, 'null')
+            using errcode = 'no_data_found';
+    end if;
+    v_note := format('directory change #%s (%s %s)', v_change.id, v_change.action,
+                     v_change.directory);
+    -- the problems this change resolved, locked up front by id
+    select coalesce(array_agg(pr.id order by pr.id), '{}') into v_ids
+      from import_problems pr
+     where pr.tenant_id = p_tenant_id and pr.status = 'resolved'
+       and pr.resolution = 'directory_fix' and pr.resolved_at = v_change.at
+       and pr.resolved_by = 'system';
+    perform fn_import_problems_lock(v_ids);
+    update import_problems pr
+       set resolved_by = v_change.actor, note = coalesce(pr.note, v_note)
+     where pr.tenant_id = p_tenant_id and pr.id = any (v_ids);
+    update import_problem_events e
+       set actor = v_change.actor, note = coalesce(e.note, v_note)
+     where e.tenant_id = p_tenant_id and e.problem_id = any (v_ids)
+       and e.action = 'resolved' and e.resolution = 'directory_fix' and e.actor = 'system'
+       and e.at = v_change.at;
+    return cardinality(v_ids);
+end
+
+function public.fn_directory_change_undo(p_tenant_id text, p_change_id bigint) returns jsonb [plpgsql, volatile, security definer, set search_path=public, pg_temp]:
+declare
+    v_change    directory_changes;
+    v_result    jsonb;
+    v_undo      bigint;
+    v_effect    jsonb;
+    v_ids       bigint[];
+    v_actor     text := coalesce(nullif(auth.jwt() ->> 'sub', ''), 'unknown');
+    v_note      text;
+begin
+    perform fn_require_admin();
+    select * into v_change from directory_changes
+     where tenant_id = p_tenant_id and id = p_change_id
+       for update;
+    if not found then
+        raise exception 'tenant % has no directory change %', coalesce(p_tenant_id, 'null'),
+            coalesce(p_change_id::text, 'null')
+            using errcode = 'no_data_found';
+    end if;
+    if v_change.undo_of is not null then
+        raise exception 'directory change % is an undo itself: make the change again instead',
+            p_change_id using errcode = 'object_not_in_prerequisite_state';
+    end if;
+    if exists (select 1 from directory_changes
+                where tenant_id = p_tenant_id and undo_of = p_change_id) then
+        raise exception 'directory change % was already undone', p_change_id
+            using errcode = 'object_not_in_prerequisite_state';
+    end if;
+
+    if v_change.directory = 'partners' then
+        if v_change.before is null then
+            v_result := fn_directory_partner_remove(p_tenant_id, v_change.after ->> 'alias');
+        else
+            v_result := fn_directory_partner_set(p_tenant_id, v_change.before ->> 'alias',
+                                                 v_change.before ->> 'canonical');
+        end if;
+    elsif v_change.before is null then
+        if v_change.directory = 'ds' then
+            delete from ds_directory where tenant_id = p_tenant_id
+               and username_key = fn_directory_key(v_change.after ->> 'preferred_username');
+        else
+            delete from rm_directory where tenant_id = p_tenant_id
+               and username_key = fn_directory_key(v_change.after ->> 'preferred_username');
+        end if;
+        v_result := jsonb_build_object('change_id', fn_directory_audit(
+            p_tenant_id, 'remove', v_change.directory, v_change.after, null, null));
+    else
+        v_result := fn_directory_person_set(
+            p_tenant_id, v_change.directory, v_change.before ->> 'preferred_username',
+            v_change.before ->> 'display_name', (v_change.before ->> 'active')::boolean);
+    end if;
+    v_undo := (v_result ->> 'change_id')::bigint;
+    if v_undo is null then
+        raise exception 'directory change % cannot be undone: the directory already holds '
+                        'what it held before', p_change_id
+            using errcode = 'object_not_in_prerequisite_state';
+    end if;
+    update directory_changes set undo_of = p_change_id
+     where tenant_id = p_tenant_id and id = v_undo;
+    v_effect := fn_directory_change_apply(p_tenant_id, v_undo);
+
+    -- reopen what the change resolved and applies again, locked up front by id
+    v_note := format('undo of directory change #%s', p_change_id);
+    select coalesce(array_agg(pr.id order by pr.id), '{}') into v_ids
+      from import_problems pr
+      join projects p on p.tenant_id = pr.tenant_id and p.stage_application = pr.project_key
+     where pr.tenant_id = p_tenant_id and pr.status = 'resolved'
+       and pr.resolution = 'directory_fix' and pr.resolved_at = v_change.at
+       and exists (
+           select 1
+             from fn_import_anomaly_misses(p.delivery_partner, p.deployment_specialist,
+                                           p.relationship_manager, p.rm_preferred_username,
+                                           p.partner_org, p.ds_username, p.rm_username) m
+            where m.anomaly_type = pr.anomaly_type
+              and fn_directory_key(m.unknown_value) = pr.unknown_key);
+    perform fn_import_problems_lock(v_ids);
+    update import_problems pr
+       set status = case when pr.acknowledged_at is null then 'open' else 'acknowledged' end,
+           resolved_at = null, resolved_by = null, resolution = null
+     where pr.tenant_id = p_tenant_id and pr.id = any (v_ids) and pr.status = 'resolved';
+    insert into import_problem_events (tenant_id, problem_id, actor, action, note)
+    select p_tenant_id, x.id, v_actor, 'reopened', v_note from unnest(v_ids) as x(id);
+    update import_anomalies a
+       set status = pr.status, acknowledged_at = pr.acknowledged_at,
+           acknowledged_by = pr.acknowledged_by, resolved_at = null
+      from import_problems pr
+     where pr.tenant_id = p_tenant_id and pr.id = any (v_ids)
+       and a.tenant_id = pr.tenant_id and a.problem_id = pr.id;
+
+    return jsonb_build_object('change_id', v_undo, 'problems_reopened', cardinality(v_ids),
+                              'effect', v_effect);
 end
 
 function public.fn_directory_check_tenant(p_tenant_id text) returns void [plpgsql, stable, set search_path=public, pg_temp]:
@@ -1998,6 +2128,78 @@ begin
     end if;
 end
 
+function public.fn_problem_group_set_status(p_tenant_id text, p_anomaly_type text, p_unknown_value text, p_status text, p_note text) returns TABLE(id bigint, tenant_id text, project_key text, status_before text, status text, outcome text, reason text) [plpgsql, volatile, security definer, set search_path=public, pg_temp]:
+declare
+    v_ids bigint[];
+begin
+    perform fn_require_operator();
+    -- the group's problems; fn_problems_set_status_each locks them up front by id (the
+    -- global order, fn_import_problems_lock)
+    select coalesce(array_agg(pr.id order by pr.id), '{}') into v_ids
+      from import_problems pr
+     where pr.tenant_id = p_tenant_id and pr.anomaly_type = p_anomaly_type
+       and pr.unknown_value = p_unknown_value;
+    if cardinality(v_ids) = 0 then
+        raise exception 'tenant % has no % problem with unknown value %',
+            coalesce(p_tenant_id, 'null'), coalesce(p_anomaly_type, 'null'),
+            coalesce(p_unknown_value, 'null')
+            using errcode = 'no_data_found';
+    end if;
+    return query select * from fn_problems_set_status_each(v_ids, p_status, p_note);
+end
+
+function public.fn_problem_groups_for_operator(p_tenant text, p_anomaly_type text[], p_status text[], p_severity text[], p_batch_id uuid[], p_project_key text, p_overdue boolean, p_search text, p_after_last_seen_at timestamp with time zone, p_after_group_id bigint, p_limit integer) returns TABLE(tenant_id text, anomaly_type text, severity text, unknown_value text, problems integer, projects integer, occurrences bigint, first_seen_at timestamp with time zone, last_seen_at timestamp with time zone, ack_due_at timestamp with time zone, resolve_due_at timestamp with time zone, overdue integer, statuses jsonb, group_id bigint, first_batch_id uuid) [plpgsql, stable, set search_path=public, pg_temp]:
+begin
+    perform fn_require_operator();
+    perform fn_problems_check_filters(p_anomaly_type, p_status, p_severity, p_limit);
+    if (p_after_last_seen_at is null) <> (p_after_group_id is null) then
+        raise exception 'the cursor needs both p_after_last_seen_at and p_after_group_id'
+            using errcode = 'invalid_parameter_value';
+    end if;
+
+    return query
+        with matched as (
+            select pr.*
+              from fn_problems_for_operator(p_tenant, p_anomaly_type, p_status, p_severity,
+                                            p_batch_id, p_project_key, p_overdue, p_search,
+                                            null, null, null) pr
+        ), grouped as (
+            select m.tenant_id, m.anomaly_type, max(m.severity) as severity, m.unknown_value,
+                   count(*)::integer as problems,
+                   count(distinct m.project_key)::integer as projects,
+                   sum(m.occurrences)::bigint as occurrences,
+                   min(m.first_seen_at) as first_seen_at, max(m.last_seen_at) as last_seen_at,
+                   min(m.ack_due_at) filter (where m.status = 'open') as ack_due_at,
+                   min(m.resolve_due_at) filter (where m.status <> 'resolved')
+                       as resolve_due_at,
+                   count(*) filter (
+                       where (m.status = 'open' and m.ack_due_at < now())
+                          or (m.status <> 'resolved' and m.resolve_due_at < now()))::integer
+                       as overdue,
+                   jsonb_build_object(
+                       'open', count(*) filter (where m.status = 'open'),
+                       'acknowledged', count(*) filter (where m.status = 'acknowledged'),
+                       'resolved', count(*) filter (where m.status = 'resolved'))
+                       as statuses,
+                   min(m.id) as group_id,
+                   array_agg(m.id) as ids
+              from matched m
+             group by m.tenant_id, m.anomaly_type, m.unknown_value
+            having p_after_last_seen_at is null
+                or (max(m.last_seen_at), min(m.id)) < (p_after_last_seen_at, p_after_group_id)
+             order by max(m.last_seen_at) desc, min(m.id) desc
+             limit p_limit
+        )
+        select g.tenant_id, g.anomaly_type, g.severity, g.unknown_value, g.problems,
+               g.projects, g.occurrences, g.first_seen_at, g.last_seen_at, g.ack_due_at,
+               g.resolve_due_at, g.overdue, g.statuses, g.group_id,
+               (select a.batch_id from import_anomalies a
+                 where a.tenant_id = g.tenant_id and a.problem_id = any (g.ids)
+                 order by a.created_at, a.id limit 1)
+          from grouped g
+         order by g.last_seen_at desc, g.group_id desc;
+end
+
 function public.fn_problem_occurrences(p_id bigint, p_limit integer) returns SETOF import_anomalies [plpgsql, stable]:
 declare
     v_tenant text;
@@ -2202,6 +2404,63 @@ begin
     end loop;
 end
 
+function public.fn_problems_set_status_each(p_ids bigint[], p_status text, p_note text) returns TABLE(id bigint, tenant_id text, project_key text, status_before text, status text, outcome text, reason text) [plpgsql, volatile, security definer, set search_path=public, pg_temp]:
+declare
+    v_asked    record;
+    v_problem  import_problems%rowtype;
+begin
+    perform fn_require_operator();
+    if p_status is null or p_status not in ('acknowledged', 'resolved') then
+        raise exception 'status must be acknowledged or resolved, got %',
+            coalesce(p_status, 'null')
+            using errcode = 'invalid_parameter_value';
+    end if;
+    if char_length(p_note) > 2000 then
+        raise exception 'a note is at most 2000 characters'
+            using errcode = 'invalid_parameter_value';
+    end if;
+    if cardinality(p_ids) > 10000 then
+        raise exception 'at most 10000 problems at a time, got %', cardinality(p_ids)
+            using errcode = 'invalid_parameter_value';
+    end if;
+
+    -- every problem this step may change, locked up front in the global order (by id)
+    perform fn_import_problems_lock(p_ids);
+
+    for v_asked in
+        select u.id from unnest(p_ids) with ordinality as u(id, n)
+         group by u.id order by min(u.n)
+    loop
+        select * into v_problem from import_problems pr where pr.id = v_asked.id;
+        id := v_asked.id;
+        if not found then
+            tenant_id := null; project_key := null; status_before := null; status := null;
+            outcome := 'skipped';
+            reason := 'no problem with this id';
+            return next;
+            continue;
+        end if;
+        tenant_id := v_problem.tenant_id;
+        project_key := v_problem.project_key;
+        status_before := v_problem.status;
+        if v_problem.status = 'resolved' then
+            status := v_problem.status;
+            outcome := 'skipped';
+            reason := 'already resolved';
+        elsif v_problem.status = p_status then
+            status := v_problem.status;
+            outcome := 'skipped';
+            reason := 'already ' || p_status;
+        else
+            select pr.status into status
+              from fn_problem_set_status(v_problem.id, p_status, p_note) pr;
+            outcome := p_status;
+            reason := null;
+        end if;
+        return next;
+    end loop;
+end
+
 function public.fn_projects_delete_memberships() returns trigger [plpgsql, volatile, set search_path=public, pg_temp]:
 begin
     delete from project_org_memberships m
@@ -2294,11 +2553,16 @@ begin
     perform public.fn_projects_import_lock(p_tenant_id);
 
     -- A staged batch without memoized metrics is merged for the first time: none of its
-    -- misses can have been recorded yet, so the per-miss check is skipped.
+    -- misses can have been recorded yet, so the per-miss check is skipped -- unless
+    -- occurrences of its batch_id outlived its staged copy (retention keeps anomalies longer;
+    -- a retry of a batch it removed is staged again, 0034).
     select id, not (validation ? 'metrics') into v_staging_id, v_first_merge
       from staging_imports
      where tenant_id = p_tenant_id and batch_id = p_batch_id;
-    v_first_merge := coalesce(v_first_merge, false);
+    v_first_merge := coalesce(v_first_merge, false)
+                     and not exists (select 1 from import_anomalies ia
+                                      where ia.tenant_id = p_tenant_id
+                                        and ia.batch_id = p_batch_id);
 
     v_rows := fn_projects_import_merge_stage(
         p_tenant_id, p_stage_application, p_delivery_partner, p_developer_class,
@@ -2690,8 +2954,8 @@ begin
 
     select * into v_staged
       from staging_imports
-     where tenant_id = p_tenant_id and batch_checksum = p_batch_checksum;
-    if found then
+     where tenant_id = p_tenant_id and batch_id = p_batch_id;
+    if found and v_staged.batch_checksum = p_batch_checksum then
         return jsonb_build_object(
             'outcome', 'replayed',
             'batch_id', v_staged.batch_id,
@@ -2700,10 +2964,6 @@ begin
             'metrics', coalesce(v_staged.validation -> 'metrics', '{}'::jsonb)
                        || jsonb_build_object('staging_id', v_staged.id));
     end if;
-
-    select * into v_staged
-      from staging_imports
-     where tenant_id = p_tenant_id and batch_id = p_batch_id;
     if found then
         return jsonb_build_object(
             'outcome', 'batch_conflict',
@@ -3371,6 +3631,10 @@ grant execute on function public.fn_dashboard_membership_changes(integer, intege
 grant execute on function public.fn_dashboard_membership_changes(integer, integer) to service_role
 grant execute on function public.fn_directory_change_apply(text, bigint) to authenticated
 grant execute on function public.fn_directory_change_apply(text, bigint) to service_role
+grant execute on function public.fn_directory_change_credit(text, bigint) to authenticated
+grant execute on function public.fn_directory_change_credit(text, bigint) to service_role
+grant execute on function public.fn_directory_change_undo(text, bigint) to authenticated
+grant execute on function public.fn_directory_change_undo(text, bigint) to service_role
 grant execute on function public.fn_directory_key(text) to service_role
 grant execute on function public.fn_directory_partner_remove(text, text) to authenticated
 grant execute on function public.fn_directory_partner_remove(text, text) to service_role
@@ -3422,6 +3686,10 @@ grant execute on function public.fn_problem_events(bigint) to authenticated
 grant execute on function public.fn_problem_events(bigint) to service_role
 grant execute on function public.fn_problem_get(bigint) to authenticated
 grant execute on function public.fn_problem_get(bigint) to service_role
+grant execute on function public.fn_problem_group_set_status(text, text, text, text, text) to authenticated
+grant execute on function public.fn_problem_group_set_status(text, text, text, text, text) to service_role
+grant execute on function public.fn_problem_groups_for_operator(text, text[], text[], text[], uuid[], text, boolean, text, timestamp with time zone, bigint, integer) to authenticated
+grant execute on function public.fn_problem_groups_for_operator(text, text[], text[], text[], uuid[], text, boolean, text, timestamp with time zone, bigint, integer) to service_role
 grant execute on function public.fn_problem_occurrences(bigint, integer) to authenticated
 grant execute on function public.fn_problem_occurrences(bigint, integer) to service_role
 grant execute on function public.fn_problem_set_status(bigint, text, text) to authenticated
@@ -3434,6 +3702,8 @@ grant execute on function public.fn_problems_for_operator(text, text[], text[], 
 grant execute on function public.fn_problems_for_operator(text, text[], text[], text[], uuid[], text, boolean, text, timestamp with time zone, bigint, integer) to service_role
 grant execute on function public.fn_problems_set_status(bigint[], text, text) to authenticated
 grant execute on function public.fn_problems_set_status(bigint[], text, text) to service_role
+grant execute on function public.fn_problems_set_status_each(bigint[], text, text) to authenticated
+grant execute on function public.fn_problems_set_status_each(bigint[], text, text) to service_role
 grant execute on function public.fn_projects_import_lock(text) to service_role
 grant execute on function public.fn_projects_import_lock_key(text) to service_role
 grant execute on function public.fn_projects_import_merge(text, text, uuid, jsonb, uuid) to service_role

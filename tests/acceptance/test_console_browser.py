@@ -109,14 +109,16 @@ def test_an_admin_filters_fixes_acknowledges_and_exports(live_server, problems,
     ui = Watched(context, live_server.url)
     page = ui.page
     ui.sign_in(ADMIN)
-    assert page.inner_text("h1") == "Problems"
+    assert page.inner_text("h1") == "Problems by cause"
+    page.click("nav.tabs >> text=By problem")
+    page.wait_for_url("**/dashboard/problems?view=problems")
     assert page.locator("tr.problem").count() == 10
     assert page.get_attribute("nav.sections a[aria-current=page]", "href") == "/dashboard/problems"
     ui.shot("worklist")
 
     page.select_option("#f-type", "UNKNOWN_DELIVERY_PARTNER")
     page.click("#filters button[type=submit]")
-    page.wait_for_url("**/dashboard/problems?type=UNKNOWN_DELIVERY_PARTNER")
+    page.wait_for_url("**/dashboard/problems?view=problems&type=UNKNOWN_DELIVERY_PARTNER")
     assert page.locator("tr.problem").count() == 4
     assert "Acme <Civil> & Sons" in page.inner_text("#worklist")  # shown as text
     ui.shot("worklist-filtered")
@@ -134,19 +136,21 @@ def test_an_admin_filters_fixes_acknowledges_and_exports(live_server, problems,
 
     page.click("nav.sections >> text=Problems")
     page.wait_for_url(f"{live_server.url}/dashboard/problems")
+    page.click("nav.tabs >> text=By problem")
     assert page.locator("tr.problem").count() == 8
     assert "Fulton Hogen" not in page.inner_text("#worklist")
 
     page.fill("#f-q", "ghost")
     page.click("#filters button[type=submit]")
-    page.wait_for_url("**/dashboard/problems?q=ghost")
+    page.wait_for_url("**/dashboard/problems?view=problems&q=ghost")
     assert page.locator("tr.problem").count() == 4
     page.check("input[data-select-all]")  # the script ticks every row
     assert page.locator("input[name=id]:checked").count() == 4
     page.fill("#bulk-note", "asked upstream about the ghost DSs")
     page.click("button[value=acknowledge]")
-    page.wait_for_url("**/dashboard/problems?q=ghost&updated=4&action=acknowledged")
-    assert page.inner_text("#flash") == "4 problems acknowledged."
+    page.wait_for_url("**/dashboard/problems/status")  # the worklist, saying what it did
+    assert page.inner_text("#result-changed") == "4"
+    assert "4 problems acknowledged" in page.inner_text("#action-result")
     assert page.locator("tr.problem").count() == 0  # open only, by default
     page.select_option("#f-status", "acknowledged")
     page.click("#filters button[type=submit]")
@@ -194,6 +198,7 @@ def test_the_console_fits_a_390px_phone(live_server, problems, browser, email) -
     ui.sign_in(email)
     ui.assert_no_horizontal_overflow()
     ui.shot("phone-worklist")
+    page.click("nav.tabs >> text=By problem")
     page.click("tr.problem:has-text('STG-000000000005') a")
     page.wait_for_url("**/dashboard/problems/*")
     ui.assert_no_horizontal_overflow()

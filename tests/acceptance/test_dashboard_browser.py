@@ -122,6 +122,7 @@ def test_operator_signs_in_and_sees_stats_anomalies_and_charts(
     assert page.inner_text("#anomalies-24h") == "3"
     assert "TELCO" in page.inner_text("#stats-by-tenant")
     assert "UNKNOWN_DS" in page.inner_text("#stats-by-type")
+    page.click("#recent-details > summary")  # the raw occurrences, collapsed at first
     errors = page.locator("#severity-error tr.anomaly")
     warnings = page.locator("#severity-warning tr.anomaly")
     assert errors.count() >= 2 and warnings.count() >= 1

@@ -43,7 +43,7 @@ def test_user_add_reads_the_password_from_stdin_and_stores_only_a_hash(env, db) 
 
     listed = run_cli(env, "user", "list")
     assert listed.returncode == 0
-    assert listed.stdout.split() == ["ops@example.com", "operator"]
+    assert listed.stdout.split() == ["email", "role", "lock", "ops@example.com", "operator"]
 
 
 @pytest.mark.parametrize(("args", "stdin", "message"), [

@@ -8,13 +8,16 @@ under the signed-in user's claims, so a viewer is refused by the database as wel
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from projects_import.api.deps import DirectoriesDep, UsersDep, WorklistDep
+from projects_import.anomalies.groups import GroupKey
+from projects_import.api.deps import DirectoriesDep, FixesDep, UsersDep, WorklistDep
 from projects_import.api.routes.dashboard import (
     _denied,
     _page,
@@ -25,7 +28,15 @@ from projects_import.api.routes.dashboard import (
 )
 from projects_import.console.directories import DIRECTORIES, DirectoryConsole
 from projects_import.console.errors import ConsoleError
-from projects_import.console.worklist import MAX_SELECTED, SORTS, STATUSES, WorklistFilter
+from projects_import.console.fixes import FixPlan
+from projects_import.console.worklist import (
+    CAUSE_SORTS,
+    MAX_SELECTED,
+    SORTS,
+    STATUSES,
+    Worklist,
+    WorklistFilter,
+)
 from projects_import.errors import Forbidden, ProjectsImportError
 from projects_import.users import User
 from projects_import.vocabulary import ANOMALY_TYPES, OPERATOR_ROLES, SEVERITIES
@@ -108,19 +119,35 @@ def _id(text: str, name: str = "id") -> int:
 
 # ------------------------------------------------------------------------------ worklist
 
+async def _worklist_page(session: Session, worklist: Worklist, chosen: WorklistFilter, *,
+                         status: int = 200, flash: str | None = None,
+                         result: dict[str, Any] | None = None, error: str | None = None,
+                         note: str = "", selected: frozenset[int] = frozenset(),
+                         cause: tuple[str, str, str] | None = None) -> Response:
+    """The worklist in its chosen view; after an action, with what it did (`result`) or why
+    it was refused (`error`), the note and the selection kept."""
+    common = {"title": "Problems", "section": "problems", "user": session.user,
+              "csrf": session.csrf, "f": chosen, "flash": flash, "result": result,
+              "error": error, "note": note, "selected": selected, "cause": cause,
+              "anomaly_types": ANOMALY_TYPES, "severities": SEVERITIES, "statuses": STATUSES,
+              "max_selected": MAX_SELECTED, "admin": session.admin}
+    if chosen.view == "causes":
+        causes = await worklist.causes(session.claims, chosen)
+        return _page("causes.html", status, page=causes, sorts=CAUSE_SORTS, **common)
+    page = await worklist.page(session.claims, chosen)
+    return _page("problems.html", status, page=page, sorts=SORTS, **common)
+
+
 @router.get("/dashboard/problems")
 async def problems(request: Request, session: SessionDep, worklist: WorklistDep) -> Response:
     try:
         chosen = WorklistFilter.parse(request.query_params.multi_items(),
                                      extra=("updated", "action"))
-        page = await worklist.page(session.claims, chosen)
+        flash = _bulk_flash(request.query_params.get("updated"),
+                            request.query_params.get("action"))
+        return await _worklist_page(session, worklist, chosen, flash=flash)
     except ProjectsImportError as exc:
         return _failed(session, exc)
-    flash = _bulk_flash(request.query_params.get("updated"), request.query_params.get("action"))
-    return _page("problems.html", title="Problems", section="problems", user=session.user,
-                 csrf=session.csrf, page=page, f=chosen, flash=flash,
-                 anomaly_types=ANOMALY_TYPES, severities=SEVERITIES, statuses=STATUSES,
-                 sorts=SORTS, max_selected=MAX_SELECTED)
 
 
 def _bulk_flash(updated: str | None, action: str | None) -> str | None:
@@ -143,28 +170,151 @@ async def problems_csv(request: Request, session: SessionDep,
         "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
 
+STEP_OF_ACTION = {"acknowledge": "acknowledged", "resolve": "resolved"}
+
+
 @router.post("/dashboard/problems/status")
 async def problems_set_status(request: Request, session: SessionDep,
                               worklist: WorklistDep) -> Response:
-    """Acknowledge or resolve the selected problems; back to the same filtered worklist."""
+    """Acknowledge or resolve the selected problems that can take the step; the same worklist
+    again, saying per problem what was done or skipped and why, note and selection kept."""
     try:
         pairs = await _form(request, session, max_fields=MAX_SELECTED + 10)
         form = dict(reversed(pairs))
-        ids = [_id(value) for name, value in pairs if name == "id"]
-        status = {"acknowledge": "acknowledged", "resolve": "resolved"}.get(form.get("action", ""))
-        if status is None:
-            raise ConsoleError("choose acknowledge or resolve")
         back = WorklistFilter.parse(_query_pairs(form.get("back", "")))
-        changed = await worklist.set_status(session.claims, ids, status,
-                                                         form.get("note"))
     except ProjectsImportError as exc:
         return _failed(session, exc)
+    note = form.get("note", "")
+    selected: frozenset[int] = frozenset()
+    try:
+        ids = [_id(value) for name, value in pairs if name == "id"]
+        selected = frozenset(ids)
+        status = STEP_OF_ACTION.get(form.get("action", ""))
+        if status is None:
+            raise ConsoleError("choose acknowledge or resolve")
+        result = await worklist.set_status(session.claims, ids, status, note)
+    except ProjectsImportError as exc:
+        if isinstance(exc, Forbidden):
+            return _failed(session, exc)
+        return await _worklist_page(session, worklist, replace(back, view="problems"),
+                                    status=exc.http_status, error=exc.message, note=note,
+                                    selected=selected)
     target = form.get("return_to", "")
     if target.isdigit():
         return _redirect(f"/dashboard/problems/{target}")
-    query = back.query_string()
-    extra = urlencode({"updated": changed, "action": status})
-    return _redirect(f"/dashboard/problems?{query + '&' if query else ''}{extra}")
+    return await _worklist_page(session, worklist, replace(back, view="problems"),
+                                result=result, note=note, selected=selected)
+
+
+@router.post("/dashboard/problems/groups/status")
+async def groups_set_status(request: Request, session: SessionDep,
+                            worklist: WorklistDep) -> Response:
+    """Acknowledge or resolve every problem of one cause that can take the step; the causes
+    again, saying per problem what was done or skipped and why."""
+    try:
+        form = dict(reversed(await _form(request, session)))
+        back = WorklistFilter.parse(_query_pairs(form.get("back", "")))
+    except ProjectsImportError as exc:
+        return _failed(session, exc)
+    note = form.get("note", "")
+    key = GroupKey(form.get("tenant", ""), form.get("type", ""), form.get("value", ""))
+    cause = (key.tenant_id, key.anomaly_type, key.unknown_value)
+    try:
+        status = STEP_OF_ACTION.get(form.get("action", ""))
+        if status is None:
+            raise ConsoleError("choose acknowledge or resolve")
+        if key.anomaly_type not in ANOMALY_TYPES or not key.unknown_value:
+            raise ConsoleError("the cause must name a tenant, an anomaly type and a value")
+        result = await worklist.set_group_status(session.claims, key, status, note)
+    except ProjectsImportError as exc:
+        if isinstance(exc, Forbidden):
+            return _failed(session, exc)
+        return await _worklist_page(session, worklist, replace(back, view="causes"),
+                                    status=exc.http_status, error=exc.message, note=note,
+                                    cause=cause)
+    return await _worklist_page(session, worklist, replace(back, view="causes"),
+                                result=result, note=note, cause=cause)
+
+
+def _fix_plan(values: Mapping[str, str]) -> FixPlan:
+    return FixPlan(tenant_id=values.get("tenant", ""), anomaly_type=values.get("type", ""),
+                   value=values.get("value", ""), canonical=values.get("canonical") or None,
+                   username=values.get("username") or None,
+                   display_name=values.get("display_name") or None)
+
+
+async def _fix_page(session: Session, worklist: Worklist, plan: FixPlan, *,
+                    status: int = 200, **context: Any) -> Response:
+    """The fix page of one cause: its figures, suggestions, and the preview or result."""
+    chosen = WorklistFilter(tenant=plan.tenant_id, anomaly_type=plan.anomaly_type,
+                            value=plan.value, status="all")
+    causes = await worklist.causes(session.claims, chosen)
+    suggestions = await worklist.suggestions(session.claims, plan.tenant_id,
+                                             plan.anomaly_type, plan.value)
+    return _page("cause_fix.html", status, title=f"Fix {plan.value}", section="problems",
+                 user=session.user, csrf=session.csrf, plan=plan,
+                 cause=causes.rows[0] if causes.rows else None, suggestions=suggestions,
+                 back=chosen.query_string(view="causes", status="open", value=""),
+                 **context)
+
+
+@router.get("/dashboard/problems/groups/fix")
+async def cause_fix(request: Request, session: SessionDep, worklist: WorklistDep,
+                    fixes: FixesDep) -> Response:
+    """Admins: choose what a cause's value means, and preview what the fix will change."""
+    try:
+        _admin_only(session)
+        unknown = set(request.query_params) - {"tenant", "type", "value", "canonical",
+                                               "username", "display_name"}
+        if unknown:
+            raise ConsoleError(f"unknown parameter {sorted(unknown)[0][:40]!r}")
+        plan = _fix_plan(request.query_params)
+        preview = await fixes.preview(session.claims, plan) if plan.ready else None
+        return await _fix_page(session, worklist, plan, preview=preview)
+    except ProjectsImportError as exc:
+        return _failed(session, exc)
+
+
+@router.post("/dashboard/problems/groups/fix")
+async def cause_fix_apply(request: Request, session: SessionDep, worklist: WorklistDep,
+                          fixes: FixesDep) -> Response:
+    """Admins: apply the fix previewed; the page says what it did and offers the undo."""
+    try:
+        form = dict(reversed(await _form(request, session)))
+        _admin_only(session)
+        plan = _fix_plan(form)
+        if not plan.ready:
+            raise ConsoleError("choose the canonical partner (or the DS/RM entry) first")
+        done = await fixes.apply(session.claims, plan)
+        return await _fix_page(session, worklist, plan, done=done)
+    except ProjectsImportError as exc:
+        return _failed(session, exc)
+
+
+@router.post("/dashboard/directories/changes/{change_id}/undo")
+async def change_undo(change_id: str, request: Request, session: SessionDep,
+                      worklist: WorklistDep, fixes: FixesDep) -> Response:
+    """Admins: revert a directory change; its projects re-resolve, its problems reopen."""
+    try:
+        form = dict(reversed(await _form(request, session)))
+        _admin_only(session)
+        undone = await fixes.undo(session.claims, form.get("tenant", ""),
+                                  _id(change_id, "change"))
+        if form.get("type") and form.get("value"):
+            return await _fix_page(session, worklist, _fix_plan(form), undone=undone)
+    except ProjectsImportError as exc:
+        return _failed(session, exc)
+    return _redirect(f"/dashboard/directories/changes?{urlencode({'tenant': form['tenant']})}")
+
+
+@router.get("/dashboard/batches/{batch_id}")
+async def batch_import(batch_id: str, session: SessionDep, worklist: WorklistDep) -> Response:
+    """A batch (our UUID) as the import request that staged it."""
+    try:
+        found = await worklist.batch_import(session.claims, batch_id)
+    except ProjectsImportError as exc:
+        return _failed(session, exc)
+    return _redirect(f"/dashboard/imports/{found}")
 
 
 def _query_pairs(text: str) -> list[tuple[str, str]]:

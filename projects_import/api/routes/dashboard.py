@@ -26,7 +26,13 @@ from projects_import.api.deps import ServicesDep, UsersDep
 from projects_import.api.params import whole_number
 from projects_import.api.throttle import SignInThrottled
 from projects_import.dashboard.data import MAX_WINDOW_DAYS, Window, read_dashboard
-from projects_import.dashboard.format import break_at_underscores, sla_badge, time_tag
+from projects_import.dashboard.format import (
+    age,
+    break_at_underscores,
+    code_label,
+    sla_badge,
+    time_tag,
+)
 from projects_import.dashboard.view import chart_figures
 from projects_import.errors import Forbidden, ProjectsImportError
 from projects_import.users import SESSION_LIFETIME, LoginLocked, User, UserStore
@@ -75,7 +81,7 @@ def _templates() -> Environment:
                                                            default_for_string=True))
     environment.globals.update(console_sections=SECTIONS, console_roles=OPERATOR_ROLES,
                                time_tag=time_tag, sla_badge=sla_badge,
-                               change_verbs=CHANGE_VERBS)
+                               change_verbs=CHANGE_VERBS, code_label=code_label, age=age)
     environment.filters["wbr"] = break_at_underscores
     return environment
 

@@ -13,7 +13,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import QueryParams
 
-from projects_import.api.deps import ImportHistoryDep, ReviewDep, TenantStatusDep, UsersDep
+from projects_import.api.deps import (
+    ImportHistoryDep,
+    ReviewDep,
+    TenantStatusDep,
+    UsersDep,
+    WorklistDep,
+)
 from projects_import.api.routes.dashboard import (
     _denied,
     _page,
@@ -143,6 +149,7 @@ async def _held(history: ImportHistory, claims: dict[str, Any],
 @router.get("/dashboard/imports/{import_id}")
 async def import_detail_page(request: Request, users: UsersDep, history: ImportHistoryDep,
                              tenant_status: TenantStatusDep, review: ReviewDep,
+                             worklist: WorklistDep,
                              import_id: str) -> Response:
     signed_in = await signed_in_operator(request, users)
     if isinstance(signed_in, Response):
@@ -165,10 +172,12 @@ async def import_detail_page(request: Request, users: UsersDep, history: ImportH
         diff = await review.diff(int(import_id), page=number)
     done = request.query_params.get("done", "")
     flash = f"Batch {done}." if done in ("published", "superseded", "rejected") else None
+    batch_problems = await worklist.batch_problems(user.claims, row["tenant_id"],
+                                                   row.get("batch_id"))
     return _page("import_detail.html", title=f"Import request {row['id']}", section="imports",
                  user=user, csrf=csrf_token(token), row=row, zone=zone, local=local_time,
                  metrics=_metric_rows(row), reruns=_reruns(row), diff=diff, flash=flash,
-                 decisions=_decisions(row))
+                 decisions=_decisions(row), batch_problems=batch_problems)
 
 
 def _decisions(row: dict[str, Any]) -> list[dict[str, Any]]:

@@ -72,10 +72,13 @@ def mint_token(secret: str, *, sub: str, role: str, ttl: int = 3600,
 
 def decode_token(secret: str, token: str, *, jwks_url: str | None = None,
                  audience: str | Sequence[str] = USER_AUDIENCE,
-                 issuer: str | None = None) -> dict[str, Any]:
-    """The verified claims. `exp`, `sub` and `aud` are required: `aud` must name `audience`
+                 issuer: str | None = None,
+                 audience_required: bool = True) -> dict[str, Any]:
+    """The verified claims. `exp` and `sub` are required. A token's `aud` must name `audience`
     (JWT_AUDIENCE, Supabase's `authenticated` by default), so a token signed with the same
-    secret for another audience is refused; with `issuer` (JWT_ISSUER), `iss` must be it.
+    secret for another audience is refused; a token without `aud` (SPEC §4.2's shape) passes
+    unless `audience_required` (JWT_AUDIENCE_REQUIRED). With `issuer` (JWT_ISSUER), `iss` must
+    be it.
 
     HS256 tokens are checked with `secret`. With `jwks_url`, a token whose header names a `kid`
     is checked with that key of the JWKS, by the algorithm the key's type allows (ES256 for EC
@@ -86,9 +89,12 @@ def decode_token(secret: str, token: str, *, jwks_url: str | None = None,
         raise TokenError("the token is not a valid JWT for this service") from exc
     alg = header.get("alg")
     audiences = [audience] if isinstance(audience, str) else list(audience)
-    checks: dict[str, Any] = {
-        "options": _OPTIONS_WITH_ISSUER if issuer else _OPTIONS,
-        "audience": audiences, "issuer": issuer}
+    options: Options = {**(_OPTIONS_WITH_ISSUER if issuer else _OPTIONS)}
+    if not audience_required and "aud" not in _unverified_claims(token):
+        # no audience to check: the signature, `exp`, `sub` (and `iss`) still are
+        options["require"] = [c for c in options.get("require", []) if c != "aud"]
+        options["verify_aud"] = False
+    checks: dict[str, Any] = {"options": options, "audience": audiences, "issuer": issuer}
     try:
         if alg == "HS256":
             with _quiet_short_keys():
@@ -122,6 +128,15 @@ def decode_token(secret: str, token: str, *, jwks_url: str | None = None,
 _OPTIONS: Options = {"require": ["exp", "sub", "aud"], "verify_aud": True}
 _OPTIONS_WITH_ISSUER: Options = {"require": ["exp", "sub", "aud", "iss"], "verify_aud": True,
                                  "verify_iss": True}
+
+
+def _unverified_claims(token: str) -> dict[str, Any]:
+    """The token's claims before any check: only to see which claims it carries."""
+    try:
+        claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+    except jwt.InvalidTokenError:
+        return {}
+    return claims
 
 
 def _needed(audiences: list[str], issuer: str | None) -> str:

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     # this issuer (`iss`; Supabase's is https://<project>.supabase.co/auth/v1)
     jwt_audience: str = Field(default=USER_AUDIENCE, min_length=1, alias="JWT_AUDIENCE")
     jwt_issuer: str | None = Field(default=None, alias="JWT_ISSUER")
+    # a token without `aud` is refused too (SPEC §4.2's token shape has none, so off by default;
+    # a token that names another audience is refused either way)
+    jwt_audience_required: bool = Field(default=False, alias="JWT_AUDIENCE_REQUIRED")
     pooler: str | None = Field(default=None, alias="PROJECTS_IMPORT_POOLER")
     alert_webhook: str | None = Field(default=None, alias="ANOMALIES_ALERT_WEBHOOK")
     alert_window_hours: int = Field(default=1, ge=1, le=8760, alias="ANOMALIES_ALERT_WINDOW_HOURS")

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import WithJsonSchema
 
-from projects_import.vocabulary import FALSE_STRINGS, MAX_STRING, TRUE_STRINGS
+from projects_import.vocabulary import FALSE_STRINGS, MAX_STRING, TENANT_ID_PATTERN, TRUE_STRINGS
 
 # PostgreSQL text holds no NUL
 NO_NUL = "^[^\\u0000]*$"
@@ -42,7 +42,11 @@ def flag(default: bool | None = None) -> WithJsonSchema:
     return WithJsonSchema(schema)
 
 
-TENANT = WithJsonSchema({"type": "string",
-                         "pattern": r"^\s*([A-Za-z0-9][A-Za-z0-9_.:-]{0,63})?\s*$"})
+def _blank_or(pattern: str) -> str:
+    """A value matching `pattern` (anchored ^…$), or blank, with spaces around (as parsed)."""
+    return rf"^\s*({pattern.removeprefix('^').removesuffix('$')})?\s*$"
+
+
+TENANT = WithJsonSchema({"type": "string", "pattern": _blank_or(TENANT_ID_PATTERN)})
 TEXT = WithJsonSchema({"type": "string", "maxLength": MAX_STRING, "pattern": NO_NUL})
 CURSOR = WithJsonSchema({"type": "string", "maxLength": 512})

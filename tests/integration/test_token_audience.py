@@ -1,5 +1,6 @@
 """User tokens are for this service's audience (and issuer, when one is configured): a token
-signed with the same secret for another audience, or for none, is a 401 naming the claim."""
+signed with the same secret for another audience is a 401 naming the claim; one naming no
+audience too when JWT_AUDIENCE_REQUIRED is set."""
 
 from __future__ import annotations
 
@@ -30,11 +31,30 @@ def refused(http: Any, credential: str) -> str:
     return message
 
 
-def test_a_token_for_another_audience_or_none_is_refused(http) -> None:
+def test_a_token_for_another_audience_is_refused(http) -> None:
     assert http.get("/anomalies", headers=bearer(token())).status_code == 200
     assert "another audience" in refused(http, token(aud="billing-service"))
     assert "another audience" in refused(http, token(aud=["anon", "billing"]))
-    assert "'aud'" in refused(http, token(aud=None))
+    assert "'aud'" in refused(http, token(aud=""))  # present but empty: names none
+
+
+def test_a_token_without_aud_has_the_contract_shape_and_passes_unless_required(
+        http, settings, make_server, monkeypatch) -> None:
+    """SPEC §4.2's token (sub, exp, role, app_metadata) names no audience: accepted by default,
+    still signature-, expiry- and role-checked; JWT_AUDIENCE_REQUIRED=true refuses it."""
+    assert http.get("/anomalies", headers=bearer(token(aud=None))).status_code == 200
+    assert "expired" in refused(http, token(aud=None, exp=int(time.time()) - 10))
+    forged = jwt.encode({"sub": "ops-1", "role": "authenticated", "exp": int(time.time()) + 60,
+                         "app_metadata": {"role": "operator"}}, "another-secret-" * 3,
+                        algorithm="HS256")
+    refused(http, forged)
+    import httpx
+
+    monkeypatch.setenv("JWT_AUDIENCE_REQUIRED", "true")
+    server = make_server(Settings())
+    with httpx.Client(base_url=server.url, timeout=30) as strict:
+        assert "'aud'" in refused(strict, token(aud=None))
+        assert strict.get("/anomalies", headers=bearer(token())).status_code == 200
 
 
 @pytest.fixture

@@ -41,7 +41,8 @@ from projects_import.tenants import TenantStore
 
 @dataclass
 class ImportCall:
-    """One import request, whatever carried it. `read_body` returns (decoded body, bytes
+    """One import request, whatever carried it (header names in lower case, or a
+    case-insensitive mapping such as Starlette's). `read_body` returns (decoded body, bytes
     received) and refuses one over the limit; `discard_body` drains a body refused unread and
     says whether the connection can carry the next request. `correlation_id` starts as the one
     generated for the request and becomes the batch's once known; `fields` collects the

@@ -28,6 +28,7 @@ from projects_import.console.worklist import Worklist
 from projects_import.cursor import CursorCodec
 from projects_import.db.connection import Database
 from projects_import.imports.history import ImportHistory
+from projects_import.imports.pipeline import ImportPipeline
 from projects_import.imports.review import BatchReview
 from projects_import.imports.service import ImportService
 from projects_import.observability import Metrics
@@ -58,6 +59,7 @@ class Services:
     history: ImportHistory = field(init=False)
     tenant_status: TenantStatus = field(init=False)
     review: BatchReview = field(init=False)
+    pipeline: ImportPipeline = field(init=False)
 
     def __post_init__(self) -> None:
         self.tenants = TenantStore(self.db)
@@ -76,6 +78,9 @@ class Services:
         self.history = ImportHistory(self.db, self.cursors)
         self.tenant_status = TenantStatus(self.db)
         self.review = BatchReview(self.db)
+        self.pipeline = ImportPipeline(settings=self.settings, db=self.db, tenants=self.tenants,
+                                       imports=self.imports, gate=self.import_gate,
+                                       metrics=self.metrics)
 
 
 def get_services(request: Request) -> Services:

@@ -14,7 +14,6 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from projects_import.errors import ProjectsImportError
@@ -39,7 +38,12 @@ class ApiError(ProjectsImportError):
 
 def bearer_token(request: Request, expected: str) -> str:
     """The `Authorization: Bearer …` token; a 401 naming what to send when there is none."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return bearer_from(request.headers.get("authorization"), expected)
+
+
+def bearer_from(authorization: str | None, expected: str) -> str:
+    """The token of an `Authorization` header's value (see `bearer_token`)."""
+    scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "unauthorized",
                        f"missing bearer: send `Authorization: Bearer <{expected}>`",
@@ -114,28 +118,3 @@ def install_error_handlers(app: FastAPI) -> None:
         code = _STATUS_CODES.get(exc.status_code, "error")
         return error_response(request, ApiError(exc.status_code, code, str(exc.detail),
                                                 headers=dict(exc.headers or {})))
-
-
-class ErrorDetail(BaseModel):
-    code: str
-    message: str
-    correlation_id: str
-
-
-class ErrorBody(BaseModel):
-    """The error shape of every 4xx/5xx answer."""
-
-    error: ErrorDetail
-
-
-def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` declaring the error shape for these statuses."""
-    described = {400: "bad parameters (named in the message)", 401: "missing or invalid token",
-                 403: "not an operator or admin", 404: "no such record",
-                 409: "the current status does not allow this step",
-                 502: "a webhook is invalid or failed"}
-    return {status: {"model": ErrorBody, "description": described.get(status, "error")}
-            for status in statuses}
-
-
-ERROR_RESPONSES = error_responses(400, 401, 403)

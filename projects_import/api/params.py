@@ -20,6 +20,7 @@ from projects_import.anomalies.manager import (
     AnomalyFilter,
 )
 from projects_import.anomalies.problems import DEFAULT_STATUSES, ProblemFilter
+from projects_import.api import query_schemas as schemas
 from projects_import.api.deps import AnomaliesDep, CursorsDep
 from projects_import.api.errors import ApiError
 from projects_import.imports.contract import storable
@@ -155,26 +156,29 @@ def whole_number(name: str, raw: str, low: int, high: int) -> int:
 Flag = Annotated[bool, BeforeValidator(parse_flag)]
 
 
-TenantParam = Annotated[str | None, AfterValidator(tenant_id), Query(
+TenantParam = Annotated[str | None, AfterValidator(tenant_id), schemas.TENANT, Query(
     description="only this tenant")]
-SeverityParam = Annotated[str | None, AfterValidator(severity_list), Query(
-    description="comma list of error,warning,info")]
+SeverityParam = Annotated[str | None, AfterValidator(severity_list), schemas.comma_list(
+    SEVERITIES), Query(description=f"comma list of {', '.join(SEVERITIES)} (any case); "
+                       "blank: all")]
 AnomalyTypeParam = Annotated[str | None, AfterValidator(
-    _choices("anomaly_type", ANOMALY_TYPES, upper=True)), Query(
-    description=f"comma list of {','.join(ANOMALY_TYPES)}")]
-StatusParam = Annotated[str | None, AfterValidator(_choices("status", ANOMALY_STATUSES)), Query(
-    description=f"comma list of {','.join(ANOMALY_STATUSES)}; default: any")]
+    _choices("anomaly_type", ANOMALY_TYPES, upper=True)), schemas.comma_list(ANOMALY_TYPES),
+    Query(description=f"comma list of {', '.join(ANOMALY_TYPES)} (any case); blank: all")]
+StatusParam = Annotated[str | None, AfterValidator(_choices("status", ANOMALY_STATUSES)),
+                        schemas.comma_list(ANOMALY_STATUSES), Query(
+    description=f"comma list of {', '.join(ANOMALY_STATUSES)} (any case)")]
 ProblemStatusParam = Annotated[str | None, AfterValidator(
-    _choices("status", ANOMALY_STATUSES)), Query(
-    description=f"comma list of {','.join(ANOMALY_STATUSES)}; default: open")]
-OverdueParam = Annotated[bool | None, BeforeValidator(parse_flag), Query(
+    _choices("status", ANOMALY_STATUSES)), schemas.comma_list(ANOMALY_STATUSES), Query(
+    description=f"comma list of {', '.join(ANOMALY_STATUSES)} (any case); default: open")]
+OverdueParam = Annotated[bool | None, BeforeValidator(parse_flag), schemas.flag(), Query(
     description="true: only problems past an SLA clock; false: only those within")]
-BatchParam = Annotated[str | None, AfterValidator(text_value), Query(
+BatchParam = Annotated[str | None, AfterValidator(text_value), schemas.TEXT, Query(
     description="a batch: its UUID, or the upstream batch_id string it was sent with")]
-ProjectParam = Annotated[str | None, AfterValidator(text_value), Query(
+ProjectParam = Annotated[str | None, AfterValidator(text_value), schemas.TEXT, Query(
     description="one project (stage_application)")]
-CursorParam = Annotated[str | None, Query(
-    max_length=512, description="next_cursor of the previous page")]
+CursorParam = Annotated[str | None, schemas.CURSOR, Query(
+    max_length=512, description="`next_cursor` of the previous page, unchanged (any other "
+    "value is a 400)")]
 LimitParam = Annotated[int, Query(
     ge=1, le=MAX_LIMIT, description=f"rows, 1..{MAX_LIMIT}, default {DEFAULT_LIMIT}")]
 

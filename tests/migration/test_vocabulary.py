@@ -8,9 +8,11 @@ from typing import Any
 
 import psycopg
 import pytest
+from fastapi import FastAPI
 
 from projects_import import vocabulary
-from projects_import.api.openapi import _ANOMALY_PARAMETERS
+from projects_import.api.openapi import describe
+from projects_import.api.routes import anomalies
 from projects_import.vocabulary import TENANT_ID, TENANT_ID_PATTERN
 
 
@@ -92,7 +94,10 @@ def test_tenant_id_pattern_is_written_once_in_python() -> None:
     writers = sorted(str(path.relative_to(package)) for path in package.rglob("*.py")
                      if body in path.read_text())
     assert writers == ["vocabulary.py"]
-    documented = {p["name"]: p["schema"].get("pattern", "") for p in _ANOMALY_PARAMETERS}
+    app = FastAPI()
+    app.include_router(anomalies.router)
+    operation = describe(app)["paths"]["/anomalies"]["get"]
+    documented = {p["name"]: p["schema"].get("pattern", "") for p in operation["parameters"]}
     assert body in documented["tenant"]
 
 

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from projects_import.alerting.webhook import WebhookDeliveryError
 from projects_import.anomalies.manager import ROW_FIELDS, STATS_FIELDS
+from projects_import.api import query_schemas as schemas
 from projects_import.api.deps import (
     AlertsDep,
     AnomaliesDep,
@@ -21,21 +22,24 @@ from projects_import.api.deps import (
     OperatorClaims,
     SettingsDep,
 )
-from projects_import.api.errors import ERROR_RESPONSES
+from projects_import.api.openapi_answers import STATUS_CHANGE, USER_ERRORS, error, ok
 from projects_import.api.params import AnomalySelection, Flag, StrictQuery
 
-router = APIRouter(tags=["anomalies"], dependencies=[StrictQuery], responses=ERROR_RESPONSES)
+router = APIRouter(tags=["anomalies"], dependencies=[StrictQuery], responses=USER_ERRORS)
 
 
-@router.get("/anomalies", summary="Recent anomalies or their stats (operators and admins)")
+@router.get("/anomalies", summary="Recent anomalies or their stats (operators and admins)",
+            responses={200: ok("`anomalies` (most recent first) and `next_cursor`, or, with "
+                               "stats=true, `stats`", "AnomalyList")})
 async def list_anomalies(
     request: Request,
     anomalies: AnomaliesDep,
     cursors: CursorsDep,
     claims: OperatorClaims,
     selection: AnomalySelection,
-    stats: Annotated[Flag, Query(
-        description="true: aggregates by tenant, anomaly_type, severity")] = False,
+    stats: Annotated[Flag, schemas.flag(default=False), Query(
+        description="true (also t, yes, y, 1, on, or blank): aggregates by tenant, "
+                    "anomaly_type, severity")] = False,
 ) -> dict[str, Any]:
     fields: dict[str, Any] = request.state.log_fields
     if selection.tenant:
@@ -52,9 +56,11 @@ async def list_anomalies(
 
 @router.post("/anomalies/alerts", summary="Evaluate the alert rules now and post what they "
              "call for", status_code=202,
-             responses={200: {"description": "nothing to alert (below the rules, or suppressed)"},
+             responses={200: ok("below the threshold: not alerted", "AlertSummary"),
+                        202: ok("the aggregate alert was posted to the webhook",
+                                "AlertSummary"),
                         204: {"description": "no webhook configured"},
-                        502: {"description": "a webhook is invalid or failed"}})
+                        502: error("the webhook is invalid or failed")})
 async def post_alert(request: Request, settings: SettingsDep, alerts: AlertsDep,
                      claims: OperatorClaims, response: Response) -> Any:
     if not settings.alert_webhook:
@@ -84,7 +90,8 @@ def _status_route(status: str, summary: str) -> None:
     """POST /anomalies/{id}/<step>: move one anomaly to `status`."""
     step = {"acknowledged": "acknowledge", "resolved": "resolve"}[status]
 
-    @router.post(f"/anomalies/{{anomaly_id}}/{step}", summary=summary, name=f"{step}_anomaly")
+    @router.post(f"/anomalies/{{anomaly_id}}/{step}", summary=summary, name=f"{step}_anomaly",
+                  responses=STATUS_CHANGE)
     async def set_status(request: Request, anomalies: AnomaliesDep, claims: OperatorClaims,
                          anomaly_id: AnomalyId) -> dict[str, Any]:
         row = await anomalies.set_status(claims, anomaly_id, status)

@@ -6,11 +6,12 @@ import hmac
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from projects_import.api.deps import ServicesDep
 from projects_import.api.errors import ApiError
+from projects_import.api.openapi_answers import RETRY_AFTER, ok
 from projects_import.db import migrations
 from projects_import.settings import Settings
 from projects_import.vocabulary import is_loopback
@@ -18,12 +19,16 @@ from projects_import.vocabulary import is_loopback
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz", summary="The process is up")
+@router.get("/healthz", summary="The process is up",
+            responses={200: ok("the process is up", "Health")})
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="The database answers and migrations are current")
+@router.get("/readyz", summary="The database answers and migrations are current",
+            responses={200: ok("the database answers and migrations are current", "Health"),
+                       503: {**ok("the database is unreachable or migrations are pending",
+                                  "Health"), "headers": RETRY_AFTER}})
 async def readyz(services: ServicesDep) -> Any:
     try:
         async with services.db.session(timeout=5) as session:
@@ -38,7 +43,9 @@ async def readyz(services: ServicesDep) -> Any:
     return {"status": "ready", "migrations": len(status.applied)}
 
 
-@router.get("/metrics", summary="Prometheus metrics")
+@router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse,
+            responses={200: {"description": "Prometheus text format",
+                             "content": {"text/plain": {"schema": {"type": "string"}}}}})
 async def metrics(request: Request, services: ServicesDep) -> Response:
     """With PROJECTS_IMPORT_METRICS_TOKEN set, only for `Authorization: Bearer <token>`;
     without it, only for loopback clients (the embedded default's own machine)."""

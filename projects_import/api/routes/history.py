@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from projects_import.api.deps import AdminClaims, ImportHistoryDep, OperatorClaims, ReviewDep
 from projects_import.api.errors import ApiError
+from projects_import.api.openapi_answers import USER_ERRORS
 from projects_import.api.params import StrictParameters
 from projects_import.imports.history import (
     BATCH_STATES,
@@ -28,11 +29,10 @@ from projects_import.imports.history import (
 from projects_import.imports.review import actor_of
 from projects_import.vocabulary import TENANT_ID
 
-router = APIRouter(tags=["imports"])
+router = APIRouter(tags=["imports"], responses=USER_ERRORS)
 
 
-# 400, 401, 403, 500 and 503 with the error schema are added for every operator route by
-# api/openapi.py; a missing request is this route's own.
+# a missing request is these routes' own answer (the router declares the others)
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {
     "description": "no import request with that id",
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}

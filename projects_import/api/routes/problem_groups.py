@@ -16,7 +16,7 @@ from pydantic import Field
 from projects_import.anomalies.groups import GroupKey
 from projects_import.anomalies.problems import ProblemFilter
 from projects_import.api.deps import AnomaliesDep, CursorsDep, GroupsDep, OperatorClaims
-from projects_import.api.errors import ERROR_RESPONSES, error_responses
+from projects_import.api.openapi_answers import GROUP_STEP, USER_ERRORS, ok
 from projects_import.api.params import (
     AnomalyTypeParam,
     BatchParam,
@@ -34,7 +34,7 @@ from projects_import.api.routes.problems import StatusNote
 from projects_import.tenants import TENANT_ID
 from projects_import.vocabulary import MAX_STRING
 
-router = APIRouter(tags=["problems"], dependencies=[StrictQuery], responses=ERROR_RESPONSES)
+router = APIRouter(tags=["problems"], dependencies=[StrictQuery], responses=USER_ERRORS)
 
 CURSOR_KIND = "problem_groups"
 
@@ -78,7 +78,9 @@ class GroupStep(StatusNote):
 
 
 @router.get("/anomalies/problems/groups",
-            summary="Problems grouped by tenant, type and unknown value (the causes)")
+            summary="Problems grouped by tenant, type and unknown value (the causes)",
+            responses={200: ok("`groups` (most recently seen first) and `next_cursor`",
+                               "ProblemGroupList")})
 async def list_groups(request: Request, groups: GroupsDep, cursors: CursorsDep,
                       claims: OperatorClaims, selection: GroupSelection) -> dict[str, Any]:
     if selection.tenant:
@@ -99,7 +101,7 @@ async def _step(request: Request, groups: GroupsDep, claims: dict[str, Any],
 
 @router.post("/anomalies/problems/groups/acknowledge",
              summary="Acknowledge every open problem of a group",
-             responses=error_responses(404))
+             responses=GROUP_STEP)
 async def acknowledge_group(request: Request, groups: GroupsDep, claims: OperatorClaims,
                             body: GroupStep) -> dict[str, Any]:
     return await _step(request, groups, claims, body, "acknowledged")
@@ -107,7 +109,7 @@ async def acknowledge_group(request: Request, groups: GroupsDep, claims: Operato
 
 @router.post("/anomalies/problems/groups/resolve",
              summary="Resolve every unresolved problem of a group by hand",
-             responses=error_responses(404))
+             responses=GROUP_STEP)
 async def resolve_group(request: Request, groups: GroupsDep, claims: OperatorClaims,
                         body: GroupStep) -> dict[str, Any]:
     return await _step(request, groups, claims, body, "resolved")

@@ -10,10 +10,10 @@ from fastapi import APIRouter, Body, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from projects_import.api.deps import CursorsDep, OperatorClaims, ProblemsDep
-from projects_import.api.errors import ERROR_RESPONSES, error_responses
+from projects_import.api.openapi_answers import PROBLEM_STEP, USER_ERRORS, error, ok
 from projects_import.api.params import ProblemSelection, StrictQuery
 
-router = APIRouter(tags=["problems"], dependencies=[StrictQuery], responses=ERROR_RESPONSES)
+router = APIRouter(tags=["problems"], dependencies=[StrictQuery], responses=USER_ERRORS)
 
 ProblemId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the problem's id")]
 
@@ -39,7 +39,9 @@ class StatusNote(BaseModel):
 NoteBody = Annotated[StatusNote | None, Body()]
 
 
-@router.get("/anomalies/problems", summary="Problems (open ones unless status says otherwise)")
+@router.get("/anomalies/problems", summary="Problems (open ones unless status says otherwise)",
+            responses={200: ok("`problems` (most recently seen first) and `next_cursor`",
+                               "ProblemList")})
 async def list_problems(request: Request, problems: ProblemsDep, cursors: CursorsDep,
                         claims: OperatorClaims, selection: ProblemSelection) -> dict[str, Any]:
     if selection.tenant:
@@ -51,7 +53,8 @@ async def list_problems(request: Request, problems: ProblemsDep, cursors: Cursor
 
 
 @router.get("/anomalies/problems/{problem_id}", summary="One problem with its occurrences",
-            responses=error_responses(404))
+            responses={200: ok("the problem with `occurrences_list` and `events`", "Problem"),
+                       404: error("no such problem")})
 async def get_problem(request: Request, problems: ProblemsDep, claims: OperatorClaims,
                       problem_id: ProblemId) -> dict[str, Any]:
     found = await problems.get(claims, problem_id)
@@ -67,14 +70,14 @@ async def _step(request: Request, problems: ProblemsDep, claims: dict[str, Any],
 
 
 @router.post("/anomalies/problems/{problem_id}/acknowledge", summary="Acknowledge a problem",
-             responses=error_responses(404, 409))
+             responses=PROBLEM_STEP)
 async def acknowledge_problem(request: Request, problems: ProblemsDep, claims: OperatorClaims,
                               problem_id: ProblemId, body: NoteBody = None) -> dict[str, Any]:
     return await _step(request, problems, claims, problem_id, "acknowledged", body)
 
 
 @router.post("/anomalies/problems/{problem_id}/resolve", summary="Resolve a problem by hand",
-             responses=error_responses(404, 409))
+             responses=PROBLEM_STEP)
 async def resolve_problem(request: Request, problems: ProblemsDep, claims: OperatorClaims,
                           problem_id: ProblemId, body: NoteBody = None) -> dict[str, Any]:
     return await _step(request, problems, claims, problem_id, "resolved", body)

@@ -13,10 +13,11 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from projects_import.api.deps import OperatorClaims, TenantStatusDep
+from projects_import.api.openapi_answers import USER_ERRORS
 from projects_import.api.params import StrictParameters
 from projects_import.tenant_status import STATUS_FIELDS
 
-router = APIRouter(tags=["tenants"])
+router = APIRouter(tags=["tenants"], responses=USER_ERRORS)
 
 
 class TenantFreshness(BaseModel):

@@ -16,7 +16,7 @@ import jwt
 from jwt.types import Options
 from jwt.warnings import InsecureKeyLengthWarning
 
-from projects_import.errors import ProjectsImportError
+from projects_import.errors import Unauthorized
 from projects_import.imports.contract import storable
 from projects_import.vocabulary import MAX_STRING, OPERATOR_ROLES, ROLES, is_loopback
 
@@ -36,14 +36,8 @@ JWKS_TIMEOUT_SECONDS = 5
 JWKS_REFRESH_COOLDOWN_SECONDS = 10.0
 
 
-class TokenError(ProjectsImportError):
+class TokenError(Unauthorized):
     """The token is missing, malformed, badly signed or expired."""
-
-    code = "unauthorized"
-    http_status = 401
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, headers={"WWW-Authenticate": "Bearer"})
 
 
 @contextmanager
@@ -53,6 +47,15 @@ def _quiet_short_keys() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", InsecureKeyLengthWarning)
         yield
+
+
+def bearer_from(authorization: str | None, expected: str) -> str:
+    """The token of an `Authorization: Bearer …` header's value; a 401 naming what to send
+    (`expected`: "tenant secret", "user JWT") when there is none."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized(f"missing bearer: send `Authorization: Bearer <{expected}>`")
+    return token.strip()
 
 
 def claims_for(sub: str, role: str) -> dict[str, Any]:

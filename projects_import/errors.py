@@ -50,6 +50,16 @@ class Forbidden(ProjectsImportError):
     http_status = 403
 
 
+class Unauthorized(ProjectsImportError):
+    """No credential, or one that is not valid here (a bearer secret, a user token)."""
+
+    code = "unauthorized"
+    http_status = 401
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, headers={"WWW-Authenticate": "Bearer"})
+
+
 class NotFound(ProjectsImportError):
     """Nothing with that key is visible to the caller (SQLSTATE P0002)."""
 

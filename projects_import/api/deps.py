@@ -14,7 +14,7 @@ from projects_import.anomalies.groups import ProblemGroups
 from projects_import.anomalies.manager import AnomalyManager
 from projects_import.anomalies.problems import ProblemManager
 from projects_import.api.errors import ApiError, bearer_token
-from projects_import.api.throttle import ImportGate, SignInThrottle
+from projects_import.api.throttle import SignInThrottle
 from projects_import.auth import (
     OPERATOR_ROLES,
     USER_TOKEN_ROLE,
@@ -27,6 +27,7 @@ from projects_import.console.fixes import GroupFixes
 from projects_import.console.worklist import Worklist
 from projects_import.cursor import CursorCodec
 from projects_import.db.connection import Database
+from projects_import.imports.gate import ImportGate
 from projects_import.imports.history import ImportHistory
 from projects_import.imports.pipeline import ImportPipeline
 from projects_import.imports.review import BatchReview

@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from projects_import.auth import bearer_from
 from projects_import.errors import ProjectsImportError
 from projects_import.imports.contract import MAX_VIOLATIONS, Violation
 
@@ -39,16 +40,6 @@ class ApiError(ProjectsImportError):
 def bearer_token(request: Request, expected: str) -> str:
     """The `Authorization: Bearer …` token; a 401 naming what to send when there is none."""
     return bearer_from(request.headers.get("authorization"), expected)
-
-
-def bearer_from(authorization: str | None, expected: str) -> str:
-    """The token of an `Authorization` header's value (see `bearer_token`)."""
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, "unauthorized",
-                       f"missing bearer: send `Authorization: Bearer <{expected}>`",
-                       headers={"WWW-Authenticate": "Bearer"})
-    return token.strip()
 
 
 def correlation_id_of(request: Request) -> str:

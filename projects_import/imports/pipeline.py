@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from projects_import.alerting.held import alert_held_later
-from projects_import.api.errors import ApiError, bearer_from
-from projects_import.api.throttle import ImportGate, TenantBusy
+from projects_import.auth import bearer_from
 from projects_import.db.connection import Database
 from projects_import.db.errors import unavailable
-from projects_import.errors import ProjectsImportError
+from projects_import.errors import InvalidInput, ProjectsImportError, Unauthorized
 from projects_import.imports import decoding
 from projects_import.imports.contract import violations_summary
+from projects_import.imports.gate import ImportGate, TenantBusy
 from projects_import.imports.history import request_record
 from projects_import.imports.offload import workers
 from projects_import.imports.prepare import Refused, prepare
@@ -121,8 +121,7 @@ class ImportPipeline:
         if tenant_id is None:
             tenant_id = await self.tenants.authenticate(bearer)
         if tenant_id is None:
-            raise ApiError(401, "unauthorized", "invalid bearer secret",
-                           headers={"WWW-Authenticate": "Bearer"})
+            raise Unauthorized("invalid bearer secret")
         call.fields["tenant_id"] = tenant_id
         try:
             with self.gate.turn(tenant_id, bearer):
@@ -183,7 +182,7 @@ def dry_run_of(query: Mapping[str, str]) -> bool:
     """`?dry_run=true` (SPEC §10): run the import in a transaction that is rolled back."""
     value = query.get("dry_run", "false").strip().lower()
     if value not in ("true", "false", "1", "0"):
-        raise ApiError(400, "invalid_parameters", "dry_run: must be true or false")
+        raise InvalidInput("dry_run: must be true or false", code="invalid_parameters")
     return value in ("true", "1")
 
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import psycopg
 
-from projects_import.api.throttle import ImportGate
 from projects_import.db.connection import Database
 from projects_import.errors import ProjectsImportError
+from projects_import.imports.gate import ImportGate
 from projects_import.imports.pipeline import ImportCall, ImportOutcome, ImportPipeline
 from projects_import.imports.service import ImportService
 from projects_import.observability import Metrics

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from projects_import.api.throttle import ImportGate, TenantBusy
+from projects_import.imports.gate import ImportGate, TenantBusy
 from projects_import.imports.service import ImportBusy
 
 

@@ -183,6 +183,10 @@ def deadlock_against(database_url: str, db: psycopg.Connection[Any], problem_id:
                       "order by id limit 1 for update", (problem_id,))
         answer = pool.submit(request)
         wait_until_blocked(db, other)
+        # each side checks for a deadlock deadlock_timeout after it starts waiting, and the
+        # first to check is the victim: start waiting well after the request, so that a busy
+        # machine's scheduling cannot make this side check first
+        time.sleep(0.5)
         # granted once the request is rolled back (were this side the victim instead,
         # DeadlockDetected here fails the test)
         other.execute("select id from import_problems where id = %s for update", (problem_id,))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from markupsafe import Markup, escape
@@ -61,6 +62,14 @@ LABELS = {"UNKNOWN_DELIVERY_PARTNER": "Unknown delivery partner",
           "UNKNOWN_RM": "Unknown relationship manager",
           "directory_fix": "directory fix", "data_fix": "fixed in the data",
           "manual": "by hand"}
+
+
+def project_link(tenant_id: str | None, project_key: str | None) -> Markup:
+    """A project key linked to its page (/dashboard/projects/{tenant}/{key})."""
+    if not tenant_id or not project_key:
+        return Markup("{}").format(project_key or "")
+    href = f"/dashboard/projects/{quote(tenant_id, safe='')}/{quote(project_key, safe='')}"
+    return Markup('<a class="project-link" href="{}">{}</a>').format(href, project_key)
 
 
 def code_label(code: str | None) -> Markup:

@@ -738,6 +738,43 @@ select member_type, member, role, since
  where tenant_id = %(tenant_id)s and project_key = %(project_key)s
  order by role, member;
 
+-- console_project_problems --
+-- A project's problems, any status, most recently seen first (RLS: operators).
+select id, anomaly_type, severity, unknown_value, status, resolution, first_seen_at,
+       last_seen_at, occurrences
+  from public.import_problems
+ where tenant_id = %(tenant_id)s and project_key = %(project_key)s
+ order by last_seen_at desc, id desc
+ limit %(limit)s;
+
+-- console_project_batches --
+-- The batches known to have touched a project: the last one that merged it and those that
+-- carried its problems' occurrences, each with the import request that staged it (the
+-- first 2xx one), newest first.
+with batches as (
+    select p.last_batch_id as batch_id
+      from public.projects p
+     where p.tenant_id = %(tenant_id)s and p.stage_application = %(project_key)s
+       and p.last_batch_id is not null
+    union
+    select a.batch_id
+      from public.import_problems pr
+      join public.import_anomalies a on a.tenant_id = pr.tenant_id and a.problem_id = pr.id
+     where pr.tenant_id = %(tenant_id)s and pr.project_key = %(project_key)s
+)
+select b.batch_id, r.id as import_id, r.request_batch_id, r.created_at as received_at,
+       b.batch_id = (select last_batch_id from public.projects
+                      where tenant_id = %(tenant_id)s
+                        and stage_application = %(project_key)s) as last
+  from batches b
+  left join lateral (
+      select id, request_batch_id, created_at from public.import_requests r
+       where r.tenant_id = %(tenant_id)s and r.batch_id = b.batch_id
+         and r.status between 200 and 299
+       order by r.id limit 1) r on true
+ order by r.created_at desc nulls last, b.batch_id
+ limit %(limit)s;
+
 -- console_suggestions --
 -- Directory entries an unknown value most likely meant (fn_directory_suggestions).
 select directory, canonical, username, display_name, matched, active, score

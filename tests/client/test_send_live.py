@@ -83,7 +83,7 @@ def test_contract_violation_names_the_file_row(send_cli, live_server, tenant, di
                       "4", "--min-interval", "0", bearer=secret)
     assert result.exit_code == 2
     assert "REJECTED (422 contract_violation)" in result.stdout
-    assert "violation: file row 5 (part row 0) residential negative" in result.stdout
+    assert "violation: file row 5 (part row 1) residential negative" in result.stdout
     assert db.execute("select count(*) as n from projects").fetchone()["n"] == 4
 
 

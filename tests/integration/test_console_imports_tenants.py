@@ -138,7 +138,8 @@ def test_admin_pauses_and_resumes_with_csrf(live_server: Any, logins: None, hist
         assert "Tenant TELCO paused." in page
         assert "supplier &lt;b&gt;outage&lt;/b&gt;" in page  # shown as text
         assert 'action="/dashboard/tenants/TELCO/resume"' in page
-        answer = http.post("/import-projects", json=batch([project_row("STG-9")]),
+        answer = http.post("/import-projects",
+                           json=batch([project_row("STG-9")], batch_id="nightly-009"),
                            headers={"Authorization": f"Bearer {tenant[1]}"})
         assert answer.status_code == 423
         freshness = admin.get("/dashboard/imports").text.split('id="freshness-table"')[1]
@@ -147,6 +148,13 @@ def test_admin_pauses_and_resumes_with_csrf(live_server: Any, logins: None, hist
         resumed = admin.post("/dashboard/tenants/TELCO/resume", data={"csrf": csrf},
                              headers=origin)
         assert resumed.status_code == 303
+        # the batch the pause refused needs re-sending: the page says which, and when
+        after = admin.get(resumed.headers["location"]).text
+        assert "Tenant TELCO resumed." in after
+        resend = after.split('id="resend-list"')[1].split("</ul>")[0]
+        assert re.findall(r'<span class="upstream">([^<]+)</span>', resend) == ["nightly-009"]
+        assert "ACST" in resend or "ACDT" in resend
+        assert 'id="resend-list"' not in admin.get("/dashboard/tenants").text
         assert admin.post("/dashboard/tenants/NOPE/resume", data={"csrf": csrf},
                           headers=origin).status_code == 404
     events = db.execute("select action, actor from tenant_events order by id").fetchall()

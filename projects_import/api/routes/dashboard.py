@@ -30,6 +30,7 @@ from projects_import.dashboard.format import (
     age,
     break_at_underscores,
     code_label,
+    project_link,
     sla_badge,
     time_tag,
 )
@@ -51,7 +52,8 @@ SECTIONS = (("problems", "Problems", "/dashboard/problems"),
             ("imports", "Imports", "/dashboard/imports"),
             ("tenants", "Tenants", "/dashboard/tenants"),
             ("directories", "Directories", "/dashboard/directories"),
-            ("overview", "Overview", "/dashboard"))
+            ("overview", "Overview", "/dashboard"),
+            ("docs", "API docs", "/docs"))
 CHANGE_VERBS = {"add": "Added to", "update": "Changed in", "deactivate": "Deactivated in",
                 "reactivate": "Reactivated in", "remove": "Removed from"}
 _HEADERS = {
@@ -81,7 +83,8 @@ def _templates() -> Environment:
                                                            default_for_string=True))
     environment.globals.update(console_sections=SECTIONS, console_roles=OPERATOR_ROLES,
                                time_tag=time_tag, sla_badge=sla_badge,
-                               change_verbs=CHANGE_VERBS, code_label=code_label, age=age)
+                               change_verbs=CHANGE_VERBS, code_label=code_label, age=age,
+                               project_link=project_link)
     environment.filters["wbr"] = break_at_underscores
     return environment
 

@@ -16,9 +16,14 @@ from tests.integration.test_console_imports_tenants import (
     OPERATOR,
     VIEWER,
     client_as,
-    logins,  # noqa: F401  (a fixture)
 )
-from tests.support import batch, csrf_of, project_row
+from tests.support import add_login, batch, csrf_of, project_row
+
+
+@pytest.fixture
+def logins(database_url: str) -> None:
+    for email, role in ((ADMIN, "admin"), (OPERATOR, "operator"), (VIEWER, "viewer")):
+        add_login(database_url, email, role)
 
 
 @pytest.fixture

@@ -982,6 +982,12 @@ select tenant_id, extract(epoch from last_success_at)::double precision as last_
 -- Every tenant's freshness and pause, as the calling operator (fn_tenants_status_for_operator).
 select * from public.fn_tenants_status_for_operator();
 
+-- tenant_schedules --
+-- Every tenant's daily schedule, for the tenants page's sentence (RLS: operators read).
+select tenant_id, timezone, schedule_time, business_days
+  from public.tenants
+ order by tenant_id;
+
 -- tenant_secrets_overview --
 -- Per tenant: valid and expiring bearer secrets, next expiry, last rotation (never the secrets).
 select * from public.fn_tenant_secrets_for_operator();

@@ -4,6 +4,7 @@ database), filters, times in the tenant's zone with UTC on hover, pause/resume f
 from __future__ import annotations
 
 import contextlib
+import html as html_text
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -104,6 +105,12 @@ def test_tenants_page_shows_freshness_secrets_and_admin_forms(
     with client_as(live_server, OPERATOR) as ops:
         html = ops.get("/dashboard/tenants").text
         assert 'id="tenant-TELCO"' in html and "1 valid" in html
+        # the daily batch on the tenant's clock: today's (or none today), and what is next
+        daily = re.search(r'class="freshness-state">([^<]+)</dd>', html)
+        assert daily, html
+        assert re.fullmatch(r"(today's arrived at \d\d:\d\d AC[DS]T|no batch expected today); "
+                            r"next expected \w{3} \d{4}-\d\d-\d\d 17:00 AC[DS]T",
+                            html_text.unescape(daily.group(1))), daily.group(1)
         assert "pit_" not in html and "sha256$" not in html  # never the secrets
         assert "/pause" not in html and "for the admin role" in html
     with client_as(live_server, ADMIN) as admin:

@@ -6,6 +6,7 @@ in the database, so a refusal here is a refusal there too."""
 from __future__ import annotations
 
 import hmac
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -24,6 +25,7 @@ from projects_import.api.routes.dashboard import (
 )
 from projects_import.api.routes.dashboard_imports import signed_in_operator
 from projects_import.dashboard.local_time import local_time
+from projects_import.dashboard.schedule import daily_batch
 from projects_import.errors import Forbidden, NotFound
 from projects_import.imports.history import ImportFilter, ImportHistory
 from projects_import.tenant_status import MAX_REASON, NotAdmin
@@ -47,8 +49,14 @@ async def tenants_page(request: Request, users: UsersDep, manager: TenantStatusD
         tenants = await manager.status(user.claims)
         secrets = await manager.secrets(user.claims)
         events = await manager.events(user.claims)
+        schedules = await manager.schedules(user.claims)
     except Forbidden:
         return _denied(user, token)
+    now = datetime.now(UTC)
+    daily = {t["tenant_id"]: daily_batch(now, t["timezone"], s["schedule_time"],
+                                         s["business_days"], t["last_success_at"]
+                                         ).words(late=bool(t["late"]))
+             for t in tenants if (s := schedules.get(t["tenant_id"]))}
     zones = {row["tenant_id"]: row["timezone"] for row in tenants}
     done = request.query_params.get("done", "")
     flash = None
@@ -61,7 +69,8 @@ async def tenants_page(request: Request, users: UsersDep, manager: TenantStatusD
     return _page("tenants.html", title="Tenants", section="tenants", user=user,
                  csrf=csrf_token(token), tenants=tenants, secrets=secrets, events=events,
                  zones=zones, can_pause=user.role == ADMIN, max_reason=MAX_REASON,
-                 flash=flash, local=local_time, resend=resend, resend_tenant=done_tenant,
+                 flash=flash, local=local_time, resend=resend, daily=daily,
+                 resend_tenant=done_tenant,
                  resend_limit=RESEND_SHOWN)
 
 

@@ -61,7 +61,18 @@ LABELS = {"UNKNOWN_DELIVERY_PARTNER": "Unknown delivery partner",
           "UNKNOWN_DS": "Unknown deployment specialist",
           "UNKNOWN_RM": "Unknown relationship manager",
           "directory_fix": "directory fix", "data_fix": "fixed in the data",
-          "manual": "by hand"}
+          "manual": "by hand",
+          # import answers (error_code)
+          "contract_violation": "rows break the contract", "tenant_paused": "tenant paused",
+          "batch_rejected": "re-send of a rejected batch", "import_in_progress": "busy",
+          "invalid_body": "not a valid body", "unauthorized": "bad or missing secret",
+          "unknown_tenant": "unknown tenant", "payload_too_large": "too large",
+          # contract violations
+          "required": "missing", "too_long": "too long", "invalid_date": "not a date",
+          "not_integer": "not a whole number", "negative": "negative",
+          "out_of_range": "out of range", "invalid_type": "wrong type",
+          "duplicate": "duplicate", "batch_conflict": "batch id reused",
+          "invalid_value": "cannot be stored"}
 
 
 def project_link(tenant_id: str | None, project_key: str | None) -> Markup:

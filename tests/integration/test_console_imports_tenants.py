@@ -54,6 +54,7 @@ def test_imports_page_lists_requests_with_local_times_and_filters(
         rows = re.findall(r'<tr class="import status-(\d+)" data-id="(\d+)"', html)
         assert [status for status, _ in rows] == ["422", "200"]
         assert "nightly-001" in html and "nightly-002" in html and "contract_violation" in html
+        assert "rows break the contract <small class=\"code\">contract_violation</small>" in html
         # Adelaide is UTC+9:30 or +10:30: the wall clock differs from the UTC on hover
         received = re.search(r'<time datetime="([^"]+Z)" title="([^"]+ UTC)">([^<]+)</time>',
                              html.split('id="imports-table"')[1])

@@ -546,18 +546,21 @@ select id, tenant_id, batch_id, row_index, project_key, anomaly_type, severity,
  limit %(limit)s;
 
 -- dashboard_import_outcomes --
--- Import requests per UTC-aligned time bucket: total (without a paused tenant's deliberate
--- refusals, 423), succeeded (2xx), and p50/p95 latency (parse + merge) of merged batches.
--- Every bucket of the window is listed, empty or not.
+-- Import requests per time bucket on the wall clock of %(zone)s (hours, or days from local
+-- midnight; bucket_start is that local time), of one tenant or all: total (without a paused
+-- tenant's deliberate refusals, 423), succeeded (2xx), and p50/p95 latency (parse + merge) of
+-- merged batches. Every bucket of the window is listed, empty or not.
 with buckets as (
     select generate_series(
-               date_bin(%(step)s::interval, now(), timestamptz '2000-01-01 00:00:00+00')
+               date_bin(%(step)s::interval, now() at time zone %(zone)s,
+                        timestamp '2000-01-01 00:00:00')
                    - (%(buckets)s - 1) * %(step)s::interval,
-               date_bin(%(step)s::interval, now(), timestamptz '2000-01-01 00:00:00+00'),
+               date_bin(%(step)s::interval, now() at time zone %(zone)s,
+                        timestamp '2000-01-01 00:00:00'),
                %(step)s::interval) as bucket_start
 ), requests as (
-    select date_bin(%(step)s::interval, r.created_at, timestamptz '2000-01-01 00:00:00+00')
-               as bucket_start,
+    select date_bin(%(step)s::interval, r.created_at at time zone %(zone)s,
+                    timestamp '2000-01-01 00:00:00') as bucket_start,
            (count(*) filter (where r.status <> 423))::integer as requests,
            (count(*) filter (where r.status between 200 and 299))::integer as succeeded,
            percentile_cont(0.5) within group (order by coalesce(r.parse_ms, 0) + r.merge_ms)
@@ -567,7 +570,8 @@ with buckets as (
                filter (where r.status = 200 and not r.replayed and r.merge_ms is not null)
                as p95_ms
       from public.import_requests r
-     where r.created_at >= (select min(bucket_start) from buckets)
+     where r.created_at >= ((select min(bucket_start) from buckets) at time zone %(zone)s)
+       and (%(tenant)s::text is null or r.tenant_id = %(tenant)s::text)
      group by 1
 )
 select b.bucket_start, coalesce(r.requests, 0) as requests,
@@ -577,12 +581,14 @@ select b.bucket_start, coalesce(r.requests, 0) as requests,
  order by b.bucket_start;
 
 -- dashboard_anomalies_over_time --
--- Anomalies per UTC-aligned time bucket and anomaly_type since window_start (RLS applies).
-select date_bin(%(step)s::interval, created_at, timestamptz '2000-01-01 00:00:00+00')
-           as bucket_start,
+-- Anomalies per time bucket on the wall clock of %(zone)s and anomaly_type since
+-- window_start (that zone's local time), of one tenant or all (RLS applies).
+select date_bin(%(step)s::interval, created_at at time zone %(zone)s,
+                timestamp '2000-01-01 00:00:00') as bucket_start,
        anomaly_type, count(*)::integer as anomalies
   from public.import_anomalies
- where created_at >= %(window_start)s
+ where created_at >= (%(window_start)s::timestamp at time zone %(zone)s)
+   and (%(tenant)s::text is null or tenant_id = %(tenant)s::text)
  group by 1, 2
  order by 1, 2;
 

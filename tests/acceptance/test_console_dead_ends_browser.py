@@ -140,3 +140,22 @@ def test_resuming_lists_the_batches_to_resend(
     _shot(page, f"tenants-resend-{width}.png")
     assert errors == []
     page.context.close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_overview_charts_on_the_tenant_s_clock_fit_the_screen(
+        live_server: Any, sent: None, browser: Any, width: int) -> None:
+    page, errors = _page(browser, live_server.url, "ops@example.com", width)
+    page.goto(f"{live_server.url}/dashboard?days=7")
+    assert "every tenant, times in UTC" in page.inner_text("#charts-zone")
+    _shot(page, f"overview-all-{width}.png")
+    page.locator("#chart-tenants a", has_text="TELCO").click()
+    page.wait_for_url("**/dashboard?days=7&tenant=TELCO")
+    assert "TELCO on its clock (Australia/Adelaide)" in page.inner_text("#charts-zone")
+    tips = page.locator("#chart-success-rate title").evaluate_all(
+        "nodes => nodes.map(node => node.textContent)")
+    days = [tip for tip in tips if "import requests" in tip]
+    assert len(days) == 7 and all("(Australia/Adelaide)" in tip for tip in days), tips
+    _shot(page, f"overview-telco-{width}.png")
+    assert errors == []
+    page.context.close()

@@ -25,7 +25,12 @@ from projects_import.api.body import body_chunks
 from projects_import.api.deps import ServicesDep, UsersDep
 from projects_import.api.params import whole_number
 from projects_import.api.throttle import SignInThrottled
-from projects_import.dashboard.data import MAX_WINDOW_DAYS, Window, read_dashboard
+from projects_import.dashboard.data import (
+    MAX_WINDOW_DAYS,
+    UnknownChartTenant,
+    Window,
+    read_dashboard,
+)
 from projects_import.dashboard.format import (
     age,
     break_at_underscores,
@@ -36,6 +41,7 @@ from projects_import.dashboard.format import (
 )
 from projects_import.dashboard.view import chart_figures
 from projects_import.errors import Forbidden, ProjectsImportError
+from projects_import.tenants import TENANT_ID
 from projects_import.users import SESSION_LIFETIME, LoginLocked, User, UserStore
 from projects_import.vocabulary import OPERATOR_ROLES, SEVERITIES
 
@@ -240,7 +246,7 @@ async def logout(request: Request, users: UsersDep) -> Response:
 
 @router.get("/dashboard")
 async def dashboard(request: Request, services: ServicesDep, users: UsersDep,
-                    days: str | None = None) -> Response:
+                    days: str | None = None, tenant: str | None = None) -> Response:
     user, token = await _signed_in(request, users)
     if user is None:
         return _redirect("/login")
@@ -248,11 +254,15 @@ async def dashboard(request: Request, services: ServicesDep, users: UsersDep,
         return _denied(user, token)
     try:
         window = Window(whole_number("days", days, 1, MAX_WINDOW_DAYS) if days is not None
-                        else Window.days)
+                        else Window.days, tenant=tenant or None)
+        if tenant and not TENANT_ID.match(tenant):
+            raise ValueError("tenant must be a tenant id")
     except ValueError as exc:
         return _refused(str(exc), 400)
     try:
         data = await read_dashboard(services.db, user, window)
+    except UnknownChartTenant as exc:
+        return _refused(str(exc), 400)
     except Forbidden:  # the database refused this role too
         return _denied(user, token)
     return _page("dashboard.html", title="Operator dashboard", section="overview", user=user,

@@ -259,9 +259,16 @@ def reads(cluster: Cluster, server: harness.Serve, samples: int) -> dict[str, di
         "GET /anomalies/problems?tenant=BIG": ("/anomalies/problems", {"tenant": "BIG"}),
     }
     out: dict[str, dict[str, float]] = {}
+    with cluster.connect() as conn:
+        sizes = conn.execute(
+            "select (select count(*) from import_problems where status <> 'resolved'),"
+            " (select count(*) from import_anomalies)").fetchone()
+        assert sizes is not None
+    out["data at the start"] = {"unresolved problems": float(sizes[0]),
+                                "occurrences": float(sizes[1])}
     with httpx.Client(base_url=server.url, timeout=60,
                       headers={"Authorization": f"Bearer {token}"}) as client, \
-            Background(cluster, server, {"R0": None, "R1": None}):
+            Background(cluster, server, {"R0": None, "R1": None}) as background:
         time.sleep(1)
         for label, (path, params) in variants.items():
             if client.get(path, params=params).status_code != 200:
@@ -280,7 +287,9 @@ def reads(cluster: Cluster, server: harness.Serve, samples: int) -> dict[str, di
                      "p_status => array['open'])"),
                     ("SQL fn_problems_for_operator(open, all tenants, 100)",
                      "select count(*) from fn_problems_for_operator(p_status => array['open'])"),
-                    ("SQL fn_problem_stats(24 h)", "select count(*) from fn_problem_stats(24)")):
+                    ("SQL fn_problem_stats(24 h)", "select count(*) from fn_problem_stats(24)"),
+                    ("SQL fn_anomalies_stats(24 h)",
+                     "select count(*) from fn_anomalies_stats(24)")):
                 seconds = []
                 for _ in range(samples):
                     started = time.perf_counter()
@@ -292,6 +301,8 @@ def reads(cluster: Cluster, server: harness.Serve, samples: int) -> dict[str, di
                     seconds.append(time.perf_counter() - started)
                 out[label] = {"median": sorted(seconds)[len(seconds) // 2],
                               "p95": p95(seconds), "max": max(seconds)}
+        out["imports while reading"] = {
+            "batches": float(sum(len(v) for v in background.latencies.values()))}
     return out
 
 

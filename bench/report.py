@@ -73,6 +73,10 @@ def markdown(results: dict[str, Any], repeat: int) -> str:
         lines += ["## Operator reads over the history while two tenants import", "",
                   "| request | median s | p95 s | max s |", "|---|---:|---:|---:|"]
         for label, figures in results["reads"].items():
+            if "median" not in figures:
+                lines.append(f"| {label}: " + ", ".join(
+                    f"{k} {v:,.0f}" for k, v in figures.items()) + " | | | |")
+                continue
             lines.append(f"| {label} | {figures['median']:.4f} | {figures['p95']:.4f} | "
                          f"{figures['max']:.4f} |")
         lines.append("")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
@@ -28,6 +28,8 @@ ASYMMETRIC = {"EC": ("ES256",), "RSA": ("RS256",)}
 # The `role` claim of a signed-in user's token (Supabase); `anon` and `service_role` tokens are
 # not users, whatever else they carry.
 USER_TOKEN_ROLE = "authenticated"  # noqa: S105 — a role name, not a secret
+# The audience user tokens must name (`aud`) unless JWT_AUDIENCE says otherwise: Supabase's.
+USER_AUDIENCE = "authenticated"
 JWKS_CACHE_SECONDS = 600
 JWKS_TIMEOUT_SECONDS = 5
 # An unknown `kid` refetches the set at most this often, so forged kids cannot flood the issuer.
@@ -58,16 +60,25 @@ def claims_for(sub: str, role: str) -> dict[str, Any]:
     return {"sub": sub, "role": USER_TOKEN_ROLE, "app_metadata": {"role": role}}
 
 
-def mint_token(secret: str, *, sub: str, role: str, ttl: int = 3600) -> str:
+def mint_token(secret: str, *, sub: str, role: str, ttl: int = 3600,
+               audience: str = USER_AUDIENCE, issuer: str | None = None) -> str:
     now = int(time.time())
-    claims = {**claims_for(sub, role), "aud": "authenticated", "iat": now, "exp": now + ttl}
+    claims = {**claims_for(sub, role), "aud": audience, "iat": now, "exp": now + ttl}
+    if issuer:
+        claims["iss"] = issuer
     with _quiet_short_keys():
         return jwt.encode(claims, secret, algorithm="HS256")
 
 
-def decode_token(secret: str, token: str, *, jwks_url: str | None = None) -> dict[str, Any]:
-    """The verified claims. `exp` and `sub` are required; `aud` is not checked, so tokens
-    minted for Supabase's `authenticated` audience or without one both work.
+def decode_token(secret: str, token: str, *, jwks_url: str | None = None,
+                 audience: str | Sequence[str] = USER_AUDIENCE,
+                 issuer: str | None = None,
+                 audience_required: bool = True) -> dict[str, Any]:
+    """The verified claims. `exp` and `sub` are required. A token's `aud` must name `audience`
+    (JWT_AUDIENCE, Supabase's `authenticated` by default), so a token signed with the same
+    secret for another audience is refused; a token without `aud` (SPEC §4.2's shape) passes
+    unless `audience_required` (JWT_AUDIENCE_REQUIRED). With `issuer` (JWT_ISSUER), `iss` must
+    be it.
 
     HS256 tokens are checked with `secret`. With `jwks_url`, a token whose header names a `kid`
     is checked with that key of the JWKS, by the algorithm the key's type allows (ES256 for EC
@@ -77,20 +88,35 @@ def decode_token(secret: str, token: str, *, jwks_url: str | None = None) -> dic
     except jwt.InvalidTokenError as exc:
         raise TokenError("the token is not a valid JWT for this service") from exc
     alg = header.get("alg")
+    audiences = [audience] if isinstance(audience, str) else list(audience)
+    options: Options = {**(_OPTIONS_WITH_ISSUER if issuer else _OPTIONS)}
+    if not audience_required and "aud" not in _unverified_claims(token):
+        # no audience to check: the signature, `exp`, `sub` (and `iss`) still are
+        options["require"] = [c for c in options.get("require", []) if c != "aud"]
+        options["verify_aud"] = False
+    checks: dict[str, Any] = {"options": options, "audience": audiences, "issuer": issuer}
     try:
         if alg == "HS256":
             with _quiet_short_keys():
                 claims: dict[str, Any] = jwt.decode(token, secret, algorithms=["HS256"],
-                                                    options=_OPTIONS)
+                                                    **checks)
         elif jwks_url and isinstance(header.get("kid"), str) and alg in ("ES256", "RS256"):
             key, algorithm = _signing_key(jwks_url, header["kid"])
-            claims = jwt.decode(token, key, algorithms=[algorithm], options=_OPTIONS)
+            claims = jwt.decode(token, key, algorithms=[algorithm], **checks)
         else:
             raise TokenError("the token is not signed with HS256 by JWT_SECRET"
                              + (" nor with ES256/RS256 by a key of JWT_JWKS_URL"
                                 if jwks_url else ""))
     except jwt.ExpiredSignatureError as exc:
         raise TokenError("the token has expired") from exc
+    except jwt.MissingRequiredClaimError as exc:
+        raise TokenError(f"the token has no {exc.claim!r} claim; this service needs "
+                         f"{_needed(audiences, issuer)}") from exc
+    except jwt.InvalidAudienceError as exc:
+        raise TokenError("the token is for another audience: its aud must be "
+                         f"{' or '.join(map(repr, audiences))} (JWT_AUDIENCE)") from exc
+    except jwt.InvalidIssuerError as exc:
+        raise TokenError(f"the token's issuer is not {issuer!r} (JWT_ISSUER)") from exc
     except jwt.InvalidTokenError as exc:
         raise TokenError(f"the token is not a valid {alg} JWT for this service") from exc
     sub = claims.get("sub")
@@ -99,7 +125,23 @@ def decode_token(secret: str, token: str, *, jwks_url: str | None = None) -> dic
     return claims
 
 
-_OPTIONS: Options = {"require": ["exp", "sub"], "verify_aud": False}
+_OPTIONS: Options = {"require": ["exp", "sub", "aud"], "verify_aud": True}
+_OPTIONS_WITH_ISSUER: Options = {"require": ["exp", "sub", "aud", "iss"], "verify_aud": True,
+                                 "verify_iss": True}
+
+
+def _unverified_claims(token: str) -> dict[str, Any]:
+    """The token's claims before any check: only to see which claims it carries."""
+    try:
+        claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+    except jwt.InvalidTokenError:
+        return {}
+    return claims
+
+
+def _needed(audiences: list[str], issuer: str | None) -> str:
+    needed = f"aud {' or '.join(map(repr, audiences))}"
+    return needed + (f" and iss {issuer!r}" if issuer else "")
 
 
 def validate_jwks_url(url: str) -> str:

@@ -4,11 +4,16 @@ tenant is paused, and the alert delivery log by status.
 
 Counters live in the process (`observability.Metrics`); these figures are the database's, so
 every replica reports the same values. One scrape costs three small grouped reads (the
-freshness view reads one index entry per tenant). Tenant labels are `tenant`.
+freshness view reads one index entry per tenant), at most once per
+PROJECTS_IMPORT_METRICS_CACHE_SECONDS (default 5) however many scrapers ask: concurrent
+scrapes share one read, and later ones within that time are served the same snapshot.
+Tenant labels are `tenant`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,12 +36,24 @@ class Snapshot:
 
 
 class DatabaseGauges(Collector):
-    """A collector of the last snapshot; `refresh()` reads a new one before each scrape."""
+    """A collector of the last snapshot; `refresh()` reads a new one when it is too old."""
 
     def __init__(self) -> None:
         self.snapshot = Snapshot()
+        self.taken: float | None = None  # monotonic time of the last read
+        self.reads = 0
+        self._lock = asyncio.Lock()
 
-    async def refresh(self, db: Database) -> None:
+    async def refresh(self, db: Database, max_age: float = 0.0) -> None:
+        """A new snapshot, unless the last one is younger than `max_age` seconds."""
+        async with self._lock:
+            if self.taken is not None and time.monotonic() - self.taken < max_age:
+                return
+            await self._read(db)
+            self.taken = time.monotonic()
+
+    async def _read(self, db: Database) -> None:
+        self.reads += 1
         try:
             async with db.session(timeout=5) as session:
                 problems = await session.fetch_all("metrics_problems")

@@ -93,6 +93,10 @@ class Metrics:
         self.merge_seconds = Histogram("projects_import_merge_seconds",
                                        "Stage + merge transaction time", labels,
                                        buckets=buckets, registry=self.registry)
+        self.refused = Counter("projects_import_requests_refused_total",
+                               "Requests answered 503/429 for load or limits, by reason "
+                               "(overloaded, client_connections, client_requests, signin)",
+                               ["reason"], registry=self.registry)
         # the database's figures (problems, freshness, alert deliveries), read at scrape time
         self.database = DatabaseGauges()
         self.registry.register(self.database)

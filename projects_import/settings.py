@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from projects_import.auth import validate_jwks_url
+from projects_import.auth import USER_AUDIENCE, validate_jwks_url
 from projects_import.vocabulary import MAX_BODY_BYTES, MAX_ROWS
 
 # `transaction`: a transaction-mode pooler (PgBouncer, Supavisor on port 6543) sits between the
@@ -25,6 +25,13 @@ class Settings(BaseSettings):
     home: Path = Field(default=Path("./.projects-import"), alias="PROJECTS_IMPORT_HOME")
     jwt_secret_env: str | None = Field(default=None, alias="JWT_SECRET", repr=False)
     jwt_jwks_url: str | None = Field(default=None, alias="JWT_JWKS_URL")
+    # user tokens must name this audience (`aud`; comma-separated for several) and, when set,
+    # this issuer (`iss`; Supabase's is https://<project>.supabase.co/auth/v1)
+    jwt_audience: str = Field(default=USER_AUDIENCE, min_length=1, alias="JWT_AUDIENCE")
+    jwt_issuer: str | None = Field(default=None, alias="JWT_ISSUER")
+    # a token without `aud` is refused too (SPEC §4.2's token shape has none, so off by default;
+    # a token that names another audience is refused either way)
+    jwt_audience_required: bool = Field(default=False, alias="JWT_AUDIENCE_REQUIRED")
     pooler: str | None = Field(default=None, alias="PROJECTS_IMPORT_POOLER")
     alert_webhook: str | None = Field(default=None, alias="ANOMALIES_ALERT_WEBHOOK")
     alert_window_hours: int = Field(default=1, ge=1, le=8760, alias="ANOMALIES_ALERT_WINDOW_HOURS")
@@ -53,9 +60,18 @@ class Settings(BaseSettings):
     max_connections: int = Field(default=512, ge=1, alias="PROJECTS_IMPORT_MAX_CONNECTIONS")
     max_connections_per_client: int = Field(default=32, ge=1,
                                             alias="PROJECTS_IMPORT_MAX_CONNECTIONS_PER_CLIENT")
+    # peers whose X-Forwarded-For / Forwarded headers name the client (addresses, networks,
+    # `*`); blank: none. uvicorn's variable and default.
+    forwarded_allow_ips: str = Field(default="127.0.0.1,::1", alias="FORWARDED_ALLOW_IPS")
+    # /metrics: a bearer token scrapers must send; unset: loopback clients only
+    metrics_token: str | None = Field(default=None, alias="PROJECTS_IMPORT_METRICS_TOKEN",
+                                      repr=False)
+    metrics_cache_seconds: float = Field(default=5, ge=0,
+                                         alias="PROJECTS_IMPORT_METRICS_CACHE_SECONDS")
 
     @field_validator("database_url", "alert_webhook", "jwt_secret_env", "jwt_jwks_url",
-                     "pooler", "alert_secret", "escalation_webhook", "public_url",
+                     "pooler", "alert_secret", "escalation_webhook", "public_url", "jwt_issuer",
+                     "metrics_token",
                      "alert_min_count", "import_workers", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
@@ -75,6 +91,23 @@ class Settings(BaseSettings):
         if mode not in POOLER_MODES:
             raise ValueError(f"PROJECTS_IMPORT_POOLER must be one of {', '.join(POOLER_MODES)}")
         return mode
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _forwarded(cls, value: str) -> str:
+        from projects_import.api.clients import TrustedProxies
+
+        TrustedProxies(value)  # names the entry that is not an address or network
+        return value
+
+    @field_validator("jwt_audience", mode="before")
+    @classmethod
+    def _audience(cls, value: object) -> object:
+        return USER_AUDIENCE if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def jwt_audiences(self) -> list[str]:
+        return [a.strip() for a in self.jwt_audience.split(",") if a.strip()]
 
     @cached_property
     def jwt_secret(self) -> str:

@@ -29,8 +29,6 @@ from projects_import.vocabulary import ROLES
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
 SESSION_LIFETIME = timedelta(hours=12)
-MAX_FAILED_LOGINS = 10
-LOCKOUT = timedelta(minutes=15)
 _EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+$")
 _hasher = PasswordHasher()
 # argon2 takes 64 MiB per hash for its duration: at most this many at once, whatever the
@@ -56,17 +54,6 @@ class UserError(ProjectsImportError):
     """A login operation that cannot be done, with a message fit for the user."""
 
     code = "user_error"
-
-
-class LoginLocked(ProjectsImportError):
-    """Too many wrong passwords in a row; sign-in is refused until the lock expires."""
-
-    code = "login_locked"
-    http_status = 429
-
-    def __init__(self, minutes: int) -> None:
-        super().__init__(f"too many failed sign-ins; try again in {minutes} minute(s)")
-        self.minutes = minutes
 
 
 @dataclass(frozen=True)
@@ -152,23 +139,20 @@ class UserStore:
         return await self.db.fetch_all("dashboard_user_list")
 
     async def authenticate(self, email: str, password: str) -> User | None:
-        """The user these credentials sign in, or None. Raises LoginLocked after
-        MAX_FAILED_LOGINS wrong passwords in a row, until the lock expires."""
+        """The user these credentials sign in, or None. Known and unknown emails take the same
+        steps; guessing is slowed before this is called (`api/throttle.py`), never by a
+        lockout someone else could keep renewing."""
         try:
             email = normalize_email(email)
         except UserError:
             email = ""
         row = await self.db.fetch_one("dashboard_user_get", email=email)
-        if row is not None and row["locked_seconds"] > 0:
-            raise LoginLocked(max(1, -(-int(row["locked_seconds"]) // 60)))
         password_hash = (row["password_hash"] if row
                          else await _in_password_worker(_unusable_hash))
         valid = await _in_password_worker(_verify, password_hash, password)
         if row is None or not valid:
             # the same round trip for an unknown email (it updates nothing): same time
-            await self.db.execute("dashboard_user_login_failed", email=email,
-                                  max_failed=MAX_FAILED_LOGINS,
-                                  lockout_seconds=int(LOCKOUT.total_seconds()))
+            await self.db.execute("dashboard_user_login_failed", email=email)
             return None
         new_hash = None
         if _hasher.check_needs_rehash(row["password_hash"]):  # hashing parameters changed

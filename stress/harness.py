@@ -58,6 +58,9 @@ class Cluster:
         self.start()
         self.url = f"postgresql://postgres@/postgres?host={self.work}&port={self.port}"
 
+    def postmaster_pid(self) -> int:
+        return int((self.work / "data" / "postmaster.pid").read_text().split()[0])
+
     def database(self, name: str) -> str:
         """The URL of a new, empty database `name` on this cluster."""
         import psycopg
@@ -143,6 +146,23 @@ class Service:
         except subprocess.TimeoutExpired:
             self.process.kill()
         shutil.rmtree(self.home, ignore_errors=True)
+
+
+def cpu_seconds(*pids: int) -> float:
+    """CPU-seconds (user + system) used so far by these processes and all their descendants:
+    the live ones as they stand, the exited ones through their parents' children_* times.
+    The difference of two readings is the CPU spent in between (a descendant counted live in
+    the first reading and exited by the second is counted in full by its parent then)."""
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            root = psutil.Process(pid)
+            for process in [root, *root.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    times = process.cpu_times()
+                    total += times.user + times.system + times.children_user \
+                        + times.children_system
+    return total
 
 
 def percentile(values: list[float], share: float) -> float:

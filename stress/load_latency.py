@@ -1,5 +1,8 @@
 """4 tenants importing 5000-row batches at full speed: /healthz and 429 latency, imports and
-rows per second, peak RSS of the service (its main process, and with its worker processes).
+rows per second, peak RSS of the service (its main process, and with its worker processes),
+and CPU-seconds per 1,000 imported rows (the service, its import workers and every PostgreSQL
+process, from /proc through psutil: user + system time, exited processes included through
+their parents).
 
     .venv/bin/python stress/load_latency.py [--seconds 60] [--tenants 4] [--rows 5000]
 
@@ -27,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from harness import Cluster, Service, rows, say, summary
+from harness import Cluster, Service, cpu_seconds, rows, say, summary
 
 COUNTER = "@@N@@"
 BUSY_PAUSE = 0.2  # the importer waits this long after a 429 (the competitor holds the turn)
@@ -71,6 +74,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--tenants", type=int, default=4)
     parser.add_argument("--rows", type=int, default=5000)
+    parser.add_argument("--no-competitor", action="store_true",
+                        help="only the back-to-back importers (no 429s): CPU per row of imports")
     parser.add_argument("--competitor-rows", type=int, default=None,
                         help="rows in the competing client's batches (default: --rows)")
     args = parser.parse_args()
@@ -123,9 +128,12 @@ def main() -> None:
         prober = multiprocessing.Process(target=probe, args=(service.url, args.seconds, queue))
         threads = [threading.Thread(target=importer, args=(t, s, "import", 0.0))
                    for t, s in tenants.items()]
-        threads += [threading.Thread(target=importer, args=(t, s, "competitor", 0.2))
-                    for t, s in tenants.items()]
+        if not args.no_competitor:
+            threads += [threading.Thread(target=importer, args=(t, s, "competitor", 0.2))
+                        for t, s in tenants.items()]
         load_before = os.getloadavg()
+        measured = (service.process.pid, cluster.postmaster_pid())
+        cpu_before = cpu_seconds(*measured)
         prober.start()
         started = time.monotonic()
         for thread in threads:
@@ -140,8 +148,10 @@ def main() -> None:
         for thread in threads:
             thread.join(timeout=180)
         elapsed = time.monotonic() - started
+        cpu = cpu_seconds(*measured) - cpu_before
         result = {
             "seconds": args.seconds, "tenants": args.tenants, "rows": args.rows,
+            "competitor": not args.no_competitor,
             "load_average": {"before": [round(x, 1) for x in load_before],
                              "after": [round(x, 1) for x in os.getloadavg()]},
             "statuses": statuses,
@@ -151,6 +161,9 @@ def main() -> None:
             "imports_per_s": round(merged["imports"] / elapsed, 2),
             "rows_per_s": round(merged["rows"] / elapsed),
             "replayed": merged["replayed"],
+            "cpu_seconds": round(cpu, 1),
+            "cpu_seconds_per_1000_rows": round(1000 * cpu / max(merged["rows"], 1), 3),
+            "cores_busy": round(cpu / elapsed, 2),
             "peak_rss_mb": {"main": round(service.peak_rss / 2**20, 1),
                             "main_and_workers": round(service.peak_total_rss / 2**20, 1),
                             "main_and_workers_pss": round(service.peak_total_pss / 2**20, 1)},

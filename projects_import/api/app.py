@@ -9,6 +9,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from projects_import import __version__
+from projects_import.api.admission import AdmissionMiddleware
+from projects_import.api.capacity import connection_limit
+from projects_import.api.clients import ForwardedMiddleware, TrustedProxies
 from projects_import.api.deps import Services
 from projects_import.api.docs import install_docs
 from projects_import.api.errors import install_error_handlers
@@ -60,7 +63,11 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
 
     app = FastAPI(title="projects-import", version=__version__, lifespan=lifespan,
                   docs_url=None, redoc_url=None)
+    # outermost last: the client's address first, then the request's context, then admission
+    app.add_middleware(AdmissionMiddleware, settings=settings,
+                       connection_limit=connection_limit(settings))
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(ForwardedMiddleware, trusted=TrustedProxies(settings.forwarded_allow_ips))
     install_error_handlers(app)
     install_unavailable_handler(app)
     install_openapi(app)

@@ -169,7 +169,9 @@ def operator_claims(request: Request, settings: SettingsDep) -> dict[str, Any]:
     """The verified claims of an operator/admin user JWT (401 / 403 otherwise); what the
     database sees of them (`database_claims`)."""
     claims = decode_token(settings.jwt_secret, bearer_token(request, "user JWT"),
-                          jwks_url=settings.jwt_jwks_url)
+                          jwks_url=settings.jwt_jwks_url, audience=settings.jwt_audiences,
+                          issuer=settings.jwt_issuer,
+                          audience_required=settings.jwt_audience_required)
     if claims.get("role") != USER_TOKEN_ROLE:
         raise ApiError(403, "forbidden",
                        f"a signed-in user's token (role {USER_TOKEN_ROLE!r}) is required")

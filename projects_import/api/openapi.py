@@ -312,8 +312,9 @@ _IMPORT = {
         },
     },
     "responses": {
-        "200": _ok("accepted: merged, or a replay of the same rows (`replayed`); with "
-                   "`dry_run`, what the import would do (`dry_run`, `audit`)", "ImportResult"),
+        "200": _ok("accepted: merged, or a replay of the same batch: its `batch_id` with the "
+                   "same rows (`replayed`); with `dry_run`, what the import would do "
+                   "(`dry_run`, `audit`)", "ImportResult"),
         "202": _ok("held for review: over one of the tenant's audit limits, staged but not "
                    "published (`held`, `audit.findings`; `metrics` = what publishing would "
                    "do); a re-send answers 202 again (`replayed`)", "ImportResult"),

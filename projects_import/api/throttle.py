@@ -78,26 +78,32 @@ class _Window:
 
 
 class SignInThrottle:
-    """Bounds password guessing before any password is verified, in this process.
+    """Bounds password guessing before any password is verified, in this process, the same
+    way for every email — known or not — so the answers cannot tell which exist.
 
-    Per login: one verification at a time, so a burst is checked one by one and the
-    database's lockout (MAX_FAILED_LOGINS wrong passwords in a row) takes effect within it.
-    Per client address: a few verifications at a time and at most ADDRESS_FAILURES failures
-    in WINDOW. In all: at most MAX_IN_FLIGHT sign-ins waiting for a verification, so a
-    flood from many addresses is refused instead of queued.
+    Per login: one verification at a time; after ACCOUNT_FREE_FAILURES failures in WINDOW,
+    each next attempt waits twice as long after the last failure, at most ACCOUNT_MAX_DELAY.
+    That wait holds back only addresses that have failed themselves: an address with no
+    failure in WINDOW is not held up by the guesses of others, so nobody can keep a login
+    locked by guessing at it (there is no lockout, only a short, capped backoff).
+    Per client address (the forwarded client behind a trusted proxy): ADDRESS_IN_FLIGHT
+    verifications at a time, and after ADDRESS_FREE_FAILURES failures in WINDOW the same
+    doubling wait, at most ADDRESS_MAX_DELAY. There is no process-wide cap: a flood from many
+    addresses waits its turn for the password worker instead of refusing everyone.
     """
 
     WINDOW = 15 * 60.0
-    ADDRESS_FAILURES = 30
-    ADDRESS_IN_FLIGHT = 4
-    MAX_IN_FLIGHT = 8
+    ACCOUNT_FREE_FAILURES = 5
+    ACCOUNT_MAX_DELAY = 60.0
+    ADDRESS_FREE_FAILURES = 10
+    ADDRESS_MAX_DELAY = 300.0
+    ADDRESS_IN_FLIGHT = 2
     MAX_KEYS = 10_000
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self._emails: dict[str, _Window] = {}
         self._addresses: dict[str, _Window] = {}
-        self._in_flight = 0
 
     def _window(self, table: dict[str, _Window], key: str, now: float) -> _Window:
         window = table.get(key)
@@ -119,31 +125,42 @@ class SignInThrottle:
                 break
             del table[idle]
 
+    @staticmethod
+    def _wait(window: _Window, free: int, longest: float, now: float) -> float:
+        """Seconds until the next attempt: 0 up to `free` failures, then 1, 2, 4… after the
+        last failure, at most `longest`."""
+        extra = len(window.times) - free
+        if extra < 0:
+            return 0.0
+        return window.times[-1] + min(longest, 2.0 ** extra) - now
+
     @contextmanager
     def attempt(self, email: str, address: str) -> Iterator[SignInAttempt]:
         """Admit one sign-in (SignInThrottled if it must wait); the block sets `succeeded`."""
         now = self.clock()
         by_email = self._window(self._emails, email, now)
         by_address = self._window(self._addresses, address, now)
-        if self._in_flight >= self.MAX_IN_FLIGHT:
-            raise SignInThrottled(1, "the service is checking many sign-ins right now")
         if by_email.in_flight:
             raise SignInThrottled(1, "a sign-in for this login is being checked")
         if by_address.in_flight >= self.ADDRESS_IN_FLIGHT:
             raise SignInThrottled(1, "too many sign-ins from this address at once")
-        if len(by_address.times) >= self.ADDRESS_FAILURES:
-            wait = by_address.times[0] + self.WINDOW - now
-            raise SignInThrottled(max(1, math.ceil(wait)),
-                                  "too many failed sign-ins from this address")
+        wait = self._wait(by_address, self.ADDRESS_FREE_FAILURES, self.ADDRESS_MAX_DELAY, now)
+        if wait > 0:
+            raise SignInThrottled(math.ceil(wait), "too many failed sign-ins from this address")
+        wait = self._wait(by_email, self.ACCOUNT_FREE_FAILURES, self.ACCOUNT_MAX_DELAY, now)
+        if wait > 0 and by_address.times:
+            raise SignInThrottled(math.ceil(wait), "too many failed sign-ins for this login")
         attempt = SignInAttempt(email, address, now)
         by_email.in_flight += 1
         by_address.in_flight += 1
-        self._in_flight += 1
         try:
             yield attempt
         finally:
             by_email.in_flight -= 1
             by_address.in_flight -= 1
-            self._in_flight -= 1
             if not attempt.succeeded:
-                by_address.times.append(self.clock())
+                failed_at = self.clock()
+                by_address.times.append(failed_at)
+                by_email.times.append(failed_at)
+            else:
+                by_email.times.clear()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import socket
+import sys
 from typing import Annotated
 
 import typer
@@ -24,11 +25,17 @@ def serve(
 
     from projects_import.alerting.engine import AlertConfig
     from projects_import.api.app import create_app
+    from projects_import.api.capacity import connection_limit, raise_open_files_limit
     from projects_import.api.server import uvicorn_config
     from projects_import.imports.offload import workers
 
     config = runtime.settings()
     AlertConfig.from_settings(config)  # both webhooks: https, or http to a loopback address
+    open_files = raise_open_files_limit()
+    if connection_limit(config) < config.max_connections:
+        print(f"projects-import: at most {connection_limit(config)} connections at once, not "
+              f"PROJECTS_IMPORT_MAX_CONNECTIONS={config.max_connections}: the process may "
+              f"open {open_files} files (ulimit -n)", file=sys.stderr, flush=True)
     listener = _listen(host, port)
     url = runtime.database_url(config)
     application = create_app(config, url)
@@ -83,7 +90,8 @@ def token(
     if role not in ROLES:
         runtime.fail(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
     config = runtime.settings()
-    print(mint_token(config.jwt_secret, sub=sub, role=role, ttl=ttl))
+    print(mint_token(config.jwt_secret, sub=sub, role=role, ttl=ttl,
+                     audience=config.jwt_audiences[0], issuer=config.jwt_issuer))
 
 
 def register(app: typer.Typer) -> None:

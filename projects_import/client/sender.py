@@ -4,7 +4,7 @@
 them (times `backoff_base`), never less than the server's `Retry-After`. 400/401/413/422, 423
 (the tenant is paused on the server) and every other answer are final: they need an
 operator's correction, and repeating them changes nothing. Re-posting is safe because the
-server treats the same rows as a replay.
+server treats the same batch (its batch_id with the same rows) as a replay.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 problem detail, the bulk lifecycle and the CSV export of what the filters show.
 
 Reads go through the problem RPCs (fn_problems_for_operator, fn_problem_get, …) and writes
-through fn_problems_set_status, all under the signed-in user's claims, so the database refuses
+through fn_problems_set_status_each, all under the signed-in user's claims, so the database refuses
 a viewer as well as the page does.
 """
 

@@ -1,5 +1,8 @@
 """The import manager: run a validated batch through PostgreSQL (stage, detect replays, merge:
-one transaction), re-merge a staged batch, and record the outcome of each import request."""
+one transaction), re-merge a staged batch, and record the outcome of each import request.
+
+A replay is the same batch again: its batch_id already staged with the same rows (SPEC §5.2,
+migration 0034). A new batch_id is merged even when its rows equal an older batch's."""
 
 from __future__ import annotations
 
@@ -248,6 +251,16 @@ def _replay_correlation_id(tenant_id: str, body_correlation_id: str | None,
     return uuid.UUID(header) if header is not None else received.generated_correlation_id
 
 
+def log_replay(tenant_id: str, batch_id: object, staging_id: object,
+               correlation_id: uuid.UUID, found_by: str) -> None:
+    """One line when a request is answered as a replay of a staged batch (nothing merged):
+    ids only. `found_by`: "digest" (the exact request again) or "batch" (its batch_id with the
+    same rows)."""
+    log.info("import_replayed", tenant_id=tenant_id, batch_id=str(batch_id),
+             staging_id=str(staging_id) if staging_id else None,
+             correlation_id=str(correlation_id), found_by=found_by)
+
+
 class ImportService:
     # requests recorded after their answer (record_request_later) at most at once; more wait
     MAX_RECORDING = 64
@@ -279,6 +292,8 @@ class ImportService:
             metrics=_public_metrics(found["metrics"]),
             merge_ms=(time.perf_counter() - started) * 1000,
         )
+        log_replay(tenant_id, result.batch_id, found["staging_id"], result.correlation_id,
+                   "digest")
         return ReplayProbe(digest, DigestReplay(result, found["request_batch_id"],
                                                 found["source"], found["row_count"]))
 
@@ -310,6 +325,9 @@ class ImportService:
             raise TenantPaused(batch.tenant_id, str(result.get("reason") or ""),
                                str(result.get("paused_at") or ""),
                                str(tenant["timezone"]) if tenant else "UTC")
+        if outcome == "replayed":
+            log_replay(batch.tenant_id, result["batch_id"], result.get("staging_id"),
+                       batch.correlation_id, "batch")
         if outcome == "batch_conflict":
             raise ContractError([Violation(
                 None, "batch_id", "batch_conflict",
@@ -335,8 +353,9 @@ class ImportService:
 
     async def _submit(self, batch: StagedBatch,
                       request_digest: bytes | None) -> dict[str, Any]:
-        # a replay is answered by the checksum before the payload travels
+        # a replay (this batch_id with these rows) is answered before the payload travels
         replayed = await self.db.fetch_one("import_replay_lookup", tenant_id=batch.tenant_id,
+                                           batch_id=batch.batch_id,
                                            batch_checksum=batch.checksum)
         if replayed is not None:
             answer: dict[str, Any] = replayed["result"]

@@ -1,5 +1,6 @@
 """The runbook's verification: migrations current, the expected tables, views and functions,
-row-level security, the replay constraint, the operator RPC's refusal, and who runs retention."""
+row-level security, the batch identity (replays), the operator RPC's refusal, and who runs
+retention."""
 
 from __future__ import annotations
 
@@ -58,8 +59,9 @@ async def verify(db: Database) -> Checks:
         rows = await session.fetch_all("verify_functions", names=list(FUNCTIONS))
         missing = [r["name"] for r in rows if not r["present"]]
         checks.add("functions present", not missing, _found(missing, len(FUNCTIONS)))
-        unique = await session.fetch_value("verify_checksum_unique")
-        checks.add("unique (tenant_id, batch_checksum) on staging_imports", bool(unique))
+        identity = await session.fetch_value("verify_batch_identity")
+        checks.add("batch identity on staging_imports (unique (tenant_id, batch_id), "
+                   "batch_checksum indexed, not unique)", bool(identity))
         job = await cron_job(session)
     await _check_rpc(db, checks)
     checks.add("retention schedule", True,

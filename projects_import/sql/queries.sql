@@ -78,9 +78,10 @@ select public.fn_projects_import_submit_columns(
     %(stage_application_created)s::text[]) as result;
 
 -- import_replay_lookup --
--- A replay's answer from the checksum alone, before any payload is sent (staging_imports'
--- unique (tenant_id, batch_checksum) index); none for a paused tenant, whose answer is
--- fn_projects_import_submit's (it stays the authority).
+-- A replay's answer before any payload is sent: this batch_id already staged with these rows
+-- (0034: the same batch again; staging_imports' unique (tenant_id, batch_id)). None for a
+-- paused tenant, or for the same batch_id with other rows: fn_projects_import_submit's answer
+-- (423, 422) stays the authority.
 select jsonb_build_object(
            'outcome', 'replayed',
            'batch_id', s.batch_id,
@@ -90,7 +91,8 @@ select jsonb_build_object(
                       || jsonb_build_object('staging_id', s.id)) as result
   from public.staging_imports s
   join public.tenants t on t.tenant_id = s.tenant_id and t.paused_at is null
- where s.tenant_id = %(tenant_id)s and s.batch_checksum = %(batch_checksum)s
+ where s.tenant_id = %(tenant_id)s and s.batch_id = %(batch_id)s
+   and s.batch_checksum = %(batch_checksum)s
    and s.batch_state not in ('held', 'rejected');  -- 0037: answered by the submit function
 
 -- import_digest_lookup --
@@ -382,19 +384,39 @@ select e.name,
                 where n.nspname = 'public' and p.proname = e.name) as present
   from unnest(%(names)s::text[]) as e(name);
 
--- verify_checksum_unique --
--- Whether staging_imports has UNIQUE (tenant_id, batch_checksum).
+-- verify_batch_identity --
+-- Whether staging_imports keys a batch by UNIQUE (tenant_id, batch_id) and indexes
+-- (tenant_id, batch_checksum) without making it unique (0034: a replay is the same batch).
 select exists (
-    select 1
-      from pg_catalog.pg_constraint c
-     where c.conrelid = to_regclass('public.staging_imports')
-       and c.contype in ('u', 'p')
-       and array(select a.attname::text
-                   from unnest(c.conkey) with ordinality as k(attnum, ord)
-                   join pg_catalog.pg_attribute a
-                     on a.attrelid = c.conrelid and a.attnum = k.attnum
-                  order by k.ord) = array['tenant_id', 'batch_checksum']
-) as present;
+           select 1
+             from pg_catalog.pg_constraint c
+            where c.conrelid = to_regclass('public.staging_imports')
+              and c.contype in ('u', 'p')
+              and array(select a.attname::text
+                          from unnest(c.conkey) with ordinality as k(attnum, ord)
+                          join pg_catalog.pg_attribute a
+                            on a.attrelid = c.conrelid and a.attnum = k.attnum
+                         order by k.ord) = array['tenant_id', 'batch_id'])
+       and exists (
+           select 1
+             from pg_catalog.pg_index i
+            where i.indrelid = to_regclass('public.staging_imports')
+              and not i.indisunique
+              and array(select a.attname::text
+                          from unnest(i.indkey) with ordinality as k(attnum, ord)
+                          join pg_catalog.pg_attribute a
+                            on a.attrelid = i.indrelid and a.attnum = k.attnum
+                         order by k.ord) = array['tenant_id', 'batch_checksum'])
+       and not exists (
+           select 1
+             from pg_catalog.pg_index i
+            where i.indrelid = to_regclass('public.staging_imports')
+              and i.indisunique
+              and array(select a.attname::text
+                          from unnest(i.indkey) with ordinality as k(attnum, ord)
+                          join pg_catalog.pg_attribute a
+                            on a.attrelid = i.indrelid and a.attnum = k.attnum
+                         order by k.ord) = array['tenant_id', 'batch_checksum']) as present;
 
 -- verify_anomalies_rpc --
 -- Call the operator RPC under the current claims (refused unless operator/admin).
@@ -447,13 +469,10 @@ select email, role, password_hash,
  where email = %(email)s;
 
 -- dashboard_user_login_failed --
--- Count a wrong password; the max_failed-th in a row locks the login for lockout_seconds.
+-- Count a wrong password (wrong passwords in a row, for `users list`); no lock: sign-in backs
+-- off in the service (api/throttle.py), where unknown emails are counted alike.
 update public.dashboard_users
-   set failed_logins = case when failed_logins + 1 >= %(max_failed)s then 0
-                            else failed_logins + 1 end,
-       locked_until = case when failed_logins + 1 >= %(max_failed)s
-                           then now() + make_interval(secs => %(lockout_seconds)s)
-                           else locked_until end
+   set failed_logins = failed_logins + 1
  where email = %(email)s;
 
 -- dashboard_user_login_succeeded --
@@ -496,7 +515,7 @@ select tenant_id, anomaly_type, severity, count::integer as count
 -- dashboard_tenant_glance --
 -- Per tenant, at a glance: problems open, acknowledged, overdue (an SLA clock passed) and new
 -- today (first seen since midnight in the tenant's zone, not resolved), the same problems the
--- worklist counts; freshness (vw_tenant_freshness); and the last 24 hours' import requests
+-- worklist counts, read from the problem rollups; freshness (vw_tenant_freshness); and the last 24 hours' import requests
 -- with the deliberate refusals of a paused tenant (423) apart from the rest.
 select f.tenant_id, f.timezone, f.last_success_at, f.expected_at, f.late, f.paused,
        f.paused_reason, coalesce(p.open, 0) as open,
@@ -505,17 +524,36 @@ select f.tenant_id, f.timezone, f.last_success_at, f.expected_at, f.late, f.paus
        coalesce(r.refused_paused, 0) as refused_paused, coalesce(r.succeeded, 0) as succeeded
   from public.vw_tenant_freshness f
   left join lateral (
-    select (count(*) filter (where pr.status = 'open'))::integer as open,
-           (count(*) filter (where pr.status = 'acknowledged'))::integer as acknowledged,
-           (count(*) filter (where (pr.status = 'open' and pr.ack_due_at < now())
-                                or (pr.status <> 'resolved' and pr.resolve_due_at < now())
-                             ))::integer as overdue,
-           (count(*) filter (
-               where pr.status <> 'resolved'
-                 and pr.first_seen_at >= (date_trunc('day', now() at time zone f.timezone)
-                                          at time zone f.timezone)))::integer as new_today
-      from public.import_problems pr
-     where pr.tenant_id = f.tenant_id) p on true
+    -- from the problem rollups (0039): each clock's full hours, plus its edge hour counted
+    -- from import_problems' partial indexes
+    select (sum(ru.problems) filter (where ru.clock = 'first_seen'
+                                        and ru.status = 'open'))::integer as open,
+           (sum(ru.problems) filter (where ru.clock = 'first_seen'
+                                        and ru.status = 'acknowledged'))::integer as acknowledged,
+           (coalesce(sum(ru.problems) filter (
+                where ru.clock = 'overdue'
+                  and ru.hour < date_bin('1 hour', now(), timestamptz '2000-01-01Z')), 0)
+            + (select count(*) from public.import_problems pr
+                where pr.tenant_id = f.tenant_id and pr.status <> 'resolved'
+                  and least(case when pr.status = 'open' then pr.ack_due_at end,
+                            pr.resolve_due_at)
+                      >= date_bin('1 hour', now(), timestamptz '2000-01-01Z')
+                  and least(case when pr.status = 'open' then pr.ack_due_at end,
+                            pr.resolve_due_at) < now()))::integer as overdue,
+           (coalesce(sum(ru.problems) filter (
+                where ru.clock = 'first_seen' and ru.hour > date_bin('1 hour', d.midnight,
+                                                                     timestamptz '2000-01-01Z')),
+                     0)
+            + (select count(*) from public.import_problems pr
+                where pr.tenant_id = f.tenant_id and pr.status <> 'resolved'
+                  and pr.first_seen_at >= d.midnight
+                  and pr.first_seen_at < date_bin('1 hour', d.midnight,
+                                                  timestamptz '2000-01-01Z')
+                                         + interval '1 hour'))::integer as new_today
+      from (select date_trunc('day', now() at time zone f.timezone) at time zone f.timezone
+                       as midnight) d
+      left join public.import_problem_rollups ru on ru.tenant_id = f.tenant_id
+     group by d.midnight) p on true
   left join lateral (
     select (count(*) filter (where q.status <> 423))::integer as requests,
            (count(*) filter (where q.status = 423))::integer as refused_paused,
@@ -721,12 +759,6 @@ select e.action, pr.id, pr.project_key, pr.anomaly_type, pr.unknown_value, pr.st
   join public.import_problems pr on pr.tenant_id = e.tenant_id and pr.id = e.problem_id
  order by case e.action when 'opened' then 1 when 'reopened' then 2 else 3 end, pr.id
  limit %(limit)s;
-
--- console_problems_set_status --
--- Acknowledge or resolve the selected problems as the signed-in user, locked up front in id
--- order (fn_problems_set_status); `changed` per problem.
-select id, status, changed
-  from public.fn_problems_set_status(%(ids)s::bigint[], %(status)s, %(note)s);
 
 -- console_project --
 -- A project's current values and canonical resolution (RLS: operators).
@@ -968,15 +1000,10 @@ select tenant_id, kind, status, count(*)::integer as deliveries
  group by 1, 2, 3;
 
 -- metrics_problems --
--- Unresolved problems by tenant, type and severity: open, acknowledged, past an SLA clock.
-select tenant_id, anomaly_type, severity,
-       (count(*) filter (where status = 'open'))::integer as open,
-       (count(*) filter (where status = 'acknowledged'))::integer as acknowledged,
-       (count(*) filter (where (status = 'open' and ack_due_at <= now())
-                            or resolve_due_at <= now()))::integer as overdue
-  from public.import_problems
- where status <> 'resolved'
- group by 1, 2, 3;
+-- Unresolved problems by tenant, type and severity: open, acknowledged, past an SLA clock
+-- (fn_problem_metrics: from the rollups kept by the writes).
+select tenant_id, anomaly_type, severity, open, acknowledged, overdue
+  from public.fn_problem_metrics();
 
 -- metrics_freshness --
 -- Each tenant's last successful import (Unix seconds), lateness and pause (vw_tenant_freshness).

@@ -113,6 +113,15 @@ table public.import_anomalies (rls)
     constraint import_anomalies_status_check CHECK ((status = ANY (ARRAY['open'::text, 'acknowledged'::text, 'resolved'::text])))
     constraint import_anomalies_tenant_id_batch_id_row_index_anomaly_type_key UNIQUE (tenant_id, batch_id, row_index, anomaly_type)
 
+table public.import_anomaly_rollups (rls)
+    tenant_id text not null
+    anomaly_type text not null
+    severity text not null
+    created_at timestamp with time zone not null
+    occurrences bigint not null
+    unresolved bigint not null
+    constraint import_anomaly_rollups_pkey PRIMARY KEY (tenant_id, anomaly_type, severity, created_at)
+
 table public.import_batch_decisions (rls)
     tenant_id text not null
     id bigint not null generated identity
@@ -143,6 +152,18 @@ table public.import_problem_events (rls)
     constraint import_problem_events_pkey PRIMARY KEY (tenant_id, id)
     constraint import_problem_events_resolution_check CHECK ((resolution = ANY (ARRAY['directory_fix'::text, 'data_fix'::text, 'manual'::text])))
     constraint import_problem_events_tenant_id_problem_id_fkey FOREIGN KEY (tenant_id, problem_id) REFERENCES import_problems(tenant_id, id) ON DELETE CASCADE
+
+table public.import_problem_rollups (rls)
+    tenant_id text not null
+    anomaly_type text not null
+    severity text not null
+    status text not null
+    clock text not null
+    hour timestamp with time zone not null
+    problems bigint not null
+    constraint import_problem_rollups_clock_check CHECK ((clock = ANY (ARRAY['first_seen'::text, 'ack_due'::text, 'resolve_due'::text, 'overdue'::text])))
+    constraint import_problem_rollups_pkey PRIMARY KEY (tenant_id, anomaly_type, severity, status, clock, hour)
+    constraint import_problem_rollups_status_check CHECK ((status = ANY (ARRAY['open'::text, 'acknowledged'::text])))
 
 table public.import_problems (rls)
     tenant_id text not null
@@ -330,7 +351,6 @@ table public.staging_imports (rls)
     constraint staging_imports_pkey PRIMARY KEY (tenant_id, id)
     constraint staging_imports_request_digest_check CHECK (((request_digest IS NULL) OR (octet_length(request_digest) = 32)))
     constraint staging_imports_row_count_check CHECK ((row_count > 0))
-    constraint staging_imports_tenant_id_batch_checksum_key UNIQUE (tenant_id, batch_checksum)
     constraint staging_imports_tenant_id_batch_id_key UNIQUE (tenant_id, batch_id)
     constraint staging_imports_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants(tenant_id) ON DELETE CASCADE
 
@@ -409,15 +429,27 @@ index import_anomalies_problem: CREATE INDEX import_anomalies_problem ON public.
 index import_anomalies_tenant_created: CREATE INDEX import_anomalies_tenant_created ON public.import_anomalies USING btree (tenant_id, created_at DESC, id DESC)
 index import_anomalies_tenant_id_batch_id_row_index_anomaly_type_key: CREATE UNIQUE INDEX import_anomalies_tenant_id_batch_id_row_index_anomaly_type_key ON public.import_anomalies USING btree (tenant_id, batch_id, row_index, anomaly_type)
 index import_anomalies_unresolved: CREATE INDEX import_anomalies_unresolved ON public.import_anomalies USING btree (tenant_id, project_key, anomaly_type) WHERE ((status <> 'resolved'::text) AND (problem_id IS NULL))
+index import_anomaly_rollups_created: CREATE INDEX import_anomaly_rollups_created ON public.import_anomaly_rollups USING btree (created_at)
+index import_anomaly_rollups_pkey: CREATE UNIQUE INDEX import_anomaly_rollups_pkey ON public.import_anomaly_rollups USING btree (tenant_id, anomaly_type, severity, created_at)
 index import_batch_decisions_pkey: CREATE UNIQUE INDEX import_batch_decisions_pkey ON public.import_batch_decisions USING btree (tenant_id, id)
 index import_batch_decisions_staging: CREATE INDEX import_batch_decisions_staging ON public.import_batch_decisions USING btree (tenant_id, staging_id, id)
 index import_problem_events_at: CREATE INDEX import_problem_events_at ON public.import_problem_events USING btree (tenant_id, at)
 index import_problem_events_pkey: CREATE UNIQUE INDEX import_problem_events_pkey ON public.import_problem_events USING btree (tenant_id, id)
 index import_problem_events_problem: CREATE INDEX import_problem_events_problem ON public.import_problem_events USING btree (tenant_id, problem_id, at, id)
+index import_problem_rollups_clock_hour: CREATE INDEX import_problem_rollups_clock_hour ON public.import_problem_rollups USING btree (clock, hour)
+index import_problem_rollups_pkey: CREATE UNIQUE INDEX import_problem_rollups_pkey ON public.import_problem_rollups USING btree (tenant_id, anomaly_type, severity, status, clock, hour)
 index import_problems_id: CREATE INDEX import_problems_id ON public.import_problems USING btree (id)
+index import_problems_open_ack_due: CREATE INDEX import_problems_open_ack_due ON public.import_problems USING btree (ack_due_at) WHERE (status = 'open'::text)
 index import_problems_pkey: CREATE UNIQUE INDEX import_problems_pkey ON public.import_problems USING btree (tenant_id, id)
 index import_problems_tenant_id_project_key_anomaly_type_unknown__key: CREATE UNIQUE INDEX import_problems_tenant_id_project_key_anomaly_type_unknown__key ON public.import_problems USING btree (tenant_id, project_key, anomaly_type, unknown_key)
 index import_problems_tenant_seen: CREATE INDEX import_problems_tenant_seen ON public.import_problems USING btree (tenant_id, last_seen_at DESC, id DESC)
+index import_problems_unresolved_due: CREATE INDEX import_problems_unresolved_due ON public.import_problems USING btree (LEAST(
+CASE
+    WHEN (status = 'open'::text) THEN ack_due_at
+    ELSE NULL::timestamp with time zone
+END, resolve_due_at)) WHERE (status <> 'resolved'::text)
+index import_problems_unresolved_first_seen: CREATE INDEX import_problems_unresolved_first_seen ON public.import_problems USING btree (first_seen_at) WHERE (status <> 'resolved'::text)
+index import_problems_unresolved_resolve_due: CREATE INDEX import_problems_unresolved_resolve_due ON public.import_problems USING btree (resolve_due_at) WHERE (status <> 'resolved'::text)
 index import_problems_unresolved_seen: CREATE INDEX import_problems_unresolved_seen ON public.import_problems USING btree (last_seen_at DESC, id DESC) WHERE (status <> 'resolved'::text)
 index import_requests_batch: CREATE INDEX import_requests_batch ON public.import_requests USING btree (batch_id) WHERE (batch_id IS NOT NULL)
 index import_requests_created_id: CREATE INDEX import_requests_created_id ON public.import_requests USING btree (created_at DESC, id DESC)
@@ -439,12 +471,12 @@ index projects_pkey: CREATE UNIQUE INDEX projects_pkey ON public.projects USING 
 index projects_import_migrations_pkey: CREATE UNIQUE INDEX projects_import_migrations_pkey ON public.projects_import_migrations USING btree (version)
 index rm_directory_display: CREATE INDEX rm_directory_display ON public.rm_directory USING btree (tenant_id, display_key) WHERE active
 index rm_directory_pkey: CREATE UNIQUE INDEX rm_directory_pkey ON public.rm_directory USING btree (tenant_id, username_key)
+index staging_imports_checksum: CREATE INDEX staging_imports_checksum ON public.staging_imports USING btree (tenant_id, batch_checksum)
 index staging_imports_created: CREATE INDEX staging_imports_created ON public.staging_imports USING btree (created_at)
 index staging_imports_held: CREATE INDEX staging_imports_held ON public.staging_imports USING btree (tenant_id, created_at) WHERE (batch_state = 'held'::text)
 index staging_imports_pkey: CREATE UNIQUE INDEX staging_imports_pkey ON public.staging_imports USING btree (tenant_id, id)
 index staging_imports_request_digest: CREATE INDEX staging_imports_request_digest ON public.staging_imports USING btree (tenant_id, request_digest) WHERE (request_digest IS NOT NULL)
 index staging_imports_tenant_created: CREATE INDEX staging_imports_tenant_created ON public.staging_imports USING btree (tenant_id, created_at DESC)
-index staging_imports_tenant_id_batch_checksum_key: CREATE UNIQUE INDEX staging_imports_tenant_id_batch_checksum_key ON public.staging_imports USING btree (tenant_id, batch_checksum)
 index staging_imports_tenant_id_batch_id_key: CREATE UNIQUE INDEX staging_imports_tenant_id_batch_id_key ON public.staging_imports USING btree (tenant_id, batch_id)
 index tenant_events_pkey: CREATE UNIQUE INDEX tenant_events_pkey ON public.tenant_events USING btree (tenant_id, id)
 index tenant_events_tenant_at: CREATE INDEX tenant_events_tenant_at ON public.tenant_events USING btree (tenant_id, at DESC)
@@ -456,7 +488,7 @@ view public.vw_import_anomalies_recent with (security_invoker=true):
     SELECT id, tenant_id, batch_id, staging_id, row_index, project_key, anomaly_type, severity, payload_excerpt, correlation_id, created_at, status, acknowledged_at, acknowledged_by, resolved_at FROM import_anomalies a WHERE (created_at >= (now() - '14 days'::interval));
 
 view public.vw_import_anomalies_stats_24h with (security_invoker=true):
-    SELECT tenant_id, anomaly_type, severity, count(*) AS count, count(*) FILTER (WHERE (status <> 'resolved'::text)) AS unresolved, max(created_at) AS last_seen_at FROM import_anomalies a WHERE (created_at >= (now() - '24:00:00'::interval)) GROUP BY tenant_id, anomaly_type, severity;
+    SELECT tenant_id, anomaly_type, severity, (sum(occurrences))::bigint AS count, (sum(unresolved))::bigint AS unresolved, max(created_at) AS last_seen_at FROM import_anomaly_rollups r WHERE (created_at >= (now() - '24:00:00'::interval)) GROUP BY tenant_id, anomaly_type, severity HAVING (sum(occurrences) > (0)::numeric);
 
 view public.vw_project_members with (security_invoker=true):
     SELECT project_org_memberships.tenant_id, project_org_memberships.stage_application AS project_key, 'org'::text AS member_type, project_org_memberships.org_name AS member, project_org_memberships.role, project_org_memberships.since FROM project_org_memberships WHERE (project_org_memberships.ended_at IS NULL) UNION ALL SELECT project_user_memberships.tenant_id, project_user_memberships.stage_application AS project_key, 'user'::text AS member_type, project_user_memberships.username AS member, project_user_memberships.role, project_user_memberships.since FROM project_user_memberships WHERE (project_user_memberships.ended_at IS NULL);
@@ -744,20 +776,19 @@ begin
     end if;
 end
 
-function public.fn_anomalies_stats(p_window_hours integer) returns TABLE(tenant_id text, anomaly_type text, severity text, count bigint, unresolved bigint, last_seen_at timestamp with time zone) [plpgsql, stable]:
+function public.fn_anomalies_stats(p_window_hours integer) returns TABLE(tenant_id text, anomaly_type text, severity text, count bigint, unresolved bigint, last_seen_at timestamp with time zone) [plpgsql, stable, set search_path=public, pg_temp]:
 #variable_conflict use_column
 begin
     perform public.fn_require_operator();
     perform public.fn_anomalies_check_window(p_window_hours);
     return query
-        select a.tenant_id, a.anomaly_type, a.severity,
-               count(*)::bigint,
-               (count(*) filter (where a.status <> 'resolved'))::bigint,
-               max(a.created_at)
-          from public.import_anomalies a
-         where a.created_at >= now() - make_interval(hours => p_window_hours)
-         group by a.tenant_id, a.anomaly_type, a.severity
-         order by a.tenant_id, a.anomaly_type, a.severity;
+        select r.tenant_id, r.anomaly_type, r.severity, sum(r.occurrences)::bigint,
+               sum(r.unresolved)::bigint, max(r.created_at)
+          from public.import_anomaly_rollups r
+         where r.created_at >= now() - make_interval(hours => p_window_hours)
+         group by 1, 2, 3
+        having sum(r.occurrences) > 0
+         order by 1, 2, 3;
 end
 
 function public.fn_anomaly_set_status(p_id bigint, p_status text) returns TABLE(id bigint, tenant_id text, status text, acknowledged_at timestamp with time zone, acknowledged_by text, resolved_at timestamp with time zone) [plpgsql, volatile, security definer, set search_path=public, pg_temp]:
@@ -1591,6 +1622,69 @@ select m.anomaly_type, m.severity, m.unknown_value
            ) as m(anomaly_type, severity, unknown_value, canonical)
      where m.unknown_value is not null and m.canonical is null
 
+function public.fn_import_anomaly_rollups_apply(p_delta import_anomaly_rollups[]) returns void [plpgsql, volatile, security definer, set search_path=public, pg_temp]:
+begin
+    insert into public.import_anomaly_rollups as r
+           (tenant_id, anomaly_type, severity, created_at, occurrences, unresolved)
+    select d.tenant_id, d.anomaly_type, d.severity, d.created_at, sum(d.occurrences),
+           sum(d.unresolved)
+      from unnest(p_delta) d
+     group by 1, 2, 3, 4
+    having sum(d.occurrences) <> 0 or sum(d.unresolved) <> 0
+     order by 1, 2, 3, 4
+    on conflict (tenant_id, anomaly_type, severity, created_at)
+    do update set occurrences = r.occurrences + excluded.occurrences,
+                  unresolved = r.unresolved + excluded.unresolved;
+
+    if exists (select 1 from unnest(p_delta) d where d.occurrences < 0) then
+        delete from public.import_anomaly_rollups r
+         where r.occurrences = 0
+           and (r.tenant_id, r.anomaly_type, r.severity, r.created_at) in
+               (select d.tenant_id, d.anomaly_type, d.severity, d.created_at
+                  from unnest(p_delta) d where d.occurrences < 0);
+    end if;
+end
+
+function public.fn_import_anomaly_rollups_trigger() returns trigger [plpgsql, volatile, security definer, set search_path=public, pg_temp]:
+declare
+    v_delta public.import_anomaly_rollups[];
+begin
+    if tg_op = 'INSERT' then
+        select array_agg(row(a.tenant_id, a.anomaly_type, a.severity, a.created_at, a.n,
+                             a.u)::public.import_anomaly_rollups)
+          into v_delta
+          from (select tenant_id, anomaly_type, severity, created_at, count(*) as n,
+                       count(*) filter (where status <> 'resolved') as u
+                  from new_rows group by 1, 2, 3, 4) a;
+    elsif tg_op = 'DELETE' then
+        select array_agg(row(a.tenant_id, a.anomaly_type, a.severity, a.created_at, -a.n,
+                             -a.u)::public.import_anomaly_rollups)
+          into v_delta
+          from (select tenant_id, anomaly_type, severity, created_at, count(*) as n,
+                       count(*) filter (where status <> 'resolved') as u
+                  from old_rows group by 1, 2, 3, 4) a;
+    else
+        select array_agg(row(a.tenant_id, a.anomaly_type, a.severity, a.created_at, a.n,
+                             a.u)::public.import_anomaly_rollups)
+          into v_delta
+          from (select x.tenant_id, x.anomaly_type, x.severity, x.created_at,
+                       sum(x.n) as n, sum(x.u) as u
+                  from (select o.tenant_id, o.anomaly_type, o.severity, o.created_at,
+                               -1 as n, -(o.status <> 'resolved')::integer as u
+                          from old_rows o
+                        union all
+                        select n.tenant_id, n.anomaly_type, n.severity, n.created_at,
+                               1, (n.status <> 'resolved')::integer
+                          from new_rows n) x
+                 group by 1, 2, 3, 4
+                having sum(x.n) <> 0 or sum(x.u) <> 0) a;
+    end if;
+    if v_delta is not null then
+        perform public.fn_import_anomaly_rollups_apply(v_delta);
+    end if;
+    return null;
+end
+
 function public.fn_import_anomaly_subject(p_anomaly_type text, p_delivery_partner text, p_deployment_specialist text, p_relationship_manager text, p_rm_preferred_username text) returns text [sql, immutable]:
 select nullif(btrim(case p_anomaly_type
                when 'UNKNOWN_DELIVERY_PARTNER' then p_delivery_partner
@@ -1957,6 +2051,94 @@ begin
     end if;
 end
 
+function public.fn_import_problem_rollups_apply(p_delta import_problem_rollups[]) returns void [plpgsql, volatile, security definer, set search_path=public, pg_temp]:
+begin
+    insert into public.import_problem_rollups as r
+           (tenant_id, anomaly_type, severity, status, clock, hour, problems)
+    select d.tenant_id, d.anomaly_type, d.severity, d.status, d.clock, d.hour,
+           sum(d.problems)
+      from unnest(p_delta) d
+     group by 1, 2, 3, 4, 5, 6
+    having sum(d.problems) <> 0
+     order by 1, 2, 3, 4, 5, 6
+    on conflict (tenant_id, anomaly_type, severity, status, clock, hour)
+    do update set problems = r.problems + excluded.problems;
+
+    delete from public.import_problem_rollups r
+     where r.problems = 0
+       and (r.tenant_id, r.anomaly_type, r.severity, r.status, r.clock, r.hour) in
+           (select d.tenant_id, d.anomaly_type, d.severity, d.status, d.clock, d.hour
+              from unnest(p_delta) d);
+end
+
+function public.fn_import_problem_rollups_trigger() returns trigger [plpgsql, volatile, security definer, set search_path=public, pg_temp]:
+declare
+    v_delta public.import_problem_rollups[];
+begin
+    if tg_op = 'INSERT' then
+        select array_agg(row(d.tenant_id, d.anomaly_type, d.severity, d.status, d.clock, d.hour,
+                             d.problems)::public.import_problem_rollups)
+          into v_delta
+          from (select p.tenant_id, p.anomaly_type, p.severity, p.status, c.clock,
+                       date_bin('1 hour', c.at, timestamptz '2000-01-01Z') as hour,
+                       count(*) as problems
+                  from new_rows p
+                  cross join lateral (values
+                      ('first_seen', p.first_seen_at),
+                      ('ack_due', case when p.status = 'open' then p.ack_due_at end),
+                      ('resolve_due', p.resolve_due_at),
+                      ('overdue', least(case when p.status = 'open' then p.ack_due_at end,
+                                        p.resolve_due_at))) c(clock, at)
+                 where p.status <> 'resolved' and c.at is not null
+                 group by 1, 2, 3, 4, 5, 6) d;
+    elsif tg_op = 'DELETE' then
+        select array_agg(row(d.tenant_id, d.anomaly_type, d.severity, d.status, d.clock, d.hour,
+                             d.problems)::public.import_problem_rollups)
+          into v_delta
+          from (select p.tenant_id, p.anomaly_type, p.severity, p.status, c.clock,
+                       date_bin('1 hour', c.at, timestamptz '2000-01-01Z') as hour,
+                       -count(*) as problems
+                  from old_rows p
+                  cross join lateral (values
+                      ('first_seen', p.first_seen_at),
+                      ('ack_due', case when p.status = 'open' then p.ack_due_at end),
+                      ('resolve_due', p.resolve_due_at),
+                      ('overdue', least(case when p.status = 'open' then p.ack_due_at end,
+                                        p.resolve_due_at))) c(clock, at)
+                 where p.status <> 'resolved' and c.at is not null
+                 group by 1, 2, 3, 4, 5, 6) d;
+    else
+        -- old rows count -1 and new rows +1: a problem whose status, type, severity and
+        -- clocks stayed cancels out (aggregated here, so no join of the transition tables)
+        select array_agg(row(d.tenant_id, d.anomaly_type, d.severity, d.status, d.clock, d.hour,
+                             d.problems)::public.import_problem_rollups)
+          into v_delta
+          from (select p.tenant_id, p.anomaly_type, p.severity, p.status, c.clock,
+                       date_bin('1 hour', c.at, timestamptz '2000-01-01Z') as hour,
+                       sum(p.sign) as problems
+                  from (select o.tenant_id, o.anomaly_type, o.severity, o.status,
+                               o.first_seen_at, o.ack_due_at, o.resolve_due_at, -1 as sign
+                          from old_rows o
+                        union all
+                        select n.tenant_id, n.anomaly_type, n.severity, n.status,
+                               n.first_seen_at, n.ack_due_at, n.resolve_due_at, 1
+                          from new_rows n) p
+                  cross join lateral (values
+                      ('first_seen', p.first_seen_at),
+                      ('ack_due', case when p.status = 'open' then p.ack_due_at end),
+                      ('resolve_due', p.resolve_due_at),
+                      ('overdue', least(case when p.status = 'open' then p.ack_due_at end,
+                                        p.resolve_due_at))) c(clock, at)
+                 where p.status <> 'resolved' and c.at is not null
+                 group by 1, 2, 3, 4, 5, 6
+                having sum(p.sign) <> 0) d;
+    end if;
+    if v_delta is not null then
+        perform public.fn_import_problem_rollups_apply(v_delta);
+    end if;
+    return null;
+end
+
 function public.fn_import_problems_lock(p_ids bigint[]) returns integer [sql, volatile, set search_path=public, pg_temp]:
 select count(*)::integer
       from (select pr.id from public.import_problems pr
@@ -2201,6 +2383,34 @@ begin
          order by g.last_seen_at desc, g.group_id desc;
 end
 
+function public.fn_problem_metrics() returns TABLE(tenant_id text, anomaly_type text, severity text, open integer, acknowledged integer, overdue integer) [sql, stable, set search_path=public, pg_temp]:
+with r as (
+        select r.tenant_id, r.anomaly_type, r.severity,
+               sum(r.problems) filter (where r.clock = 'first_seen' and r.status = 'open') as o,
+               sum(r.problems) filter (where r.clock = 'first_seen'
+                                         and r.status = 'acknowledged') as a,
+               sum(r.problems) filter (where r.clock = 'overdue'
+                                         and r.hour < date_bin('1 hour', now(),
+                                                               timestamptz '2000-01-01Z')) as d
+          from public.import_problem_rollups r
+         group by 1, 2, 3
+    ), edge as (
+        select pr.tenant_id, pr.anomaly_type, pr.severity, count(*) as d
+          from public.import_problems pr
+         where pr.status <> 'resolved'
+           and least(case when pr.status = 'open' then pr.ack_due_at end, pr.resolve_due_at)
+               >= date_bin('1 hour', now(), timestamptz '2000-01-01Z')
+           and least(case when pr.status = 'open' then pr.ack_due_at end, pr.resolve_due_at)
+               <= now()
+         group by 1, 2, 3
+    )
+    select r.tenant_id, r.anomaly_type, r.severity, coalesce(r.o, 0)::integer,
+           coalesce(r.a, 0)::integer, (coalesce(r.d, 0) + coalesce(e.d, 0))::integer
+      from r
+      left join edge e on e.tenant_id = r.tenant_id and e.anomaly_type = r.anomaly_type
+                      and e.severity = r.severity
+     where coalesce(r.o, 0) + coalesce(r.a, 0) > 0
+
 function public.fn_problem_occurrences(p_id bigint, p_limit integer) returns SETOF import_anomalies [plpgsql, stable]:
 declare
     v_tenant text;
@@ -2272,31 +2482,81 @@ begin
     return next v_problem;
 end
 
-function public.fn_problem_stats(p_window_hours integer) returns TABLE(tenant_id text, anomaly_type text, severity text, open_problems bigint, acknowledged_problems bigint, new_problems bigint, occurrences bigint, overdue_ack bigint, overdue_resolve bigint) [plpgsql, stable]:
+function public.fn_problem_stats(p_window_hours integer) returns TABLE(tenant_id text, anomaly_type text, severity text, open_problems bigint, acknowledged_problems bigint, new_problems bigint, occurrences bigint, overdue_ack bigint, overdue_resolve bigint) [plpgsql, stable, set search_path=public, pg_temp]:
 #variable_conflict use_column
 declare
     v_since timestamptz;
+    v_edge  timestamptz;
+    v_now   timestamptz := now();
+    v_hour  timestamptz;
 begin
     perform public.fn_require_operator();
     perform public.fn_anomalies_check_window(p_window_hours);
-    v_since := now() - make_interval(hours => p_window_hours);
+    v_since := v_now - make_interval(hours => p_window_hours);
+    v_edge := date_bin('1 hour', v_since, timestamptz '2000-01-01Z');
+    v_hour := date_bin('1 hour', v_now, timestamptz '2000-01-01Z');
     return query
-        with p as (
-            select pr.tenant_id, pr.anomaly_type, pr.severity,
-                   count(*) filter (where pr.status = 'open') as open_problems,
-                   count(*) filter (where pr.status = 'acknowledged') as acknowledged_problems,
-                   count(*) filter (where pr.first_seen_at >= v_since) as new_problems,
-                   count(*) filter (where pr.status = 'open' and pr.ack_due_at < now())
+        with r as (
+            select r.tenant_id, r.anomaly_type, r.severity,
+                   sum(r.problems) filter (where r.clock = 'first_seen' and r.status = 'open')
+                       as open_problems,
+                   sum(r.problems) filter (where r.clock = 'first_seen'
+                                             and r.status = 'acknowledged')
+                       as acknowledged_problems,
+                   sum(r.problems) filter (where r.clock = 'first_seen' and r.hour > v_edge)
+                       as new_problems,
+                   sum(r.problems) filter (where r.clock = 'ack_due' and r.hour < v_hour)
                        as overdue_ack,
-                   count(*) filter (where pr.resolve_due_at < now()) as overdue_resolve
+                   sum(r.problems) filter (where r.clock = 'resolve_due' and r.hour < v_hour)
+                       as overdue_resolve
+              from public.import_problem_rollups r
+             group by 1, 2, 3
+        ), edge as (
+            select pr.tenant_id, pr.anomaly_type, pr.severity, count(*) as new_problems,
+                   0::bigint as overdue_ack, 0::bigint as overdue_resolve
               from public.import_problems pr
-             where pr.status <> 'resolved'
-             group by pr.tenant_id, pr.anomaly_type, pr.severity
+             where pr.status <> 'resolved' and pr.first_seen_at >= v_since
+               and pr.first_seen_at < v_edge + interval '1 hour'
+             group by 1, 2, 3
+            union all
+            select pr.tenant_id, pr.anomaly_type, pr.severity, 0, count(*), 0
+              from public.import_problems pr
+             where pr.status = 'open' and pr.ack_due_at >= v_hour and pr.ack_due_at < v_now
+             group by 1, 2, 3
+            union all
+            select pr.tenant_id, pr.anomaly_type, pr.severity, 0, 0, count(*)
+              from public.import_problems pr
+             where pr.status <> 'resolved' and pr.resolve_due_at >= v_hour
+               and pr.resolve_due_at < v_now
+             group by 1, 2, 3
+        ), p as (
+            select r.tenant_id, r.anomaly_type, r.severity,
+                   coalesce(r.open_problems, 0) as open_problems,
+                   coalesce(r.acknowledged_problems, 0) as acknowledged_problems,
+                   coalesce(r.new_problems, 0)
+                       + coalesce((select sum(e.new_problems) from edge e
+                                    where e.tenant_id = r.tenant_id
+                                      and e.anomaly_type = r.anomaly_type
+                                      and e.severity = r.severity), 0) as new_problems,
+                   coalesce(r.overdue_ack, 0)
+                       + coalesce((select sum(e.overdue_ack) from edge e
+                                    where e.tenant_id = r.tenant_id
+                                      and e.anomaly_type = r.anomaly_type
+                                      and e.severity = r.severity), 0) as overdue_ack,
+                   coalesce(r.overdue_resolve, 0)
+                       + coalesce((select sum(e.overdue_resolve) from edge e
+                                    where e.tenant_id = r.tenant_id
+                                      and e.anomaly_type = r.anomaly_type
+                                      and e.severity = r.severity), 0) as overdue_resolve
+              from r
+             where coalesce(r.open_problems, 0) + coalesce(r.acknowledged_problems, 0) > 0
         ), o as (
-            select a.tenant_id, a.anomaly_type, a.severity, count(*) as occurrences
-              from public.import_anomalies a
-             where a.created_at >= v_since
-             group by a.tenant_id, a.anomaly_type, a.severity
+            select ar.tenant_id, ar.anomaly_type, ar.severity,
+                   sum(ar.occurrences) as occurrences
+              from public.import_anomaly_rollups ar
+             where ar.created_at >= v_since
+             group by 1, 2, 3
+            having sum(ar.occurrences) > 0
         )
         select coalesce(p.tenant_id, o.tenant_id), coalesce(p.anomaly_type, o.anomaly_type),
                coalesce(p.severity, o.severity),
@@ -2374,35 +2634,6 @@ begin
                 or (pr.last_seen_at, pr.id) < (p_after_last_seen_at, p_after_id))
          order by pr.last_seen_at desc, pr.id desc
          limit p_limit;
-end
-
-function public.fn_problems_set_status(p_ids bigint[], p_status text, p_note text) returns TABLE(id bigint, status text, changed boolean) [plpgsql, volatile, security definer, set search_path=public, pg_temp]:
-#variable_conflict use_column
-declare
-    v_ids      bigint[];
-    v_missing  bigint;
-    v_id       bigint;
-    v_before   text;
-    v_after    text;
-begin
-    perform fn_require_operator();
-    v_ids := array(select distinct x from unnest(coalesce(p_ids, '{}')) x
-                    where x is not null order by x);
-    perform fn_import_problems_lock(v_ids);
-    select x into v_missing from unnest(v_ids) x
-     where not exists (select 1 from import_problems pr where pr.id = x)
-     order by x limit 1;
-    if v_missing is not null then
-        raise exception 'no problem with id %', v_missing using errcode = 'no_data_found';
-    end if;
-    foreach v_id in array v_ids loop
-        select pr.status into v_before from import_problems pr where pr.id = v_id;
-        select s.status into v_after from fn_problem_set_status(v_id, p_status, p_note) s;
-        id := v_id;
-        status := v_after;
-        changed := v_after is distinct from v_before;
-        return next;
-    end loop;
 end
 
 function public.fn_problems_set_status_each(p_ids bigint[], p_status text, p_note text) returns TABLE(id bigint, tenant_id text, project_key text, status_before text, status text, outcome text, reason text) [plpgsql, volatile, security definer, set search_path=public, pg_temp]:
@@ -2554,11 +2785,16 @@ begin
     perform public.fn_projects_import_lock(p_tenant_id);
 
     -- A staged batch without memoized metrics is merged for the first time: none of its
-    -- misses can have been recorded yet, so the per-miss check is skipped.
+    -- misses can have been recorded yet, so the per-miss check is skipped -- unless
+    -- occurrences of its batch_id outlived its staged copy (retention keeps anomalies longer;
+    -- a retry of a batch it removed is staged again, 0034).
     select id, not (validation ? 'metrics') into v_staging_id, v_first_merge
       from staging_imports
      where tenant_id = p_tenant_id and batch_id = p_batch_id;
-    v_first_merge := coalesce(v_first_merge, false);
+    v_first_merge := coalesce(v_first_merge, false)
+                     and not exists (select 1 from import_anomalies ia
+                                      where ia.tenant_id = p_tenant_id
+                                        and ia.batch_id = p_batch_id);
 
     v_rows := fn_projects_import_merge_stage(
         p_tenant_id, p_stage_application, p_delivery_partner, p_developer_class,
@@ -2950,8 +3186,8 @@ begin
 
     select * into v_staged
       from staging_imports
-     where tenant_id = p_tenant_id and batch_checksum = p_batch_checksum;
-    if found then
+     where tenant_id = p_tenant_id and batch_id = p_batch_id;
+    if found and v_staged.batch_checksum = p_batch_checksum then
         return jsonb_build_object(
             'outcome', 'replayed',
             'batch_id', v_staged.batch_id,
@@ -2960,10 +3196,6 @@ begin
             'metrics', coalesce(v_staged.validation -> 'metrics', '{}'::jsonb)
                        || jsonb_build_object('staging_id', v_staged.id));
     end if;
-
-    select * into v_staged
-      from staging_imports
-     where tenant_id = p_tenant_id and batch_id = p_batch_id;
     if found then
         return jsonb_build_object(
             'outcome', 'batch_conflict',
@@ -3088,13 +3320,15 @@ begin
        and (p_project_keys is null or p.stage_application = any (p_project_keys))
     on conflict do nothing;
 
-    perform fn_projects_membership_sync_table();
-    insert into pg_temp.membership_sync
-    select p.tenant_id, p.stage_application, p.partner_org, p.ds_username, p.rm_username
+    -- the rows as arrays, not through the temp table membership_sync: the definer
+    -- fn_directory_change_apply runs this, and a caller's temp table must not be its input
+    select fn_projects_sync_memberships_rows(
+               null, array_agg(p.tenant_id), array_agg(p.stage_application),
+               array_agg(p.partner_org), array_agg(p.ds_username), array_agg(p.rm_username))
+      into v_sync
       from projects p
      where (p_tenant_id is null or p.tenant_id = p_tenant_id)
        and (p_project_keys is null or p.stage_application = any (p_project_keys));
-    v_sync := fn_projects_sync_memberships(null);
 
     v_resolved := fn_projects_membership_backfill_resolve(p_tenant_id, p_project_keys);
 
@@ -3303,16 +3537,29 @@ with given as materialized (
       left join managers m on m.manager = g.manager and m.manager_username = g.manager_username
 
 function public.fn_projects_sync_memberships(p_batch_id uuid) returns jsonb [plpgsql, volatile, set search_path=public, pg_temp]:
+begin
+    return (select public.fn_projects_sync_memberships_rows(
+                       p_batch_id, array_agg(s.tenant_id), array_agg(s.stage_application),
+                       array_agg(s.partner_org), array_agg(s.ds_username),
+                       array_agg(s.rm_username))
+              from pg_temp.membership_sync s);
+end
+
+function public.fn_projects_sync_memberships_rows(p_batch_id uuid, p_tenant_id text[], p_stage_application text[], p_partner_org text[], p_ds_username text[], p_rm_username text[]) returns jsonb [plpgsql, volatile, set search_path=public, pg_temp]:
 declare
     v_org_ended   integer;
     v_user_ended  integer;
     v_org_added   integer;
     v_user_added  integer;
 begin
-    with ended as (
-        update project_org_memberships m
+    with s as (
+        select * from unnest(p_tenant_id, p_stage_application, p_partner_org, p_ds_username,
+                             p_rm_username)
+                      as u(tenant_id, stage_application, partner_org, ds_username, rm_username)
+    ), ended as (
+        update public.project_org_memberships m
            set ended_at = now(), ended_batch_id = p_batch_id
-          from pg_temp.membership_sync s
+          from s
          where m.tenant_id = s.tenant_id
            and m.stage_application = s.stage_application
            and m.ended_at is null
@@ -3321,10 +3568,14 @@ begin
     )
     select count(*) into v_org_ended from ended;
 
-    with ended as (
-        update project_user_memberships m
+    with s as (
+        select * from unnest(p_tenant_id, p_stage_application, p_partner_org, p_ds_username,
+                             p_rm_username)
+                      as u(tenant_id, stage_application, partner_org, ds_username, rm_username)
+    ), ended as (
+        update public.project_user_memberships m
            set ended_at = now(), ended_batch_id = p_batch_id
-          from pg_temp.membership_sync s
+          from s
          where m.tenant_id = s.tenant_id
            and m.stage_application = s.stage_application
            and m.ended_at is null
@@ -3335,13 +3586,17 @@ begin
     )
     select count(*) into v_user_ended from ended;
 
-    with added as (
-        insert into project_org_memberships (tenant_id, stage_application, org_name, role,
-                                             batch_id)
+    with s as (
+        select * from unnest(p_tenant_id, p_stage_application, p_partner_org, p_ds_username,
+                             p_rm_username)
+                      as u(tenant_id, stage_application, partner_org, ds_username, rm_username)
+    ), added as (
+        insert into public.project_org_memberships (tenant_id, stage_application, org_name,
+                                                    role, batch_id)
         select s.tenant_id, s.stage_application, s.partner_org, 'delivery_partner', p_batch_id
-          from pg_temp.membership_sync s
+          from s
          where s.partner_org is not null
-           and not exists (select 1 from project_org_memberships m
+           and not exists (select 1 from public.project_org_memberships m
                             where m.tenant_id = s.tenant_id
                               and m.stage_application = s.stage_application
                               and m.role = 'delivery_partner'
@@ -3353,15 +3608,19 @@ begin
     )
     select count(*) into v_org_added from added;
 
-    with added as (
-        insert into project_user_memberships (tenant_id, stage_application, username, role,
-                                              batch_id)
+    with s as (
+        select * from unnest(p_tenant_id, p_stage_application, p_partner_org, p_ds_username,
+                             p_rm_username)
+                      as u(tenant_id, stage_application, partner_org, ds_username, rm_username)
+    ), added as (
+        insert into public.project_user_memberships (tenant_id, stage_application, username,
+                                                     role, batch_id)
         select s.tenant_id, s.stage_application, u.username, u.role, p_batch_id
-          from pg_temp.membership_sync s
+          from s
           cross join lateral (values ('deployment_specialist', s.ds_username),
                                      ('relationship_manager', s.rm_username)) as u(role, username)
          where u.username is not null
-           and not exists (select 1 from project_user_memberships m
+           and not exists (select 1 from public.project_user_memberships m
                             where m.tenant_id = s.tenant_id
                               and m.stage_application = s.stage_application
                               and m.role = u.role
@@ -3559,6 +3818,12 @@ begin
          order by f.tenant_id;
 end
 
+trigger import_anomalies.import_anomalies_rollups_delete: CREATE TRIGGER import_anomalies_rollups_delete AFTER DELETE ON public.import_anomalies REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION fn_import_anomaly_rollups_trigger()
+trigger import_anomalies.import_anomalies_rollups_insert: CREATE TRIGGER import_anomalies_rollups_insert AFTER INSERT ON public.import_anomalies REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION fn_import_anomaly_rollups_trigger()
+trigger import_anomalies.import_anomalies_rollups_update: CREATE TRIGGER import_anomalies_rollups_update AFTER UPDATE ON public.import_anomalies REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION fn_import_anomaly_rollups_trigger()
+trigger import_problems.import_problems_rollups_delete: CREATE TRIGGER import_problems_rollups_delete AFTER DELETE ON public.import_problems REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION fn_import_problem_rollups_trigger()
+trigger import_problems.import_problems_rollups_insert: CREATE TRIGGER import_problems_rollups_insert AFTER INSERT ON public.import_problems REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION fn_import_problem_rollups_trigger()
+trigger import_problems.import_problems_rollups_update: CREATE TRIGGER import_problems_rollups_update AFTER UPDATE ON public.import_problems REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION fn_import_problem_rollups_trigger()
 trigger import_problems.import_problems_unlink_anomalies: CREATE TRIGGER import_problems_unlink_anomalies AFTER DELETE ON public.import_problems REFERENCING OLD TABLE AS deleted_problems FOR EACH STATEMENT EXECUTE FUNCTION fn_import_problems_unlink_anomalies()
 trigger projects.projects_delete_memberships: CREATE TRIGGER projects_delete_memberships AFTER DELETE ON public.projects REFERENCING OLD TABLE AS deleted_projects FOR EACH STATEMENT EXECUTE FUNCTION fn_projects_delete_memberships()
 trigger staging_imports.staging_imports_unlink_anomalies: CREATE TRIGGER staging_imports_unlink_anomalies AFTER DELETE ON public.staging_imports REFERENCING OLD TABLE AS deleted_staging FOR EACH STATEMENT EXECUTE FUNCTION fn_staging_imports_unlink_anomalies()
@@ -3572,9 +3837,13 @@ policy public.ds_directory.operators_read: permissive for select to authenticate
 policy public.ds_directory.service_role_all: permissive for all to service_role using true with check true
 policy public.import_anomalies.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
 policy public.import_anomalies.service_role_all: permissive for all to service_role using true with check true
+policy public.import_anomaly_rollups.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
+policy public.import_anomaly_rollups.service_role_read: permissive for select to service_role using true
 policy public.import_batch_decisions.service_role_all: permissive for all to service_role using true with check true
 policy public.import_problem_events.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
 policy public.import_problem_events.service_role_all: permissive for all to service_role using true with check true
+policy public.import_problem_rollups.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
+policy public.import_problem_rollups.service_role_read: permissive for select to service_role using true
 policy public.import_problems.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
 policy public.import_problems.service_role_all: permissive for all to service_role using true with check true
 policy public.import_requests.operators_read: permissive for select to authenticated using (SELECT fn_is_operator() AS fn_is_operator)
@@ -3648,10 +3917,8 @@ grant execute on function public.fn_import_anomalies_lock(bigint[]) to service_r
 grant execute on function public.fn_import_anomaly_applies(text, projects) to authenticated
 grant execute on function public.fn_import_anomaly_applies(text, projects) to service_role
 grant execute on function public.fn_import_anomaly_misses(text, text, text, text, text, text, text) to authenticated
-grant execute on function public.fn_import_anomaly_misses(text, text, text, text, text, text, text) to public
 grant execute on function public.fn_import_anomaly_misses(text, text, text, text, text, text, text) to service_role
 grant execute on function public.fn_import_anomaly_subject(text, text, text, text, text) to authenticated
-grant execute on function public.fn_import_anomaly_subject(text, text, text, text, text) to public
 grant execute on function public.fn_import_anomaly_subject(text, text, text, text, text) to service_role
 grant execute on function public.fn_import_audit_after(text, jsonb, jsonb) to service_role
 grant execute on function public.fn_import_audit_before(text, text[]) to service_role
@@ -3690,6 +3957,7 @@ grant execute on function public.fn_problem_group_set_status(text, text, text, t
 grant execute on function public.fn_problem_group_set_status(text, text, text, text, text) to service_role
 grant execute on function public.fn_problem_groups_for_operator(text, text[], text[], text[], uuid[], text, boolean, text, timestamp with time zone, bigint, integer) to authenticated
 grant execute on function public.fn_problem_groups_for_operator(text, text[], text[], text[], uuid[], text, boolean, text, timestamp with time zone, bigint, integer) to service_role
+grant execute on function public.fn_problem_metrics() to service_role
 grant execute on function public.fn_problem_occurrences(bigint, integer) to authenticated
 grant execute on function public.fn_problem_occurrences(bigint, integer) to service_role
 grant execute on function public.fn_problem_set_status(bigint, text, text) to authenticated
@@ -3700,8 +3968,6 @@ grant execute on function public.fn_problems_check_filters(text[], text[], text[
 grant execute on function public.fn_problems_check_filters(text[], text[], text[], integer) to service_role
 grant execute on function public.fn_problems_for_operator(text, text[], text[], text[], uuid[], text, boolean, text, timestamp with time zone, bigint, integer) to authenticated
 grant execute on function public.fn_problems_for_operator(text, text[], text[], text[], uuid[], text, boolean, text, timestamp with time zone, bigint, integer) to service_role
-grant execute on function public.fn_problems_set_status(bigint[], text, text) to authenticated
-grant execute on function public.fn_problems_set_status(bigint[], text, text) to service_role
 grant execute on function public.fn_problems_set_status_each(bigint[], text, text) to authenticated
 grant execute on function public.fn_problems_set_status_each(bigint[], text, text) to service_role
 grant execute on function public.fn_projects_import_lock(text) to service_role
@@ -3725,9 +3991,9 @@ grant execute on function public.fn_projects_membership_backfill_canonical(text,
 grant execute on function public.fn_projects_membership_backfill_resolve(text, text[]) to service_role
 grant execute on function public.fn_projects_membership_sync_table() to service_role
 grant execute on function public.fn_projects_resolve_canonical(text, text, text, text, text) to service_role
-grant execute on function public.fn_projects_resolve_canonical_batch(text, text[], text[], text[], text[]) to public
 grant execute on function public.fn_projects_resolve_canonical_batch(text, text[], text[], text[], text[]) to service_role
 grant execute on function public.fn_projects_sync_memberships(uuid) to service_role
+grant execute on function public.fn_projects_sync_memberships_rows(uuid, text[], text[], text[], text[], text[]) to service_role
 grant execute on function public.fn_require_admin() to authenticated
 grant execute on function public.fn_require_admin() to service_role
 grant execute on function public.fn_require_operator() to authenticated
@@ -3765,9 +4031,13 @@ grant select on table public.ds_directory to authenticated
 grant delete, insert, select, update on table public.ds_directory to service_role
 grant select on table public.import_anomalies to authenticated
 grant delete, insert, select, update on table public.import_anomalies to service_role
+grant select on table public.import_anomaly_rollups to authenticated
+grant select on table public.import_anomaly_rollups to service_role
 grant delete, insert, select, update on table public.import_batch_decisions to service_role
 grant select on table public.import_problem_events to authenticated
 grant delete, insert, select, update on table public.import_problem_events to service_role
+grant select on table public.import_problem_rollups to authenticated
+grant select on table public.import_problem_rollups to service_role
 grant select on table public.import_problems to authenticated
 grant delete, insert, select, update on table public.import_problems to service_role
 grant select on table public.import_requests to authenticated

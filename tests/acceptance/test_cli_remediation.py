@@ -124,7 +124,7 @@ def test_verify_passes_and_names_what_is_wrong(cli, db) -> None:
     lines = done.stdout.splitlines()
     assert all(line.startswith("ok   ") for line in lines[:-1]), done.stdout
     for name in ("migrations current", "tables present", "views present",
-                 "functions present", "unique (tenant_id, batch_checksum) on staging_imports",
+                 "functions present", "batch identity on staging_imports",
                  "row-level security on", "fn_anomalies_for_operator refuses a non-operator"):
         assert any(name in line for line in lines), name
     assert lines[-1].startswith("verification passed")

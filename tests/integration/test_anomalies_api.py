@@ -208,8 +208,8 @@ def test_missing_invalid_or_expired_token_answers_401(http) -> None:
 
 
 def test_other_roles_answer_403(http, imported) -> None:
-    no_role = jwt.encode({"sub": "x", "exp": int(time.time()) + 600, "role": "authenticated"},
-                         JWT_SECRET, algorithm="HS256")
+    no_role = jwt.encode({"sub": "x", "exp": int(time.time()) + 600, "role": "authenticated",
+                          "aud": "authenticated"}, JWT_SECRET, algorithm="HS256")
     for credential in (token("viewer"), no_role):
         for method, path in (("GET", "/anomalies"), ("POST", "/anomalies/alerts"),
                              ("POST", "/anomalies/1/acknowledge")):
@@ -221,7 +221,7 @@ def test_only_user_tokens_with_role_authenticated_are_let_in(http, imported) -> 
     """An anon or service token is not a signed-in user, whatever its app_metadata says."""
     for role in ("anon", "service_role", None):
         claims: dict[str, Any] = {"sub": "x", "exp": int(time.time()) + 600,
-                                  "app_metadata": {"role": "operator"}}
+                                  "aud": "authenticated", "app_metadata": {"role": "operator"}}
         if role is not None:
             claims["role"] = role
         credential = jwt.encode(claims, JWT_SECRET, algorithm="HS256")
@@ -430,7 +430,8 @@ def test_only_subject_and_role_reach_the_database(http, imported) -> None:
     """Claims PostgreSQL could not store (NUL, lone surrogates, NaN) must not turn a valid
     operator token into a 500; a subject that cannot be stored is a 401."""
     now = int(time.time())
-    base = {"role": "authenticated", "app_metadata": {"role": "operator"}, "exp": now + 600}
+    base = {"role": "authenticated", "app_metadata": {"role": "operator"}, "exp": now + 600,
+            "aud": "authenticated"}
     odd = jwt.encode({**base, "sub": "ops-1", "x": "a\u0000b", "y": "\ud800",
                       "z": float("nan")}, JWT_SECRET, algorithm="HS256")
     for path in ("/anomalies", "/anomalies?stats=true"):

@@ -99,7 +99,7 @@ def test_sign_in_sets_a_hardened_session_cookie_and_only_its_hash_is_stored(
 
 
 def test_cookie_is_secure_when_the_request_came_over_https(http, live_server, operator) -> None:
-    # uvicorn trusts X-Forwarded-Proto from loopback, as behind a local TLS proxy
+    # loopback is a trusted proxy by default (FORWARDED_ALLOW_IPS), as a local TLS proxy
     response = sign_in(http, f"https://127.0.0.1:{live_server.port}",
                        **{"X-Forwarded-Proto": "https"})
     assert response.status_code == 303
@@ -121,16 +121,43 @@ def test_wrong_credentials_answer_the_form_again_with_401(http, live_server, ope
     assert http.get("/dashboard").status_code == 303
 
 
-def test_repeated_wrong_passwords_lock_the_login_for_a_while(http, live_server, operator,
-                                                             db) -> None:
-    for _ in range(10):
-        assert sign_in(http, live_server.url, password="wrong password!").status_code == 401
-    locked = sign_in(http, live_server.url)
-    assert locked.status_code == 429
-    assert "Too many failed sign-ins" in locked.text
-    assert "set-cookie" not in locked.headers
-    db.execute("update dashboard_users set locked_until = now() - interval '1 second'")
-    assert sign_in(http, live_server.url).status_code == 303
+def test_wrong_passwords_back_off_alike_for_known_and_unknown_emails_and_lock_nobody_out(
+        http, live_server, operator, db) -> None:
+    """The same answers whether the email exists or not (no enumeration), and a short capped
+    backoff for the guessing address instead of a lock on the login."""
+
+    def guesses(email: str, address: str) -> list[tuple[int, str]]:
+        answers = []
+        for _ in range(8):
+            response = sign_in(http, live_server.url, email, "wrong password!",
+                               **{"X-Forwarded-For": address})
+            message = re.sub(r"\d+ second", "N second", response.text)
+            answers.append((response.status_code, message.replace(email, "EMAIL")))
+        return answers
+
+    known = guesses(OPERATOR, "198.51.100.1")
+    unknown = guesses("nobody.here@example.com", "198.51.100.2")
+    assert [status for status, _ in known] == [401] * 5 + [429] * 3
+    assert known == unknown
+    assert "Too many sign-in attempts" in known[-1][1]
+    # the right password from an address that did not guess signs in at once: no lockout
+    assert sign_in(http, live_server.url, **{"X-Forwarded-For": "198.51.100.3"}
+                   ).status_code == 303
+    assert db.execute("select locked_until from dashboard_users").fetchone() == {
+        "locked_until": None}
+
+
+def test_cookie_is_secure_whenever_the_public_url_is_https(settings, make_server,
+                                                           monkeypatch, operator) -> None:
+    from projects_import.settings import Settings
+
+    monkeypatch.setenv("PROJECTS_IMPORT_PUBLIC_URL", "https://console.example.com")
+    server = make_server(Settings())
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        response = sign_in(client, server.url)  # plain http to the service itself
+    assert response.status_code == 303
+    flags = [part.strip().lower() for part in response.headers["set-cookie"].split(";")]
+    assert "secure" in flags
 
 
 @pytest.mark.parametrize("role", ["viewer", "member"])

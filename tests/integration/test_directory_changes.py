@@ -184,3 +184,25 @@ def problems_by_status(db: psycopg.Connection[Any]) -> dict[str, int]:
     rows = db.execute("select status, count(*) as n from import_problems group by status"
                       ).fetchall()
     return {r["status"]: r["n"] for r in rows}
+
+
+def test_a_temp_table_planted_by_the_caller_is_never_used_by_the_definer(
+        db, database_url, tenant, directories) -> None:
+    """A caller who creates `pg_temp.membership_sync` with a trigger before applying a change
+    must not get that trigger run as the function's owner (who bypasses RLS)."""
+    submit(database_url, batch([project_row("STG-1", delivery_partner="Acme Civil")]))
+    with as_user(db, "admin", "boss@example.com"):
+        db.execute("create temp table membership_sync (tenant_id text, stage_application text,"
+                   " partner_org text, ds_username text, rm_username text)")
+        db.execute("create function pg_temp.planted() returns trigger language plpgsql as $$"
+                   " begin raise exception 'planted trigger ran as %', current_user; end $$")
+        db.execute("create trigger planted before insert or update or delete or truncate "
+                   "on pg_temp.membership_sync for each statement "
+                   "execute function pg_temp.planted()")
+        change = db.execute("select fn_directory_partner_set('TELCO', 'Acme Civil', "
+                            "'Fulton Hogan Pty Ltd') as r").fetchone()["r"]
+        effect = db.execute("select fn_directory_change_apply('TELCO', %s) as r",
+                            (change["change_id"],)).fetchone()["r"]
+        assert db.execute("select count(*) as n from pg_temp.membership_sync"
+                          ).fetchone()["n"] == 0
+    assert effect["projects"] == 1 and effect["org_memberships_added"] == 1

@@ -114,13 +114,19 @@ def test_replay_answers_memoized_metrics_and_writes_nothing(http, db, tenant, di
     assert counts(db) == before
 
 
-def test_same_rows_under_another_batch_id_is_a_replay_of_the_original(
-        http, tenant, directories) -> None:
+def test_same_rows_under_another_batch_id_are_new_data_and_merged(
+        http, db, tenant, directories) -> None:
     _, secret = tenant
     rows = [project_row("STG-1")]
     first = post(http, secret, batch(rows, batch_id="morning")).json()
-    again = post(http, secret, batch(rows, batch_id="evening")).json()
-    assert again["replayed"] is True and again["batch_id"] == first["batch_id"]
+    again = post(http, secret, batch(rows, batch_id="evening"))
+    assert again.status_code == 200, again.text
+    body = again.json()
+    assert body["replayed"] is False
+    assert body["batch_id"] != first["batch_id"]
+    assert body["metrics"]["unchanged_projects"] == 1
+    assert body["metrics"]["staging_id"] != first["metrics"]["staging_id"]
+    assert db.execute("select count(*) as n from staging_imports").fetchone()["n"] == 2
 
 
 def test_batch_id_reused_with_other_rows_is_422(http, db, tenant, directories) -> None:

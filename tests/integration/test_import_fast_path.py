@@ -4,6 +4,7 @@ and a replay answered from the checksum."""
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import httpx
@@ -56,16 +57,18 @@ def test_the_json_body_is_staged_as_received(http, db, tenant, directories) -> N
     assert json.loads(staged)["note"] == 123456789012345678901234567890
 
 
-def test_a_replay_is_answered_from_the_checksum(http, db, tenant, directories) -> None:
+def test_a_replay_is_answered_from_the_batch_id_and_checksum(http, db, tenant,
+                                                              directories) -> None:
     _, secret = tenant
     rows = [project_row(f"STG-{i}", deployment_specialist="ghost" if i % 2 else "x")
             for i in range(20)]
     first = post_bytes(http, secret, json.dumps(batch(rows, batch_id="r-1")).encode()).json()
     before = _domain_counts(db)
-    # same rows, reordered, re-spaced and with different upstream extras: still a replay
+    # the same batch, its rows reordered, re-spaced and with different upstream extras (other
+    # bytes, so not the digest path): still a replay
     shuffled = [dict(row, residential=f" {row['residential']} ", extra=i)
                 for i, row in enumerate(reversed(rows))]
-    again = post_bytes(http, secret, json.dumps(batch(shuffled, batch_id="r-2"),
+    again = post_bytes(http, secret, json.dumps(batch(shuffled, batch_id="r-1"),
                                                 indent=2).encode())
     assert again.status_code == 200, again.text
     body = again.json()
@@ -105,9 +108,12 @@ def test_the_replay_lookup_leaves_a_paused_tenant_to_the_submit_function(
     checksum = db.execute("select batch_checksum from staging_imports").fetchone()[
         "batch_checksum"]
     lookup = query("import_replay_lookup")
-    found = db.execute(lookup, {"tenant_id": "TELCO", "batch_checksum": checksum}).fetchone()
+    same = {"tenant_id": "TELCO", "batch_id": first["batch_id"], "batch_checksum": checksum}
+    found = db.execute(lookup, same).fetchone()
     assert found["result"]["outcome"] == "replayed"
     assert found["result"]["batch_id"] == first["batch_id"]
+    # the same rows under another batch id are not a replay; nor other rows under this one
+    assert db.execute(lookup, dict(same, batch_id=uuid.uuid4())).fetchone() is None
+    assert db.execute(lookup, dict(same, batch_checksum="0" * 64)).fetchone() is None
     db.execute("select fn_tenant_pause('TELCO', 'maintenance')")
-    assert db.execute(lookup, {"tenant_id": "TELCO", "batch_checksum": checksum}
-                      ).fetchone() is None
+    assert db.execute(lookup, same).fetchone() is None

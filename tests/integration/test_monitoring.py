@@ -26,6 +26,12 @@ LABEL = re.compile(r"([a-z_]+)\s*(=~|!~|!=|=)")
 GROUPING = re.compile(r"\b(?:by|on|without|ignoring)\s*\(([^)]*)\)")
 
 
+@pytest.fixture(autouse=True)
+def uncached_metrics(monkeypatch) -> None:
+    """These tests change the database between scrapes and read the change at once."""
+    monkeypatch.setenv("PROJECTS_IMPORT_METRICS_CACHE_SECONDS", "0")
+
+
 def scrape(http: httpx.Client) -> dict[str, set[str]]:
     """Exported sample names → the label names they carry."""
     response = http.get("/metrics")

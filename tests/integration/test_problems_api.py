@@ -334,7 +334,8 @@ def test_the_per_anomaly_routes_act_on_the_problem(http, two_batches) -> None:
 def _anon_token() -> str:
     now = int(time.time())
     return jwt.encode({"sub": "anon-key", "role": "anon", "iat": now, "exp": now + 600,
-                       "app_metadata": {"role": "operator"}}, JWT_SECRET, algorithm="HS256")
+                       "aud": "authenticated", "app_metadata": {"role": "operator"}},
+                      JWT_SECRET, algorithm="HS256")
 
 
 @pytest.mark.parametrize(("method", "path"), [

@@ -31,16 +31,14 @@ def test_a_burst_of_wrong_guesses_is_mostly_refused_unverified(live_server, data
     assert set(statuses) <= {303, 401, 429}
     assert len(refused) >= 20, statuses
     assert all(int(a.headers["Retry-After"]) >= 1 for a in refused)
-    login = db.execute("select failed_logins, locked_until is not null as locked "
-                       "from dashboard_users").fetchone()
-    # every wrong guess that was verified was counted by the database's lockout
-    assert statuses.count(401) <= 10
-    assert login["failed_logins"] + (10 if login["locked"] else 0) == statuses.count(401)
+    login = db.execute("select failed_logins, locked_until from dashboard_users").fetchone()
+    # every wrong guess that was verified was counted, and nothing locked the login
+    assert login == {"failed_logins": statuses.count(401), "locked_until": None}
 
 
 def test_a_flood_of_unknown_emails_from_one_address_is_bounded(live_server) -> None:
     started = time.perf_counter()
-    # 30 at once: under the per-address connection cap, so every one gets an answer
+    # 30 at once: every one gets an answer (over the per-client caps too: a 429)
     with ThreadPoolExecutor(max_workers=30) as pool:
         answers = list(pool.map(
             lambda n: sign_in(live_server.url, f"nobody{n}@example.com", "whatever password"),

@@ -17,6 +17,7 @@ def strict_server(settings, make_server, monkeypatch):
     monkeypatch.setenv("PROJECTS_IMPORT_HEADER_TIMEOUT_SECONDS", "1")
     monkeypatch.setenv("PROJECTS_IMPORT_BODY_TIMEOUT_SECONDS", "1.5")
     monkeypatch.setenv("PROJECTS_IMPORT_MAX_CONNECTIONS_PER_CLIENT", "5")
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "")  # loopback peers are clients, not proxies
     return make_server(Settings())
 
 
@@ -82,6 +83,8 @@ def test_a_trickled_body_answers_408_and_closes(strict_server, tenant) -> None:
 
 
 def test_one_address_holds_a_bounded_number_of_connections(strict_server) -> None:
+    """Over the cap, a connection that sends no request is closed at the header deadline
+    (one that does is answered 429: tests/integration/test_refusals.py)."""
     held = [connect(strict_server.port) for _ in range(5)]
     extra = connect(strict_server.port)
     assert closed_by_server(extra, 2)

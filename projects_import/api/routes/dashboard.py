@@ -17,6 +17,7 @@ from importlib.abc import Traversable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -42,10 +43,11 @@ from projects_import.dashboard.format import (
 from projects_import.dashboard.view import chart_figures
 from projects_import.errors import Forbidden, ProjectsImportError
 from projects_import.tenants import TENANT_ID
-from projects_import.users import SESSION_LIFETIME, LoginLocked, User, UserStore
+from projects_import.users import SESSION_LIFETIME, User, UserStore
 from projects_import.vocabulary import OPERATOR_ROLES, SEVERITIES
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
+log = structlog.get_logger("projects_import.api")
 
 COOKIE = "projects_import_session"
 MAX_FORM_BYTES = 16_384
@@ -175,10 +177,16 @@ async def _signed_in(request: Request, users: UserStore) -> tuple[User | None, s
     return user, token
 
 
+def _secure(request: Request) -> bool:
+    """Cookies are `Secure` when the request came over https — directly, or through a trusted
+    proxy that said so (`api/clients.py`) — or whenever the public URL is https."""
+    public_url = request.app.state.services.settings.public_url or ""
+    return request.url.scheme == "https" or public_url.lower().startswith("https://")
+
+
 def _set_session_cookie(response: Response, request: Request, token: str) -> None:
     response.set_cookie(COOKIE, token, max_age=int(SESSION_LIFETIME.total_seconds()),
-                        path="/", httponly=True, samesite="lax",
-                        secure=request.url.scheme == "https")
+                        path="/", httponly=True, samesite="lax", secure=_secure(request))
 
 
 @router.get("/login")
@@ -198,22 +206,20 @@ async def login(request: Request, users: UsersDep, services: ServicesDep) -> Res
     if not email or not password:
         return _page("login.html", 401, title="Sign in", email=email,
                      message="Enter your email and password.")
+    # the client behind a trusted proxy (api/clients.py), else the peer
     address = request.client.host if request.client else "unknown"
     try:
         with services.signin.attempt(email.lower(), address) as attempt:
             user = await users.authenticate(email, password)
             attempt.succeeded = user is not None
     except SignInThrottled as exc:
+        services.metrics.refused.labels(reason="signin").inc()
+        log.info("signin_throttled", retry_after=exc.retry_after,
+                 correlation_id=getattr(request.state, "correlation_id", None))
         page = _page("login.html", 429, title="Sign in", email=email,
                      message=f"Too many sign-in attempts ({exc.reason}); try again in "
                              f"{exc.retry_after} second(s).")
         page.headers["Retry-After"] = str(exc.retry_after)
-        return page
-    except LoginLocked as exc:
-        page = _page("login.html", 429, title="Sign in", email=email,
-                     message=f"Too many failed sign-ins for this login; try again in "
-                             f"{exc.minutes} minute(s).")
-        page.headers["Retry-After"] = str(exc.minutes * 60)
         return page
     if user is None:
         return _page("login.html", 401, title="Sign in", email=email,
@@ -240,7 +246,7 @@ async def logout(request: Request, users: UsersDep) -> Response:
         await users.end_session(token)
     response = _redirect("/login")
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax",
-                           secure=request.url.scheme == "https")
+                           secure=_secure(request))
     return response
 
 

@@ -22,4 +22,4 @@ create or replace function public.fn_import_anomaly_subject(
 
 select public.fn_privileges_set(
     'function public.fn_import_anomaly_subject(text, text, text, text, text)',
-    'execute', 'public', 'authenticated', 'service_role');
+    'execute', 'authenticated', 'service_role');

@@ -56,11 +56,16 @@ begin
     perform public.fn_projects_import_lock(p_tenant_id);
 
     -- A staged batch without memoized metrics is merged for the first time: none of its
-    -- misses can have been recorded yet, so the per-miss check is skipped.
+    -- misses can have been recorded yet, so the per-miss check is skipped -- unless
+    -- occurrences of its batch_id outlived its staged copy (retention keeps anomalies longer;
+    -- a retry of a batch it removed is staged again, 0034).
     select id, not (validation ? 'metrics') into v_staging_id, v_first_merge
       from staging_imports
      where tenant_id = p_tenant_id and batch_id = p_batch_id;
-    v_first_merge := coalesce(v_first_merge, false);
+    v_first_merge := coalesce(v_first_merge, false)
+                     and not exists (select 1 from import_anomalies ia
+                                      where ia.tenant_id = p_tenant_id
+                                        and ia.batch_id = p_batch_id);
 
     v_rows := fn_projects_import_merge_stage(
         p_tenant_id, p_stage_application, p_delivery_partner, p_developer_class,

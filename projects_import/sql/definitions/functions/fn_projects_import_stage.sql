@@ -1,5 +1,7 @@
 -- fn_projects_import_stage — lock the tenant (without waiting), answer busy / paused /
--- replayed / batch_conflict, or stage the batch and answer null (the caller merges it).
+-- replayed (this batch_id already staged with these rows: the same batch again, however late) /
+-- batch_conflict (this batch_id with other rows), or stage the batch and answer null (the
+-- caller merges it). A new batch_id is always new data, whatever its rows (SPEC §5.2, 0034).
 create or replace function public.fn_projects_import_stage(
     p_tenant_id        text,
     p_source           text,
@@ -30,8 +32,8 @@ begin
 
     select * into v_staged
       from staging_imports
-     where tenant_id = p_tenant_id and batch_checksum = p_batch_checksum;
-    if found then
+     where tenant_id = p_tenant_id and batch_id = p_batch_id;
+    if found and v_staged.batch_checksum = p_batch_checksum then
         return jsonb_build_object(
             'outcome', 'replayed',
             'batch_id', v_staged.batch_id,
@@ -40,10 +42,6 @@ begin
             'metrics', coalesce(v_staged.validation -> 'metrics', '{}'::jsonb)
                        || jsonb_build_object('staging_id', v_staged.id));
     end if;
-
-    select * into v_staged
-      from staging_imports
-     where tenant_id = p_tenant_id and batch_id = p_batch_id;
     if found then
         return jsonb_build_object(
             'outcome', 'batch_conflict',

@@ -55,13 +55,15 @@ begin
        and (p_project_keys is null or p.stage_application = any (p_project_keys))
     on conflict do nothing;
 
-    perform fn_projects_membership_sync_table();
-    insert into pg_temp.membership_sync
-    select p.tenant_id, p.stage_application, p.partner_org, p.ds_username, p.rm_username
+    -- the rows as arrays, not through the temp table membership_sync: the definer
+    -- fn_directory_change_apply runs this, and a caller's temp table must not be its input
+    select fn_projects_sync_memberships_rows(
+               null, array_agg(p.tenant_id), array_agg(p.stage_application),
+               array_agg(p.partner_org), array_agg(p.ds_username), array_agg(p.rm_username))
+      into v_sync
       from projects p
      where (p_tenant_id is null or p.tenant_id = p_tenant_id)
        and (p_project_keys is null or p.stage_application = any (p_project_keys));
-    v_sync := fn_projects_sync_memberships(null);
 
     v_resolved := fn_projects_membership_backfill_resolve(p_tenant_id, p_project_keys);
 

@@ -60,4 +60,4 @@ create or replace function public.fn_projects_resolve_canonical_batch(
 
 select public.fn_privileges_set(
     'function public.fn_projects_resolve_canonical_batch(text, text[], text[], text[], text[])',
-    'execute', 'public', 'service_role');
+    'execute', 'service_role');

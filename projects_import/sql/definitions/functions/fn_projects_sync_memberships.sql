@@ -1,82 +1,17 @@
--- fn_projects_sync_memberships — merge and backfill step: sync memberships of the projects
--- listed in pg_temp.membership_sync (the rule is written above fn_projects_membership_sync_table).
+-- fn_projects_sync_memberships(batch) — the merge's form of the membership rule: the projects
+-- listed in the caller's pg_temp.membership_sync (the merge runs as its caller, who filled it
+-- in this transaction), passed to fn_projects_sync_memberships_rows. Never for a definer.
 create or replace function public.fn_projects_sync_memberships(p_batch_id uuid default null)
     returns jsonb
     language plpgsql
     set search_path = public, pg_temp
     as $$
-declare
-    v_org_ended   integer;
-    v_user_ended  integer;
-    v_org_added   integer;
-    v_user_added  integer;
 begin
-    with ended as (
-        update project_org_memberships m
-           set ended_at = now(), ended_batch_id = p_batch_id
-          from pg_temp.membership_sync s
-         where m.tenant_id = s.tenant_id
-           and m.stage_application = s.stage_application
-           and m.ended_at is null
-           and m.org_name is distinct from s.partner_org
-        returning 1
-    )
-    select count(*) into v_org_ended from ended;
-
-    with ended as (
-        update project_user_memberships m
-           set ended_at = now(), ended_batch_id = p_batch_id
-          from pg_temp.membership_sync s
-         where m.tenant_id = s.tenant_id
-           and m.stage_application = s.stage_application
-           and m.ended_at is null
-           and m.username is distinct from
-               case m.role when 'deployment_specialist' then s.ds_username
-                           else s.rm_username end
-        returning 1
-    )
-    select count(*) into v_user_ended from ended;
-
-    with added as (
-        insert into project_org_memberships (tenant_id, stage_application, org_name, role,
-                                             batch_id)
-        select s.tenant_id, s.stage_application, s.partner_org, 'delivery_partner', p_batch_id
-          from pg_temp.membership_sync s
-         where s.partner_org is not null
-           and not exists (select 1 from project_org_memberships m
-                            where m.tenant_id = s.tenant_id
-                              and m.stage_application = s.stage_application
-                              and m.role = 'delivery_partner'
-                              and m.org_name = s.partner_org
-                              and m.ended_at is null)
-        on conflict (tenant_id, stage_application, role, org_name) where ended_at is null
-        do nothing
-        returning 1
-    )
-    select count(*) into v_org_added from added;
-
-    with added as (
-        insert into project_user_memberships (tenant_id, stage_application, username, role,
-                                              batch_id)
-        select s.tenant_id, s.stage_application, u.username, u.role, p_batch_id
-          from pg_temp.membership_sync s
-          cross join lateral (values ('deployment_specialist', s.ds_username),
-                                     ('relationship_manager', s.rm_username)) as u(role, username)
-         where u.username is not null
-           and not exists (select 1 from project_user_memberships m
-                            where m.tenant_id = s.tenant_id
-                              and m.stage_application = s.stage_application
-                              and m.role = u.role
-                              and m.username = u.username
-                              and m.ended_at is null)
-        on conflict (tenant_id, stage_application, role, username) where ended_at is null
-        do nothing
-        returning 1
-    )
-    select count(*) into v_user_added from added;
-
-    return jsonb_build_object('org_ended', v_org_ended, 'user_ended', v_user_ended,
-                              'org_added', v_org_added, 'user_added', v_user_added);
+    return (select public.fn_projects_sync_memberships_rows(
+                       p_batch_id, array_agg(s.tenant_id), array_agg(s.stage_application),
+                       array_agg(s.partner_org), array_agg(s.ds_username),
+                       array_agg(s.rm_username))
+              from pg_temp.membership_sync s);
 end
 $$;
 

@@ -1,12 +1,12 @@
--- 24-hour stats view: counts by tenant, type and severity, with how many are not resolved yet.
+-- vw_import_anomalies_stats_24h — the overview's counts (0005), from the rollups;
+-- security_invoker, so RLS applies as before.
 create or replace view public.vw_import_anomalies_stats_24h with (security_invoker = true) as
-    select a.tenant_id, a.anomaly_type, a.severity,
-           count(*) as count,
-           count(*) filter (where a.status <> 'resolved') as unresolved,
-           max(a.created_at) as last_seen_at
-      from public.import_anomalies a
-     where a.created_at >= now() - interval '24 hours'
-     group by a.tenant_id, a.anomaly_type, a.severity;
+select r.tenant_id, r.anomaly_type, r.severity, sum(r.occurrences)::bigint as count,
+       sum(r.unresolved)::bigint as unresolved, max(r.created_at) as last_seen_at
+  from public.import_anomaly_rollups r
+ where r.created_at >= now() - interval '24 hours'
+ group by 1, 2, 3
+having sum(r.occurrences) > 0;
 
 select public.fn_privileges_set(
     'table public.vw_import_anomalies_stats_24h',

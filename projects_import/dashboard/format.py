@@ -69,9 +69,9 @@ LABELS = {"UNKNOWN_DELIVERY_PARTNER": "Unknown delivery partner",
           "unknown_tenant": "unknown tenant", "payload_too_large": "too large",
           # contract violations
           "required": "missing", "too_long": "too long", "invalid_date": "not a date",
-          "not_integer": "not a whole number", "negative": "negative",
+          "not_integer": "not a whole number", "negative": "below zero",
           "out_of_range": "out of range", "invalid_type": "wrong type",
-          "duplicate": "duplicate", "batch_conflict": "batch id reused",
+          "duplicate": "appears twice", "batch_conflict": "batch id reused",
           "invalid_value": "cannot be stored"}
 
 

@@ -109,7 +109,8 @@ def test_operator_reruns_a_batch_and_opens_its_projects(
     page.wait_for_url("**/dashboard/imports/*")
     assert page.locator("#reruns-title").count() == 0
     first = page.inner_text("#violations-first")
-    assert "negative" in first and "2\tresidential" in first  # row 2 of the file
+    assert "below zero negative" in first and "2\tresidential" in first  # row 2 of the file
+    assert page.locator("#batch-problems").count() == 0  # it staged no batch
     _shot(page, f"import-refused-{width}.png")
     assert errors == []
     page.context.close()

@@ -60,6 +60,8 @@ def test_imports_page_lists_requests_with_local_times_and_filters(
                              html.split('id="imports-table"')[1])
         assert received and received.group(3).endswith(("ACST", "ACDT"))
         assert 'id="freshness-table"' in html and 'data-tenant="TELCO"' in html
+        freshness = html.split('id="freshness-table"')[1].split("</table>")[0]
+        assert "next expected" in freshness and "last expected" not in freshness
 
         failed = ops.get("/dashboard/imports", params={"status": "422", "tenant": "TELCO"}).text
         assert re.findall(r'<tr class="import status-(\d+)"', failed) == ["422"]

@@ -33,6 +33,7 @@ from projects_import.api.routes.dashboard import (
     csrf_token,
 )
 from projects_import.dashboard.local_time import local_time
+from projects_import.dashboard.schedule import daily_batch
 from projects_import.errors import Conflict, Forbidden, NotFound
 from projects_import.imports.history import (
     BATCH_STATES,
@@ -43,6 +44,7 @@ from projects_import.imports.history import (
     Keyset,
 )
 from projects_import.imports.review import NotHeld, actor_of
+from projects_import.tenant_status import TenantStatus
 from projects_import.tenants import TENANT_ID
 from projects_import.users import User
 from projects_import.vocabulary import OPERATOR_ROLES
@@ -119,6 +121,7 @@ async def imports_page(request: Request, users: UsersDep, history: ImportHistory
         tenants = await tenant_status.status(user.claims)
         page = await history.page(user.claims, selection)
         held = await _held(history, user.claims, selection.tenant)
+        daily = await daily_words(tenant_status, user.claims, tenants)
     except Forbidden:  # the database refused this role too
         return _denied(user, token)
     zones = {row["tenant_id"]: row["timezone"] for row in tenants}
@@ -130,7 +133,19 @@ async def imports_page(request: Request, users: UsersDep, history: ImportHistory
                  csrf=csrf_token(token), tenants=tenants, rows=page.rows, zones=zones,
                  shown=shown, statuses=STATUS_CHOICES, next_link=next_link,
                  first_page=selection.after is None, local=local_time, held=held,
-                 batch_states=BATCH_STATES, is_admin=user.role == ADMIN)
+                 batch_states=BATCH_STATES, is_admin=user.role == ADMIN, daily=daily)
+
+
+async def daily_words(tenant_status: TenantStatus, claims: dict[str, Any],
+                      tenants: list[dict[str, Any]]) -> dict[str, str]:
+    """Per tenant, its daily batch on its clock: today's (arrived or expected when) and what
+    is expected next (the tenants and imports pages)."""
+    schedules = await tenant_status.schedules(claims)
+    now = datetime.now(UTC)
+    return {t["tenant_id"]: daily_batch(now, t["timezone"], s["schedule_time"],
+                                        s["business_days"], t["last_success_at"]
+                                        ).words(late=bool(t["late"]))
+            for t in tenants if (s := schedules.get(t["tenant_id"]))}
 
 
 async def _held(history: ImportHistory, claims: dict[str, Any],

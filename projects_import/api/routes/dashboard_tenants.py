@@ -6,7 +6,6 @@ in the database, so a refusal here is a refusal there too."""
 from __future__ import annotations
 
 import hmac
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -23,9 +22,8 @@ from projects_import.api.routes.dashboard import (
     _signed_in,
     csrf_token,
 )
-from projects_import.api.routes.dashboard_imports import signed_in_operator
+from projects_import.api.routes.dashboard_imports import daily_words, signed_in_operator
 from projects_import.dashboard.local_time import local_time
-from projects_import.dashboard.schedule import daily_batch
 from projects_import.errors import Forbidden, NotFound
 from projects_import.imports.history import ImportFilter, ImportHistory
 from projects_import.tenant_status import MAX_REASON, NotAdmin
@@ -49,14 +47,9 @@ async def tenants_page(request: Request, users: UsersDep, manager: TenantStatusD
         tenants = await manager.status(user.claims)
         secrets = await manager.secrets(user.claims)
         events = await manager.events(user.claims)
-        schedules = await manager.schedules(user.claims)
+        daily = await daily_words(manager, user.claims, tenants)
     except Forbidden:
         return _denied(user, token)
-    now = datetime.now(UTC)
-    daily = {t["tenant_id"]: daily_batch(now, t["timezone"], s["schedule_time"],
-                                         s["business_days"], t["last_success_at"]
-                                         ).words(late=bool(t["late"]))
-             for t in tenants if (s := schedules.get(t["tenant_id"]))}
     zones = {row["tenant_id"]: row["timezone"] for row in tenants}
     done = request.query_params.get("done", "")
     flash = None

@@ -18,10 +18,10 @@ from typing import Any
 
 from projects_import.db.connection import Database
 from projects_import.errors import ProjectsImportError
+from projects_import.vocabulary import TENANT_ID as TENANT_ID  # the console routes import it here
 
 _PREFIX = "pit_"
 _SECRET = re.compile(r"^pit_([0-9a-f]{16})\.([A-Za-z0-9_-]{20,128})$")
-TENANT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 _DIGEST_PREFIX = "sha256$"
 
 

@@ -20,6 +20,10 @@ ANOMALY_SEVERITY = {
 ANOMALY_TYPES = tuple(ANOMALY_SEVERITY)
 ANOMALY_STATUSES = ("open", "acknowledged", "resolved")
 
+# Tenant ids (tenants' CHECK on tenant_id; API parameters, CLI options, console filters).
+TENANT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+TENANT_ID = re.compile(TENANT_ID_PATTERN)
+
 # Roles: the application role in a JWT's app_metadata.role (fn_is_operator decides in SQL).
 ROLES = ("operator", "admin", "viewer")
 OPERATOR_ROLES = ("operator", "admin")

@@ -8,6 +8,19 @@ its own `CREATE DATABASE … TEMPLATE` copy.
 With `PROJECTS_IMPORT_TEST_POOLER_URL` as well (a transaction-mode pooler such as PgBouncer in
 front of that server, any database name), tests reach their databases through the pooler;
 databases are still created, templated and dropped over the admin URL.
+
+Lanes. Every test runs on the embedded server. The PostgreSQL 15 lanes of `scripts/test` (plain,
+Supabase-shaped, through PgBouncer) run again only the tests marked `engine`: those whose
+outcome may differ with the server, its roles or the pooler. A test is `engine` when
+  - it lives in tests/migration or tests/supabase (migrations, schema snapshot, roles), or
+  - it asks for the server itself as an argument (`pg_admin_url`, `pg_pooler_url`,
+    `fresh_database`, `template_db`), or
+  - its module says `pytestmark = pytest.mark.engine` (SQL functions, privileges, RLS,
+    pg_cron, the pooler, advisory locks, dropped connections).
+An unmarked test runs on the embedded lane only, so a new test is always run somewhere.
+
+Parallel workers (pytest-xdist) are safe: each worker is its own session with its own embedded
+server (or its own template database on a given server, named by its pid).
 """
 
 from __future__ import annotations
@@ -30,6 +43,46 @@ from projects_import.db.connection import connection_options
 from projects_import.settings import Settings
 from tests.support import JWT_SECRET, LiveServer, create_tenant
 
+ENGINE_FOLDERS = ("migration", "supabase")
+ENGINE_FIXTURES = frozenset({"pg_admin_url", "pg_pooler_url", "fresh_database", "template_db"})
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--show-lanes", action="store_true",
+                     help="after collecting, print each test's lane: engine or embedded")
+
+
+def pytest_report_collectionfinish(config: pytest.Config,
+                                   items: list[pytest.Item]) -> list[str]:
+    if not config.getoption("--show-lanes"):
+        return []
+    return [f"lane {'engine' if item.get_closest_marker('engine') else 'embedded'} "
+            f"{item.nodeid}" for item in items]
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests that depend on the database engine (the rule in this module's doc)."""
+    tests = Path(__file__).resolve().parent
+    for item in items:
+        folder = item.path.resolve().relative_to(tests).parts[0]
+        asked = set(getattr(getattr(item, "_fixtureinfo", None), "argnames", ()))
+        if folder in ENGINE_FOLDERS or asked & ENGINE_FIXTURES:
+            item.add_marker(pytest.mark.engine)
+
+
+# Test clusters only: a crash loses a throwaway database, never a user's data.
+NOT_DURABLE = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+
+
+def not_durable(admin_url: str) -> None:
+    """Turn durable writes off on the embedded test server (reloadable settings)."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        for name, value in NOT_DURABLE.items():
+            conn.execute(sql.SQL("alter system set {} = {}").format(
+                sql.Identifier(name), sql.Literal(value)))
+        conn.execute("select pg_reload_conf()")
+
 
 @pytest.fixture(scope="session")
 def pg_admin_url() -> Iterator[str]:
@@ -42,7 +95,9 @@ def pg_admin_url() -> Iterator[str]:
     # must be able to reach the data folder, and other pytest runs prune basetemps.
     home = Path(tempfile.mkdtemp(prefix="projects-import-test-"))
     try:
-        yield embedded.admin_uri(home)
+        uri = embedded.admin_uri(home)
+        not_durable(uri)
+        yield uri
     finally:
         embedded.stop_server(home)
         shutil.rmtree(home, ignore_errors=True)
@@ -59,13 +114,22 @@ def connect_options(url: str) -> dict[str, Any]:
     return connection_options(url)[1]
 
 
+TEMPLATE_LOCK = 0x7069_7465_6D70  # "pitemp": held while a worker builds its template
+
+
 @pytest.fixture(scope="session")
 def template_db(pg_admin_url: str) -> Iterator[str]:
     name = f"pi_template_{os.getpid()}"
     with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {}").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    migrations.migrate(embedded.with_database(pg_admin_url, name))
+        # Parallel workers on one server migrate one at a time: the migrations' own lock is
+        # per database, and 0001 creates cluster-wide roles where they are missing.
+        conn.execute("select pg_advisory_lock(%s)", (TEMPLATE_LOCK,))
+        try:
+            conn.execute(sql.SQL("drop database if exists {}").format(sql.Identifier(name)))
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+            migrations.migrate(embedded.with_database(pg_admin_url, name))
+        finally:
+            conn.execute("select pg_advisory_unlock(%s)", (TEMPLATE_LOCK,))
     yield name
     with psycopg.connect(pg_admin_url, autocommit=True) as conn:
         conn.execute(sql.SQL("drop database if exists {} with (force)").format(

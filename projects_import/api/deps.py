@@ -10,7 +10,6 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from projects_import.alerting.engine import AlertConfig, AlertEngine
-from projects_import.anomalies.cursor import CursorCodec
 from projects_import.anomalies.groups import ProblemGroups
 from projects_import.anomalies.manager import AnomalyManager
 from projects_import.anomalies.problems import ProblemManager
@@ -26,6 +25,7 @@ from projects_import.auth import (
 from projects_import.console.directories import DirectoryConsole
 from projects_import.console.fixes import GroupFixes
 from projects_import.console.worklist import Worklist
+from projects_import.cursor import CursorCodec
 from projects_import.db.connection import Database
 from projects_import.imports.history import ImportHistory
 from projects_import.imports.review import BatchReview
@@ -73,7 +73,7 @@ class Services:
         self.fixes = GroupFixes(self.db)
         self.import_gate = ImportGate()
         self.signin = SignInThrottle()
-        self.history = ImportHistory(self.db)
+        self.history = ImportHistory(self.db, self.cursors)
         self.tenant_status = TenantStatus(self.db)
         self.review = BatchReview(self.db)
 

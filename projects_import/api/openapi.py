@@ -25,6 +25,7 @@ from projects_import.vocabulary import (
     MAX_ROWS,
     MAX_STRING,
     SEVERITIES,
+    TENANT_ID_PATTERN,
     TRUE_STRINGS,
 )
 
@@ -346,6 +347,11 @@ def _comma_list(words: tuple[str, ...]) -> str:
     return f"^{item}(,{item})*$"
 
 
+def _blank_or(pattern: str) -> str:
+    """A value matching `pattern` (anchored ^…$), or blank, with spaces around (as parsed)."""
+    return rf"^\s*({pattern.removeprefix('^').removesuffix('$')})?\s*$"
+
+
 def _one_of(words: Iterable[str]) -> str:
     """A pattern for one of `words` in any case, or blank, with spaces around (as parsed)."""
     return rf"^\s*({_any_case(words)})?\s*$"
@@ -355,7 +361,7 @@ _ANOMALY_PARAMETERS = [
     {"name": "windowHours", "in": "query", "required": False,
      "schema": {"type": "integer", "minimum": 1, "maximum": MAX_WINDOW_HOURS, "default": 24}},
     {"name": "tenant", "in": "query", "required": False, "description": "only this tenant",
-     "schema": {"type": "string", "pattern": r"^\s*([A-Za-z0-9][A-Za-z0-9_.:-]{0,63})?\s*$"}},
+     "schema": {"type": "string", "pattern": _blank_or(TENANT_ID_PATTERN)}},
     {"name": "severity", "in": "query", "required": False,
      "description": f"comma list of {', '.join(SEVERITIES)} (any case); blank: all",
      "schema": {"type": "string", "pattern": _comma_list(SEVERITIES)}},

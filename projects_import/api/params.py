@@ -23,13 +23,13 @@ from projects_import.anomalies.problems import DEFAULT_STATUSES, ProblemFilter
 from projects_import.api.deps import AnomaliesDep, CursorsDep
 from projects_import.api.errors import ApiError
 from projects_import.imports.contract import storable
-from projects_import.tenants import TENANT_ID
 from projects_import.vocabulary import (
     ANOMALY_STATUSES,
     ANOMALY_TYPES,
     FALSE_STRINGS,
     MAX_STRING,
     SEVERITIES,
+    TENANT_ID,
     TRUE_STRINGS,
 )
 
@@ -76,6 +76,8 @@ def strict_query(request: Request) -> None:
 
 
 StrictQuery = Depends(strict_query)
+# the same as a route's parameter, for a route that checks who asks first
+StrictParameters = Annotated[None, StrictQuery]
 
 
 def _choices(name: str, allowed: tuple[str, ...], *,

@@ -17,9 +17,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from projects_import.errors import ProjectsImportError
+from projects_import.imports.service import ImportBusy
 
-class TenantBusy(Exception):
-    """This process is already importing for the tenant."""
+
+class TenantBusy(ImportBusy):
+    """This process is already importing for the tenant: the same refusal as the database's
+    lock (429 `import_in_progress`), found before the body is read."""
 
 
 class ImportGate:
@@ -52,11 +56,15 @@ def _digest(bearer: str) -> bytes:
     return hashlib.sha256(bearer.encode("utf-8", "surrogatepass")).digest()
 
 
-class SignInThrottled(Exception):
-    """Too many sign-in attempts for this login or from this address just now."""
+class SignInThrottled(ProjectsImportError):
+    """Too many sign-in attempts for this login or from this address just now (429, with
+    Retry-After); the sign-in page says so in its form."""
+
+    code = "too_many_signins"
+    http_status = 429
 
     def __init__(self, retry_after: int, reason: str) -> None:
-        super().__init__(reason)
+        super().__init__(reason, headers={"Retry-After": str(retry_after)})
         self.retry_after = retry_after
         self.reason = reason
 

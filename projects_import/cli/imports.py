@@ -15,6 +15,8 @@ from typing import Annotated, Any
 import typer
 
 from projects_import.cli import runtime
+from projects_import.cursor import CursorCodec
+from projects_import.db.connection import Database
 from projects_import.imports.history import (
     BATCH_STATES,
     DETAIL_FIELDS,
@@ -25,7 +27,8 @@ from projects_import.imports.history import (
     public_row,
 )
 from projects_import.imports.review import BatchReview
-from projects_import.tenants import TENANT_ID
+from projects_import.settings import Settings
+from projects_import.vocabulary import TENANT_ID
 
 # Who the database sees (and records, e.g. pausing a tenant) when the command line acts.
 CLI_SUBJECT = "projects-import-cli"
@@ -50,6 +53,11 @@ def _dumps(value: Any) -> str:
 
 def _count(value: Any) -> str:
     return "-" if value is None else str(value)
+
+
+def _history(db: Database, config: Settings) -> ImportHistory:
+    """The history, its cursors signed as `serve` signs them (same JWT secret)."""
+    return ImportHistory(db, CursorCodec(config.jwt_secret))
 
 
 @imports_app.command("list")
@@ -78,7 +86,7 @@ def imports_list(
     selection = ImportFilter(tenant=tenant, status=status, since=since, limit=limit,
                              batch_state=batch_state)
     config = runtime.settings()
-    page = runtime.run(config, lambda db: ImportHistory(db).page(CLI_CLAIMS, selection))
+    page = runtime.run(config, lambda db: _history(db, config).page(CLI_CLAIMS, selection))
     rows = [public_row(row, IMPORT_FIELDS) for row in page.rows]
     if as_json:
         print(_dumps({"imports": rows, "next_cursor": page.next_cursor}))
@@ -113,7 +121,7 @@ def imports_show(
     config = runtime.settings()
 
     async def get(db: Any) -> dict[str, Any]:
-        return await ImportHistory(db).get(CLI_CLAIMS, import_id)
+        return await _history(db, config).get(CLI_CLAIMS, import_id)
 
     row = runtime.run(config, get)
     detail = public_row(row, DETAIL_FIELDS)

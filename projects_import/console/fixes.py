@@ -18,7 +18,7 @@ from typing import Any
 from projects_import.console.directories import clean_text
 from projects_import.console.errors import ConsoleError
 from projects_import.console.retry import retried_once
-from projects_import.db.connection import Database, Session
+from projects_import.db.connection import Database, QuerySession
 from projects_import.vocabulary import ANOMALY_TYPES
 
 CANONICAL_FIELDS = ("partner_org", "ds_username", "rm_username")
@@ -67,7 +67,7 @@ class GroupFixes:
         self.db = db
 
     @staticmethod
-    async def _write(tx: Session, plan: FixPlan, problem_id: int | None) -> int | None:
+    async def _write(tx: QuerySession, plan: FixPlan, problem_id: int | None) -> int | None:
         if plan.directory == "partners":
             result = await tx.fetch_value(
                 "console_partner_set", tenant_id=plan.tenant_id, alias=plan.value,
@@ -83,7 +83,7 @@ class GroupFixes:
             raise ConsoleError("the directory already says that: nothing to change")
         return int(change_id)
 
-    async def _run(self, tx: Session, plan: FixPlan, problem_id: int | None) -> FixEffect:
+    async def _run(self, tx: QuerySession, plan: FixPlan, problem_id: int | None) -> FixEffect:
         """The fix's steps in `tx`, and what they changed (read before anything commits)."""
         change_id = await self._write(tx, plan, problem_id)
         effect = await tx.fetch_value("console_change_apply", tenant_id=plan.tenant_id,
@@ -94,7 +94,7 @@ class GroupFixes:
         problems = await tx.fetch_all("fix_resolved_problems", tenant_id=plan.tenant_id)
         return FixEffect(change_id, projects, problems, effect)
 
-    async def _old_values(self, tx: Session, tenant_id: str,
+    async def _old_values(self, tx: QuerySession, tenant_id: str,
                           new: FixEffect) -> list[dict[str, Any]]:
         keys = [row["stage_application"] for row in new.projects]
         old = {row["stage_application"]: row

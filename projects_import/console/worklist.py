@@ -23,10 +23,10 @@ from projects_import.anomalies.groups import GroupKey, ProblemGroups
 from projects_import.anomalies.problems import ProblemFilter
 from projects_import.console.errors import ConsoleError
 from projects_import.console.retry import retried_once
-from projects_import.db.connection import Database, Session
+from projects_import.db.connection import Database, QuerySession
 from projects_import.errors import NotFound
 from projects_import.imports.contract import derive_uuid
-from projects_import.vocabulary import ANOMALY_TYPES, SEVERITIES
+from projects_import.vocabulary import ANOMALY_TYPES, SEVERITIES, TENANT_ID
 
 PAGE_SIZE = 50
 EXPORT_LIMIT = 10_000
@@ -50,7 +50,6 @@ CAUSES_SHOWN = 500
 BATCH_PROBLEMS_SHOWN = 500
 PROJECT_ROWS_SHOWN = 100
 PROJECT_BATCHES_SHOWN = 10
-_TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 CSV_COLUMNS = ("id", "tenant_id", "project_key", "anomaly_type", "severity", "unknown_value",
                "status", "first_seen_at", "last_seen_at", "occurrences", "last_batch_id",
@@ -94,7 +93,7 @@ class WorklistFilter:
         if view not in VIEWS:
             raise ConsoleError(f"view must be one of {', '.join(VIEWS)}")
         tenant = values.get("tenant", "")
-        if tenant and not _TENANT.match(tenant):
+        if tenant and not TENANT_ID.match(tenant):
             raise ConsoleError(f"tenant {tenant[:70]!r} is not a tenant id")
         kind = values.get("type", "")
         if kind and kind not in ANOMALY_TYPES:
@@ -271,7 +270,7 @@ class Worklist:
         self.db = db
 
     @staticmethod
-    async def _params(tx: Session, chosen: WorklistFilter
+    async def _params(tx: QuerySession, chosen: WorklistFilter
                       ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The query's parameters for this filter, and the tenants the user may see."""
         tenants = await tx.fetch_all("console_tenants")

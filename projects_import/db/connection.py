@@ -82,7 +82,7 @@ def translated() -> Iterator[None]:
         raise error from exc
 
 
-class Session:
+class QuerySession:
     """Named queries on one connection: inside a transaction, or (from `Database.session`)
     autocommit, one statement at a time."""
 
@@ -117,7 +117,7 @@ class Session:
         return cur.rowcount
 
 
-class Database(Session):
+class Database(QuerySession):
     """An async pool of dict-row connections to the system of record. Used directly, each
     call runs on a pooled connection of its own (autocommit)."""
 
@@ -175,22 +175,22 @@ class Database(Session):
             return await session.execute(name, **params)
 
     @asynccontextmanager
-    async def session(self, *, timeout: float | None = None) -> AsyncIterator[Session]:
+    async def session(self, *, timeout: float | None = None) -> AsyncIterator[QuerySession]:
         """One pooled connection for several statements, each committed on its own (work
         committed chunk by chunk; behind a transaction-mode pooler each may reach another
         server session, so nothing here may rely on session state)."""
         async with self.pool.connection(timeout=timeout) as conn:
-            yield Session(conn)
+            yield QuerySession(conn)
 
     @asynccontextmanager
-    async def transaction(self, *, rollback: bool = False) -> AsyncIterator[Session]:
+    async def transaction(self, *, rollback: bool = False) -> AsyncIterator[QuerySession]:
         """One transaction: all of it commits, or none of it (with `rollback`, none ever)."""
         async with self.pool.connection() as conn, conn.transaction(force_rollback=rollback):
-            yield Session(conn)
+            yield QuerySession(conn)
 
     @asynccontextmanager
     async def user_transaction(self, claims: Mapping[str, Any], *, read_only: bool = False,
-                               rollback: bool = False) -> AsyncIterator[Session]:
+                               rollback: bool = False) -> AsyncIterator[QuerySession]:
         """A transaction run as the `authenticated` role with the caller's JWT claims,
         so row-level security and the RPCs' checks apply (PostgREST's convention); with
         `rollback`, nothing it does is ever committed (a preview)."""
@@ -200,4 +200,4 @@ class Database(Session):
                 await conn.execute(query("transaction_read_only"))
             await conn.execute(query("transaction_claims"), {"claims": json.dumps(claims)})
             await conn.execute(query("transaction_role_authenticated"))
-            yield Session(conn)
+            yield QuerySession(conn)

@@ -29,7 +29,7 @@ from projects_import.errors import ProjectsImportError
 from projects_import.vocabulary import MIGRATIONS_LOCK
 
 if TYPE_CHECKING:
-    from projects_import.db.connection import Session
+    from projects_import.db.connection import QuerySession
 
 _TABLE_DDL = """
 create table if not exists public.projects_import_migrations (
@@ -218,7 +218,7 @@ def _apply_definitions(conn: psycopg.Connection, done: dict[str, str]) -> list[s
     return [definition.version for definition in pending]
 
 
-async def status(db: Session) -> MigrationStatus:
+async def status(db: QuerySession) -> MigrationStatus:
     """Which shipped migrations this database has applied, lacks, or applied differently; a
     definition not applied yet, or whose text changed since, is pending (not an error)."""
     rows = await db.fetch_all("migrations_applied")

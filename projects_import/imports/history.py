@@ -9,16 +9,14 @@ claims, so the database refuses anyone else.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from projects_import.cursor import CursorCodec
 from projects_import.db.connection import Database
-from projects_import.errors import InvalidInput, NotFound
+from projects_import.errors import NotFound
 from projects_import.imports.service import ImportRequestRecord
 
 # The fields of a listed import request, in the order GET /imports answers them.
@@ -47,12 +45,6 @@ class ImportNotFound(NotFound):
     """No import request with that id is visible to the caller."""
 
 
-class InvalidCursor(InvalidInput):
-    """A cursor this service did not hand out (or one that was altered)."""
-
-    code = "invalid_parameters"
-
-
 def request_record(tenant_id: str, correlation_id: str, status: int,
                    fields: Mapping[str, Any]) -> ImportRequestRecord:
     """What import_requests keeps of one request, from the fields the route collected."""
@@ -70,31 +62,15 @@ def request_record(tenant_id: str, correlation_id: str, status: int,
     )
 
 
+CURSOR_KIND = "imports"  # the list a cursor of this history is bound to
+
+
 @dataclass(frozen=True)
 class Keyset:
     """Where a page ends: the last row's (received_at, id)."""
 
     received_at: datetime
     id: int
-
-    def encode(self) -> str:
-        raw = json.dumps({"t": self.received_at.isoformat(), "i": self.id},
-                         separators=(",", ":")).encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-    @classmethod
-    def decode(cls, cursor: str) -> Keyset:
-        try:
-            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-            data = json.loads(raw)
-            moment = datetime.fromisoformat(data["t"])
-            ident = data["i"]
-        except (binascii.Error, ValueError, TypeError, KeyError) as exc:
-            raise InvalidCursor("cursor: not one this service handed out") from exc
-        if (not isinstance(ident, int) or isinstance(ident, bool) or not 0 < ident < 2**63
-                or moment.tzinfo is None):
-            raise InvalidCursor("cursor: not one this service handed out")
-        return cls(moment, ident)
 
 
 @dataclass(frozen=True)
@@ -128,8 +104,14 @@ class ImportPage:
 class ImportHistory:
     """Reads of the import history, always under the caller's claims."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, cursors: CursorCodec) -> None:
         self.db = db
+        self.cursors = cursors
+
+    def after(self, cursor: str) -> Keyset:
+        """The keyset a `next_cursor` of this history stands for; InvalidCursor (400) for a
+        cursor it did not issue."""
+        return Keyset(*self.cursors.decode(CURSOR_KIND, cursor))
 
     async def _fetch(self, claims: Mapping[str, Any], name: str,
                      params: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -144,7 +126,7 @@ class ImportHistory:
             return ImportPage(rows, None)
         rows = rows[:selection.limit]
         last = rows[-1]
-        return ImportPage(rows, Keyset(last["received_at"], last["id"]).encode())
+        return ImportPage(rows, self.cursors.encode(CURSOR_KIND, last["received_at"], last["id"]))
 
     async def get(self, claims: Mapping[str, Any], import_id: int) -> dict[str, Any]:
         """One import request with its staged metrics, reruns and violations summary."""

@@ -17,7 +17,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from projects_import.db.connection import Database, Session
+from projects_import.db.connection import Database, QuerySession
 from projects_import.errors import Conflict, NotFound
 from projects_import.imports.contract import parse_payload
 
@@ -49,13 +49,13 @@ class BatchReview:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def _ref(self, tx: Session, import_id: int) -> BatchRef:
+    async def _ref(self, tx: QuerySession, import_id: int) -> BatchRef:
         row = await tx.fetch_one("import_request_batch", id=import_id)
         if row is None or row["staging_id"] is None or row["batch_id"] is None:
             raise HeldBatchNotFound(f"import request {import_id} staged no batch")
         return BatchRef(row["tenant_id"], uuid.UUID(str(row["batch_id"])))
 
-    async def _rows(self, tx: Session, ref: BatchRef) -> Jsonb:
+    async def _rows(self, tx: QuerySession, ref: BatchRef) -> Jsonb:
         staged = await tx.fetch_one("staging_get", tenant_id=ref.tenant_id,
                                     batch_id=ref.batch_id)
         if staged is None:

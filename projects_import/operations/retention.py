@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from projects_import.db.connection import Database, Session
+from projects_import.db.connection import Database, QuerySession
 from projects_import.errors import InvalidInput
 from projects_import.vocabulary import RETENTION_LOCK
 
@@ -43,7 +43,7 @@ class RetentionRun:
     cleanup: CleanupResult | None = None
 
 
-async def cron_job(session: Session) -> dict[str, Any] | None:
+async def cron_job(session: QuerySession) -> dict[str, Any] | None:
     """This database's pg_cron retention job, or None (also when pg_cron is absent)."""
     job: dict[str, Any] | None = await session.fetch_value("retention_cron_job")
     return job
@@ -93,7 +93,7 @@ class Retention:
 
 
 async def _cleanup_chunks(
-    session: Session,
+    session: QuerySession,
     imports_days: int,
     anomalies_days: int,
     chunk_size: int,

@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg
 
-from projects_import.db.connection import Database, Session
+from projects_import.db.connection import Database, QuerySession
 from projects_import.errors import ProjectsImportError
 from projects_import.imports.contract import parse_payload
 from projects_import.imports.service import submit_params
@@ -65,12 +65,12 @@ async def smoke(db: Database) -> Checks:
     return checks
 
 
-async def _members(tx: Session, tenant_id: str) -> set[tuple[str, ...]]:
+async def _members(tx: QuerySession, tenant_id: str) -> set[tuple[str, ...]]:
     rows = await tx.fetch_all("project_members_of_tenant", tenant_id=tenant_id)
     return {(r["project_key"], r["member_type"], r["member"], r["role"]) for r in rows}
 
 
-async def _anomalies(tx: Session, tenant_id: str) -> set[tuple[str, ...]]:
+async def _anomalies(tx: QuerySession, tenant_id: str) -> set[tuple[str, ...]]:
     rows = await tx.fetch_all("anomalies_of_tenant", tenant_id=tenant_id)
     return {(r["project_key"], r["anomaly_type"], r["severity"], r["status"]) for r in rows}
 
@@ -81,7 +81,7 @@ def _differs(expected: dict[str, Any], actual: dict[str, Any]) -> str:
     return ", ".join(wrong)
 
 
-async def _smoke(tx: Session, tenant_id: str, checks: Checks) -> None:
+async def _smoke(tx: QuerySession, tenant_id: str, checks: Checks) -> None:
     await tx.execute("tenant_insert", tenant_id=tenant_id, timezone="UTC")
     await tx.execute("partners_upsert", tenant_id=tenant_id, aliases=["Smoke Partner"],
                      canonicals=["Smoke Partner Pty Ltd"])

@@ -10,7 +10,7 @@ import psycopg
 
 from projects_import.auth import claims_for
 from projects_import.db import migrations, snapshot
-from projects_import.db.connection import Database, Session
+from projects_import.db.connection import Database, QuerySession
 from projects_import.errors import Forbidden, ProjectsImportError
 from projects_import.operations.retention import cron_job
 from projects_import.vocabulary import RETENTION_JOB
@@ -70,7 +70,7 @@ async def verify(db: Database) -> Checks:
     return checks
 
 
-async def _check_relations(session: Session, checks: Checks) -> None:
+async def _check_relations(session: QuerySession, checks: Checks) -> None:
     found = {r["name"]: r for r in await session.fetch_all("verify_relations",
                                                            names=list(TABLES + VIEWS))}
     missing = [t for t in TABLES if found[t]["kind"] not in ("r", "p")]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,16 @@ from tests.support import (
     run_cli,
     start_serve,
 )
+
+
+@pytest.fixture
+def embedded_home() -> Iterator[Path]:
+    """A folder for a CLI's own embedded server, outside pytest's basetemp: as root the server
+    runs as a system user of its own that must reach the data folder, and any pytest session
+    starting meanwhile on the machine resets the basetemp root to 0700."""
+    folder = Path(tempfile.mkdtemp(prefix="projects-import-cli-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
@@ -141,10 +154,10 @@ def test_unreachable_database_is_one_clear_line(env) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
-def test_every_verb_works_on_the_embedded_default(tmp_path, stop_signal) -> None:
+def test_every_verb_works_on_the_embedded_default(embedded_home, stop_signal) -> None:
     """No DATABASE_URL: the CLI starts a private server, uses it, and stops it again."""
-    env = cli_env(tmp_path / "home")
-    pgdata = tmp_path / "home" / "pgdata"
+    env = cli_env(embedded_home / "home")
+    pgdata = embedded_home / "home" / "pgdata"
 
     assert run_cli(env, "migrate").returncode == 0
     assert (pgdata / "PG_VERSION").exists()
@@ -153,7 +166,7 @@ def test_every_verb_works_on_the_embedded_default(tmp_path, stop_signal) -> None
     assert added.returncode == 0, added.stderr
     secret = added.stdout.strip().splitlines()[-1]
     token = run_cli(env, "token", "--sub", "u1", "--role", "admin")
-    assert token.returncode == 0 and (tmp_path / "home" / "jwt_secret").exists()
+    assert token.returncode == 0 and (embedded_home / "home" / "jwt_secret").exists()
 
     server, url = start_serve(env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -179,10 +192,10 @@ def test_serve_refuses_a_plain_http_webhook_to_another_host(env) -> None:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the server as another user")
-def test_embedded_default_under_a_private_folder_as_root(tmp_path) -> None:
+def test_embedded_default_under_a_private_folder_as_root(embedded_home) -> None:
     """As root the server runs as a system user of its own, which must reach the data folder;
     folders above it get search permission only, never read (nothing private becomes listable)."""
-    private = tmp_path / "private"
+    private = embedded_home / "private"
     private.mkdir(mode=0o700)
     env = cli_env(private / "home")
     result = run_cli(env, "migrate")
@@ -200,9 +213,9 @@ def test_an_edited_migration_stops_every_verb_with_one_line(env, database_url, v
 
 
 @pytest.mark.slow
-def test_a_killed_process_does_not_keep_the_embedded_server_alive(tmp_path) -> None:
-    env = cli_env(tmp_path / "home")
-    pgdata = tmp_path / "home" / "pgdata"
+def test_a_killed_process_does_not_keep_the_embedded_server_alive(embedded_home) -> None:
+    env = cli_env(embedded_home / "home")
+    pgdata = embedded_home / "home" / "pgdata"
     server, _ = start_serve(env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     server.kill()  # no chance to let go of its handle
     server.wait(timeout=10)
@@ -232,14 +245,14 @@ def test_grace_hours_out_of_range_is_one_line(env) -> None:
 
 
 @pytest.mark.slow
-def test_parallel_verbs_on_a_fresh_embedded_home(tmp_path) -> None:
+def test_parallel_verbs_on_a_fresh_embedded_home(embedded_home) -> None:
     """The first processes to start race to create the database; none may fail."""
-    env = cli_env(tmp_path / "home")
+    env = cli_env(embedded_home / "home")
     procs = [subprocess.Popen([EXE, "migrate"], env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(4)]
     results = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0, 0], results
-    assert not (tmp_path / "home" / "pgdata" / "postmaster.pid").exists()
+    assert not (embedded_home / "home" / "pgdata" / "postmaster.pid").exists()
 
 
 @pytest.mark.parametrize(("variable", "value"), [

@@ -17,6 +17,8 @@ from projects_import.alerting.webhook import WebhookConfigError, signature, vali
 from projects_import.db.connection import Database
 from tests.support import WebhookReceiver, batch, project_row, submit
 
+pytestmark = pytest.mark.engine  # alert evaluation in SQL, its advisory lock
+
 SECRET = "alert-signing-secret-for-tests"
 GHOSTS = [f"ghost.specialist.{i}" for i in range(20)]
 PARTNERS = [f"Nowhere Builders {i}" for i in range(20)]

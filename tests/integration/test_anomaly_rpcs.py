@@ -17,6 +17,8 @@ from psycopg import errors
 from projects_import.anomalies.manager import AnomalyFilter, AnomalyManager, NotOperator
 from projects_import.db.connection import Database
 
+pytestmark = pytest.mark.engine  # the operator RPCs under PostgREST's roles and RLS
+
 OPERATOR = {"sub": "op-1", "role": "authenticated", "app_metadata": {"role": "operator"}}
 ADMIN = {"sub": "admin-1", "role": "authenticated", "app_metadata": {"role": "admin"}}
 VIEWER = {"sub": "viewer-1", "role": "authenticated", "app_metadata": {"role": "viewer"}}

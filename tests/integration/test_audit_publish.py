@@ -24,6 +24,8 @@ from tests.support import (
     user_token,
 )
 
+pytestmark = pytest.mark.engine  # held batches, audits and publishing in SQL
+
 PROJECTS = 1000
 SECRET = "held-alert-signing-secret"
 RMS = ("First Last", "Second Manager")

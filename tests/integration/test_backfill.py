@@ -9,6 +9,8 @@ import pytest
 
 from tests.support import batch, create_tenant, project_row, submit
 
+pytestmark = pytest.mark.engine  # SQL backfill functions
+
 ZEROS = {"projects_updated": 0, "org_memberships_added": 0, "user_memberships_added": 0,
          "org_memberships_ended": 0, "user_memberships_ended": 0, "memberships_ended": 0,
          "anomalies_resolved": 0}

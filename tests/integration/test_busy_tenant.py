@@ -11,8 +11,11 @@ from typing import Any
 
 import httpx
 import psycopg
+import pytest
 
 from tests.support import batch, project_row
+
+pytestmark = pytest.mark.engine  # the database's per-tenant lock
 
 
 def test_busy_tenant_is_refused_before_its_body_is_read(live_server, db, tenant,

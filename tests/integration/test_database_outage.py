@@ -17,6 +17,8 @@ import pytest
 
 from tests.support import batch, project_row
 
+pytestmark = pytest.mark.engine  # connections dropped by the server (or the pooler)
+
 # Behind a transaction-mode pooler the service holds connections to the pooler, not to the
 # server: a terminated or refused server backend is the pooler's to replace, and the service
 # rightly sees nothing. These tests are about the service's own pool.

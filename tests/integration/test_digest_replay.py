@@ -13,9 +13,12 @@ from typing import Any
 
 import httpx
 import psycopg
+import pytest
 
 from projects_import.imports.contract import derive_uuid
 from tests.support import batch, project_row
+
+pytestmark = pytest.mark.engine  # the staged digest and checksum in SQL
 
 # import_requests columns that must match between the two paths (not id, time or timings)
 RECORDED = ("tenant_id", "correlation_id", "batch_id", "status", "error_code", "rows", "bytes",

@@ -10,6 +10,8 @@ import pytest
 
 from tests.support import as_user, batch, project_row, submit
 
+pytestmark = pytest.mark.engine  # admin-only SQL writers, trigram suggestions
+
 
 def test_an_admin_adds_an_alias_and_the_change_is_audited(db, tenant, directories) -> None:
     with as_user(db, "admin", "boss@example.com"):

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import pytest
+
 from tests.support import batch, project_row
+
+pytestmark = pytest.mark.engine  # one whole import on each engine
 
 
 def test_first_import_answers_documented_metrics(http, tenant, directories) -> None:

@@ -17,6 +17,8 @@ from projects_import.imports.columns import array_literal
 from projects_import.imports.contract import parse_payload
 from tests.support import batch, project_row, submit
 
+pytestmark = pytest.mark.engine  # the merge's SQL
+
 AWKWARD = ['', ' ', 'NULL', 'null', 'a,b', '{x}', 'say "hi"', 'back\\slash', 'tab\there',
            'line\nbreak', 'é ü ß 漢字 🙂', "it's", '\\"', '"', ',', '{', '}', ' padded ',
            'x' * 200, '\u2028', '\x7f', 'a\\nb']

@@ -8,8 +8,11 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.support import batch, project_row
+
+pytestmark = pytest.mark.engine  # the staged body and checksum in SQL
 
 
 def auth(secret: str) -> dict[str, str]:

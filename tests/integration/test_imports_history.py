@@ -165,6 +165,9 @@ def test_bad_parameters_are_400s_that_name_them(http: httpx.Client, tenant: tupl
 def test_only_operators_and_admins_read_the_history(
         http: httpx.Client, requests_made: dict[str, Any]) -> None:
     assert http.get("/imports").status_code == 401
+    assert http.get("/imports", params={"tenants": "TELCO"}).status_code == 401
+    assert http.get("/imports", params={"tenants": "TELCO"},
+                    headers=operator("viewer")).status_code == 403
     assert http.get("/imports", headers={"Authorization": "Bearer nope"}).status_code == 401
     viewer = http.get("/imports", headers=operator("viewer"))
     assert viewer.status_code == 403 and viewer.json()["error"]["code"] == "forbidden"

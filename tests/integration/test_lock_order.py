@@ -23,6 +23,8 @@ from psycopg import errors
 from projects_import.auth import mint_token
 from tests.support import JWT_SECRET, PASSWORD, add_login, as_user, csrf_of, project_row
 
+pytestmark = pytest.mark.engine  # row locks, deadlocks and serialization failures
+
 PROJECTS = 40
 ROUNDS = 12
 STATUS_OF_EVENT = {"opened": "open", "reopened": "open", "acknowledged": "acknowledged",

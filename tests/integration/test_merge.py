@@ -33,7 +33,7 @@ def anomalies(db: psycopg.Connection[Any], status: str = "open") -> list[tuple[s
     return [(r["project_key"], r["anomaly_type"], r["severity"]) for r in rows]
 
 
-pytestmark = pytest.mark.usefixtures("directories")
+pytestmark = [pytest.mark.engine, pytest.mark.usefixtures("directories")]
 
 
 def test_memberships_resolve_case_and_whitespace_insensitively(db) -> None:

@@ -23,8 +23,11 @@ from projects_import.operations.verify import verify
 
 PGCRON_URL = os.environ.get("PROJECTS_IMPORT_TEST_PGCRON_URL", "")
 
-pytestmark = pytest.mark.skipif(
-    not PGCRON_URL, reason="set PROJECTS_IMPORT_TEST_PGCRON_URL to a pg_cron database")
+pytestmark = [
+    pytest.mark.engine,
+    pytest.mark.skipif(
+        not PGCRON_URL, reason="set PROJECTS_IMPORT_TEST_PGCRON_URL to a pg_cron database"),
+]
 
 DEFAULT = ("10 3 * * *", "select public.fn_cleanup_import_data();")
 

@@ -11,8 +11,11 @@ import pytest
 
 from projects_import.db.connection import Database
 
-pytestmark = pytest.mark.skipif(not os.environ.get("PROJECTS_IMPORT_TEST_POOLER_URL"),
-                                reason="set PROJECTS_IMPORT_TEST_POOLER_URL to a pooler")
+pytestmark = [
+    pytest.mark.engine,
+    pytest.mark.skipif(not os.environ.get("PROJECTS_IMPORT_TEST_POOLER_URL"),
+                       reason="set PROJECTS_IMPORT_TEST_POOLER_URL to a pooler"),
+]
 
 
 def test_repeated_queries_and_user_transactions_work_through_the_pooler(database_url) -> None:

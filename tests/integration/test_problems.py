@@ -17,6 +17,8 @@ from psycopg.rows import dict_row
 from projects_import.db import migrations
 from tests.support import batch, project_row, submit
 
+pytestmark = pytest.mark.engine  # problem grouping and lifecycle in SQL
+
 Conn = psycopg.Connection[Any]
 OPERATOR = {"sub": "op-1", "role": "authenticated", "app_metadata": {"role": "operator"}}
 VIEWER = {"sub": "viewer-1", "role": "authenticated", "app_metadata": {"role": "viewer"}}

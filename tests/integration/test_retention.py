@@ -13,6 +13,8 @@ from projects_import.db.connection import Database
 from projects_import.operations.retention import Retention
 from tests.support import batch, project_row, submit
 
+pytestmark = pytest.mark.engine  # retention in SQL, its advisory lock
+
 
 def cleanup(db: psycopg.Connection[Any], *args: int) -> dict[str, Any]:
     placeholders = ", ".join(["%s"] * len(args))

@@ -17,6 +17,8 @@ import pytest
 from projects_import.db.queries import query
 from tests.support import as_user, batch, create_tenant, project_row, submit
 
+pytestmark = pytest.mark.engine  # rollups kept by statement triggers in SQL
+
 Conn = psycopg.Connection[Any]
 TENANTS = ["TELCO", "WATER", "POWER"]
 

@@ -7,6 +7,7 @@ import threading
 from typing import Any
 
 import psycopg
+import pytest
 
 from projects_import.operations.scheduler import (
     retention_trigger,
@@ -14,6 +15,8 @@ from projects_import.operations.scheduler import (
     start_scheduler,
 )
 from projects_import.vocabulary import RETENTION_JOB
+
+pytestmark = pytest.mark.engine  # the scheduler's advisory lock
 
 
 def old_staging(db: psycopg.Connection[Any], count: int, days: int) -> None:

@@ -9,8 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 
 from tests.support import batch, project_row, submit
+
+pytestmark = pytest.mark.engine  # the merge's SQL
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "projects_import" / "sql" / "migrations"
 

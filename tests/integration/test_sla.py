@@ -18,6 +18,8 @@ from psycopg import errors
 
 from tests.support import batch, project_row, submit
 
+pytestmark = pytest.mark.engine  # SLA clocks and quarantine in SQL
+
 Conn = psycopg.Connection[Any]
 OPERATOR = {"sub": "op-1", "role": "authenticated", "app_metadata": {"role": "operator"}}
 ADELAIDE = ZoneInfo("Australia/Adelaide")

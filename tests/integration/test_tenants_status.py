@@ -14,6 +14,8 @@ from projects_import.db.connection import Database
 from projects_import.tenant_status import TenantStatus
 from tests.support import as_user, batch, bearer, create_tenant, project_row, user_token
 
+pytestmark = pytest.mark.engine  # the admin-only pause RPC
+
 STATUS_FIELDS = {"tenant_id", "timezone", "last_success_at", "late", "paused",
                  "paused_reason", "paused_at", "audit", "held", "freshness"}
 
@@ -155,6 +157,10 @@ def test_only_operators_and_admins_read_the_status(http: httpx.Client,
     assert viewer.status_code == 403 and viewer.json()["error"]["code"] == "forbidden"
     extra = http.get("/tenants/status?tenant=TELCO", headers=user())
     assert extra.status_code == 400 and "tenant" in extra.json()["error"]["message"]
+    assert extra.json()["error"]["code"] == "invalid_parameters"
+    # who may not read is told so first, whatever the query string
+    assert http.get("/tenants/status?tenant=TELCO").status_code == 401
+    assert http.get("/tenants/status?tenant=TELCO", headers=user("viewer")).status_code == 403
 
 
 @pytest.mark.parametrize("role", ["viewer", "", "operator"])

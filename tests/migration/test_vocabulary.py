@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 
 from projects_import import vocabulary
-from projects_import.tenants import TENANT_ID
+from projects_import.api.openapi import _ANOMALY_PARAMETERS
+from projects_import.vocabulary import TENANT_ID, TENANT_ID_PATTERN
 
 
 def check_of(db: psycopg.Connection[Any], table: str, column: str) -> str:
@@ -79,7 +81,19 @@ def test_import_lock_seed_matches_the_lock_key_function(db) -> None:
 
 
 def test_tenant_id_pattern_matches_the_tenants_check(db) -> None:
+    assert TENANT_ID.pattern == TENANT_ID_PATTERN
     assert TENANT_ID.pattern in check_of(db, "tenants", "tenant_id")
+
+
+def test_tenant_id_pattern_is_written_once_in_python() -> None:
+    """vocabulary.py holds it; everything else (API, CLI, console, OpenAPI) derives from it."""
+    package = Path(vocabulary.__file__).parent
+    body = TENANT_ID_PATTERN.removeprefix("^").removesuffix("$")
+    writers = sorted(str(path.relative_to(package)) for path in package.rglob("*.py")
+                     if body in path.read_text())
+    assert writers == ["vocabulary.py"]
+    documented = {p["name"]: p["schema"].get("pattern", "") for p in _ANOMALY_PARAMETERS}
+    assert body in documented["tenant"]
 
 
 # Strings on which a hand-written copy of fn_directory_key would most likely drift: every

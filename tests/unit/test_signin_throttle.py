@@ -8,6 +8,7 @@ import contextlib
 import pytest
 
 from projects_import.api.throttle import SignInThrottle, SignInThrottled
+from projects_import.errors import ProjectsImportError
 
 
 class Clock:
@@ -32,6 +33,17 @@ def refused_for(throttle: SignInThrottle, email: str, address: str) -> int:
     with pytest.raises(SignInThrottled) as refused:
         fail(throttle, email, address)
     return refused.value.retry_after
+
+
+def test_a_refusal_is_a_429_of_the_one_error_family() -> None:
+    throttle = SignInThrottle(Clock())
+    with throttle.attempt("a@example.com", "10.0.0.1"), \
+            pytest.raises(SignInThrottled) as refused:
+        fail(throttle, "a@example.com", "10.0.0.2")
+    assert isinstance(refused.value, ProjectsImportError)
+    assert (refused.value.http_status, refused.value.code) == (429, "too_many_signins")
+    assert refused.value.headers == {"Retry-After": "1"}
+    assert refused.value.message == refused.value.reason
 
 
 def test_one_verification_at_a_time_per_login() -> None:

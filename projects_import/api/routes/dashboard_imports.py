@@ -32,6 +32,7 @@ from projects_import.api.routes.dashboard import (
     _signed_in,
     csrf_token,
 )
+from projects_import.cursor import InvalidCursor
 from projects_import.dashboard.local_time import local_time
 from projects_import.dashboard.schedule import daily_batch
 from projects_import.errors import Conflict, Forbidden, NotFound
@@ -40,8 +41,6 @@ from projects_import.imports.history import (
     ImportFilter,
     ImportHistory,
     ImportNotFound,
-    InvalidCursor,
-    Keyset,
 )
 from projects_import.imports.review import NotHeld, actor_of
 from projects_import.tenant_status import TenantStatus
@@ -63,7 +62,8 @@ class BadFilter(ValueError):
     """A filter value the page cannot use; the message names it."""
 
 
-def _selection(params: QueryParams) -> tuple[ImportFilter, dict[str, str]]:
+def _selection(params: QueryParams,
+               history: ImportHistory) -> tuple[ImportFilter, dict[str, str]]:
     """The filter from the query string, and the values to show back in the form."""
     shown = {name: params.get(name, "").strip()
              for name in ("tenant", "status", "since", "batch_state")}
@@ -88,7 +88,7 @@ def _selection(params: QueryParams) -> tuple[ImportFilter, dict[str, str]]:
             raise BadFilter("since must be a real date, YYYY-MM-DD") from exc
     cursor = params.get("cursor")
     try:
-        after = Keyset.decode(cursor) if cursor else None
+        after = history.after(cursor) if cursor else None
     except InvalidCursor as exc:
         raise BadFilter("the page link is not valid; start again from the first page") from exc
     return ImportFilter(tenant=tenant, status=status, since=since, after=after,
@@ -114,7 +114,7 @@ async def imports_page(request: Request, users: UsersDep, history: ImportHistory
         return signed_in
     user, token = signed_in
     try:
-        selection, shown = _selection(request.query_params)
+        selection, shown = _selection(request.query_params, history)
     except BadFilter as exc:
         return _refused(str(exc), 400)
     try:

@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from projects_import.api.deps import OperatorClaims, TenantStatusDep
-from projects_import.api.errors import ApiError
+from projects_import.api.params import StrictParameters
 from projects_import.tenant_status import STATUS_FIELDS
 
 router = APIRouter(tags=["tenants"])
@@ -38,11 +38,7 @@ class TenantsStatus(BaseModel):
 
 @router.get("/tenants/status", summary="Every tenant's last success, lateness and pause "
             "(operators and admins)", response_model=TenantsStatus)
-async def tenants_status(request: Request, tenants: TenantStatusDep,
-                         claims: OperatorClaims) -> dict[str, Any]:
-    if request.query_params:
-        names = ", ".join(sorted(set(request.query_params.keys())))
-        raise ApiError(400, "invalid_parameters",
-                       f"/tenants/status takes no query parameters; got {names}")
+async def tenants_status(tenants: TenantStatusDep, claims: OperatorClaims,
+                         _strict: StrictParameters) -> dict[str, Any]:
     rows = await tenants.status(claims)
     return {"tenants": [{name: row[name] for name in STATUS_FIELDS} for row in rows]}

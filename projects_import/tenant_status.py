@@ -64,6 +64,11 @@ class TenantStatus:
         """Change a tenant's audit limits (None keeps a value), as the service (the CLI)."""
         return await self._as_service("tenant_set_audit", tenant_id=tenant_id, **limits)
 
+    async def schedules(self, claims: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+        """Per tenant: its time zone, schedule time and business days."""
+        rows = await self._as_user(claims, "tenant_schedules")
+        return {row["tenant_id"]: row for row in rows}
+
     async def secrets(self, claims: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         """Per tenant: valid and expiring secrets, next expiry, last rotation."""
         rows = await self._as_user(claims, "tenant_secrets_overview")

@@ -22,6 +22,7 @@ from projects_import.api.routes import (
     console,
     dashboard,
     dashboard_imports,
+    dashboard_projects,
     dashboard_tenants,
     health,
     history,
@@ -82,5 +83,6 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     app.add_exception_handler(console.PageAnswer, console.page_answer)
     app.include_router(dashboard_imports.router)
     app.include_router(dashboard_tenants.router)
+    app.include_router(dashboard_projects.router)
     app.include_router(health.router)
     return app

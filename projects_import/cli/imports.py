@@ -157,7 +157,7 @@ def imports_show(
         codes = ", ".join(f"{code} {count}" for code, count in summary["by_code"].items())
         print(f"violations: {detail['violations_total']} ({codes})")
         for place in summary["first"]:
-            where = "" if place["row_index"] is None else f"row {place['row_index']} "
+            where = "" if place["row_index"] is None else f"row {place['row_index'] + 1} "
             print(f"  {where}{place['field']}: {place['code']}")
 
 

@@ -110,7 +110,7 @@ def violation_lines(part: Part) -> list[str]:
     lines = []
     for violation in violations[:MAX_VIOLATION_LINES]:
         index = violation.get("row_index")
-        where = (f"file row {part.first_row + index} (part row {index})"
+        where = (f"file row {part.first_row + index} (part row {index + 1})"
                  if isinstance(index, int) else "batch")
         lines.append(f"  violation: {where} {violation.get('field')} {violation.get('code')}: "
                      f"{violation.get('message')}; {_correlation(part)}")

@@ -48,6 +48,8 @@ CAUSE_SORTS = {"last_seen": "last seen, newest first", "first_seen": "first seen
                "project": "most projects first"}
 CAUSES_SHOWN = 500
 BATCH_PROBLEMS_SHOWN = 500
+PROJECT_ROWS_SHOWN = 100
+PROJECT_BATCHES_SHOWN = 10
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 CSV_COLUMNS = ("id", "tenant_id", "project_key", "anomaly_type", "severity", "unknown_value",
                "status", "first_seen_at", "last_seen_at", "occurrences", "last_batch_id",
@@ -233,6 +235,14 @@ class ProblemDetail:
     suggestions: list[dict[str, Any]]
 
 
+@dataclass
+class ProjectPage:
+    project: dict[str, Any] | None  # None: the project is gone, its problems remain
+    members: list[dict[str, Any]]
+    problems: list[dict[str, Any]]
+    batches: list[dict[str, Any]]
+
+
 def csv_cell(value: Any) -> str:
     """A CSV cell a spreadsheet shows as text: one starting with = + - @ (or a tab/CR that
     hides one) gets a leading quote, so it is never run as a formula."""
@@ -310,6 +320,22 @@ class Worklist:
                     "console_suggestions", tenant_id=problem["tenant_id"],
                     anomaly_type=problem["anomaly_type"], value=problem["unknown_value"])
         return ProblemDetail(problem, occurrences, events, project, members, suggestions)
+
+    async def project(self, claims: Mapping[str, Any], tenant_id: str,
+                      project_key: str) -> ProjectPage:
+        """One project as it is now, problem or not: its values, active memberships, problems
+        and the batches known to have touched it."""
+        where = {"tenant_id": tenant_id, "project_key": project_key}
+        async with self.db.user_transaction(claims, read_only=True) as tx:
+            project = await tx.fetch_one("console_project", **where)
+            problems = await tx.fetch_all("console_project_problems", **where,
+                                          limit=PROJECT_ROWS_SHOWN)
+            if project is None and not problems:
+                raise NotFound(f"no project {project_key!r} for tenant {tenant_id}")
+            members = await tx.fetch_all("console_project_members", **where)
+            batches = await tx.fetch_all("console_project_batches", **where,
+                                         limit=PROJECT_BATCHES_SHOWN)
+        return ProjectPage(project, members, problems, batches)
 
     async def batch_import(self, claims: Mapping[str, Any], batch: str) -> int:
         """The id of the import request that staged a batch (our UUID)."""

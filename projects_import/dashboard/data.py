@@ -7,7 +7,7 @@ and the operator-only function refuse a non-operator in the database too, not on
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,11 +22,18 @@ MAX_WINDOW_DAYS = 90
 DEFAULT_WINDOW_DAYS = 14
 
 
+class UnknownChartTenant(ValueError):
+    """The overview was asked for a tenant that does not exist (or the user cannot see)."""
+
+
 @dataclass(frozen=True)
 class Window:
-    """The charts' time span: hourly buckets up to two days, daily (UTC) beyond."""
+    """The charts' time span: hourly buckets up to two days, daily beyond, on the wall clock
+    of `zone` (local midnight to midnight)."""
 
     days: int = DEFAULT_WINDOW_DAYS
+    tenant: str | None = None  # one tenant's charts, or every tenant's
+    zone: str = "UTC"  # the wall clock the buckets and labels are on (the tenant's)
 
     @property
     def hourly(self) -> bool:
@@ -71,17 +78,25 @@ def _ranked(counts: dict[str, int], order: tuple[str, ...] = ()) -> list[tuple[s
 async def read_dashboard(db: Database, user: User, window: Window) -> DashboardData:
     """Everything the page shows, in one read-only transaction under the user's role."""
     data = DashboardData(window)
-    span = {"step": window.step, "buckets": window.buckets}
     async with db.user_transaction(user.claims, read_only=True) as tx:
         await tx.execute("transaction_utc")
         data.tenants = await tx.fetch_all("dashboard_tenant_glance")
+        if window.tenant is not None:  # one tenant's charts, on its clock
+            zone = next((t["timezone"] for t in data.tenants
+                         if t["tenant_id"] == window.tenant), None)
+            if zone is None:
+                raise UnknownChartTenant(f"no tenant {window.tenant!r} to chart")
+            window = data.window = replace(window, zone=zone)
+        span = {"step": window.step, "buckets": window.buckets, "zone": window.zone,
+                "tenant": window.tenant}
         stats = await tx.fetch_all("dashboard_anomaly_stats_24h")
         data.imports_24h = await tx.fetch_all("dashboard_import_stats_24h")
         recent = await tx.fetch_all("dashboard_recent_anomalies", limit=RECENT_ANOMALIES)
         data.outcomes = await tx.fetch_all("dashboard_import_outcomes", **span)
         window_start = data.outcomes[0]["bucket_start"]
         over_time = await tx.fetch_all("dashboard_anomalies_over_time", step=window.step,
-                                       window_start=window_start)
+                                       window_start=window_start, zone=window.zone,
+                                       tenant=window.tenant)
         changes = await tx.fetch_all("dashboard_membership_changes",
                                      window_hours=window.days * 24, limit=BATCHES_CHARTED)
 
@@ -107,5 +122,7 @@ async def read_dashboard(db: Database, user: User, window: Window) -> DashboardD
         if i is not None:
             data.anomalies_over_time[row["anomaly_type"]][i] += row["anomalies"]
 
+    if window.tenant is not None:
+        changes = [row for row in changes if row["tenant_id"] == window.tenant]
     data.membership_changes = list(reversed(changes))
     return data

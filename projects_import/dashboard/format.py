@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from markupsafe import Markup, escape
@@ -60,7 +61,26 @@ LABELS = {"UNKNOWN_DELIVERY_PARTNER": "Unknown delivery partner",
           "UNKNOWN_DS": "Unknown deployment specialist",
           "UNKNOWN_RM": "Unknown relationship manager",
           "directory_fix": "directory fix", "data_fix": "fixed in the data",
-          "manual": "by hand"}
+          "manual": "by hand",
+          # import answers (error_code)
+          "contract_violation": "rows break the contract", "tenant_paused": "tenant paused",
+          "batch_rejected": "re-send of a rejected batch", "import_in_progress": "busy",
+          "invalid_body": "not a valid body", "unauthorized": "bad or missing secret",
+          "unknown_tenant": "unknown tenant", "payload_too_large": "too large",
+          # contract violations
+          "required": "missing", "too_long": "too long", "invalid_date": "not a date",
+          "not_integer": "not a whole number", "negative": "below zero",
+          "out_of_range": "out of range", "invalid_type": "wrong type",
+          "duplicate": "appears twice", "batch_conflict": "batch id reused",
+          "invalid_value": "cannot be stored"}
+
+
+def project_link(tenant_id: str | None, project_key: str | None) -> Markup:
+    """A project key linked to its page (/dashboard/projects/{tenant}/{key})."""
+    if not tenant_id or not project_key:
+        return Markup("{}").format(project_key or "")
+    href = f"/dashboard/projects/{quote(tenant_id, safe='')}/{quote(project_key, safe='')}"
+    return Markup('<a class="project-link" href="{}">{}</a>').format(href, project_key)
 
 
 def code_label(code: str | None) -> Markup:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from markupsafe import Markup
 
 from projects_import.dashboard.charts import Series, bar_chart, line_chart
-from projects_import.dashboard.data import DashboardData
+from projects_import.dashboard.data import BATCHES_CHARTED, DashboardData
 
 TYPE_COLORS = {"UNKNOWN_DELIVERY_PARTNER": "#d97706", "UNKNOWN_DS": "#dc2626",
                "UNKNOWN_RM": "#7c3aed"}
@@ -29,8 +30,16 @@ def bucket_label(moment: datetime, hourly: bool) -> str:
     return f"{moment:%H:00}" if hourly else f"{moment:%m-%d}"
 
 
-def _when(moment: datetime, hourly: bool) -> str:
-    return f"{moment:%Y-%m-%d %H:00} UTC" if hourly else f"{moment:%Y-%m-%d} (UTC)"
+def _when(moment: datetime, hourly: bool, zone: str) -> str:
+    """A bucket's start (a wall-clock time of `zone`) for a tooltip."""
+    return f"{moment:%Y-%m-%d %H:00} ({zone})" if hourly else f"{moment:%a %Y-%m-%d} ({zone})"
+
+
+def _local(moment: datetime, zone: str) -> datetime:
+    try:
+        return moment.astimezone(ZoneInfo(zone))
+    except (ValueError, ZoneInfoNotFoundError):
+        return moment
 
 
 def _rate_color(rate: float) -> str:
@@ -45,7 +54,7 @@ def success_rate(data: DashboardData) -> Figure:
     tips: list[str] = []
     for row in data.outcomes:
         labels.append(bucket_label(row["bucket_start"], hourly))
-        when = _when(row["bucket_start"], hourly)
+        when = _when(row["bucket_start"], hourly, data.window.zone)
         if row["requests"]:
             rate = 100 * row["succeeded"] / row["requests"]
             rates.append(rate)
@@ -73,7 +82,7 @@ def anomalies_by_type(data: DashboardData) -> Figure:
     tips = []
     for i, bucket in enumerate(data.buckets):
         counts = ", ".join(f"{s.name} {s.values[i]}" for s in series if s.values[i])
-        tips.append(f"{_when(bucket, hourly)}: {counts or 'no anomalies'}")
+        tips.append(f"{_when(bucket, hourly, data.window.zone)}: {counts or 'no anomalies'}")
     svg = bar_chart("chart-anomalies-by-type", "Anomalies by type over time", labels, series,
                     tooltips=tips, empty_message="No anomalies in this window")
     return Figure("chart-anomalies-by-type", "Anomalies by type over time",
@@ -83,20 +92,26 @@ def anomalies_by_type(data: DashboardData) -> Figure:
 def membership_changes(data: DashboardData) -> Figure:
     rows = data.membership_changes
     # numbered: batches staged in the same minute would otherwise read alike
-    labels = [f"{i}. {row['staged_at']:%H:%M:%S}" for i, row in enumerate(rows, start=1)]
+    zone = data.window.zone
+    labels = [f"{i}. {_local(row['staged_at'], zone):%H:%M:%S}"
+              for i, row in enumerate(rows, start=1)]
     series = [
         Series("org upserted", [row["org_memberships_upserted"] for row in rows], "#2563eb"),
         Series("user upserted", [row["user_memberships_upserted"] for row in rows], "#0891b2"),
         Series("ended", [row["memberships_ended"] for row in rows], "#9ca3af"),
     ]
     tips = [f"{row['tenant_id']} batch {row['batch_id']} ({row['row_count']} rows, "
-            f"{row['staged_at']:%Y-%m-%d %H:%M} UTC): {row['org_memberships_upserted']} org "
+            f"{_local(row['staged_at'], zone):%Y-%m-%d %H:%M %Z}): "
+            f"{row['org_memberships_upserted']} org "
             f"and {row['user_memberships_upserted']} user memberships upserted, "
             f"{row['memberships_ended']} ended" for row in rows]
     svg = bar_chart("chart-membership-changes", "Membership changes per batch", labels, series,
                     tooltips=tips, empty_message="No merged batches in this window")
     return Figure("chart-membership-changes", "Membership changes per batch",
-                  f"The {len(rows)} most recent merged batches in the window, oldest first.",
+                  f"The {len(rows)} most recent merged batches in the window"
+                  + (f" of {data.window.tenant} (among the {BATCHES_CHARTED} latest of every "
+                     "tenant)" if data.window.tenant else "")
+                  + ", oldest first; labels on the charts' clock.",
                   svg)
 
 

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import time
 import uuid
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,11 +75,15 @@ class TenantPaused(ProjectsImportError):
     code = "tenant_paused"
     http_status = 423
 
-    def __init__(self, tenant_id: str, reason: str, paused_at: str) -> None:
-        try:  # jsonb's ISO text, shown as "… UTC"
-            moment = dt.datetime.fromisoformat(paused_at).astimezone(dt.UTC)
-            paused_at = f"{moment:%Y-%m-%d %H:%M:%S} UTC"
-        except ValueError:
+    def __init__(self, tenant_id: str, reason: str, paused_at: str,
+                 timezone: str = "UTC") -> None:
+        try:  # jsonb's ISO text, shown in the tenant's zone (as the console) with UTC beside
+            moment = dt.datetime.fromisoformat(paused_at)
+            paused_at = f"{moment.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC"
+            if timezone != "UTC":
+                local = moment.astimezone(zoneinfo.ZoneInfo(timezone))
+                paused_at = f"{local:%Y-%m-%d %H:%M:%S %Z} ({paused_at})"
+        except (ValueError, zoneinfo.ZoneInfoNotFoundError):
             pass
         super().__init__(
             f"tenant {tenant_id} is paused (quarantined) since {paused_at}: {reason}. Nothing "
@@ -316,8 +321,10 @@ class ImportService:
         if outcome == "busy":
             raise ImportBusy(batch.tenant_id, self.retry_after_seconds)
         if outcome == "paused":
+            tenant = await self.db.fetch_one("tenant_get", tenant_id=batch.tenant_id)
             raise TenantPaused(batch.tenant_id, str(result.get("reason") or ""),
-                               str(result.get("paused_at") or ""))
+                               str(result.get("paused_at") or ""),
+                               str(tenant["timezone"]) if tenant else "UTC")
         if outcome == "replayed":
             log_replay(batch.tenant_id, result["batch_id"], result.get("staging_id"),
                        batch.correlation_id, "batch")

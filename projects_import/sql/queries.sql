@@ -584,18 +584,21 @@ select id, tenant_id, batch_id, row_index, project_key, anomaly_type, severity,
  limit %(limit)s;
 
 -- dashboard_import_outcomes --
--- Import requests per UTC-aligned time bucket: total (without a paused tenant's deliberate
--- refusals, 423), succeeded (2xx), and p50/p95 latency (parse + merge) of merged batches.
--- Every bucket of the window is listed, empty or not.
+-- Import requests per time bucket on the wall clock of %(zone)s (hours, or days from local
+-- midnight; bucket_start is that local time), of one tenant or all: total (without a paused
+-- tenant's deliberate refusals, 423), succeeded (2xx), and p50/p95 latency (parse + merge) of
+-- merged batches. Every bucket of the window is listed, empty or not.
 with buckets as (
     select generate_series(
-               date_bin(%(step)s::interval, now(), timestamptz '2000-01-01 00:00:00+00')
+               date_bin(%(step)s::interval, now() at time zone %(zone)s,
+                        timestamp '2000-01-01 00:00:00')
                    - (%(buckets)s - 1) * %(step)s::interval,
-               date_bin(%(step)s::interval, now(), timestamptz '2000-01-01 00:00:00+00'),
+               date_bin(%(step)s::interval, now() at time zone %(zone)s,
+                        timestamp '2000-01-01 00:00:00'),
                %(step)s::interval) as bucket_start
 ), requests as (
-    select date_bin(%(step)s::interval, r.created_at, timestamptz '2000-01-01 00:00:00+00')
-               as bucket_start,
+    select date_bin(%(step)s::interval, r.created_at at time zone %(zone)s,
+                    timestamp '2000-01-01 00:00:00') as bucket_start,
            (count(*) filter (where r.status <> 423))::integer as requests,
            (count(*) filter (where r.status between 200 and 299))::integer as succeeded,
            percentile_cont(0.5) within group (order by coalesce(r.parse_ms, 0) + r.merge_ms)
@@ -605,7 +608,8 @@ with buckets as (
                filter (where r.status = 200 and not r.replayed and r.merge_ms is not null)
                as p95_ms
       from public.import_requests r
-     where r.created_at >= (select min(bucket_start) from buckets)
+     where r.created_at >= ((select min(bucket_start) from buckets) at time zone %(zone)s)
+       and (%(tenant)s::text is null or r.tenant_id = %(tenant)s::text)
      group by 1
 )
 select b.bucket_start, coalesce(r.requests, 0) as requests,
@@ -615,12 +619,14 @@ select b.bucket_start, coalesce(r.requests, 0) as requests,
  order by b.bucket_start;
 
 -- dashboard_anomalies_over_time --
--- Anomalies per UTC-aligned time bucket and anomaly_type since window_start (RLS applies).
-select date_bin(%(step)s::interval, created_at, timestamptz '2000-01-01 00:00:00+00')
-           as bucket_start,
+-- Anomalies per time bucket on the wall clock of %(zone)s and anomaly_type since
+-- window_start (that zone's local time), of one tenant or all (RLS applies).
+select date_bin(%(step)s::interval, created_at at time zone %(zone)s,
+                timestamp '2000-01-01 00:00:00') as bucket_start,
        anomaly_type, count(*)::integer as anomalies
   from public.import_anomalies
- where created_at >= %(window_start)s
+ where created_at >= (%(window_start)s::timestamp at time zone %(zone)s)
+   and (%(tenant)s::text is null or tenant_id = %(tenant)s::text)
  group by 1, 2
  order by 1, 2;
 
@@ -769,6 +775,43 @@ select member_type, member, role, since
   from public.vw_project_members
  where tenant_id = %(tenant_id)s and project_key = %(project_key)s
  order by role, member;
+
+-- console_project_problems --
+-- A project's problems, any status, most recently seen first (RLS: operators).
+select id, anomaly_type, severity, unknown_value, status, resolution, first_seen_at,
+       last_seen_at, occurrences
+  from public.import_problems
+ where tenant_id = %(tenant_id)s and project_key = %(project_key)s
+ order by last_seen_at desc, id desc
+ limit %(limit)s;
+
+-- console_project_batches --
+-- The batches known to have touched a project: the last one that merged it and those that
+-- carried its problems' occurrences, each with the import request that staged it (the
+-- first 2xx one), newest first.
+with batches as (
+    select p.last_batch_id as batch_id
+      from public.projects p
+     where p.tenant_id = %(tenant_id)s and p.stage_application = %(project_key)s
+       and p.last_batch_id is not null
+    union
+    select a.batch_id
+      from public.import_problems pr
+      join public.import_anomalies a on a.tenant_id = pr.tenant_id and a.problem_id = pr.id
+     where pr.tenant_id = %(tenant_id)s and pr.project_key = %(project_key)s
+)
+select b.batch_id, r.id as import_id, r.request_batch_id, r.created_at as received_at,
+       b.batch_id = (select last_batch_id from public.projects
+                      where tenant_id = %(tenant_id)s
+                        and stage_application = %(project_key)s) as last
+  from batches b
+  left join lateral (
+      select id, request_batch_id, created_at from public.import_requests r
+       where r.tenant_id = %(tenant_id)s and r.batch_id = b.batch_id
+         and r.status between 200 and 299
+       order by r.id limit 1) r on true
+ order by r.created_at desc nulls last, b.batch_id
+ limit %(limit)s;
 
 -- console_suggestions --
 -- Directory entries an unknown value most likely meant (fn_directory_suggestions).
@@ -971,6 +1014,12 @@ select tenant_id, extract(epoch from last_success_at)::double precision as last_
 -- tenants_status --
 -- Every tenant's freshness and pause, as the calling operator (fn_tenants_status_for_operator).
 select * from public.fn_tenants_status_for_operator();
+
+-- tenant_schedules --
+-- Every tenant's daily schedule, for the tenants page's sentence (RLS: operators read).
+select tenant_id, timezone, schedule_time, business_days
+  from public.tenants
+ order by tenant_id;
 
 -- tenant_secrets_overview --
 -- Per tenant: valid and expiring bearer secrets, next expiry, last rotation (never the secrets).

@@ -113,7 +113,7 @@ def test_rejection_stops_the_batch_and_maps_violations_to_file_rows(
     assert result.exit_code == 2
     assert len(fault_server.attempts) == 2, "part 3 is not sent after part 2 is rejected"
     cid = fault_server.attempts[1].payload["correlation_id"]
-    assert (f"violation: file row 7 (part row 3) residential negative: residential must not "
+    assert (f"violation: file row 7 (part row 4) residential negative: residential must not "
             f"be negative; correlation_id {cid}") in result.stdout
     assert "Parts accepted: 1; not sent: 3" in result.stdout
     table_rows = [line for line in result.stdout.splitlines() if line.startswith("00")]

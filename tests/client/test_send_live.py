@@ -83,7 +83,7 @@ def test_contract_violation_names_the_file_row(send_cli, live_server, tenant, di
                       "4", "--min-interval", "0", bearer=secret)
     assert result.exit_code == 2
     assert "REJECTED (422 contract_violation)" in result.stdout
-    assert "violation: file row 5 (part row 0) residential negative" in result.stdout
+    assert "violation: file row 5 (part row 1) residential negative" in result.stdout
     assert db.execute("select count(*) as n from projects").fetchone()["n"] == 4
 
 
@@ -127,3 +127,17 @@ def test_413_says_to_split_smaller_and_the_smaller_send_works(
     smaller = send_cli(*args, "--max-bytes", "8192", bearer=secret)
     assert smaller.exit_code == 0, smaller.stdout
     assert db.execute("select count(*) as n from projects").fetchone()["n"] == 60
+
+
+def test_a_paused_tenants_423_says_when_in_its_zone_with_utc_beside(
+        send_cli, live_server, tenant, directories, db, tmp_path) -> None:
+    _, secret = tenant  # TELCO is in Australia/Adelaide
+    db.execute("update tenants set paused_at = '2025-08-18T07:30:00Z', "
+               "paused_reason = 'directory rebuild' where tenant_id = 'TELCO'")
+    file = write_csv(tmp_path / "paused.csv", rows(2))
+    result = send_cli(str(file), "--url", live_server.url, "--tenant", "TELCO",
+                      "--min-interval", "0", bearer=secret)
+    assert result.exit_code == 2, result.stdout + result.stderr
+    # 07:30 UTC is 17:00 in Adelaide (ACST, +09:30): the tenant's clock first, UTC beside
+    assert ("paused (quarantined) since 2025-08-18 17:00:00 ACST "
+            "(2025-08-18 07:30:00 UTC): directory rebuild") in result.stdout

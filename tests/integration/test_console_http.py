@@ -62,7 +62,9 @@ def problems(database_url, tenant, directories, db) -> dict[str, int]:
 
 
 def keys(page: str) -> list[str]:
-    return re.findall(r'<td data-label="project" class="mono nowrap">([^<]+)</td>', page)
+    """The worklist's project keys (each links to the project's page)."""
+    return re.findall(r'<td data-label="project" class="mono nowrap"><a class="project-link" '
+                      r'href="/dashboard/projects/[^"]+">([^<]+)</a></td>', page)
 
 
 def test_the_worklist_shows_open_problems_with_the_unknown_value_and_navigation(

@@ -4,6 +4,7 @@ database), filters, times in the tenant's zone with UTC on hover, pause/resume f
 from __future__ import annotations
 
 import contextlib
+import html as html_text
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -53,11 +54,14 @@ def test_imports_page_lists_requests_with_local_times_and_filters(
         rows = re.findall(r'<tr class="import status-(\d+)" data-id="(\d+)"', html)
         assert [status for status, _ in rows] == ["422", "200"]
         assert "nightly-001" in html and "nightly-002" in html and "contract_violation" in html
+        assert "rows break the contract <small class=\"code\">contract_violation</small>" in html
         # Adelaide is UTC+9:30 or +10:30: the wall clock differs from the UTC on hover
         received = re.search(r'<time datetime="([^"]+Z)" title="([^"]+ UTC)">([^<]+)</time>',
                              html.split('id="imports-table"')[1])
         assert received and received.group(3).endswith(("ACST", "ACDT"))
         assert 'id="freshness-table"' in html and 'data-tenant="TELCO"' in html
+        freshness = html.split('id="freshness-table"')[1].split("</table>")[0]
+        assert "next expected" in freshness and "last expected" not in freshness
 
         failed = ops.get("/dashboard/imports", params={"status": "422", "tenant": "TELCO"}).text
         assert re.findall(r'<tr class="import status-(\d+)"', failed) == ["422"]
@@ -104,6 +108,12 @@ def test_tenants_page_shows_freshness_secrets_and_admin_forms(
     with client_as(live_server, OPERATOR) as ops:
         html = ops.get("/dashboard/tenants").text
         assert 'id="tenant-TELCO"' in html and "1 valid" in html
+        # the daily batch on the tenant's clock: today's (or none today), and what is next
+        daily = re.search(r'class="freshness-state">([^<]+)</dd>', html)
+        assert daily, html
+        assert re.fullmatch(r"(today's arrived at \d\d:\d\d AC[DS]T|no batch expected today); "
+                            r"next expected \w{3} \d{4}-\d\d-\d\d 17:00 AC[DS]T",
+                            html_text.unescape(daily.group(1))), daily.group(1)
         assert "pit_" not in html and "sha256$" not in html  # never the secrets
         assert "/pause" not in html and "for the admin role" in html
     with client_as(live_server, ADMIN) as admin:
@@ -138,7 +148,8 @@ def test_admin_pauses_and_resumes_with_csrf(live_server: Any, logins: None, hist
         assert "Tenant TELCO paused." in page
         assert "supplier &lt;b&gt;outage&lt;/b&gt;" in page  # shown as text
         assert 'action="/dashboard/tenants/TELCO/resume"' in page
-        answer = http.post("/import-projects", json=batch([project_row("STG-9")]),
+        answer = http.post("/import-projects",
+                           json=batch([project_row("STG-9")], batch_id="nightly-009"),
                            headers={"Authorization": f"Bearer {tenant[1]}"})
         assert answer.status_code == 423
         freshness = admin.get("/dashboard/imports").text.split('id="freshness-table"')[1]
@@ -147,6 +158,13 @@ def test_admin_pauses_and_resumes_with_csrf(live_server: Any, logins: None, hist
         resumed = admin.post("/dashboard/tenants/TELCO/resume", data={"csrf": csrf},
                              headers=origin)
         assert resumed.status_code == 303
+        # the batch the pause refused needs re-sending: the page says which, and when
+        after = admin.get(resumed.headers["location"]).text
+        assert "Tenant TELCO resumed." in after
+        resend = after.split('id="resend-list"')[1].split("</ul>")[0]
+        assert re.findall(r'<span class="upstream">([^<]+)</span>', resend) == ["nightly-009"]
+        assert "ACST" in resend or "ACDT" in resend
+        assert 'id="resend-list"' not in admin.get("/dashboard/tenants").text
         assert admin.post("/dashboard/tenants/NOPE/resume", data={"csrf": csrf},
                           headers=origin).status_code == 404
     events = db.execute("select action, actor from tenant_events order by id").fetchall()

@@ -350,3 +350,38 @@ def test_hostile_sign_in_and_window_values_are_refused_not_500(http, live_server
     for days in ("\u00b2", "0", "91", "1e2", "-1"):
         assert http.get("/dashboard", params={"days": days}).status_code == 400, days
     assert http.get("/dashboard", params={"days": "7"}).status_code == 200
+
+
+def test_one_tenant_s_charts_bucket_and_label_on_its_clock(
+        http, live_server, operator, tenant, db) -> None:
+    """TELCO is in Adelaide (UTC+9:30 or +10:30): its hours and days start on the half hour of
+    UTC; every tenant's charts are in UTC and say so."""
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    # a request 2 days and 40 minutes ago: its Adelaide day and its UTC day can differ
+    at = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2, minutes=40)
+    db.execute("insert into import_requests (tenant_id, correlation_id, status, rows, "
+               "parse_ms, merge_ms, replayed, created_at) values "
+               "('TELCO', gen_random_uuid(), 200, 10, 10, 90, false, %s)", (at,))
+    db.execute("insert into tenants (tenant_id, timezone) values ('METRO', 'Europe/Berlin')")
+    assert sign_in(http, live_server.url).status_code == 303
+
+    one = http.get("/dashboard", params={"days": 7, "tenant": "TELCO"})
+    assert one.status_code == 200, one.text
+    local = at.astimezone(ZoneInfo("Australia/Adelaide"))
+    assert "TELCO on its clock (Australia/Adelaide)" in section(one.text, "charts")
+    assert (f"{local:%a %Y-%m-%d} (Australia/Adelaide): 1 of 1 import requests succeeded"
+            in one.text)
+    hourly = http.get("/dashboard", params={"days": 2, "tenant": "TELCO"}).text
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:00 \(Australia/Adelaide\): no import requests",
+                     hourly)
+
+    every = http.get("/dashboard", params={"days": 7}).text
+    assert "every tenant, times in UTC" in every
+    assert f"{at:%a %Y-%m-%d} (UTC): 1 of 1 import requests succeeded" in every
+    other = http.get("/dashboard", params={"days": 7, "tenant": "METRO"}).text
+    assert "1 of 1 import requests" not in other  # TELCO's request is not METRO's
+    for bad in ("NOPE", "not a tenant!"):
+        refused = http.get("/dashboard", params={"tenant": bad})
+        assert refused.status_code == 400, bad

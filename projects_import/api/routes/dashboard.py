@@ -26,16 +26,23 @@ from projects_import.api.body import body_chunks
 from projects_import.api.deps import ServicesDep, UsersDep
 from projects_import.api.params import whole_number
 from projects_import.api.throttle import SignInThrottled
-from projects_import.dashboard.data import MAX_WINDOW_DAYS, Window, read_dashboard
+from projects_import.dashboard.data import (
+    MAX_WINDOW_DAYS,
+    UnknownChartTenant,
+    Window,
+    read_dashboard,
+)
 from projects_import.dashboard.format import (
     age,
     break_at_underscores,
     code_label,
+    project_link,
     sla_badge,
     time_tag,
 )
 from projects_import.dashboard.view import chart_figures
 from projects_import.errors import Forbidden, ProjectsImportError
+from projects_import.tenants import TENANT_ID
 from projects_import.users import SESSION_LIFETIME, User, UserStore
 from projects_import.vocabulary import OPERATOR_ROLES, SEVERITIES
 
@@ -53,7 +60,8 @@ SECTIONS = (("problems", "Problems", "/dashboard/problems"),
             ("imports", "Imports", "/dashboard/imports"),
             ("tenants", "Tenants", "/dashboard/tenants"),
             ("directories", "Directories", "/dashboard/directories"),
-            ("overview", "Overview", "/dashboard"))
+            ("overview", "Overview", "/dashboard"),
+            ("docs", "API docs", "/docs"))
 CHANGE_VERBS = {"add": "Added to", "update": "Changed in", "deactivate": "Deactivated in",
                 "reactivate": "Reactivated in", "remove": "Removed from"}
 _HEADERS = {
@@ -83,7 +91,8 @@ def _templates() -> Environment:
                                                            default_for_string=True))
     environment.globals.update(console_sections=SECTIONS, console_roles=OPERATOR_ROLES,
                                time_tag=time_tag, sla_badge=sla_badge,
-                               change_verbs=CHANGE_VERBS, code_label=code_label, age=age)
+                               change_verbs=CHANGE_VERBS, code_label=code_label, age=age,
+                               project_link=project_link)
     environment.filters["wbr"] = break_at_underscores
     return environment
 
@@ -243,7 +252,7 @@ async def logout(request: Request, users: UsersDep) -> Response:
 
 @router.get("/dashboard")
 async def dashboard(request: Request, services: ServicesDep, users: UsersDep,
-                    days: str | None = None) -> Response:
+                    days: str | None = None, tenant: str | None = None) -> Response:
     user, token = await _signed_in(request, users)
     if user is None:
         return _redirect("/login")
@@ -251,11 +260,15 @@ async def dashboard(request: Request, services: ServicesDep, users: UsersDep,
         return _denied(user, token)
     try:
         window = Window(whole_number("days", days, 1, MAX_WINDOW_DAYS) if days is not None
-                        else Window.days)
+                        else Window.days, tenant=tenant or None)
+        if tenant and not TENANT_ID.match(tenant):
+            raise ValueError("tenant must be a tenant id")
     except ValueError as exc:
         return _refused(str(exc), 400)
     try:
         data = await read_dashboard(services.db, user, window)
+    except UnknownChartTenant as exc:
+        return _refused(str(exc), 400)
     except Forbidden:  # the database refused this role too
         return _denied(user, token)
     return _page("dashboard.html", title="Operator dashboard", section="overview", user=user,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hmac
 import re
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +16,9 @@ from starlette.datastructures import QueryParams
 
 from projects_import.api.deps import (
     ImportHistoryDep,
+    ImportsDep,
     ReviewDep,
+    SettingsDep,
     TenantStatusDep,
     UsersDep,
     WorklistDep,
@@ -31,7 +34,8 @@ from projects_import.api.routes.dashboard import (
 )
 from projects_import.cursor import InvalidCursor
 from projects_import.dashboard.local_time import local_time
-from projects_import.errors import Forbidden, NotFound
+from projects_import.dashboard.schedule import daily_batch
+from projects_import.errors import Conflict, Forbidden, NotFound
 from projects_import.imports.history import (
     BATCH_STATES,
     ImportFilter,
@@ -39,6 +43,7 @@ from projects_import.imports.history import (
     ImportNotFound,
 )
 from projects_import.imports.review import NotHeld, actor_of
+from projects_import.tenant_status import TenantStatus
 from projects_import.tenants import TENANT_ID
 from projects_import.users import User
 from projects_import.vocabulary import OPERATOR_ROLES
@@ -116,6 +121,7 @@ async def imports_page(request: Request, users: UsersDep, history: ImportHistory
         tenants = await tenant_status.status(user.claims)
         page = await history.page(user.claims, selection)
         held = await _held(history, user.claims, selection.tenant)
+        daily = await daily_words(tenant_status, user.claims, tenants)
     except Forbidden:  # the database refused this role too
         return _denied(user, token)
     zones = {row["tenant_id"]: row["timezone"] for row in tenants}
@@ -127,7 +133,19 @@ async def imports_page(request: Request, users: UsersDep, history: ImportHistory
                  csrf=csrf_token(token), tenants=tenants, rows=page.rows, zones=zones,
                  shown=shown, statuses=STATUS_CHOICES, next_link=next_link,
                  first_page=selection.after is None, local=local_time, held=held,
-                 batch_states=BATCH_STATES, is_admin=user.role == ADMIN)
+                 batch_states=BATCH_STATES, is_admin=user.role == ADMIN, daily=daily)
+
+
+async def daily_words(tenant_status: TenantStatus, claims: dict[str, Any],
+                      tenants: list[dict[str, Any]]) -> dict[str, str]:
+    """Per tenant, its daily batch on its clock: today's (arrived or expected when) and what
+    is expected next (the tenants and imports pages)."""
+    schedules = await tenant_status.schedules(claims)
+    now = datetime.now(UTC)
+    return {t["tenant_id"]: daily_batch(now, t["timezone"], s["schedule_time"],
+                                        s["business_days"], t["last_success_at"]
+                                        ).words(late=bool(t["late"]))
+            for t in tenants if (s := schedules.get(t["tenant_id"]))}
 
 
 async def _held(history: ImportHistory, claims: dict[str, Any],
@@ -172,12 +190,58 @@ async def import_detail_page(request: Request, users: UsersDep, history: ImportH
         diff = await review.diff(int(import_id), page=number)
     done = request.query_params.get("done", "")
     flash = f"Batch {done}." if done in ("published", "superseded", "rejected") else None
+    rerun_flash = ("Batch re-run with today's directories: its figures are the first line of "
+                   "Reruns below." if done == "rerun" else None)
     batch_problems = await worklist.batch_problems(user.claims, row["tenant_id"],
                                                    row.get("batch_id"))
     return _page("import_detail.html", title=f"Import request {row['id']}", section="imports",
                  user=user, csrf=csrf_token(token), row=row, zone=zone, local=local_time,
                  metrics=_metric_rows(row), reruns=_reruns(row), diff=diff, flash=flash,
-                 decisions=_decisions(row), batch_problems=batch_problems)
+                 decisions=_decisions(row), batch_problems=batch_problems,
+                 rerun_flash=rerun_flash, can_rerun=_can_rerun(row))
+
+
+def _can_rerun(row: dict[str, Any]) -> bool:
+    """A re-run needs a staged batch that is not held or rejected (as the CLI's `rerun`)."""
+    state = (row.get("batch") or {}).get("batch_state")
+    return (row.get("batch_id") is not None and row.get("staging_id") is not None
+            and state not in ("held", "rejected"))
+
+
+@router.post("/dashboard/imports/{import_id}/rerun")
+async def rerun_batch(request: Request, users: UsersDep, history: ImportHistoryDep,
+                      imports: ImportsDep, settings: SettingsDep, import_id: str) -> Response:
+    """Re-merge the import's staged batch with today's directories (operators and admins),
+    the same step as `projects-import rerun`; a held or rejected batch is refused (409)."""
+    user, token = await _signed_in(request, users)
+    if user is None:
+        return _redirect("/login")
+    form = await _read_form(request)
+    if isinstance(form, Response):
+        return form
+    if not hmac.compare_digest(form.get("csrf", ""), csrf_token(token)):
+        return _refused("the form is stale or forged: reload the import's page and try again")
+    if user.role not in OPERATOR_ROLES:
+        return _denied(user, token)
+    if not re.fullmatch(r"[0-9]{1,18}", import_id) or int(import_id) < 1:
+        return _refused("an import request's id is a positive whole number", 404)
+    try:
+        row = await history.get(user.claims, int(import_id))  # as the user: RLS applies
+    except Forbidden:
+        return _denied(user, token)
+    except ImportNotFound as exc:
+        return _refused(exc.message, 404)
+    if row.get("batch_id") is None or row.get("staging_id") is None:
+        return _refused(f"import request {import_id} staged no batch (status "
+                        f"{row['status']}): there is nothing to re-run", 409)
+    try:
+        await imports.rerun(row["tenant_id"], uuid.UUID(str(row["batch_id"])),
+                            max_rows=settings.max_rows)
+    except NotFound as exc:
+        return _refused(exc.message, 404)
+    except Conflict as exc:
+        return _refused(exc.message, 409)
+    return _redirect(f"/dashboard/imports/{import_id}?done=rerun#reruns-title")
 
 
 def _decisions(row: dict[str, Any]) -> list[dict[str, Any]]:

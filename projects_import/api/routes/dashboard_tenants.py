@@ -6,12 +6,13 @@ in the database, so a refusal here is a refusal there too."""
 from __future__ import annotations
 
 import hmac
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import QueryParams
 
-from projects_import.api.deps import TenantStatusDep, UsersDep
+from projects_import.api.deps import ImportHistoryDep, TenantStatusDep, UsersDep
 from projects_import.api.routes.dashboard import (
     _denied,
     _page,
@@ -21,9 +22,10 @@ from projects_import.api.routes.dashboard import (
     _signed_in,
     csrf_token,
 )
-from projects_import.api.routes.dashboard_imports import signed_in_operator
+from projects_import.api.routes.dashboard_imports import daily_words, signed_in_operator
 from projects_import.dashboard.local_time import local_time
 from projects_import.errors import Forbidden, NotFound
+from projects_import.imports.history import ImportFilter, ImportHistory
 from projects_import.tenant_status import MAX_REASON, NotAdmin
 from projects_import.tenants import TENANT_ID, TenantError
 from projects_import.vocabulary import OPERATOR_ROLES
@@ -31,11 +33,12 @@ from projects_import.vocabulary import OPERATOR_ROLES
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
 
 ADMIN = "admin"
+RESEND_SHOWN = 50
 
 
 @router.get("/dashboard/tenants")
-async def tenants_page(request: Request, users: UsersDep,
-                       manager: TenantStatusDep) -> Response:
+async def tenants_page(request: Request, users: UsersDep, manager: TenantStatusDep,
+                       history: ImportHistoryDep) -> Response:
     signed_in = await signed_in_operator(request, users)
     if isinstance(signed_in, Response):
         return signed_in
@@ -44,17 +47,41 @@ async def tenants_page(request: Request, users: UsersDep,
         tenants = await manager.status(user.claims)
         secrets = await manager.secrets(user.claims)
         events = await manager.events(user.claims)
+        daily = await daily_words(manager, user.claims, tenants)
     except Forbidden:
         return _denied(user, token)
     zones = {row["tenant_id"]: row["timezone"] for row in tenants}
     done = request.query_params.get("done", "")
     flash = None
-    if done.partition(":")[0] in ("paused", "resumed") and TENANT_ID.match(done.partition(":")[2]):
-        flash = f"Tenant {done.partition(':')[2]} {done.partition(':')[0]}."
+    resend: list[dict[str, Any]] = []
+    action, _, done_tenant = done.partition(":")
+    if action in ("paused", "resumed") and TENANT_ID.match(done_tenant):
+        flash = f"Tenant {done_tenant} {action}."
+        if action == "resumed":
+            resend = await refused_while_paused(history, user.claims, done_tenant, events)
     return _page("tenants.html", title="Tenants", section="tenants", user=user,
                  csrf=csrf_token(token), tenants=tenants, secrets=secrets, events=events,
                  zones=zones, can_pause=user.role == ADMIN, max_reason=MAX_REASON,
-                 flash=flash, local=local_time)
+                 flash=flash, local=local_time, resend=resend, daily=daily,
+                 resend_tenant=done_tenant,
+                 resend_limit=RESEND_SHOWN)
+
+
+async def refused_while_paused(history: ImportHistory, claims: dict[str, Any], tenant_id: str,
+                               events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The batches the tenant's latest pause refused (423 `tenant_paused`): they need
+    re-sending now it is resumed. Oldest first, one line per upstream batch id."""
+    pauses = [e["at"] for e in events if e["tenant_id"] == tenant_id and e["action"] == "pause"]
+    if not pauses:
+        return []
+    since = max(pauses)
+    page = await history.page(claims, ImportFilter(tenant=tenant_id, status=423, since=since,
+                                                   limit=RESEND_SHOWN))
+    latest: dict[str, dict[str, Any]] = {}
+    for row in page.rows:  # newest first: keep each batch's latest refusal
+        if row["received_at"] >= since:
+            latest.setdefault(row.get("request_batch_id") or f"request {row['id']}", row)
+    return sorted(latest.values(), key=lambda row: row["received_at"])
 
 
 async def _set_paused(request: Request, users: UsersDep, manager: TenantStatusDep,

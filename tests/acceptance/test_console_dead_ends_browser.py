@@ -1,0 +1,162 @@
+"""The console's former dead ends in a real headless Chromium, at 1366 px and at 390 px: an
+operator re-runs a batch from its import's page, a refused import's page has no re-run section,
+a project's page (with and without a problem) is reached from the links where its key appears,
+and resuming a tenant lists the batches its pause refused. Full-page screenshots go to
+test-artifacts/dead-ends/."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import CHROMIUM, PASSWORD, add_login, batch, project_row
+from tests.support.pages import chromium
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK),
+                       reason=f"{CHROMIUM} is not installed (run scripts/install-browser)"),
+]
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dead-ends"
+WIDTHS = (1366, 390)
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Request it after fixtures that run asyncio: Playwright's sync API holds the loop."""
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def sent(http: Any, tenant: tuple[str, str], directories: None, database_url: str) -> None:
+    """A merged batch (one DS unknown), a batch refused for its contract, and three logins."""
+    auth = {"Authorization": f"Bearer {tenant[1]}"}
+    rows = [project_row(f"STG-{i:03d}") for i in range(1, 5)] + [
+        project_row("STG-005", deployment_specialist="jsmith2")]
+    assert http.post("/import-projects", json=batch(rows, batch_id="projects-day1-part-001"),
+                     headers=auth).status_code == 200
+    bad = [project_row("STG-006"), project_row("STG-007", residential="-3")]
+    assert http.post("/import-projects", json=batch(bad, batch_id="projects-day2-part-001"),
+                     headers=auth).status_code == 422
+    for email, role in (("admin@example.com", "admin"), ("ops@example.com", "operator")):
+        add_login(database_url, email, role)
+
+
+def _page(browser: Any, base: str, email: str, width: int) -> tuple[Any, list[str]]:
+    context = browser.new_context(viewport={"width": width, "height": 900},
+                                  is_mobile=width < 500)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{base}/login")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    return page, errors
+
+
+def _shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 10_000
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"], f"{name} scrolls sideways ({width} px)"
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_operator_reruns_a_batch_and_opens_its_projects(
+        live_server: Any, sent: None, db: Any, browser: Any, width: int) -> None:
+    page, errors = _page(browser, live_server.url, "ops@example.com", width)
+    page.goto(f"{live_server.url}/dashboard/imports?tenant=TELCO&status=200")
+    page.locator("#imports-table tr.import a").first.click()
+    page.wait_for_url("**/dashboard/imports/*")
+    assert "This batch has not been re-run." in page.inner_text("#main")
+    # the directory learns the DS the batch missed; the re-run resolves it
+    db.execute("insert into ds_directory (tenant_id, preferred_username, display_name, "
+               "active) values ('TELCO', 'jsmith2', 'J Smith', true)")
+    page.get_by_role("button", name="Re-run this batch").click()
+    page.wait_for_url("**/dashboard/imports/*?done=rerun*")
+    assert "Batch re-run" in page.inner_text("#rerun-flash")
+    assert page.locator("#reruns tbody tr").count() == 1
+    assert page.locator("a[href='/docs']").count() == 1  # the API docs, from the navigation
+    _shot(page, f"import-rerun-{width}.png")
+
+    # the project the batch's problem was about, from the import's problem list
+    page.locator("#batch-problems a.project-link", has_text="STG-005").first.click()
+    page.wait_for_url("**/dashboard/projects/TELCO/STG-005")
+    assert page.inner_text("#project-key") == "STG-005"
+    assert "jsmith2" in page.inner_text("#project-problems")
+    assert "resolved" in page.inner_text("#project-problems")
+    assert "projects-day1-part-001" in page.inner_text("#project-batches")
+    _shot(page, f"project-with-problem-{width}.png")
+
+    page.goto(f"{live_server.url}/dashboard/projects/TELCO/STG-001")
+    assert page.locator("#no-problems").count() == 1
+    assert page.locator("#members tr.member").count() >= 3
+    _shot(page, f"project-without-problem-{width}.png")
+
+    page.goto(f"{live_server.url}/dashboard/imports?tenant=TELCO&status=422")
+    page.locator("#imports-table tr.import a").first.click()
+    page.wait_for_url("**/dashboard/imports/*")
+    assert page.locator("#reruns-title").count() == 0
+    first = page.inner_text("#violations-first")
+    assert "below zero negative" in first and "2\tresidential" in first  # row 2 of the file
+    assert page.locator("#batch-problems").count() == 0  # it staged no batch
+    _shot(page, f"import-refused-{width}.png")
+    assert errors == []
+    page.context.close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_resuming_lists_the_batches_to_resend(
+        live_server: Any, sent: None, http: Any, tenant: tuple[str, str], browser: Any,
+        width: int) -> None:
+    page, errors = _page(browser, live_server.url, "admin@example.com", width)
+    page.goto(f"{live_server.url}/dashboard/tenants")
+    daily = page.inner_text("#tenant-TELCO .freshness-state")
+    assert "next expected" in daily and "last expected" not in daily
+    telco = page.locator("#tenant-TELCO")
+    telco.get_by_label("Reason for pausing TELCO").fill("partner names broken, INC-4711")
+    telco.get_by_role("button", name="Pause imports").click()
+    page.wait_for_url("**/dashboard/tenants?done=paused%3ATELCO")
+    auth = {"Authorization": f"Bearer {tenant[1]}"}
+    for day in (3, 4):
+        refused = http.post("/import-projects", headers=auth, json=batch(
+            [project_row("STG-001")], batch_id=f"projects-day{day}-part-001"))
+        assert refused.status_code == 423
+    page.get_by_role("button", name="Resume imports of TELCO").click()
+    page.wait_for_url("**/dashboard/tenants?done=resumed%3ATELCO")
+    assert "Re-send needed: 2 batches" in page.inner_text("#resend-title")
+    assert page.locator("#resend-list .upstream").all_inner_texts() == [
+        "projects-day3-part-001", "projects-day4-part-001"]
+    _shot(page, f"tenants-resend-{width}.png")
+    assert errors == []
+    page.context.close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_overview_charts_on_the_tenant_s_clock_fit_the_screen(
+        live_server: Any, sent: None, browser: Any, width: int) -> None:
+    page, errors = _page(browser, live_server.url, "ops@example.com", width)
+    page.goto(f"{live_server.url}/dashboard?days=7")
+    assert "every tenant, times in UTC" in page.inner_text("#charts-zone")
+    _shot(page, f"overview-all-{width}.png")
+    page.locator("#chart-tenants a", has_text="TELCO").click()
+    page.wait_for_url("**/dashboard?days=7&tenant=TELCO")
+    assert "TELCO on its clock (Australia/Adelaide)" in page.inner_text("#charts-zone")
+    tips = page.locator("#chart-success-rate title").evaluate_all(
+        "nodes => nodes.map(node => node.textContent)")
+    days = [tip for tip in tips if "import requests" in tip]
+    assert len(days) == 7 and all("(Australia/Adelaide)" in tip for tip in days), tips
+    _shot(page, f"overview-telco-{width}.png")
+    assert errors == []
+    page.context.close()

@@ -22,7 +22,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from projects_import.api.body import body_chunks
 from projects_import.api.deps import UsersDep
 from projects_import.console.errors import ConsoleError
-from projects_import.dashboard.format import (
+from projects_import.console.format import (
     age,
     break_at_underscores,
     code_label,
@@ -85,7 +85,7 @@ async def page_answer(request: Request, exc: Exception) -> Response:
 def _templates() -> Environment:
     """Built on first use, not at import; every page gets the console's navigation and the
     time and SLA formatting."""
-    environment = Environment(loader=PackageLoader("projects_import.dashboard", "templates"),
+    environment = Environment(loader=PackageLoader("projects_import.console", "templates"),
                               autoescape=select_autoescape(default=True,
                                                            default_for_string=True))
     environment.globals.update(console_sections=SECTIONS, console_roles=OPERATOR_ROLES,

@@ -13,14 +13,14 @@ from starlette.datastructures import QueryParams
 
 from projects_import.api.deps import ImportHistoryDep, TenantStatusDep
 from projects_import.api.pages import PageSession, PageUser, checked_form, page, redirect, refused
-from projects_import.api.routes.dashboard_imports import daily_words
-from projects_import.dashboard.local_time import local_time
+from projects_import.api.routes.console_imports import daily_words
+from projects_import.console.local_time import local_time
 from projects_import.errors import Forbidden, NotFound
 from projects_import.imports.history import ImportFilter, ImportHistory
 from projects_import.tenant_status import MAX_REASON, NotAdmin
 from projects_import.tenants import TENANT_ID, TenantError
 
-router = APIRouter(tags=["dashboard"], include_in_schema=False)
+router = APIRouter(tags=["console"], include_in_schema=False)
 
 ADMIN = "admin"
 RESEND_SHOWN = 50

@@ -30,9 +30,9 @@ from projects_import.api.pages import (
     refused,
 )
 from projects_import.console.errors import ConsoleError
+from projects_import.console.local_time import local_time
+from projects_import.console.schedule import daily_batch
 from projects_import.cursor import InvalidCursor
-from projects_import.dashboard.local_time import local_time
-from projects_import.dashboard.schedule import daily_batch
 from projects_import.errors import Conflict, Forbidden, NotFound
 from projects_import.imports.history import (
     BATCH_STATES,
@@ -44,7 +44,7 @@ from projects_import.imports.review import NotHeld, actor_of
 from projects_import.tenant_status import TenantStatus
 from projects_import.tenants import TENANT_ID
 
-router = APIRouter(tags=["dashboard"], include_in_schema=False)
+router = APIRouter(tags=["console"], include_in_schema=False)
 
 ADMIN = "admin"
 

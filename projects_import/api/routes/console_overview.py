@@ -31,19 +31,19 @@ from projects_import.api.pages import (
 )
 from projects_import.api.params import whole_number
 from projects_import.api.throttle import SignInThrottled
-from projects_import.dashboard.data import (
+from projects_import.console.overview import (
     MAX_WINDOW_DAYS,
     UnknownChartTenant,
     Window,
-    read_dashboard,
+    read_overview,
 )
-from projects_import.dashboard.view import chart_figures
+from projects_import.console.view import chart_figures
 from projects_import.errors import Forbidden
 from projects_import.tenants import TENANT_ID
 from projects_import.users import SESSION_LIFETIME
 from projects_import.vocabulary import SEVERITIES
 
-router = APIRouter(tags=["dashboard"], include_in_schema=False)
+router = APIRouter(tags=["console"], include_in_schema=False)
 log = structlog.get_logger("projects_import.api")
 
 _STATIC_TYPES = {".css": "text/css; charset=utf-8", ".svg": "image/svg+xml",
@@ -53,7 +53,7 @@ LANDING = "/dashboard/problems"
 
 @cache
 def _static_files() -> dict[str, Traversable]:
-    folder = resources.files("projects_import.dashboard") / "static"
+    folder = resources.files("projects_import.console") / "static"
     return {entry.name: entry for entry in folder.iterdir() if entry.is_file()}
 
 
@@ -127,7 +127,7 @@ async def logout(request: Request, users: UsersDep) -> Response:
 
 
 @router.get("/dashboard")
-async def dashboard(session: PageUser, services: ServicesDep, days: str | None = None,
+async def overview(session: PageUser, services: ServicesDep, days: str | None = None,
                     tenant: str | None = None) -> Response:
     try:
         window = Window(whole_number("days", days, 1, MAX_WINDOW_DAYS) if days is not None
@@ -137,12 +137,12 @@ async def dashboard(session: PageUser, services: ServicesDep, days: str | None =
     except ValueError as exc:
         return refused(str(exc), 400)
     try:
-        data = await read_dashboard(services.db, session.user, window)
+        data = await read_overview(services.db, session.user, window)
     except UnknownChartTenant as exc:
         return refused(str(exc), 400)
     except Forbidden:  # the database refused this role too
         return session.denied()
-    return page("dashboard.html", title="Operator dashboard", section="overview",
+    return page("overview.html", title="Operator dashboard", section="overview",
                 user=session.user, csrf=session.csrf, data=data, severities=SEVERITIES,
                 charts=chart_figures(data), window_choices=(1, 2, 7, 14, 30, 90))
 

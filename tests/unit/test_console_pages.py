@@ -55,9 +55,9 @@ def test_page_answers_and_console_refusals_are_one_family() -> None:
 
 
 def test_the_worklist_reads_query_names_as_the_api_does() -> None:
-    with pytest.raises(InvalidParameters, match="unknown query parameter.*'sevrity'"):
+    with pytest.raises(InvalidParameters, match=r"unknown query parameter.*'sevrity'"):
         check_query_names([("sevrity", "high")], ("severity",), "/anomalies")
-    with pytest.raises(InvalidParameters, match="unknown query parameter.*'sevrity'.*worklist"):
+    with pytest.raises(InvalidParameters, match=r"unknown query parameter.*'sevrity'.*worklist"):
         WorklistFilter.parse([("sevrity", "high")])
     with pytest.raises(InvalidParameters, match="'tenant' is given more than once"):
         WorklistFilter.parse([("tenant", "TELCO"), ("tenant", "OTHER")])

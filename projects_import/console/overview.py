@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from projects_import.anomalies.manager import totals
+from projects_import.console.errors import ConsoleError
 from projects_import.db.connection import Database
 from projects_import.users import User
 from projects_import.vocabulary import ANOMALY_TYPES, SEVERITIES
@@ -22,7 +23,7 @@ MAX_WINDOW_DAYS = 90
 DEFAULT_WINDOW_DAYS = 14
 
 
-class UnknownChartTenant(ValueError):
+class UnknownChartTenant(ConsoleError):
     """The overview was asked for a tenant that does not exist (or the user cannot see)."""
 
 

@@ -139,7 +139,7 @@ async def overview(session: PageUser, services: ServicesDep, days: str | None = 
     try:
         data = await read_overview(services.db, session.user, window)
     except UnknownChartTenant as exc:
-        return refused(str(exc), 400)
+        return refused(exc.message, exc.http_status)
     except Forbidden:  # the database refused this role too
         return session.denied()
     return page("overview.html", title="Operator dashboard", section="overview",

@@ -138,3 +138,11 @@ class DuplicateInRequest(ProjectsImportError):
         super().__init__(
             "the request gives the same record twice (two rows whose keys are equal once "
             f"normalized: case, spaces); nothing was written{detail}")
+
+
+class InvalidParameters(ProjectsImportError):
+    """A query string the request cannot use: a parameter it does not take, one given twice,
+    or a value it refuses (`invalid_parameters`)."""
+
+    code = "invalid_parameters"
+    http_status = 400

@@ -17,13 +17,14 @@ from projects_import.api.docs import install_docs
 from projects_import.api.errors import install_error_handlers
 from projects_import.api.middleware import RequestContextMiddleware
 from projects_import.api.openapi import install_openapi
+from projects_import.api.pages import PageAnswer, page_answer
 from projects_import.api.routes import (
     anomalies,
-    console,
-    dashboard,
-    dashboard_imports,
-    dashboard_projects,
-    dashboard_tenants,
+    console_imports,
+    console_overview,
+    console_problems,
+    console_projects,
+    console_tenants,
     health,
     history,
     imports,
@@ -78,11 +79,11 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     app.include_router(anomalies.router)
     app.include_router(history.router)
     app.include_router(tenants.router)
-    app.include_router(dashboard.router)
-    app.include_router(console.router)
-    app.add_exception_handler(console.PageAnswer, console.page_answer)
-    app.include_router(dashboard_imports.router)
-    app.include_router(dashboard_tenants.router)
-    app.include_router(dashboard_projects.router)
+    app.include_router(console_overview.router)
+    app.include_router(console_problems.router)
+    app.add_exception_handler(PageAnswer, page_answer)
+    app.include_router(console_imports.router)
+    app.include_router(console_tenants.router)
+    app.include_router(console_projects.router)
     app.include_router(health.router)
     return app

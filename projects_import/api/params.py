@@ -22,8 +22,8 @@ from projects_import.anomalies.manager import (
 from projects_import.anomalies.problems import DEFAULT_STATUSES, ProblemFilter
 from projects_import.api import query_schemas as schemas
 from projects_import.api.deps import AnomaliesDep, CursorsDep
-from projects_import.api.errors import ApiError
 from projects_import.imports.contract import storable
+from projects_import.query_names import MAX_SHOWN, check_query_names
 from projects_import.vocabulary import (
     ANOMALY_STATUSES,
     ANOMALY_TYPES,
@@ -33,8 +33,6 @@ from projects_import.vocabulary import (
     TENANT_ID,
     TRUE_STRINGS,
 )
-
-MAX_SHOWN = 40  # characters of a refused parameter name or value quoted back
 
 
 def _query_names(dependant: Dependant) -> set[str]:
@@ -59,21 +57,7 @@ def strict_query(request: Request) -> None:
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return
-    allowed = _declared(route)
-    counts: dict[str, int] = {}
-    for name, _value in request.query_params.multi_items():
-        counts[name] = counts.get(name, 0) + 1
-    unknown = [name for name in counts if name not in allowed]
-    if unknown:
-        takes = ", ".join(sorted(allowed)) or "none"
-        named = ", ".join(repr(name[:MAX_SHOWN]) for name in unknown[:5])
-        raise ApiError(400, "invalid_parameters",
-                       f"unknown query parameter(s) {named}; {route.path} takes: {takes}")
-    repeated = [name for name, count in counts.items() if count > 1]
-    if repeated:
-        raise ApiError(400, "invalid_parameters",
-                       f"query parameter {repeated[0]!r} is given more than once; give it once "
-                       "(comma-separate several values where the parameter takes a list)")
+    check_query_names(request.query_params.multi_items(), _declared(route), route.path)
 
 
 StrictQuery = Depends(strict_query)

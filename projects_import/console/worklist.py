@@ -26,6 +26,7 @@ from projects_import.console.retry import retried_once
 from projects_import.db.connection import Database, QuerySession
 from projects_import.errors import NotFound
 from projects_import.imports.contract import derive_uuid
+from projects_import.query_names import check_query_names
 from projects_import.vocabulary import ANOMALY_TYPES, SEVERITIES, TENANT_ID
 
 PAGE_SIZE = 50
@@ -79,15 +80,11 @@ class WorklistFilter:
     @classmethod
     def parse(cls, params: Iterable[tuple[str, str]],
               extra: Sequence[str] = ()) -> WorklistFilter:
-        """From query parameters; a ConsoleError names an unknown, repeated or bad one."""
-        values: dict[str, str] = {}
-        for name, value in params:
-            if name not in FILTER_NAMES and name not in extra:
-                raise ConsoleError(f"unknown parameter {name[:40]!r}; the worklist takes "
-                                   f"{', '.join(FILTER_NAMES)}")
-            if name in values:
-                raise ConsoleError(f"parameter {name!r} is given more than once")
-            values[name] = value.strip()
+        """From query parameters; InvalidParameters names an unknown or repeated one (the
+        API's strict reading), a ConsoleError a bad value."""
+        pairs = list(params)
+        check_query_names(pairs, (*FILTER_NAMES, *extra), "the worklist")
+        values = {name: value.strip() for name, value in pairs}
         chosen = cls()
         view = values.get("view") or chosen.view
         if view not in VIEWS:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time
 
-from projects_import.dashboard.schedule import daily_batch
+from projects_import.console.schedule import daily_batch
 
 ADELAIDE = "Australia/Adelaide"  # ACDT (+10:30) in December
 WEEKDAYS = (1, 2, 3, 4, 5)

@@ -10,8 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from projects_import.api.deps import TenantStatusDep, WorklistDep
-from projects_import.api.routes.console import SessionDep, _failed
-from projects_import.api.routes.dashboard import _page
+from projects_import.api.pages import PageUser, page, refused_page
 from projects_import.console.errors import ConsoleError
 from projects_import.errors import ProjectsImportError
 from projects_import.tenants import TENANT_ID
@@ -22,7 +21,7 @@ MAX_KEY = 256
 
 
 @router.get("/dashboard/projects/{tenant_id}/{project_key:path}")
-async def project_page(tenant_id: str, project_key: str, session: SessionDep,
+async def project_page(tenant_id: str, project_key: str, session: PageUser,
                        worklist: WorklistDep, tenant_status: TenantStatusDep) -> Response:
     try:
         if not TENANT_ID.match(tenant_id):
@@ -32,8 +31,8 @@ async def project_page(tenant_id: str, project_key: str, session: SessionDep,
         found = await worklist.project(session.claims, tenant_id, project_key)
         tenants = await tenant_status.status(session.claims)
     except ProjectsImportError as exc:
-        return _failed(session, exc)
+        return refused_page(exc, session)
     zone = next((t["timezone"] for t in tenants if t["tenant_id"] == tenant_id), "UTC")
-    return _page("project.html", title=f"Project {project_key}", section="problems",
+    return page("project.html", title=f"Project {project_key}", section="problems",
                  user=session.user, csrf=session.csrf, tenant_id=tenant_id,
                  project_key=project_key, page=found, zone=zone)

@@ -1,4 +1,4 @@
-"""What the operator dashboard shows, read under the signed-in user's role (SPEC §4.4).
+"""What the console's Overview shows, read under the signed-in user's role (SPEC §4.4).
 
 Every query runs in `Database.user_transaction` with the user's claims, so row-level security
 and the operator-only function refuse a non-operator in the database too, not only here.
@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from projects_import.anomalies.manager import totals
+from projects_import.console.errors import ConsoleError
 from projects_import.db.connection import Database
 from projects_import.users import User
 from projects_import.vocabulary import ANOMALY_TYPES, SEVERITIES
@@ -22,7 +23,7 @@ MAX_WINDOW_DAYS = 90
 DEFAULT_WINDOW_DAYS = 14
 
 
-class UnknownChartTenant(ValueError):
+class UnknownChartTenant(ConsoleError):
     """The overview was asked for a tenant that does not exist (or the user cannot see)."""
 
 
@@ -49,7 +50,7 @@ class Window:
 
 
 @dataclass
-class DashboardData:
+class OverviewData:
     window: Window
     anomalies_24h: int = 0
     by_tenant: list[tuple[str, int]] = field(default_factory=list)
@@ -75,9 +76,9 @@ def _ranked(counts: dict[str, int], order: tuple[str, ...] = ()) -> list[tuple[s
     return known + rest
 
 
-async def read_dashboard(db: Database, user: User, window: Window) -> DashboardData:
+async def read_overview(db: Database, user: User, window: Window) -> OverviewData:
     """Everything the page shows, in one read-only transaction under the user's role."""
-    data = DashboardData(window)
+    data = OverviewData(window)
     async with db.user_transaction(user.claims, read_only=True) as tx:
         await tx.execute("transaction_utc")
         data.tenants = await tx.fetch_all("dashboard_tenant_glance")

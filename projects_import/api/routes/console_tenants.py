@@ -5,51 +5,38 @@ in the database, so a refusal here is a refusal there too."""
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import QueryParams
 
-from projects_import.api.deps import ImportHistoryDep, TenantStatusDep, UsersDep
-from projects_import.api.routes.dashboard import (
-    _denied,
-    _page,
-    _read_form,
-    _redirect,
-    _refused,
-    _signed_in,
-    csrf_token,
-)
-from projects_import.api.routes.dashboard_imports import daily_words, signed_in_operator
-from projects_import.dashboard.local_time import local_time
+from projects_import.api.deps import ImportHistoryDep, TenantStatusDep
+from projects_import.api.pages import PageSession, PageUser, checked_form, page, redirect, refused
+from projects_import.api.routes.console_imports import daily_words
+from projects_import.console.local_time import local_time
 from projects_import.errors import Forbidden, NotFound
 from projects_import.imports.history import ImportFilter, ImportHistory
 from projects_import.tenant_status import MAX_REASON, NotAdmin
 from projects_import.tenants import TENANT_ID, TenantError
-from projects_import.vocabulary import OPERATOR_ROLES
 
-router = APIRouter(tags=["dashboard"], include_in_schema=False)
+router = APIRouter(tags=["console"], include_in_schema=False)
 
 ADMIN = "admin"
 RESEND_SHOWN = 50
 
 
 @router.get("/dashboard/tenants")
-async def tenants_page(request: Request, users: UsersDep, manager: TenantStatusDep,
+async def tenants_page(request: Request, session: PageUser, manager: TenantStatusDep,
                        history: ImportHistoryDep) -> Response:
-    signed_in = await signed_in_operator(request, users)
-    if isinstance(signed_in, Response):
-        return signed_in
-    user, token = signed_in
+    user = session.user
     try:
         tenants = await manager.status(user.claims)
         secrets = await manager.secrets(user.claims)
         events = await manager.events(user.claims)
         daily = await daily_words(manager, user.claims, tenants)
     except Forbidden:
-        return _denied(user, token)
+        return session.denied()
     zones = {row["tenant_id"]: row["timezone"] for row in tenants}
     done = request.query_params.get("done", "")
     flash = None
@@ -59,8 +46,8 @@ async def tenants_page(request: Request, users: UsersDep, manager: TenantStatusD
         flash = f"Tenant {done_tenant} {action}."
         if action == "resumed":
             resend = await refused_while_paused(history, user.claims, done_tenant, events)
-    return _page("tenants.html", title="Tenants", section="tenants", user=user,
-                 csrf=csrf_token(token), tenants=tenants, secrets=secrets, events=events,
+    return page("tenants.html", title="Tenants", section="tenants", user=user,
+                 csrf=session.csrf, tenants=tenants, secrets=secrets, events=events,
                  zones=zones, can_pause=user.role == ADMIN, max_reason=MAX_REASON,
                  flash=flash, local=local_time, resend=resend, daily=daily,
                  resend_tenant=done_tenant,
@@ -84,46 +71,38 @@ async def refused_while_paused(history: ImportHistory, claims: dict[str, Any], t
     return sorted(latest.values(), key=lambda row: row["received_at"])
 
 
-async def _set_paused(request: Request, users: UsersDep, manager: TenantStatusDep,
+async def _set_paused(request: Request, session: PageSession, manager: TenantStatusDep,
                       tenant_id: str, paused: bool) -> Response:
-    user, token = await _signed_in(request, users)
-    if user is None:
-        return _redirect("/login")
-    form = await _read_form(request)
-    if isinstance(form, Response):
-        return form
-    if not hmac.compare_digest(form.get("csrf", ""), csrf_token(token)):
-        return _refused("the form is stale or forged: reload the tenants page and try again")
-    if user.role not in OPERATOR_ROLES:
-        return _denied(user, token)
+    form = await checked_form(request, session, "the tenants page")
+    user = session.user
     if user.role != ADMIN:
-        return _refused("pausing and resuming a tenant is for the admin role")
+        return refused("pausing and resuming a tenant is for the admin role")
     if not TENANT_ID.match(tenant_id):
-        return _refused("not a tenant id", 404)
+        return refused("not a tenant id", 404)
     reason = form.get("reason", "").strip() if paused else None
     if paused and not reason:
-        return _refused("a pause needs a reason: say why imports are stopped", 400)
+        return refused("a pause needs a reason: say why imports are stopped", 400)
     if reason is not None and len(reason) > MAX_REASON:
-        return _refused(f"the reason is longer than {MAX_REASON} characters", 400)
+        return refused(f"the reason is longer than {MAX_REASON} characters", 400)
     try:
         await manager.set_paused(user.claims, tenant_id, paused, reason)
     except NotAdmin as exc:
-        return _refused(exc.message)
+        return refused(exc.message)
     except NotFound as exc:
-        return _refused(exc.message, 404)
+        return refused(exc.message, 404)
     except TenantError as exc:
-        return _refused(exc.message, 400)
+        return refused(exc.message, 400)
     done = QueryParams({"done": f"{'paused' if paused else 'resumed'}:{tenant_id}"})
-    return _redirect(f"/dashboard/tenants?{done}")
+    return redirect(f"/dashboard/tenants?{done}")
 
 
 @router.post("/dashboard/tenants/{tenant_id}/pause")
-async def pause_tenant(request: Request, users: UsersDep, manager: TenantStatusDep,
+async def pause_tenant(request: Request, session: PageUser, manager: TenantStatusDep,
                        tenant_id: str) -> Response:
-    return await _set_paused(request, users, manager, tenant_id, True)
+    return await _set_paused(request, session, manager, tenant_id, True)
 
 
 @router.post("/dashboard/tenants/{tenant_id}/resume")
-async def resume_tenant(request: Request, users: UsersDep, manager: TenantStatusDep,
+async def resume_tenant(request: Request, session: PageUser, manager: TenantStatusDep,
                         tenant_id: str) -> Response:
-    return await _set_paused(request, users, manager, tenant_id, False)
+    return await _set_paused(request, session, manager, tenant_id, False)

@@ -1,10 +1,10 @@
-"""The dashboard's SVG charts: well-formed, escaped, and drawn to scale."""
+"""The console Overview's SVG charts: well-formed, escaped, and drawn to scale."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from projects_import.dashboard.charts import Series, _nice_max, bar_chart, line_chart
+from projects_import.console.charts import Series, _nice_max, bar_chart, line_chart
 
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = '<script>alert("x")</script>&'

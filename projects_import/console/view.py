@@ -1,4 +1,4 @@
-"""The dashboard's four charts, from what `read_dashboard` returned (SPEC §4.4; the
+"""The Overview's four charts, from what `read_overview` returned (SPEC §4.4; the
 runbook's panels: success rate, anomalies by type, membership changes per batch, latency)."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from markupsafe import Markup
 
-from projects_import.dashboard.charts import Series, bar_chart, line_chart
-from projects_import.dashboard.data import BATCHES_CHARTED, DashboardData
+from projects_import.console.charts import Series, bar_chart, line_chart
+from projects_import.console.overview import BATCHES_CHARTED, OverviewData
 
 TYPE_COLORS = {"UNKNOWN_DELIVERY_PARTNER": "#d97706", "UNKNOWN_DS": "#dc2626",
                "UNKNOWN_RM": "#7c3aed"}
@@ -46,7 +46,7 @@ def _rate_color(rate: float) -> str:
     return GOOD if rate >= 99 else FAIR if rate >= 90 else POOR
 
 
-def success_rate(data: DashboardData) -> Figure:
+def success_rate(data: OverviewData) -> Figure:
     hourly = data.window.hourly
     labels: list[str] = []
     rates: list[float | None] = []
@@ -74,7 +74,7 @@ def success_rate(data: DashboardData) -> Figure:
                   "(423) are not counted.", svg)
 
 
-def anomalies_by_type(data: DashboardData) -> Figure:
+def anomalies_by_type(data: OverviewData) -> Figure:
     hourly = data.window.hourly
     labels = [bucket_label(b, hourly) for b in data.buckets]
     series = [Series(name, values, TYPE_COLORS.get(name, OTHER_COLOR))
@@ -89,7 +89,7 @@ def anomalies_by_type(data: DashboardData) -> Figure:
                   f"Anomalies recorded per {'hour' if hourly else 'day'}, stacked by type.", svg)
 
 
-def membership_changes(data: DashboardData) -> Figure:
+def membership_changes(data: OverviewData) -> Figure:
     rows = data.membership_changes
     # numbered: batches staged in the same minute would otherwise read alike
     zone = data.window.zone
@@ -115,7 +115,7 @@ def membership_changes(data: DashboardData) -> Figure:
                   svg)
 
 
-def import_latency(data: DashboardData) -> Figure:
+def import_latency(data: OverviewData) -> Figure:
     hourly = data.window.hourly
     labels = [bucket_label(row["bucket_start"], hourly) for row in data.outcomes]
 
@@ -132,6 +132,6 @@ def import_latency(data: DashboardData) -> Figure:
                   f"{'hour' if hourly else 'day'}.", svg)
 
 
-def chart_figures(data: DashboardData) -> list[Figure]:
+def chart_figures(data: OverviewData) -> list[Figure]:
     return [success_rate(data), anomalies_by_type(data), membership_changes(data),
             import_latency(data)]

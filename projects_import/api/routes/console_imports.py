@@ -4,7 +4,6 @@ the signed-in user's claims, so the database refuses a viewer as well as this co
 
 from __future__ import annotations
 
-import hmac
 import re
 import uuid
 from datetime import UTC, datetime
@@ -20,21 +19,20 @@ from projects_import.api.deps import (
     ReviewDep,
     SettingsDep,
     TenantStatusDep,
-    UsersDep,
     WorklistDep,
 )
-from projects_import.api.routes.dashboard import (
-    _denied,
-    _page,
-    _read_form,
-    _redirect,
-    _refused,
-    _signed_in,
-    csrf_token,
+from projects_import.api.pages import (
+    PageSession,
+    PageUser,
+    checked_form,
+    page,
+    redirect,
+    refused,
 )
+from projects_import.console.errors import ConsoleError
+from projects_import.console.local_time import local_time
+from projects_import.console.schedule import daily_batch
 from projects_import.cursor import InvalidCursor
-from projects_import.dashboard.local_time import local_time
-from projects_import.dashboard.schedule import daily_batch
 from projects_import.errors import Conflict, Forbidden, NotFound
 from projects_import.imports.history import (
     BATCH_STATES,
@@ -45,10 +43,8 @@ from projects_import.imports.history import (
 from projects_import.imports.review import NotHeld, actor_of
 from projects_import.tenant_status import TenantStatus
 from projects_import.tenants import TENANT_ID
-from projects_import.users import User
-from projects_import.vocabulary import OPERATOR_ROLES
 
-router = APIRouter(tags=["dashboard"], include_in_schema=False)
+router = APIRouter(tags=["console"], include_in_schema=False)
 
 ADMIN = "admin"
 
@@ -58,79 +54,62 @@ _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _STATUS = re.compile(r"^[1-5][0-9]{2}$")
 
 
-class BadFilter(ValueError):
-    """A filter value the page cannot use; the message names it."""
-
-
 def _selection(params: QueryParams,
                history: ImportHistory) -> tuple[ImportFilter, dict[str, str]]:
-    """The filter from the query string, and the values to show back in the form."""
+    """The filter from the query string, and the values to show back in the form;
+    ConsoleError naming a value the page cannot use."""
     shown = {name: params.get(name, "").strip()
              for name in ("tenant", "status", "since", "batch_state")}
     tenant = shown["tenant"] or None
     batch_state = shown["batch_state"] or None
     if batch_state is not None and batch_state not in BATCH_STATES:
-        raise BadFilter(f"batch state must be one of {', '.join(BATCH_STATES)}")
+        raise ConsoleError(f"batch state must be one of {', '.join(BATCH_STATES)}")
     if tenant is not None and not TENANT_ID.match(tenant):
-        raise BadFilter("tenant must be a tenant id")
+        raise ConsoleError("tenant must be a tenant id")
     status = None
     if shown["status"]:
         if not _STATUS.match(shown["status"]):
-            raise BadFilter("status must be an HTTP status code such as 200 or 422")
+            raise ConsoleError("status must be an HTTP status code such as 200 or 422")
         status = int(shown["status"])
     since = None
     if shown["since"]:
         if not _DATE.match(shown["since"]):
-            raise BadFilter("since must be a date, YYYY-MM-DD")
+            raise ConsoleError("since must be a date, YYYY-MM-DD")
         try:
             since = datetime.strptime(shown["since"], "%Y-%m-%d").replace(tzinfo=UTC)
         except ValueError as exc:
-            raise BadFilter("since must be a real date, YYYY-MM-DD") from exc
+            raise ConsoleError("since must be a real date, YYYY-MM-DD") from exc
     cursor = params.get("cursor")
     try:
         after = history.after(cursor) if cursor else None
     except InvalidCursor as exc:
-        raise BadFilter("the page link is not valid; start again from the first page") from exc
+        raise ConsoleError("the page link is not valid; start again from the first page") from exc
     return ImportFilter(tenant=tenant, status=status, since=since, after=after,
                         limit=PAGE_SIZE, batch_state=batch_state), shown
 
 
-async def signed_in_operator(request: Request, users: UsersDep) -> tuple[User, str] | Response:
-    """The signed-in operator or admin and the session token; otherwise the answer to send:
-    the sign-in page, or "Access denied" for another role."""
-    user, token = await _signed_in(request, users)
-    if user is None:
-        return _redirect("/login")
-    if user.role not in OPERATOR_ROLES:
-        return _denied(user, token)
-    return user, token
-
-
 @router.get("/dashboard/imports")
-async def imports_page(request: Request, users: UsersDep, history: ImportHistoryDep,
+async def imports_page(request: Request, session: PageUser, history: ImportHistoryDep,
                        tenant_status: TenantStatusDep) -> Response:
-    signed_in = await signed_in_operator(request, users)
-    if isinstance(signed_in, Response):
-        return signed_in
-    user, token = signed_in
+    user = session.user
     try:
         selection, shown = _selection(request.query_params, history)
-    except BadFilter as exc:
-        return _refused(str(exc), 400)
+    except ConsoleError as exc:
+        return refused(exc.message, exc.http_status)
     try:
         tenants = await tenant_status.status(user.claims)
-        page = await history.page(user.claims, selection)
+        found = await history.page(user.claims, selection)
         held = await _held(history, user.claims, selection.tenant)
         daily = await daily_words(tenant_status, user.claims, tenants)
     except Forbidden:  # the database refused this role too
-        return _denied(user, token)
+        return session.denied()
     zones = {row["tenant_id"]: row["timezone"] for row in tenants}
     next_link = None
-    if page.next_cursor:
-        query = {k: v for k, v in shown.items() if v} | {"cursor": page.next_cursor}
+    if found.next_cursor:
+        query = {k: v for k, v in shown.items() if v} | {"cursor": found.next_cursor}
         next_link = "/dashboard/imports?" + str(QueryParams(query))
-    return _page("imports.html", title="Imports", section="imports", user=user,
-                 csrf=csrf_token(token), tenants=tenants, rows=page.rows, zones=zones,
+    return page("imports.html", title="Imports", section="imports", user=user,
+                 csrf=session.csrf, tenants=tenants, rows=found.rows, zones=zones,
                  shown=shown, statuses=STATUS_CHOICES, next_link=next_link,
                  first_page=selection.after is None, local=local_time, held=held,
                  batch_states=BATCH_STATES, is_admin=user.role == ADMIN, daily=daily)
@@ -165,28 +144,24 @@ async def _held(history: ImportHistory, claims: dict[str, Any],
 
 
 @router.get("/dashboard/imports/{import_id}")
-async def import_detail_page(request: Request, users: UsersDep, history: ImportHistoryDep,
+async def import_detail_page(request: Request, session: PageUser, history: ImportHistoryDep,
                              tenant_status: TenantStatusDep, review: ReviewDep,
-                             worklist: WorklistDep,
-                             import_id: str) -> Response:
-    signed_in = await signed_in_operator(request, users)
-    if isinstance(signed_in, Response):
-        return signed_in
-    user, token = signed_in
+                             worklist: WorklistDep, import_id: str) -> Response:
+    user = session.user
     if not re.fullmatch(r"[0-9]{1,18}", import_id) or int(import_id) < 1:
-        return _refused("an import request's id is a positive whole number", 404)
+        return refused("an import request's id is a positive whole number", 404)
     try:
         row = await history.get(user.claims, int(import_id))
         tenants = await tenant_status.status(user.claims)
     except Forbidden:
-        return _denied(user, token)
+        return session.denied()
     except ImportNotFound as exc:
-        return _refused(exc.message, 404)
+        return refused(exc.message, 404)
     zone = next((t["timezone"] for t in tenants if t["tenant_id"] == row["tenant_id"]), "UTC")
     diff = None
     if user.role == ADMIN and row["batch_state"] == "held":
-        page = request.query_params.get("page", "1")
-        number = int(page) if page.isdigit() and 0 < int(page) < 10**6 else 1
+        asked = request.query_params.get("page", "1")
+        number = int(asked) if asked.isdigit() and 0 < int(asked) < 10**6 else 1
         diff = await review.diff(int(import_id), page=number)
     done = request.query_params.get("done", "")
     flash = f"Batch {done}." if done in ("published", "superseded", "rejected") else None
@@ -194,8 +169,8 @@ async def import_detail_page(request: Request, users: UsersDep, history: ImportH
                    "Reruns below." if done == "rerun" else None)
     batch_problems = await worklist.batch_problems(user.claims, row["tenant_id"],
                                                    row.get("batch_id"))
-    return _page("import_detail.html", title=f"Import request {row['id']}", section="imports",
-                 user=user, csrf=csrf_token(token), row=row, zone=zone, local=local_time,
+    return page("import_detail.html", title=f"Import request {row['id']}", section="imports",
+                 user=user, csrf=session.csrf, row=row, zone=zone, local=local_time,
                  metrics=_metric_rows(row), reruns=_reruns(row), diff=diff, flash=flash,
                  decisions=_decisions(row), batch_problems=batch_problems,
                  rerun_flash=rerun_flash, can_rerun=_can_rerun(row))
@@ -209,39 +184,31 @@ def _can_rerun(row: dict[str, Any]) -> bool:
 
 
 @router.post("/dashboard/imports/{import_id}/rerun")
-async def rerun_batch(request: Request, users: UsersDep, history: ImportHistoryDep,
+async def rerun_batch(request: Request, session: PageUser, history: ImportHistoryDep,
                       imports: ImportsDep, settings: SettingsDep, import_id: str) -> Response:
     """Re-merge the import's staged batch with today's directories (operators and admins),
     the same step as `projects-import rerun`; a held or rejected batch is refused (409)."""
-    user, token = await _signed_in(request, users)
-    if user is None:
-        return _redirect("/login")
-    form = await _read_form(request)
-    if isinstance(form, Response):
-        return form
-    if not hmac.compare_digest(form.get("csrf", ""), csrf_token(token)):
-        return _refused("the form is stale or forged: reload the import's page and try again")
-    if user.role not in OPERATOR_ROLES:
-        return _denied(user, token)
+    await checked_form(request, session, "the import's page")
+    user = session.user
     if not re.fullmatch(r"[0-9]{1,18}", import_id) or int(import_id) < 1:
-        return _refused("an import request's id is a positive whole number", 404)
+        return refused("an import request's id is a positive whole number", 404)
     try:
         row = await history.get(user.claims, int(import_id))  # as the user: RLS applies
     except Forbidden:
-        return _denied(user, token)
+        return session.denied()
     except ImportNotFound as exc:
-        return _refused(exc.message, 404)
+        return refused(exc.message, 404)
     if row.get("batch_id") is None or row.get("staging_id") is None:
-        return _refused(f"import request {import_id} staged no batch (status "
+        return refused(f"import request {import_id} staged no batch (status "
                         f"{row['status']}): there is nothing to re-run", 409)
     try:
         await imports.rerun(row["tenant_id"], uuid.UUID(str(row["batch_id"])),
                             max_rows=settings.max_rows)
     except NotFound as exc:
-        return _refused(exc.message, 404)
+        return refused(exc.message, 404)
     except Conflict as exc:
-        return _refused(exc.message, 409)
-    return _redirect(f"/dashboard/imports/{import_id}?done=rerun#reruns-title")
+        return refused(exc.message, 409)
+    return redirect(f"/dashboard/imports/{import_id}?done=rerun#reruns-title")
 
 
 def _decisions(row: dict[str, Any]) -> list[dict[str, Any]]:
@@ -257,51 +224,43 @@ def _decisions(row: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
-async def _decide(request: Request, users: UsersDep, review: ReviewDep, import_id: str,
+async def _decide(request: Request, session: PageSession, review: ReviewDep, import_id: str,
                   publish: bool) -> Response:
     """Publish or reject a held batch from the console (admins; the form's CSRF token)."""
-    user, token = await _signed_in(request, users)
-    if user is None:
-        return _redirect("/login")
-    form = await _read_form(request)
-    if isinstance(form, Response):
-        return form
-    if not hmac.compare_digest(form.get("csrf", ""), csrf_token(token)):
-        return _refused("the form is stale or forged: reload the import's page and try again")
-    if user.role not in OPERATOR_ROLES:
-        return _denied(user, token)
+    form = await checked_form(request, session, "the import's page")
+    user = session.user
     if user.role != ADMIN:
-        return _refused("publishing and rejecting a held batch is for the admin role")
+        return refused("publishing and rejecting a held batch is for the admin role")
     if not re.fullmatch(r"[0-9]{1,18}", import_id) or int(import_id) < 1:
-        return _refused("an import request's id is a positive whole number", 404)
+        return refused("an import request's id is a positive whole number", 404)
     reason = form.get("reason", "").strip()
     if not publish and not reason:
-        return _refused("a rejection needs a reason: say what is wrong with the export", 400)
+        return refused("a rejection needs a reason: say what is wrong with the export", 400)
     if len(reason) > 500:
-        return _refused("the reason is longer than 500 characters", 400)
+        return refused("the reason is longer than 500 characters", 400)
     try:
         if publish:
             result = await review.publish(int(import_id), actor_of(user.claims))
         else:
             result = await review.reject(int(import_id), reason, actor_of(user.claims))
     except NotHeld as exc:
-        return _refused(exc.message, 409)
+        return refused(exc.message, 409)
     except NotFound as exc:
-        return _refused(exc.message, 404)
+        return refused(exc.message, 404)
     done = QueryParams({"done": result["batch_state"]})
-    return _redirect(f"/dashboard/imports/{import_id}?{done}#batch")
+    return redirect(f"/dashboard/imports/{import_id}?{done}#batch")
 
 
 @router.post("/dashboard/imports/{import_id}/publish")
-async def publish_batch(request: Request, users: UsersDep, review: ReviewDep,
+async def publish_batch(request: Request, session: PageUser, review: ReviewDep,
                         import_id: str) -> Response:
-    return await _decide(request, users, review, import_id, True)
+    return await _decide(request, session, review, import_id, True)
 
 
 @router.post("/dashboard/imports/{import_id}/reject")
-async def reject_batch(request: Request, users: UsersDep, review: ReviewDep,
+async def reject_batch(request: Request, session: PageUser, review: ReviewDep,
                        import_id: str) -> Response:
-    return await _decide(request, users, review, import_id, False)
+    return await _decide(request, session, review, import_id, False)
 
 
 def _reruns(row: dict[str, Any]) -> list[dict[str, Any]]:

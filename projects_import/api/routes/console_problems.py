@@ -1,4 +1,4 @@
-"""The console's worklist, problem detail and directory pages (issue 8).
+"""The console's worklist, problem detail and directory pages.
 
 Server-rendered like the Overview; every action is a plain POST form carrying the session's
 CSRF token, answered with a redirect back to the page (post/redirect/get). Reads and writes run
@@ -7,24 +7,24 @@ under the signed-in user's claims, so a viewer is refused by the database as wel
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from projects_import.anomalies.groups import GroupKey
-from projects_import.api.deps import DirectoriesDep, FixesDep, UsersDep, WorklistDep
-from projects_import.api.routes.dashboard import (
-    _denied,
-    _page,
-    _redirect,
-    _signed_in,
-    csrf_token,
+from projects_import.api.deps import DirectoriesDep, FixesDep, WorklistDep
+from projects_import.api.pages import (
+    PageAnswer,
+    PageSession,
+    PageUser,
+    page,
     read_form_pairs,
+    redirect,
+    refused_page,
 )
 from projects_import.console.directories import DIRECTORIES, DirectoryConsole
 from projects_import.console.errors import ConsoleError
@@ -38,73 +38,17 @@ from projects_import.console.worklist import (
     WorklistFilter,
 )
 from projects_import.errors import Forbidden, ProjectsImportError
-from projects_import.users import User
-from projects_import.vocabulary import ANOMALY_TYPES, OPERATOR_ROLES, SEVERITIES
+from projects_import.vocabulary import ANOMALY_TYPES, SEVERITIES
 
 router = APIRouter(tags=["console"], include_in_schema=False)
 
 
-class Session:
-    """The signed-in operator or admin of this request, and the form token of their session."""
-
-    def __init__(self, user: User, token: str) -> None:
-        self.user = user
-        self.csrf = csrf_token(token)
-
-    @property
-    def claims(self) -> dict[str, object]:
-        return self.user.claims
-
-    @property
-    def admin(self) -> bool:
-        return self.user.role == "admin"
-
-    def check(self, form: dict[str, str]) -> None:
-        if not hmac.compare_digest(form.get("csrf", ""), self.csrf):
-            raise ConsoleError("the form is stale or forged: reload the page and try again",
-                               http_status=403)
-
-
-class PageAnswer(Exception):
-    """A whole page to answer with instead of the route's (sign in first, access denied);
-    `app.py` turns it into its response."""
-
-    def __init__(self, response: Response) -> None:
-        super().__init__("answered with another page")
-        self.response = response
-
-
-async def page_answer(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, PageAnswer)
-    return exc.response
-
-
-async def console_session(request: Request, users: UsersDep) -> Session:
-    """The signed-in operator or admin; others get the login form or "Access denied"."""
-    user, token = await _signed_in(request, users)
-    if user is None:
-        raise PageAnswer(_redirect("/login"))
-    if user.role not in OPERATOR_ROLES:
-        raise PageAnswer(_denied(user, token))
-    return Session(user, token)
-
-
-SessionDep = Annotated[Session, Depends(console_session)]
-
-
-def _failed(session: Session, exc: ProjectsImportError) -> Response:
-    """The page saying what was wrong: the form, the filter, or the database's refusal."""
-    title = "Not allowed" if isinstance(exc, Forbidden) else "Request refused"
-    return _page("refused.html", exc.http_status, title=title, message=exc.message,
-                 user=session.user, csrf=session.csrf)
-
-
-def _admin_only(session: Session) -> None:
+def _admin_only(session: PageSession) -> None:
     if not session.admin:
         raise Forbidden("your role may not do this: directory changes are for admins")
 
 
-async def _form(request: Request, session: Session,
+async def _form(request: Request, session: PageSession,
                 max_fields: int = 20) -> list[tuple[str, str]]:
     pairs = await read_form_pairs(request, max_fields)
     session.check(dict(reversed(pairs)))
@@ -119,7 +63,7 @@ def _id(text: str, name: str = "id") -> int:
 
 # ------------------------------------------------------------------------------ worklist
 
-async def _worklist_page(session: Session, worklist: Worklist, chosen: WorklistFilter, *,
+async def _worklist_page(session: PageSession, worklist: Worklist, chosen: WorklistFilter, *,
                          status: int = 200, flash: str | None = None,
                          result: dict[str, Any] | None = None, error: str | None = None,
                          note: str = "", selected: frozenset[int] = frozenset(),
@@ -133,13 +77,13 @@ async def _worklist_page(session: Session, worklist: Worklist, chosen: WorklistF
               "max_selected": MAX_SELECTED, "admin": session.admin}
     if chosen.view == "causes":
         causes = await worklist.causes(session.claims, chosen)
-        return _page("causes.html", status, page=causes, sorts=CAUSE_SORTS, **common)
-    page = await worklist.page(session.claims, chosen)
-    return _page("problems.html", status, page=page, sorts=SORTS, **common)
+        return page("causes.html", status, page=causes, sorts=CAUSE_SORTS, **common)
+    found = await worklist.page(session.claims, chosen)
+    return page("problems.html", status, page=found, sorts=SORTS, **common)
 
 
 @router.get("/dashboard/problems")
-async def problems(request: Request, session: SessionDep, worklist: WorklistDep) -> Response:
+async def problems(request: Request, session: PageUser, worklist: WorklistDep) -> Response:
     try:
         chosen = WorklistFilter.parse(request.query_params.multi_items(),
                                      extra=("updated", "action"))
@@ -147,7 +91,7 @@ async def problems(request: Request, session: SessionDep, worklist: WorklistDep)
                             request.query_params.get("action"))
         return await _worklist_page(session, worklist, chosen, flash=flash)
     except ProjectsImportError as exc:
-        return _failed(session, exc)
+        return refused_page(exc, session)
 
 
 def _bulk_flash(updated: str | None, action: str | None) -> str | None:
@@ -158,13 +102,13 @@ def _bulk_flash(updated: str | None, action: str | None) -> str | None:
 
 
 @router.get("/dashboard/problems.csv")
-async def problems_csv(request: Request, session: SessionDep,
+async def problems_csv(request: Request, session: PageUser,
                        worklist: WorklistDep) -> Response:
     try:
         chosen = WorklistFilter.parse(request.query_params.multi_items())
         text = await worklist.export(session.claims, chosen)
     except ProjectsImportError as exc:
-        return _failed(session, exc)
+        return refused_page(exc, session)
     return Response(text, media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": 'attachment; filename="problems.csv"',
         "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
@@ -174,7 +118,7 @@ STEP_OF_ACTION = {"acknowledge": "acknowledged", "resolve": "resolved"}
 
 
 @router.post("/dashboard/problems/status")
-async def problems_set_status(request: Request, session: SessionDep,
+async def problems_set_status(request: Request, session: PageUser,
                               worklist: WorklistDep) -> Response:
     """Acknowledge or resolve the selected problems that can take the step; the same worklist
     again, saying per problem what was done or skipped and why, note and selection kept."""
@@ -183,7 +127,7 @@ async def problems_set_status(request: Request, session: SessionDep,
         form = dict(reversed(pairs))
         back = WorklistFilter.parse(_query_pairs(form.get("back", "")))
     except ProjectsImportError as exc:
-        return _failed(session, exc)
+        return refused_page(exc, session)
     note = form.get("note", "")
     selected: frozenset[int] = frozenset()
     try:
@@ -194,20 +138,20 @@ async def problems_set_status(request: Request, session: SessionDep,
             raise ConsoleError("choose acknowledge or resolve")
         result = await worklist.set_status(session.claims, ids, status, note)
     except ProjectsImportError as exc:
-        if isinstance(exc, Forbidden):
-            return _failed(session, exc)
+        if isinstance(exc, Forbidden | PageAnswer):
+            return refused_page(exc, session)
         return await _worklist_page(session, worklist, replace(back, view="problems"),
                                     status=exc.http_status, error=exc.message, note=note,
                                     selected=selected)
     target = form.get("return_to", "")
     if target.isdigit():
-        return _redirect(f"/dashboard/problems/{target}")
+        return redirect(f"/dashboard/problems/{target}")
     return await _worklist_page(session, worklist, replace(back, view="problems"),
                                 result=result, note=note, selected=selected)
 
 
 @router.post("/dashboard/problems/groups/status")
-async def groups_set_status(request: Request, session: SessionDep,
+async def groups_set_status(request: Request, session: PageUser,
                             worklist: WorklistDep) -> Response:
     """Acknowledge or resolve every problem of one cause that can take the step; the causes
     again, saying per problem what was done or skipped and why."""
@@ -215,7 +159,7 @@ async def groups_set_status(request: Request, session: SessionDep,
         form = dict(reversed(await _form(request, session)))
         back = WorklistFilter.parse(_query_pairs(form.get("back", "")))
     except ProjectsImportError as exc:
-        return _failed(session, exc)
+        return refused_page(exc, session)
     note = form.get("note", "")
     key = GroupKey(form.get("tenant", ""), form.get("type", ""), form.get("value", ""))
     cause = (key.tenant_id, key.anomaly_type, key.unknown_value)
@@ -227,8 +171,8 @@ async def groups_set_status(request: Request, session: SessionDep,
             raise ConsoleError("the cause must name a tenant, an anomaly type and a value")
         result = await worklist.set_group_status(session.claims, key, status, note)
     except ProjectsImportError as exc:
-        if isinstance(exc, Forbidden):
-            return _failed(session, exc)
+        if isinstance(exc, Forbidden | PageAnswer):
+            return refused_page(exc, session)
         return await _worklist_page(session, worklist, replace(back, view="causes"),
                                     status=exc.http_status, error=exc.message, note=note,
                                     cause=cause)
@@ -243,7 +187,7 @@ def _fix_plan(values: Mapping[str, str]) -> FixPlan:
                    display_name=values.get("display_name") or None)
 
 
-async def _fix_page(session: Session, worklist: Worklist, plan: FixPlan, *,
+async def _fix_page(session: PageSession, worklist: Worklist, plan: FixPlan, *,
                     status: int = 200, **context: Any) -> Response:
     """The fix page of one cause: its figures, suggestions, and the preview or result."""
     chosen = WorklistFilter(tenant=plan.tenant_id, anomaly_type=plan.anomaly_type,
@@ -251,7 +195,7 @@ async def _fix_page(session: Session, worklist: Worklist, plan: FixPlan, *,
     causes = await worklist.causes(session.claims, chosen)
     suggestions = await worklist.suggestions(session.claims, plan.tenant_id,
                                              plan.anomaly_type, plan.value)
-    return _page("cause_fix.html", status, title=f"Fix {plan.value}", section="problems",
+    return page("cause_fix.html", status, title=f"Fix {plan.value}", section="problems",
                  user=session.user, csrf=session.csrf, plan=plan,
                  cause=causes.rows[0] if causes.rows else None, suggestions=suggestions,
                  back=chosen.query_string(view="causes", status="open", value=""),
@@ -259,7 +203,7 @@ async def _fix_page(session: Session, worklist: Worklist, plan: FixPlan, *,
 
 
 @router.get("/dashboard/problems/groups/fix")
-async def cause_fix(request: Request, session: SessionDep, worklist: WorklistDep,
+async def cause_fix(request: Request, session: PageUser, worklist: WorklistDep,
                     fixes: FixesDep) -> Response:
     """Admins: choose what a cause's value means, and preview what the fix will change."""
     try:
@@ -272,11 +216,11 @@ async def cause_fix(request: Request, session: SessionDep, worklist: WorklistDep
         preview = await fixes.preview(session.claims, plan) if plan.ready else None
         return await _fix_page(session, worklist, plan, preview=preview)
     except ProjectsImportError as exc:
-        return _failed(session, exc)
+        return refused_page(exc, session)
 
 
 @router.post("/dashboard/problems/groups/fix")
-async def cause_fix_apply(request: Request, session: SessionDep, worklist: WorklistDep,
+async def cause_fix_apply(request: Request, session: PageUser, worklist: WorklistDep,
                           fixes: FixesDep) -> Response:
     """Admins: apply the fix previewed; the page says what it did and offers the undo."""
     try:
@@ -288,11 +232,11 @@ async def cause_fix_apply(request: Request, session: SessionDep, worklist: Workl
         done = await fixes.apply(session.claims, plan)
         return await _fix_page(session, worklist, plan, done=done)
     except ProjectsImportError as exc:
-        return _failed(session, exc)
+        return refused_page(exc, session)
 
 
 @router.post("/dashboard/directories/changes/{change_id}/undo")
-async def change_undo(change_id: str, request: Request, session: SessionDep,
+async def change_undo(change_id: str, request: Request, session: PageUser,
                       worklist: WorklistDep, fixes: FixesDep) -> Response:
     """Admins: revert a directory change; its projects re-resolve, its problems reopen."""
     try:
@@ -303,18 +247,18 @@ async def change_undo(change_id: str, request: Request, session: SessionDep,
         if form.get("type") and form.get("value"):
             return await _fix_page(session, worklist, _fix_plan(form), undone=undone)
     except ProjectsImportError as exc:
-        return _failed(session, exc)
-    return _redirect(f"/dashboard/directories/changes?{urlencode({'tenant': form['tenant']})}")
+        return refused_page(exc, session)
+    return redirect(f"/dashboard/directories/changes?{urlencode({'tenant': form['tenant']})}")
 
 
 @router.get("/dashboard/batches/{batch_id}")
-async def batch_import(batch_id: str, session: SessionDep, worklist: WorklistDep) -> Response:
+async def batch_import(batch_id: str, session: PageUser, worklist: WorklistDep) -> Response:
     """A batch (our UUID) as the import request that staged it."""
     try:
         found = await worklist.batch_import(session.claims, batch_id)
     except ProjectsImportError as exc:
-        return _failed(session, exc)
-    return _redirect(f"/dashboard/imports/{found}")
+        return refused_page(exc, session)
+    return redirect(f"/dashboard/imports/{found}")
 
 
 def _query_pairs(text: str) -> list[tuple[str, str]]:
@@ -325,7 +269,7 @@ def _query_pairs(text: str) -> list[tuple[str, str]]:
 
 
 
-async def _shown_change(request: Request, session: Session,
+async def _shown_change(request: Request, session: PageSession,
                         console: DirectoryConsole) -> dict[str, Any] | None:
     """The directory change named by `?change=` (the page just applied it), if any."""
     raw_change = request.query_params.get("change")
@@ -335,20 +279,20 @@ async def _shown_change(request: Request, session: Session,
     return found[0] if found else None
 
 @router.get("/dashboard/problems/{problem_id}")
-async def problem_detail(problem_id: str, request: Request, session: SessionDep,
+async def problem_detail(problem_id: str, request: Request, session: PageUser,
                          worklist: WorklistDep, console: DirectoriesDep) -> Response:
     try:
         detail = await worklist.detail(session.claims, _id(problem_id))
         change = await _shown_change(request, session, console)
     except ProjectsImportError as exc:
-        return _failed(session, exc)
-    return _page("problem.html", title=f"Problem {problem_id}", section="problems",
+        return refused_page(exc, session)
+    return page("problem.html", title=f"Problem {problem_id}", section="problems",
                  user=session.user, csrf=session.csrf, d=detail, p=detail.problem,
                  change=change, admin=session.admin, directories=DIRECTORIES)
 
 
 @router.post("/dashboard/problems/{problem_id}/fix")
-async def problem_fix(problem_id: str, request: Request, session: SessionDep,
+async def problem_fix(problem_id: str, request: Request, session: PageUser,
                       worklist: WorklistDep, console: DirectoriesDep) -> Response:
     """The one-click fix: map the unknown partner to a canonical one (adds the alias), or
     reactivate the DS/RM it names; the affected projects re-resolve at once."""
@@ -366,9 +310,9 @@ async def problem_fix(problem_id: str, request: Request, session: SessionDep,
                                               form.get("username"), form.get("display_name"),
                                               True, problem["id"])
     except ProjectsImportError as exc:
-        return _failed(session, exc)
+        return refused_page(exc, session)
     suffix = f"?change={result.change_id}" if result.change_id is not None else ""
-    return _redirect(f"/dashboard/problems/{problem['id']}{suffix}")
+    return redirect(f"/dashboard/problems/{problem['id']}{suffix}")
 
 
 # --------------------------------------------------------------------------- directories
@@ -392,7 +336,7 @@ def _directory_params(request: Request,
 
 
 @router.get("/dashboard/directories")
-async def directories(request: Request, session: SessionDep,
+async def directories(request: Request, session: PageUser,
                       console: DirectoriesDep) -> Response:
     try:
         tenants = await console.tenants(session.claims)
@@ -401,15 +345,15 @@ async def directories(request: Request, session: SessionDep,
                    if tenant else [])
         change = await _shown_change(request, session, console)
     except ProjectsImportError as exc:
-        return _failed(session, exc)
-    return _page("directories.html", title="Directories", section="directories",
+        return refused_page(exc, session)
+    return page("directories.html", title="Directories", section="directories",
                  user=session.user, csrf=session.csrf, tenants=tenants, tenant=tenant,
                  directory=directory, search=search or "", entries=entries,
                  directories=DIRECTORIES, admin=session.admin, change=change)
 
 
 @router.post("/dashboard/directories")
-async def directories_write(request: Request, session: SessionDep,
+async def directories_write(request: Request, session: PageUser,
                             console: DirectoriesDep) -> Response:
     """Add, change, deactivate or reactivate one directory entry (admins)."""
     try:
@@ -430,15 +374,15 @@ async def directories_write(request: Request, session: SessionDep,
             raise ConsoleError("unknown directory operation: choose set, remove, deactivate "
                                "or reactivate for partners, ds or rm")
     except ProjectsImportError as exc:
-        return _failed(session, exc)
+        return refused_page(exc, session)
     params = {"tenant": tenant, "directory": directory}
     if result.change_id is not None:
         params["change"] = str(result.change_id)
-    return _redirect(f"/dashboard/directories?{urlencode(params)}")
+    return redirect(f"/dashboard/directories?{urlencode(params)}")
 
 
 @router.get("/dashboard/directories/changes")
-async def directory_changes(request: Request, session: SessionDep,
+async def directory_changes(request: Request, session: PageUser,
                             console: DirectoriesDep) -> Response:
     try:
         unknown = set(request.query_params.keys()) - {"tenant", "page"}
@@ -446,12 +390,12 @@ async def directory_changes(request: Request, session: SessionDep,
             raise ConsoleError(f"unknown parameter {sorted(unknown)[0][:40]!r}; this page "
                                "takes tenant and page")
         tenant = request.query_params.get("tenant") or None
-        page = _id(request.query_params.get("page") or "1", "page") or 1
+        number = _id(request.query_params.get("page") or "1", "page") or 1
         tenants = await console.tenants(session.claims)
         rows = await console.changes(session.claims, tenant_id=tenant,
-                                     offset=(page - 1) * 200)
+                                     offset=(number - 1) * 200)
     except ProjectsImportError as exc:
-        return _failed(session, exc)
-    return _page("directory_changes.html", title="Directory changes", section="directories",
+        return refused_page(exc, session)
+    return page("directory_changes.html", title="Directory changes", section="directories",
                  user=session.user, csrf=session.csrf, tenants=tenants, tenant=tenant or "",
-                 rows=rows[:200], more=len(rows) > 200, page_number=page)
+                 rows=rows[:200], more=len(rows) > 200, page_number=number)

@@ -1,4 +1,4 @@
-"""Server-rendered SVG charts for the dashboard: no script, no network fetch, no CDN.
+"""Server-rendered SVG charts for the console's Overview: no script, no network fetch, no CDN.
 
 Every piece of text that reaches the SVG goes through `html.escape`, so a value from the
 database cannot open a tag. Colours and sizes use presentation attributes (no inline style),

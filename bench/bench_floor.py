@@ -1,6 +1,6 @@
 """The import next to its contract floor, interleaved, in one run.
 
-    .venv/bin/python bench/bench_floor.py [--repeat 5] [--json out.json]
+    .venv/bin/python bench/bench_floor.py [--repeat 5] [--json out.json] [--without-foreign-keys]
 
 The contract floor writes what an import of these rows must write, and nothing else, into
 tables with the same columns, constraints and indexes (`create table floor.X (like public.X
@@ -16,6 +16,8 @@ Each repetition times, in a rotating order: the import end to end over HTTP (one
 connection, as `send` uses), the same import with the rollup triggers of migration 0039
 switched off, and both floors, for a first import (5000 rows) and a re-import (3800 existing
 rows changed, 1200 new), each on fresh tenants. Medians of --repeat repetitions.
+--without-foreign-keys adds one more step: the import with the foreign keys it checks row by
+row dropped for that step (put back `not valid` after it), to weigh what they cost.
 """
 
 from __future__ import annotations
@@ -43,6 +45,20 @@ TRIGGERS = {"import_problems": ("import_problems_rollups_insert", "import_proble
             "import_anomalies": ("import_anomalies_rollups_insert",
                                  "import_anomalies_rollups_update",
                                  "import_anomalies_rollups_delete")}
+# The foreign keys an import checks row by row (--without-foreign-keys drops them for one step).
+IMPORT_FKS = {
+    "projects": ("projects_tenant_id_fkey",
+                 "foreign key (tenant_id) references public.tenants (tenant_id) on delete cascade"),
+    "import_problems": ("import_problems_tenant_id_fkey",
+                        "foreign key (tenant_id) references public.tenants (tenant_id) "
+                        "on delete cascade"),
+    "import_problem_events": ("import_problem_events_tenant_id_problem_id_fkey",
+                              "foreign key (tenant_id, problem_id) references "
+                              "public.import_problems (tenant_id, id) on delete cascade"),
+    "staging_imports": ("staging_imports_tenant_id_fkey",
+                        "foreign key (tenant_id) references public.tenants (tenant_id) "
+                        "on delete cascade"),
+}
 
 FLOOR_SQL = """
 with staged as (
@@ -201,7 +217,20 @@ def set_triggers(conn: psycopg.Connection[Any], enabled: bool) -> None:
     conn.commit()
 
 
-def interleaved(cluster: Cluster, server: harness.Serve, repeat: int) -> dict[str, Samples]:
+def set_foreign_keys(conn: psycopg.Connection[Any], enabled: bool) -> None:
+    """Drops the import's row-checked foreign keys, or puts them back `not valid` (new rows
+    are checked exactly as before; the rows written meanwhile are not re-read)."""
+    for table, (name, definition) in IMPORT_FKS.items():
+        if enabled:
+            conn.execute(f"alter table public.{table} add constraint {name} {definition} "
+                         f"not valid")
+        else:
+            conn.execute(f"alter table public.{table} drop constraint {name}")
+    conn.commit()
+
+
+def interleaved(cluster: Cluster, server: harness.Serve, repeat: int,
+                without_fks: bool = False) -> dict[str, Samples]:
     out: dict[str, Samples] = {}
     first_rows = make_rows(ROWS)
     second_rows = make_rows(3800, bump=1) + make_rows(1200, offset=ROWS)
@@ -209,13 +238,16 @@ def interleaved(cluster: Cluster, server: harness.Serve, repeat: int) -> dict[st
     make_floor_tables(conn)
 
     for rep in range(-1, repeat):  # repetition -1 warms every path up and is not counted
-        def imports(label: str, triggers: bool, rep: int = rep) -> dict[str, float]:
-            tenant = f"{'S' if triggers else 'X'}{rep}"
+        def imports(label: str, triggers: bool, fks: bool = True,
+                    rep: int = rep) -> dict[str, float]:
+            tenant = f"{'S' if triggers else 'X'}{'' if fks else 'K'}{rep}"
             secret = add_tenant(cluster.url, tenant)
             first = body(tenant, f"first-{rep}", first_rows)
             second = body(tenant, f"second-{rep}", second_rows)
             if not triggers:
                 set_triggers(conn, False)
+            if not fks:
+                set_foreign_keys(conn, False)
             try:
                 with importer(server, secret) as client:
                     return {f"{label}: first": harness.timed(lambda: post(client, first)),
@@ -223,6 +255,8 @@ def interleaved(cluster: Cluster, server: harness.Serve, repeat: int) -> dict[st
             finally:
                 if not triggers:
                     set_triggers(conn, True)
+                if not fks:
+                    set_foreign_keys(conn, True)
 
         def floors(label: str, prefix: str, every_miss: bool, schema: str = "floor",
                    rep: int = rep) -> dict[str, float]:
@@ -240,6 +274,8 @@ def interleaved(cluster: Cluster, server: harness.Serve, repeat: int) -> dict[st
             lambda: floors("contract floor, all misses", "A", True),
             lambda: floors("contract floor, with foreign keys", "K", False, "floor_fk"),
         ]
+        if without_fks:
+            steps.append(lambda: imports("import, foreign keys off", True, fks=False))
         shift = max(rep, 0) % len(steps)
         for step in steps[shift:] + steps[:shift]:
             for label, seconds in step().items():
@@ -254,13 +290,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--json", type=Path, help="write raw results as JSON")
+    parser.add_argument("--without-foreign-keys", action="store_true",
+                        help="also time the import with its row-checked foreign keys dropped "
+                             "(projects, import_problems, import_problem_events, "
+                             "staging_imports → tenants / problems)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         cluster = Cluster(home)
         try:
             with serving(cluster.url, home) as server:
-                results = interleaved(cluster, server, args.repeat)
+                results = interleaved(cluster, server, args.repeat,
+                                      args.without_foreign_keys)
         finally:
             cluster.close()
     medians = {label: s.median * 1000 for label, s in results.items()}
@@ -276,6 +317,9 @@ def main() -> None:
         print(f"{kind}: import / contract floor = {ratio:.2f}x "
               f"(all misses: {ratio_all:.2f}x, with foreign keys: {ratio_fk:.2f}x); "
               f"rollup triggers {triggers:+.1f} ms")
+        if f"import, foreign keys off: {kind}" in medians:
+            fks = medians[f"import: {kind}"] - medians[f"import, foreign keys off: {kind}"]
+            print(f"{kind}: row-checked foreign keys {fks:+.1f} ms")
     if args.json:
         args.json.write_text(json.dumps({k: v.values for k, v in results.items()}, indent=1))
 

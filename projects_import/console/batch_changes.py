@@ -28,7 +28,7 @@ PAGE_SIZE = 50
 MAX_PAGE = 10**6
 KINDS = {
     "inserted": "Projects it inserted",
-    "changed": "Projects it changed (and no later batch changed again)",
+    "changed": "Projects it last changed",
     "started": "Memberships it started",
     "ended": "Memberships it ended",
 }

@@ -15,7 +15,7 @@ from tests.integration.test_console_imports_tenants import (
     VIEWER,
     client_as,
 )
-from tests.support import add_login, batch, project_row
+from tests.support import add_login, batch, bearer, project_row, user_token
 
 
 @pytest.fixture
@@ -97,3 +97,33 @@ def test_the_lists_are_paged_and_a_viewer_is_refused(
         refused = viewer.get(f"/dashboard/imports/{sent}")
         assert refused.status_code == 403
         assert "STG-001" not in refused.text
+
+
+def test_a_published_batch_lists_what_its_publish_wrote(
+        live_server: Any, http: httpx.Client, tenant: tuple[str, str], directories: None,
+        logins: None, db: psycopg.Connection[Any]) -> None:
+    """A held batch merges at its publish, in another transaction than its staging: the
+    projects it then inserted are matched by the publish decision's time."""
+    keys = [f"STG-{n}" for n in range(1, 11)]
+    _send(http, tenant, db, [project_row(k) for k in keys], "day-1")
+    db.execute("select fn_tenant_set_audit('TELCO', true, p_max_changed_share => 0.2, "
+               "p_min_rows => 1)")
+    held = http.post("/import-projects", json=batch(
+        [project_row(k, relationship_manager="Second Manager") for k in keys]
+        + [project_row("STG-11")], batch_id="day-2"),
+        headers={"Authorization": f"Bearer {tenant[1]}"})
+    assert held.status_code == 202, held.text
+    found = db.execute("select id from import_requests where request_batch_id = 'day-2'"
+                       ).fetchone()
+    assert found is not None
+    day2 = int(found["id"])
+    with client_as(live_server, OPERATOR) as ops:
+        before = ops.get(f"/dashboard/imports/{day2}").text
+        assert _total(before, "inserted") == 0 and _total(before, "changed") == 0
+        published = http.post(f"/imports/{day2}/publish",
+                              headers=bearer(user_token("admin")))
+        assert published.status_code == 200, published.text
+        after = ops.get(f"/dashboard/imports/{day2}").text
+    assert _list(after, "inserted") == ["STG-11"]
+    assert _total(after, "changed") == 10
+    assert _total(after, "ended") == 10 and _total(after, "started") == 10 + 3

@@ -1044,3 +1044,46 @@ select public.fn_tenant_pause(%(tenant_id)s::text, %(reason)s::text, %(actor)s::
 -- tenant_resume --
 -- Lift a tenant's quarantine as the service (fn_tenant_resume).
 select public.fn_tenant_resume(%(tenant_id)s::text, %(actor)s::text) as result;
+
+-- console_batch_changes --
+-- One page of what a merged batch wrote, of one kind (RLS: operators read projects and
+-- memberships): 'inserted' projects (created at one of the batch's merge times: its staging,
+-- a publish, a re-run -- each merge writes in one transaction, so at its now()), 'changed'
+-- projects (the batch is the last one that changed them, and did not insert them), memberships
+-- 'started' (batch_id) and 'ended' (ended_batch_id) by it. `total` counts the whole list.
+with changes as (
+    select p.stage_application as project_key, null::text as member, null::text as role
+      from public.projects p
+     where %(kind)s = 'inserted' and p.tenant_id = %(tenant_id)s
+       and p.created_at = any (%(times)s::timestamptz[])
+    union all
+    select p.stage_application, null, null
+      from public.projects p
+     where %(kind)s = 'changed' and p.tenant_id = %(tenant_id)s
+       and p.last_batch_id = %(batch_id)s::uuid
+       and p.created_at <> all (%(times)s::timestamptz[])
+    union all
+    select m.stage_application, m.org_name, m.role
+      from public.project_org_memberships m
+     where %(kind)s = 'started' and m.tenant_id = %(tenant_id)s
+       and m.batch_id = %(batch_id)s::uuid
+    union all
+    select m.stage_application, m.username, m.role
+      from public.project_user_memberships m
+     where %(kind)s = 'started' and m.tenant_id = %(tenant_id)s
+       and m.batch_id = %(batch_id)s::uuid
+    union all
+    select m.stage_application, m.org_name, m.role
+      from public.project_org_memberships m
+     where %(kind)s = 'ended' and m.tenant_id = %(tenant_id)s
+       and m.ended_batch_id = %(batch_id)s::uuid
+    union all
+    select m.stage_application, m.username, m.role
+      from public.project_user_memberships m
+     where %(kind)s = 'ended' and m.tenant_id = %(tenant_id)s
+       and m.ended_batch_id = %(batch_id)s::uuid
+)
+select project_key, member, role, count(*) over () as total
+  from changes
+ order by project_key, role, member
+ limit %(limit)s offset %(offset)s;

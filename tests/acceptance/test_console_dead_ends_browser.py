@@ -1,8 +1,8 @@
 """The console's former dead ends in a real headless Chromium, at 1366 px and at 390 px: an
 operator re-runs a batch from its import's page, a refused import's page has no re-run section,
-a project's page (with and without a problem) is reached from the links where its key appears,
-and resuming a tenant lists the batches its pause refused. Full-page screenshots go to
-test-artifacts/dead-ends/."""
+the import's page lists what its batch wrote, a project's page (with and without a problem) is
+reached from the links where its key appears, and resuming a tenant lists the batches its pause
+refused. Full-page screenshots go to test-artifacts/dead-ends/."""
 
 from __future__ import annotations
 
@@ -89,6 +89,15 @@ def test_operator_reruns_a_batch_and_opens_its_projects(
     assert page.locator("#reruns tbody tr").count() == 1
     assert page.locator("a[href='/docs']").count() == 1  # the API docs, from the navigation
     _shot(page, f"import-rerun-{width}.png")
+    # what the batch wrote: its five projects, their memberships; the re-run's new DS
+    # membership (STG-005's jsmith2) counts as the batch's, at the re-run's time
+    assert page.locator("#changes-inserted li").count() == 5
+    assert page.locator("#changes-changed li").count() == 0
+    assert "deployment specialist: jsmith2" in page.inner_text("#changes-started")
+    assert page.locator("#changes-ended li").count() == 0
+    page.locator("#changes").scroll_into_view_if_needed()
+    page.locator("#changes").screenshot(path=str(ARTIFACTS / f"import-changes-{width}.png"))
+    _shot(page, f"import-changes-page-{width}.png")
 
     # the project the batch's problem was about, from the import's problem list
     page.locator("#batch-problems a.project-link", has_text="STG-005").first.click()

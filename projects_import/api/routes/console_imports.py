@@ -1,5 +1,6 @@
 """The console's import history: /dashboard/imports (every request, freshness per tenant at the
-top) and /dashboard/imports/{id} (staged metrics, reruns, violations summary). Reads run under
+top) and /dashboard/imports/{id} (staged metrics, reruns, what the batch changed, violations
+summary). Reads run under
 the signed-in user's claims, so the database refuses a viewer as well as this code."""
 
 from __future__ import annotations
@@ -28,6 +29,12 @@ from projects_import.api.pages import (
     page,
     redirect,
     refused,
+)
+from projects_import.console.batch_changes import (
+    batch_changes,
+    change_query,
+    merge_times,
+    pages_asked,
 )
 from projects_import.console.errors import ConsoleError
 from projects_import.console.local_time import local_time
@@ -169,11 +176,15 @@ async def import_detail_page(request: Request, session: PageUser, history: Impor
                    "Reruns below." if done == "rerun" else None)
     batch_problems = await worklist.batch_problems(user.claims, row["tenant_id"],
                                                    row.get("batch_id"))
+    changes = await batch_changes(worklist.db, user.claims, row["tenant_id"],
+                                  row.get("batch_id") if row.get("staging_id") else None,
+                                  merge_times(row), pages_asked(request.query_params))
     return page("import_detail.html", title=f"Import request {row['id']}", section="imports",
                  user=user, csrf=session.csrf, row=row, zone=zone, local=local_time,
                  metrics=_metric_rows(row), reruns=_reruns(row), diff=diff, flash=flash,
                  decisions=_decisions(row), batch_problems=batch_problems,
-                 rerun_flash=rerun_flash, can_rerun=_can_rerun(row))
+                 rerun_flash=rerun_flash, can_rerun=_can_rerun(row), changes=changes,
+                 change_pages=pages_asked(request.query_params), change_query=change_query)
 
 
 def _can_rerun(row: dict[str, Any]) -> bool:

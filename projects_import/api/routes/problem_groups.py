@@ -7,7 +7,6 @@ per problem what it did or why it skipped it (already acknowledged, already reso
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -15,20 +14,11 @@ from pydantic import Field
 
 from projects_import.anomalies.groups import GroupKey
 from projects_import.anomalies.problems import ProblemFilter
-from projects_import.api.deps import AnomaliesDep, CursorsDep, GroupsDep, OperatorClaims
+from projects_import.api.deps import CursorsDep, GroupsDep, OperatorClaims
 from projects_import.api.openapi_answers import GROUP_STEP, USER_ERRORS, ok
 from projects_import.api.params import (
-    AnomalyTypeParam,
-    BatchParam,
-    CursorParam,
-    LimitParam,
-    OverdueParam,
-    ProblemStatusParam,
-    ProjectParam,
-    SeverityParam,
     StrictQuery,
-    TenantParam,
-    problem_selection,
+    problem_selection_paged_by,
 )
 from projects_import.api.routes.problems import StatusNote
 from projects_import.tenants import TENANT_ID
@@ -39,28 +29,8 @@ router = APIRouter(tags=["problems"], dependencies=[StrictQuery], responses=USER
 CURSOR_KIND = "problem_groups"
 
 
-async def group_selection(
-    anomalies: AnomaliesDep,
-    cursors: CursorsDep,
-    tenant: TenantParam = None,
-    severity: SeverityParam = None,
-    limit: LimitParam = 100,
-    anomaly_type: AnomalyTypeParam = None,
-    status: ProblemStatusParam = None,
-    batch_id: BatchParam = None,
-    project_key: ProjectParam = None,
-    overdue: OverdueParam = None,
-    cursor: CursorParam = None,
-) -> ProblemFilter:
-    """The problems' filters (GET /anomalies/problems), with this list's own cursor."""
-    chosen = await problem_selection(
-        anomalies, cursors, tenant=tenant, severity=severity, limit=limit,
-        anomaly_type=anomaly_type, status=status, batch_id=batch_id, project_key=project_key,
-        overdue=overdue, cursor=None)
-    return replace(chosen, after=cursors.decode(CURSOR_KIND, cursor) if cursor else None)
-
-
-GroupSelection = Annotated[ProblemFilter, Depends(group_selection)]
+# The problems' filters (GET /anomalies/problems), with this list's own cursor.
+GroupSelection = Annotated[ProblemFilter, Depends(problem_selection_paged_by(CURSOR_KIND))]
 
 
 class GroupStep(StatusNote):

@@ -11,33 +11,19 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    PASSWORD,
-    add_login,
-    cli_env,
-    project_row,
-    run_cli,
-)
+from tests.support import PASSWORD, add_login, cli_env, project_row, run_cli
+from tests.support.pages import ARTIFACTS, BROWSER_TESTS, Watched
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "causes"
 ADMIN, VIEWER = "admin@example.com", "viewer@example.com"
 BAD = {"Fulton Hogen": ("delivery_partner", range(0, 8)),
        "jsmith2": ("deployment_specialist", range(10, 17)),
        "Jane Doh": ("relationship_manager", range(20, 25))}
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                       reason=f"{CHROMIUM} is not installed (run scripts/install-browser)"),
-]
+pytestmark = BROWSER_TESTS
 
 
 @pytest.fixture
@@ -65,90 +51,43 @@ def five_days(live_server, database_url, tenant, directories, tmp_path) -> list[
     return sent
 
 
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                              args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-class Screen:
-    def __init__(self, browser: Any, base: str, width: int) -> None:
-        phone = width < 500
-        self.context = browser.new_context(
-            viewport={"width": width, "height": 844 if phone else 900}, is_mobile=phone,
-            has_touch=phone, device_scale_factor=2 if phone else 1)
-        self.page = self.context.new_page()
-        self.base = base
-        self.width = width
-        self.errors: list[str] = []
-        self.foreign: list[str] = []
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on("console",
-                     lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        self.page.on("request", lambda r: None if r.url.startswith((base, "data:"))
-                     else self.foreign.append(r.url))
-
-    def sign_in(self, email: str) -> None:
-        self.page.goto(f"{self.base}/login")
-        self.page.fill("#email", email)
-        self.page.fill("#password", PASSWORD)
-        self.page.click("button[type=submit]")
-        self.page.wait_for_url(f"{self.base}/dashboard/problems")
-
-    def shot(self, name: str) -> None:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        path = ARTIFACTS / f"{name}-{self.width}.png"
-        self.page.screenshot(path=str(path), full_page=True)
-        assert path.stat().st_size > 10_000
-        if self.width < 500:
-            width = self.page.evaluate("document.documentElement.scrollWidth")
-            assert width <= self.width, f"{self.page.url} is {width}px wide at {self.width}"
-
-    def causes(self) -> dict[str, dict[str, int]]:
-        found = {}
-        for row in self.page.locator("tr.cause").all():
-            found[row.get_attribute("data-value") or ""] = {
-                name: int(row.get_attribute(f"data-{name}") or -1)
-                for name in ("problems", "projects", "occurrences")}
-        return found
-
-    def done(self) -> None:
-        assert self.errors == [], self.errors
-        assert self.foreign == [], self.foreign
-        self.context.close()
+def causes(page: Any) -> dict[str, dict[str, int]]:
+    """The worklist's causes: {value: their problems, projects and occurrences}."""
+    found = {}
+    for row in page.locator("tr.cause").all():
+        found[row.get_attribute("data-value") or ""] = {
+            name: int(row.get_attribute(f"data-{name}") or -1)
+            for name in ("problems", "projects", "occurrences")}
+    return found
 
 
 def test_an_operator_works_by_cause_at_1366_and_390(live_server, five_days, browser,
                                                     db) -> None:
     for width in (1366, 390):
-        walk(Screen(browser, live_server.url, width), five_days, db, first=width == 1366)
+        walk(Watched(browser, live_server.url, ARTIFACTS / "causes", width=width), five_days,
+             db, first=width == 1366)
 
 
-def walk(ui: Screen, days: list[str], db: Any, *, first: bool) -> None:
+def walk(ui: Watched, days: list[str], db: Any, *, first: bool) -> None:
     page = ui.page
     ui.sign_in(ADMIN)
 
     # 1. the worklist lands on causes: 20 problems are 3 causes, with their reach
     if first:
-        assert ui.causes() == {
+        assert causes(page) == {
             "Fulton Hogen": {"problems": 8, "projects": 8, "occurrences": 40},
             "jsmith2": {"problems": 7, "projects": 7, "occurrences": 35},
             "Jane Doh": {"problems": 5, "projects": 5, "occurrences": 25}}
         assert page.inner_text("#cause-problems") == "20"
     fulton = page.locator("tr.cause[data-value='Fulton Hogen']")
     assert days[0] in fulton.locator("a.batch").inner_text()  # the first batch, linked
-    ui.shot("causes")
+    ui.shot(f"causes-{ui.width}")
 
     # 2. back to the batch: the first-seen link opens the import that staged it
     fulton.locator("a.batch").click()
     page.wait_for_url("**/dashboard/imports/*")
     assert days[0] in page.inner_text("main")
-    ui.shot("first-batch-import")
+    ui.shot(f"first-batch-import-{ui.width}")
 
     # 3. the Overview's counts are the worklist's
     page.goto(f"{ui.base}/dashboard")
@@ -158,7 +97,7 @@ def walk(ui: Screen, days: list[str], db: Any, *, first: bool) -> None:
     page.goto(f"{ui.base}/dashboard")
     assert int(tile.locator("a.open").inner_text()) == worklist_open
     assert not page.locator("#recent-details").get_attribute("open")  # raw rows collapsed
-    ui.shot("overview")
+    ui.shot(f"overview-{ui.width}")
 
     # 4. bulk acknowledge of a selection with a resolved problem in it: acts on the rest
     if first:
@@ -181,7 +120,7 @@ def walk(ui: Screen, days: list[str], db: Any, *, first: bool) -> None:
         assert "skipped, already resolved" in page.inner_text("#skipped")
         assert page.input_value("#bulk-note") == "asked the RM team"
         assert page.locator("input[name=id]:checked").count() == 5  # the selection stays
-        ui.shot("bulk-result")
+        ui.shot(f"bulk-result-{ui.width}")
 
     # 5. the directory fix of a cause: preview, apply (the same), undo (as before)
     before = db.execute("select id, status, resolved_by from import_problems order by id"
@@ -197,7 +136,7 @@ def walk(ui: Screen, days: list[str], db: Any, *, first: bool) -> None:
     previewed_projects = page.locator("tr.project-change").evaluate_all(
         "rows => rows.map(r => r.dataset.key)")
     assert len(previewed) == 8 and len(previewed_projects) == 8
-    ui.shot("fix-preview")
+    ui.shot(f"fix-preview-{ui.width}")
     page.click("#apply button[type=submit]")
     page.wait_for_selector("#fix-done")
     assert page.locator("#effect-problem-list li").evaluate_all(
@@ -208,13 +147,13 @@ def walk(ui: Screen, days: list[str], db: Any, *, first: bool) -> None:
                           "'resolved' and resolution = 'directory_fix' order by id").fetchall()
     assert [str(r["id"]) for r in resolved] == previewed
     assert {r["resolved_by"] for r in resolved} == {ADMIN}  # the fix's author, not "system"
-    ui.shot("fix-done")
+    ui.shot(f"fix-done-{ui.width}")
     page.click("#undo button")
     page.wait_for_selector("#undo-done")
     assert page.inner_text("#reopened") == "8"
     assert db.execute("select id, status, resolved_by from import_problems order by id"
                       ).fetchall() == before
-    ui.shot("fix-undone")
+    ui.shot(f"fix-undone-{ui.width}")
 
     # 6. the viewer is refused (the browser logs the 403 it was answered)
     assert ui.errors == [] and ui.foreign == []
@@ -226,4 +165,5 @@ def walk(ui: Screen, days: list[str], db: Any, *, first: bool) -> None:
     assert "Access denied" in page.inner_text("main")
     assert re.search(r"403|denied", page.content(), re.IGNORECASE)
     ui.errors = [e for e in ui.errors if "403 (Forbidden)" not in e]
-    ui.done()
+    ui.assert_clean()
+    ui.close()

@@ -7,30 +7,16 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.support import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    PASSWORD,
-    add_login,
-    batch,
-    project_row,
-    submit,
-)
+from tests.support import add_login, batch, project_row, submit
+from tests.support.pages import ARTIFACTS, BROWSER_TESTS, Watched
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
+SHOTS = ARTIFACTS / "console"
 ADMIN, OPERATOR = "admin@example.com", "ops@example.com"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                       reason=f"{CHROMIUM} is not installed (run scripts/install-browser)"),
-]
+pytestmark = BROWSER_TESTS
 
 
 @pytest.fixture
@@ -54,59 +40,10 @@ def problems(database_url, tenant, directories) -> None:
     add_login(database_url, OPERATOR, "operator")
 
 
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                              args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-class Watched:
-    """A page that records script errors, CSP violations and requests off this origin."""
-
-    def __init__(self, context: Any, base: str) -> None:
-        self.page = context.new_page()
-        self.base = base
-        self.errors: list[str] = []
-        self.foreign: list[str] = []
-        self.page.on("console",
-                     lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on("request", lambda r: None if r.url.startswith((base, "data:"))
-                     else self.foreign.append(r.url))
-
-    def sign_in(self, email: str) -> None:
-        self.page.goto(f"{self.base}/login")
-        self.page.fill("#email", email)
-        self.page.fill("#password", PASSWORD)
-        self.page.click("button[type=submit]")
-        self.page.wait_for_url(f"{self.base}/dashboard/problems")
-
-    def shot(self, name: str) -> Path:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        path = ARTIFACTS / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
-        assert path.stat().st_size > 10_000
-        return path
-
-    def assert_clean(self) -> None:
-        assert self.errors == [], self.errors
-        assert self.foreign == [], self.foreign
-
-    def assert_no_horizontal_overflow(self) -> None:
-        width = self.page.evaluate("document.documentElement.scrollWidth")
-        viewport = self.page.evaluate("window.innerWidth")
-        assert width <= viewport, f"{self.page.url} is {width}px wide in a {viewport}px window"
-
-
 def test_an_admin_filters_fixes_acknowledges_and_exports(live_server, problems,
                                                          browser) -> None:
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, accept_downloads=True)
-    ui = Watched(context, live_server.url)
+    ui = Watched(browser, live_server.url, SHOTS, width=1366,
+                 accept_downloads=True)
     page = ui.page
     ui.sign_in(ADMIN)
     assert page.inner_text("h1") == "Problems by cause"
@@ -164,12 +101,11 @@ def test_an_admin_filters_fixes_acknowledges_and_exports(live_server, problems,
     assert {r["unknown_value"] for r in rows} == {f"ghost.{i}" for i in range(4)}
     ui.shot("worklist-acknowledged")
     ui.assert_clean()
-    context.close()
+    ui.close()
 
 
 def test_directories_and_their_change_history(live_server, problems, browser) -> None:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    ui = Watched(context, live_server.url)
+    ui = Watched(browser, live_server.url, SHOTS)
     page = ui.page
     ui.sign_in(ADMIN)
     page.click("nav.sections >> text=Directories")
@@ -186,36 +122,30 @@ def test_directories_and_their_change_history(live_server, problems, browser) ->
     assert ADMIN in page.inner_text("#changes")
     ui.shot("directory-changes")
     ui.assert_clean()
-    context.close()
+    ui.close()
 
 
 @pytest.mark.parametrize("email", [OPERATOR])
 def test_the_console_fits_a_390px_phone(live_server, problems, browser, email) -> None:
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
-                                  has_touch=True, device_scale_factor=2)
-    ui = Watched(context, live_server.url)
+    ui = Watched(browser, live_server.url, SHOTS, width=390)
     page = ui.page
     ui.sign_in(email)
-    ui.assert_no_horizontal_overflow()
     ui.shot("phone-worklist")
     page.click("nav.tabs >> text=By problem")
     page.click("tr.problem:has-text('STG-000000000005') a")
     page.wait_for_url("**/dashboard/problems/*")
-    ui.assert_no_horizontal_overflow()
     ui.shot("phone-problem-detail")
     for path, name in (("/dashboard/directories", "phone-directories"),
                        ("/dashboard/directories/changes", "phone-directory-changes"),
                        ("/dashboard", "phone-overview")):
         page.goto(f"{live_server.url}{path}")
-        ui.assert_no_horizontal_overflow()
         ui.shot(name)
     ui.assert_clean()
-    context.close()
+    ui.close()
 
 
 def test_keyboard_users_see_where_focus_is(live_server, problems, browser) -> None:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    ui = Watched(context, live_server.url)
+    ui = Watched(browser, live_server.url, SHOTS)
     page = ui.page
     ui.sign_in(OPERATOR)
     page.keyboard.press("Tab")
@@ -233,4 +163,5 @@ def test_keyboard_users_see_where_focus_is(live_server, problems, browser) -> No
         .filter(e => !e.labels?.length && !e.getAttribute('aria-label') && !e.hidden)
         .map(e => e.outerHTML)""")
     assert labelled == []
-    context.close()
+    ui.assert_clean()
+    ui.close()

@@ -6,31 +6,16 @@ refused. Full-page screenshots go to test-artifacts/dead-ends/."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support import CHROMIUM, PASSWORD, add_login, batch, project_row
-from tests.support.pages import chromium
+from tests.support import add_login, batch, project_row
+from tests.support.pages import ARTIFACTS, BROWSER_TESTS, Watched
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK),
-                       reason=f"{CHROMIUM} is not installed (run scripts/install-browser)"),
-]
+pytestmark = BROWSER_TESTS
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dead-ends"
 WIDTHS = (1366, 390)
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    """Request it after fixtures that run asyncio: Playwright's sync API holds the loop."""
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture
@@ -48,34 +33,17 @@ def sent(http: Any, tenant: tuple[str, str], directories: None, database_url: st
         add_login(database_url, email, role)
 
 
-def _page(browser: Any, base: str, email: str, width: int) -> tuple[Any, list[str]]:
-    context = browser.new_context(viewport={"width": width, "height": 900},
-                                  is_mobile=width < 500)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(f"{base}/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-    return page, errors
-
-
-def _shot(page: Any, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / name
-    page.screenshot(path=str(path), full_page=True)
-    assert path.stat().st_size > 10_000
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= page.viewport_size["width"], f"{name} scrolls sideways ({width} px)"
+def _signed_in(browser: Any, base: str, email: str, width: int) -> Watched:
+    ui = Watched(browser, base, ARTIFACTS / "dead-ends", width=width)
+    ui.sign_in(email)
+    return ui
 
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_operator_reruns_a_batch_and_opens_its_projects(
         live_server: Any, sent: None, db: Any, browser: Any, width: int) -> None:
-    page, errors = _page(browser, live_server.url, "ops@example.com", width)
+    ui = _signed_in(browser, live_server.url, "ops@example.com", width)
+    page = ui.page
     page.goto(f"{live_server.url}/dashboard/imports?tenant=TELCO&status=200")
     page.locator("#imports-table tr.import a").first.click()
     page.wait_for_url("**/dashboard/imports/*")
@@ -88,7 +56,7 @@ def test_operator_reruns_a_batch_and_opens_its_projects(
     assert "Batch re-run" in page.inner_text("#rerun-flash")
     assert page.locator("#reruns tbody tr").count() == 1
     assert page.locator("a[href='/docs']").count() == 1  # the API docs, from the navigation
-    _shot(page, f"import-rerun-{width}.png")
+    ui.shot(f"import-rerun-{width}")
     # what the batch wrote: its five projects, their memberships; the re-run's new DS
     # membership (STG-005's jsmith2) counts as the batch's, at the re-run's time
     assert page.locator("#changes-inserted li").count() == 5
@@ -96,8 +64,8 @@ def test_operator_reruns_a_batch_and_opens_its_projects(
     assert "deployment specialist: jsmith2" in page.inner_text("#changes-started")
     assert page.locator("#changes-ended li").count() == 0
     page.locator("#changes").scroll_into_view_if_needed()
-    page.locator("#changes").screenshot(path=str(ARTIFACTS / f"import-changes-{width}.png"))
-    _shot(page, f"import-changes-page-{width}.png")
+    page.locator("#changes").screenshot(path=str(ui.artifacts / f"import-changes-{width}.png"))
+    ui.shot(f"import-changes-page-{width}")
 
     # the project the batch's problem was about, from the import's problem list
     page.locator("#batch-problems a.project-link", has_text="STG-005").first.click()
@@ -106,12 +74,12 @@ def test_operator_reruns_a_batch_and_opens_its_projects(
     assert "jsmith2" in page.inner_text("#project-problems")
     assert "resolved" in page.inner_text("#project-problems")
     assert "projects-day1-part-001" in page.inner_text("#project-batches")
-    _shot(page, f"project-with-problem-{width}.png")
+    ui.shot(f"project-with-problem-{width}")
 
     page.goto(f"{live_server.url}/dashboard/projects/TELCO/STG-001")
     assert page.locator("#no-problems").count() == 1
     assert page.locator("#members tr.member").count() >= 3
-    _shot(page, f"project-without-problem-{width}.png")
+    ui.shot(f"project-without-problem-{width}")
 
     page.goto(f"{live_server.url}/dashboard/imports?tenant=TELCO&status=422")
     page.locator("#imports-table tr.import a").first.click()
@@ -120,16 +88,17 @@ def test_operator_reruns_a_batch_and_opens_its_projects(
     first = page.inner_text("#violations-first")
     assert "below zero negative" in first and "2\tresidential" in first  # row 2 of the file
     assert page.locator("#batch-problems").count() == 0  # it staged no batch
-    _shot(page, f"import-refused-{width}.png")
-    assert errors == []
-    page.context.close()
+    ui.shot(f"import-refused-{width}")
+    ui.assert_clean()
+    ui.close()
 
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_resuming_lists_the_batches_to_resend(
         live_server: Any, sent: None, http: Any, tenant: tuple[str, str], browser: Any,
         width: int) -> None:
-    page, errors = _page(browser, live_server.url, "admin@example.com", width)
+    ui = _signed_in(browser, live_server.url, "admin@example.com", width)
+    page = ui.page
     page.goto(f"{live_server.url}/dashboard/tenants")
     daily = page.inner_text("#tenant-TELCO .freshness-state")
     assert "next expected" in daily and "last expected" not in daily
@@ -147,18 +116,19 @@ def test_resuming_lists_the_batches_to_resend(
     assert "Re-send needed: 2 batches" in page.inner_text("#resend-title")
     assert page.locator("#resend-list .upstream").all_inner_texts() == [
         "projects-day3-part-001", "projects-day4-part-001"]
-    _shot(page, f"tenants-resend-{width}.png")
-    assert errors == []
-    page.context.close()
+    ui.shot(f"tenants-resend-{width}")
+    ui.assert_clean()
+    ui.close()
 
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_overview_charts_on_the_tenant_s_clock_fit_the_screen(
         live_server: Any, sent: None, browser: Any, width: int) -> None:
-    page, errors = _page(browser, live_server.url, "ops@example.com", width)
+    ui = _signed_in(browser, live_server.url, "ops@example.com", width)
+    page = ui.page
     page.goto(f"{live_server.url}/dashboard?days=7")
     assert "every tenant, times in UTC" in page.inner_text("#charts-zone")
-    _shot(page, f"overview-all-{width}.png")
+    ui.shot(f"overview-all-{width}")
     page.locator("#chart-tenants a", has_text="TELCO").click()
     page.wait_for_url("**/dashboard?days=7&tenant=TELCO")
     assert "TELCO on its clock (Australia/Adelaide)" in page.inner_text("#charts-zone")
@@ -166,6 +136,6 @@ def test_overview_charts_on_the_tenant_s_clock_fit_the_screen(
         "nodes => nodes.map(node => node.textContent)")
     days = [tip for tip in tips if "import requests" in tip]
     assert len(days) == 7 and all("(Australia/Adelaide)" in tip for tip in days), tips
-    _shot(page, f"overview-telco-{width}.png")
-    assert errors == []
-    page.context.close()
+    ui.shot(f"overview-telco-{width}")
+    ui.assert_clean()
+    ui.close()

@@ -6,52 +6,15 @@ Playwright never downloads a browser here.
 
 from __future__ import annotations
 
-import asyncio
-import os
 import uuid
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.support import batch, project_row
+from tests.support import add_login, batch, project_row
+from tests.support.pages import BROWSER_TESTS, Watched
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
-PASSWORD = "correct horse battery"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK),
-                       reason=f"{CHROMIUM} is not installed (run scripts/install-browser)"),
-]
-
-
-def add_user(database_url: str, email: str, role: str) -> None:
-    """Create a login; in its own thread, as Playwright's sync API holds this one's loop."""
-    from projects_import.db.connection import Database
-    from projects_import.users import UserStore
-
-    async def add() -> None:
-        async with Database(database_url, max_size=1) as database:
-            await UserStore(database).add(email, role, PASSWORD)
-
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, add()).result()
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    """Request it after fixtures that run asyncio (tenant, history): it holds the loop."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield chromium
-        chromium.close()
+pytestmark = BROWSER_TESTS
 
 
 @pytest.fixture
@@ -92,30 +55,16 @@ def history(http, tenant, directories, db) -> None:
     """)
 
 
-def _sign_in(page: Any, base: str, email: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-
-
 def test_operator_signs_in_and_sees_stats_anomalies_and_charts(
         live_server, database_url, history, tmp_path: Path, browser) -> None:
-    add_user(database_url, "ops@example.com", "operator")
-    context = browser.new_context(viewport={"width": 1366, "height": 900})
-    page = context.new_page()
-    requested: list[str] = []
-    problems: list[str] = []
-    page.on("request", lambda request: requested.append(request.url))
-    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda error: problems.append(str(error)))
-
-    _sign_in(page, live_server.url, "ops@example.com")
-    page.wait_for_url(f"{live_server.url}/dashboard/problems")  # the console's landing page
+    add_login(database_url, "ops@example.com", "operator")
+    ui = Watched(browser, live_server.url, tmp_path, width=1366)
+    page = ui.page
+    ui.sign_in("ops@example.com")  # on the console's landing page
     page.click("nav.sections >> text=Overview")
     page.wait_for_url(f"{live_server.url}/dashboard")
     assert page.inner_text("h1") == "Operator dashboard"
-    cookie = next(c for c in context.cookies() if c["name"] == "projects_import_session")
+    cookie = next(c for c in ui.context.cookies() if c["name"] == "projects_import_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
     assert page.evaluate("document.cookie") == ""  # invisible to scripts
 
@@ -138,37 +87,32 @@ def test_operator_signs_in_and_sees_stats_anomalies_and_charts(
     assert page.locator("#chart-membership-changes rect[data-series]").count() >= 3
     assert page.locator("#chart-import-latency circle[data-series='p95']").count() >= 13
 
-    screenshot = tmp_path / "dashboard.png"
-    page.screenshot(path=str(screenshot), full_page=True)
-    assert screenshot.stat().st_size > 20_000
+    ui.shot("dashboard", min_bytes=20_000)
     page.locator("#charts").screenshot(path=str(tmp_path / "charts.png"))
-
-    assert all(url.startswith((live_server.url, "data:")) for url in requested), requested
-    assert problems == []  # no CSP violations or script errors
+    ui.assert_clean()  # no requests elsewhere, no CSP violations or script errors
 
     page.click("form.logout button")
     page.wait_for_url(f"{live_server.url}/login")
     page.goto(f"{live_server.url}/dashboard")
     assert page.url == f"{live_server.url}/login"
-    context.close()
+    ui.close()
 
 
 def test_viewer_signs_in_and_sees_access_denied(live_server, database_url, browser) -> None:
-    add_user(database_url, "viewer@example.com", "viewer")
-    context = browser.new_context()
-    page = context.new_page()
-    _sign_in(page, live_server.url, "viewer@example.com")
-    page.wait_for_url(f"{live_server.url}/dashboard/problems")
+    add_login(database_url, "viewer@example.com", "viewer")
+    ui = Watched(browser, live_server.url)
+    page = ui.page
+    ui.sign_in("viewer@example.com")
     assert page.inner_text("h1") == "Access denied"
     assert page.locator("nav.sections").count() == 0
     page.goto(f"{live_server.url}/dashboard")
     assert page.inner_text("h1") == "Access denied"
     assert page.locator("svg.chart").count() == 0
-    context.close()
+    ui.close()
 
 
 def test_a_wrong_password_shows_the_form_again(live_server, database_url, browser) -> None:
-    add_user(database_url, "ops@example.com", "operator")
+    add_login(database_url, "ops@example.com", "operator")
     page = browser.new_page()
     page.goto(f"{live_server.url}/login")
     page.fill("#email", "ops@example.com")

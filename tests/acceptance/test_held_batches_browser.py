@@ -5,23 +5,15 @@ held batch is rejected with a reason. Full-page screenshots go to test-artifacts
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support import CHROMIUM, PASSWORD, add_login, batch, project_row
-from tests.support.pages import chromium
+from tests.support import add_login, batch, project_row
+from tests.support.pages import ARTIFACTS, BROWSER_TESTS, Watched
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK),
-                       reason=f"{CHROMIUM} is not installed (run scripts/install-browser)"),
-]
+pytestmark = BROWSER_TESTS
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "held-batches"
 PROJECTS = 150
 
 
@@ -41,31 +33,12 @@ def held(http: Any, tenant: tuple[str, str], directories: None) -> None:
         assert answer.status_code == 202, answer.text
 
 
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
-
-
-def _shot(page: Any, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / name
-    page.screenshot(path=str(path), full_page=True)
-    assert path.stat().st_size > 10_000
-
-
 def test_admin_reviews_the_diff_then_publishes_and_rejects(
         live_server: Any, database_url: str, held: None, db: Any, browser: Any) -> None:
     add_login(database_url, "admin@example.com", "admin")
-    context = browser.new_context(viewport={"width": 1366, "height": 900})
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    page.goto(f"{live_server.url}/login")
-    page.fill("#email", "admin@example.com")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
+    ui = Watched(browser, live_server.url, ARTIFACTS / "held-batches", width=1366)
+    page = ui.page
+    ui.sign_in("admin@example.com")
 
     page.goto(f"{live_server.url}/dashboard/imports")
     held_rows = page.locator("#held-table tr.held-batch")
@@ -73,7 +46,7 @@ def test_admin_reviews_the_diff_then_publishes_and_rejects(
     findings = page.inner_text("#held-table")
     assert "max_ended_share 33% > 20%" in findings and "max_changed_share 100% > 50%" in findings
     assert "held" in page.inner_text("#freshness-table")
-    _shot(page, "imports-held.png")
+    ui.shot("imports-held")
 
     # the older one (day-2: RMs blank) is published
     held_rows.nth(1).get_by_role("link").click()
@@ -86,11 +59,11 @@ def test_admin_reviews_the_diff_then_publishes_and_rejects(
     first = page.locator("#diff tr.diff-project").first
     assert "relationship_manager: First Last \u2192 \u2013" in first.inner_text()
     assert "ends relationship_manager:flast" in first.inner_text()
-    _shot(page, "held-diff-page-1.png")
+    ui.shot("held-diff-page-1")
     page.get_by_role("link", name="next →").click()
     page.wait_for_url("**page=2*")
     assert "page 2 of 3" in page.inner_text("#diff-pager")
-    _shot(page, "held-diff-page-2.png")
+    ui.shot("held-diff-page-2")
     before = db.execute("select count(*) as n from vw_project_members").fetchone()["n"]
     page.get_by_role("button", name="Publish this batch").click()
     page.wait_for_url("**done=published*")
@@ -99,7 +72,7 @@ def test_admin_reviews_the_diff_then_publishes_and_rejects(
     assert "published" in decisions and "held" in decisions
     assert db.execute("select count(*) as n from vw_project_members").fetchone()["n"] == (
         before - PROJECTS)
-    _shot(page, "held-published.png")
+    ui.shot("held-published")
 
     # the newer one (day-3) is rejected with a reason
     page.goto(f"{live_server.url}/dashboard/imports")
@@ -111,11 +84,11 @@ def test_admin_reviews_the_diff_then_publishes_and_rejects(
     page.wait_for_url("**done=rejected*")
     assert page.inner_text("#batch-state") == "rejected"
     assert "RM column exported empty, INC-4711" in page.inner_text("#decisions")
-    _shot(page, "held-rejected.png")
+    ui.shot("held-rejected")
     partners = db.execute("select count(*) as n from projects where partner_org = 'Downer Group'"
                           ).fetchone()["n"]
     assert partners == 0
     page.goto(f"{live_server.url}/dashboard/imports")
     assert page.locator("#held-table").count() == 0
-    assert problems == []
-    context.close()
+    ui.assert_clean()
+    ui.close()

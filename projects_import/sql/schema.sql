@@ -2852,35 +2852,41 @@ begin
     ) on commit drop;
     truncate pg_temp.import_batch_misses;
 
+    -- a fresh miss draws its anomaly id here, in the order of the rows
     insert into pg_temp.import_batch_misses (row_index, project_key, anomaly_type, severity,
-                                             excerpt, unknown_value, unknown_key, fresh)
-    select b.row_index, b.stage_application, m.anomaly_type, m.severity,
-           coalesce(b.excerpt, left(jsonb_build_object(
-               'stage_application', b.stage_application,
-               'delivery_partner', coalesce(b.delivery_partner, ''),
-               'developer_class', coalesce(b.developer_class, ''),
-               'relationship_manager', coalesce(b.relationship_manager, ''),
-               'deployment_specialist', coalesce(b.deployment_specialist, ''),
-               'rm_preferred_username', coalesce(b.rm_preferred_username, ''),
-               'residential', b.residential, 'commercial', b.commercial,
-               'essential', b.essential, 'premises_count', b.premises_count,
-               'stage_application_created', b.stage_application_created)::text, 500)),
-           m.unknown_value, fn_directory_key(m.unknown_value),
-           p_first_merge
-           or not exists (select 1 from import_anomalies ia
-                        where ia.tenant_id = p_tenant_id and ia.batch_id = p_batch_id
-                          and ia.row_index = b.row_index and ia.anomaly_type = m.anomaly_type)
-      from pg_temp.import_batch b
-     cross join lateral fn_import_anomaly_misses(
-            b.delivery_partner, b.deployment_specialist, b.relationship_manager,
-            b.rm_preferred_username, b.partner_org, b.ds_username, b.rm_username) m;
+                                             excerpt, unknown_value, unknown_key, fresh,
+                                             anomaly_id)
+    select f.row_index, f.project_key, f.anomaly_type, f.severity, f.excerpt, f.unknown_value,
+           f.unknown_key, f.fresh, case when f.fresh then nextval(v_anomaly_ids) end
+      from (select b.row_index, b.stage_application as project_key, m.anomaly_type,
+                   m.severity,
+                   coalesce(b.excerpt, left(jsonb_build_object(
+                       'stage_application', b.stage_application,
+                       'delivery_partner', coalesce(b.delivery_partner, ''),
+                       'developer_class', coalesce(b.developer_class, ''),
+                       'relationship_manager', coalesce(b.relationship_manager, ''),
+                       'deployment_specialist', coalesce(b.deployment_specialist, ''),
+                       'rm_preferred_username', coalesce(b.rm_preferred_username, ''),
+                       'residential', b.residential, 'commercial', b.commercial,
+                       'essential', b.essential, 'premises_count', b.premises_count,
+                       'stage_application_created',
+                       b.stage_application_created)::text, 500)) as excerpt,
+                   m.unknown_value, fn_directory_key(m.unknown_value) as unknown_key,
+                   p_first_merge
+                   or not exists (select 1 from import_anomalies ia
+                                   where ia.tenant_id = p_tenant_id
+                                     and ia.batch_id = p_batch_id
+                                     and ia.row_index = b.row_index
+                                     and ia.anomaly_type = m.anomaly_type) as fresh
+              from pg_temp.import_batch b
+             cross join lateral fn_import_anomaly_misses(
+                    b.delivery_partner, b.deployment_specialist, b.relationship_manager,
+                    b.rm_preferred_username, b.partner_org, b.ds_username, b.rm_username) m
+             order by b.row_index, m.anomaly_type) f;
     get diagnostics o_misses = row_count;
-
-    update pg_temp.import_batch_misses
-       set anomaly_id = nextval(v_anomaly_ids)
-     where fresh;
-    get diagnostics o_fresh = row_count;
-    analyze pg_temp.import_batch_misses;
+    select count(*) into o_fresh from pg_temp.import_batch_misses where fresh;
+    -- statistics of the columns the later steps join and filter on
+    analyze pg_temp.import_batch_misses (project_key, anomaly_type, unknown_key, fresh);
 end
 
 function public.fn_projects_import_merge_memoize(p_tenant_id text, p_staging_id uuid, p_correlation_id uuid, p_metrics jsonb) returns void [plpgsql, volatile, set search_path=public, pg_temp]:
@@ -3021,7 +3027,9 @@ begin
         raise exception 'fn_projects_import_merge: every row needs a stage_application'
             using errcode = '22023';
     end if;
-    analyze pg_temp.import_batch;
+    -- statistics of the column the later steps join on (and the row count): all 16 columns
+    -- would cost three times as much
+    analyze pg_temp.import_batch (stage_application);
 
     select count(*) into v_rows from pg_temp.import_batch;
     return v_rows;
@@ -3112,10 +3120,24 @@ begin
      where b.partner_org is not null
     on conflict do nothing;
 
-    -- Memberships (the one rule, 0011) are synced for the projects this batch inserted or
-    -- changed only: an unchanged project's canonical values, so its memberships, are as the
-    -- last merge or backfill left them.
+    -- Memberships (the one rule, 0011) are synced for the projects this batch adds or whose
+    -- canonical values change only: another project's memberships are as the last merge or
+    -- backfill left them for the same canonical values. Read before the upsert, one index
+    -- probe per row (a lateral lookup with a limit is never planned as a scan of the
+    -- tenant's projects, whatever the statistics say).
     perform fn_projects_membership_sync_table();
+    insert into pg_temp.membership_sync
+    select p_tenant_id, b.stage_application, b.partner_org, b.ds_username, b.rm_username
+      from pg_temp.import_batch b
+      left join lateral (select true, p.partner_org, p.ds_username, p.rm_username
+                           from projects p
+                          where p.tenant_id = p_tenant_id
+                            and p.stage_application = b.stage_application
+                          limit 1) k(known, partner_org, ds_username, rm_username) on true
+     where k.known is null
+        or (k.partner_org, k.ds_username, k.rm_username)
+           is distinct from (b.partner_org, b.ds_username, b.rm_username);
+
     with upserted as (
         insert into projects as p (
             tenant_id, stage_application, delivery_partner, developer_class,
@@ -3157,12 +3179,7 @@ begin
                 excluded.essential, excluded.premises_count,
                 excluded.stage_application_created, excluded.partner_org,
                 excluded.ds_username, excluded.rm_username)
-        returning p.stage_application, p.partner_org, p.ds_username, p.rm_username,
-                  (xmax = 0) as inserted
-    ), synced as (
-        insert into pg_temp.membership_sync
-        select p_tenant_id, u.stage_application, u.partner_org, u.ds_username, u.rm_username
-          from upserted u
+        returning (xmax = 0) as inserted
     )
     select count(*) filter (where inserted), count(*) filter (where not inserted)
       into o_inserted, o_updated

@@ -1,7 +1,8 @@
 -- fn_projects_import_merge_upsert_projects — merge step: upsert projects. The batch's partner
 -- organizations exist, then each staged row's project is inserted, or updated when one of its
--- values changed (an unchanged project is left as it is); the projects inserted or changed are
--- listed in pg_temp.membership_sync for fn_projects_sync_memberships.
+-- values changed (an unchanged project is left as it is); the projects new to the tenant or
+-- whose canonical partner, DS or RM changed are listed in pg_temp.membership_sync for
+-- fn_projects_sync_memberships.
 create or replace function public.fn_projects_import_merge_upsert_projects(
     p_tenant_id text, p_source text, p_batch_id uuid, p_correlation_id uuid,
     out o_inserted integer, out o_updated integer)
@@ -15,10 +16,24 @@ begin
      where b.partner_org is not null
     on conflict do nothing;
 
-    -- Memberships (the one rule, 0011) are synced for the projects this batch inserted or
-    -- changed only: an unchanged project's canonical values, so its memberships, are as the
-    -- last merge or backfill left them.
+    -- Memberships (the one rule, 0011) are synced for the projects this batch adds or whose
+    -- canonical values change only: another project's memberships are as the last merge or
+    -- backfill left them for the same canonical values. Read before the upsert, one index
+    -- probe per row (a lateral lookup with a limit is never planned as a scan of the
+    -- tenant's projects, whatever the statistics say).
     perform fn_projects_membership_sync_table();
+    insert into pg_temp.membership_sync
+    select p_tenant_id, b.stage_application, b.partner_org, b.ds_username, b.rm_username
+      from pg_temp.import_batch b
+      left join lateral (select true, p.partner_org, p.ds_username, p.rm_username
+                           from projects p
+                          where p.tenant_id = p_tenant_id
+                            and p.stage_application = b.stage_application
+                          limit 1) k(known, partner_org, ds_username, rm_username) on true
+     where k.known is null
+        or (k.partner_org, k.ds_username, k.rm_username)
+           is distinct from (b.partner_org, b.ds_username, b.rm_username);
+
     with upserted as (
         insert into projects as p (
             tenant_id, stage_application, delivery_partner, developer_class,
@@ -60,12 +75,7 @@ begin
                 excluded.essential, excluded.premises_count,
                 excluded.stage_application_created, excluded.partner_org,
                 excluded.ds_username, excluded.rm_username)
-        returning p.stage_application, p.partner_org, p.ds_username, p.rm_username,
-                  (xmax = 0) as inserted
-    ), synced as (
-        insert into pg_temp.membership_sync
-        select p_tenant_id, u.stage_application, u.partner_org, u.ds_username, u.rm_username
-          from upserted u
+        returning (xmax = 0) as inserted
     )
     select count(*) filter (where inserted), count(*) filter (where not inserted)
       into o_inserted, o_updated

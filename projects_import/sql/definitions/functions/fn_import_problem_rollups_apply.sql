@@ -20,11 +20,13 @@ begin
     on conflict (tenant_id, anomaly_type, severity, status, clock, hour)
     do update set problems = r.problems + excluded.problems;
 
-    delete from public.import_problem_rollups r
-     where r.problems = 0
-       and (r.tenant_id, r.anomaly_type, r.severity, r.status, r.clock, r.hour) in
-           (select d.tenant_id, d.anomaly_type, d.severity, d.status, d.clock, d.hour
-              from unnest(p_delta) d);
+    if exists (select 1 from unnest(p_delta) d where d.problems < 0) then
+        delete from public.import_problem_rollups r
+         where r.problems = 0
+           and (r.tenant_id, r.anomaly_type, r.severity, r.status, r.clock, r.hour) in
+               (select d.tenant_id, d.anomaly_type, d.severity, d.status, d.clock, d.hour
+                  from unnest(p_delta) d where d.problems < 0);
+    end if;
 end
 $$;
 

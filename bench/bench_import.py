@@ -446,9 +446,20 @@ def main() -> None:
         png = args.write.with_suffix(".png")
         chart(results, png)
         previous = args.write.read_text() if args.write.exists() else ""
-        marker = "\n## What the figures mean"
-        notes = previous[previous.index(marker):] if marker in previous else ""
-        args.write.write_text(text + notes)
+        args.write.write_text(text + kept_sections(previous, text))
+
+
+def kept_sections(previous: str, written: str) -> str:
+    """The sections of the previous document this run does not write (the notes, and what
+    other scripts such as bench_targets.py put there), in their order."""
+    def title(heading: str) -> str:  # without its figures: "5000 rows, side by side"
+        return heading.split(" (")[0].strip()
+
+    written_titles = {title(line[3:]) for line in written.splitlines()
+                      if line.startswith("## ")}
+    sections = previous.split("\n## ")[1:]
+    return "".join("\n## " + section for section in sections
+                   if title(section.splitlines()[0]) not in written_titles)
 
 
 def machine(cluster: Cluster) -> dict[str, str]:

@@ -8,13 +8,13 @@ One embedded PostgreSQL, one `projects-import serve` process, three parts in thi
 1. The import next to its contract floor (`bench_floor.interleaved`: 5,000 rows, a first
    import and a re-import of 3,800 changed + 1,200 new rows, on fresh tenants, every variant
    interleaved in a rotating order); medians of --repeat repetitions.
-2. CPU per 1,000 rows: 4 tenants post new 5,000-row batches back to back for --cpu-seconds;
-   user + system CPU of the service with its import workers and of every PostgreSQL process
-   (psutil; exited processes counted through their parents), over the rows merged meanwhile.
-3. Operator statistics: a tenant with a history of at least 50,000 unresolved problems and
+2. Operator statistics: a tenant with a history of at least 50,000 unresolved problems and
    5,000,000 occurrences (`dataset.seed_history`), then `GET /anomalies?stats=true` and the two
    statistics functions read --read-samples times each while two tenants import
    (`bench_import.reads`).
+3. CPU per 1,000 rows: 4 tenants post new 5,000-row batches back to back for --cpu-seconds;
+   user + system CPU of the service with its import workers and of every PostgreSQL process
+   (psutil; exited processes counted through their parents), over the rows merged meanwhile.
 
 Prints each target with its figure; --write puts that section (`## Targets, from one run`)
 into the Markdown file, replacing the one a previous run wrote.
@@ -64,7 +64,7 @@ def postmaster_pid(cluster: Cluster) -> int:
 
 
 def cpu_per_row(cluster: Cluster, server: harness.Serve, seconds: float) -> dict[str, float]:
-    """Part 2: 4 tenants importing new batches back to back; CPU-seconds per 1,000 rows."""
+    """Part 3: 4 tenants importing new batches back to back; CPU-seconds per 1,000 rows."""
     secrets = {f"CPU{i}": add_tenant(cluster.url, f"CPU{i}") for i in range(4)}
     stop = threading.Event()
     merged = [0] * len(secrets)
@@ -110,14 +110,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 floor = interleaved(cluster, server, args.repeat)
                 results["floor"] = {label: {"median": s.median, "min": s.low, "max": s.high}
                                     for label, s in floor.items()}
-                print("2. CPU per 1,000 rows", flush=True)
-                results["cpu"] = cpu_per_row(cluster, server, args.cpu_seconds)
-                print("3. operator statistics over the history", flush=True)
+                print("2. operator statistics over the history", flush=True)
                 add_tenant(cluster.url, "BIG")
                 results["history"] = seed_history(
                     cluster.url, "BIG", projects=args.history_projects,
                     occurrences=args.history_occurrences, old=0, budget_seconds=900)
                 results["reads"] = reads(cluster, server, args.read_samples)
+                print("3. CPU per 1,000 rows", flush=True)
+                results["cpu"] = cpu_per_row(cluster, server, args.cpu_seconds)
         finally:
             cluster.close()
     results["load_average_after"] = os.getloadavg()[0]

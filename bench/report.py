@@ -21,7 +21,12 @@ FLOOR_OF = {
 def markdown(results: dict[str, Any], repeat: int) -> str:
     lines = ["# Benchmarks", "",
              "`.venv/bin/python bench/bench_import.py --write docs/benchmarks.md` "
-             "(needs `pip install -e '.[bench]'`).", ""]
+             "(needs `pip install -e '.[bench]'`)",
+             "rewrites the sections it measures and keeps the others; "
+             "`bench/bench_targets.py --write",
+             "docs/benchmarks.md` rewrites \"Targets, from one run\" only. "
+             "The machine line below is the",
+             "last `bench_import.py` run's; each other section names its own run.", ""]
     machine = results.get("machine", {})
     lines += ["Machine and versions: " + ", ".join(f"{k} {v}" for k, v in machine.items()) + ".",
               ""]

@@ -4,8 +4,8 @@
 --   * end the active memberships that no longer apply (ended_at = now(), ended_batch_id =
 --     p_batch_id; a reassigned person loses access; rows are never deleted),
 --   * then add the memberships that are missing (batch_id = p_batch_id).
--- The merge lists the batch's rows (p_batch_id = the batch), the backfill every project in
--- scope (p_batch_id null). Returns {org_ended, user_ended, org_added, user_added}.
+-- The merge lists the projects it adds or whose canonical values change (p_batch_id = the
+-- batch), the backfill every project in scope (p_batch_id null). Returns {org_ended, user_ended, org_added, user_added}.
 -- Create the temp table with fn_projects_membership_sync_table() (on commit drop).
 create or replace function public.fn_projects_membership_sync_table() returns void
     language plpgsql

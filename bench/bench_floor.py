@@ -19,18 +19,16 @@ rows changed, 1200 new), each on fresh tenants. Medians of --repeat repetitions.
 --without-foreign-keys adds one more step: the import with the foreign keys it checks row by
 row dropped for that step (put back `not valid` after it), to weigh what they cost.
 
-Every step's tenant id sorts before every earlier one (a descending number first), in the real
-tables and in the floor's copies alike. Every index leads with tenant_id, and a B-tree appends
-to its rightmost page faster: with ids in ascending order the floor's copies, which hold only
-the floor's tenants, always took that path while the import, sharing its tables with the other
-variants' tenants, did not (about 20 ms of a first import).
+Every step's tenant id sorts before every earlier one (`harness.descending_tenant_ids`), in
+the real tables and in the floor's copies alike: with ids in ascending order the floor's copies,
+which hold only the floor's tenants, were always written at the right end of their indexes
+while the import, sharing its tables with the other variants' tenants, never was.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import itertools
 import json
 import tempfile
 import time
@@ -41,7 +39,17 @@ from typing import Any
 
 import harness
 import psycopg
-from harness import Cluster, Samples, add_tenant, body, importer, make_rows, post, serving
+from harness import (
+    Cluster,
+    Samples,
+    add_tenant,
+    body,
+    descending_tenant_ids,
+    importer,
+    make_rows,
+    post,
+    serving,
+)
 
 ROWS = 5000
 FLOOR_TABLES = ("projects", "project_org_memberships", "project_user_memberships",
@@ -243,11 +251,7 @@ def interleaved(cluster: Cluster, server: harness.Serve, repeat: int,
     second_rows = make_rows(3800, bump=1) + make_rows(1200, offset=ROWS)
     conn = cluster.connect()
     make_floor_tables(conn)
-    steps_taken = itertools.count()
-
-    def new_tenant(kind: str) -> str:
-        """A tenant id that sorts before every earlier one."""
-        return f"T{9999 - next(steps_taken):04d}{kind}"
+    new_tenant = descending_tenant_ids()
 
     for rep in range(-1, repeat):  # repetition -1 warms every path up and is not counted
         def imports(label: str, triggers: bool, fks: bool = True,

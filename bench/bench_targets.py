@@ -27,16 +27,15 @@ import importlib.util
 import json
 import os
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import harness
 from bench_floor import interleaved
-from bench_import import machine, reads
+from bench_import import Background, machine, reads
 from dataset import seed_history
-from harness import Cluster, add_tenant, body, importer, make_rows, post, serving
+from harness import Cluster, add_tenant, serving
 
 ROWS = 5000
 FLOOR_RATIO = 1.4
@@ -65,32 +64,16 @@ def postmaster_pid(cluster: Cluster) -> int:
 
 def cpu_per_row(cluster: Cluster, server: harness.Serve, seconds: float) -> dict[str, float]:
     """Part 3: 4 tenants importing new batches back to back; CPU-seconds per 1,000 rows."""
-    secrets = {f"CPU{i}": add_tenant(cluster.url, f"CPU{i}") for i in range(4)}
-    stop = threading.Event()
-    merged = [0] * len(secrets)
-
-    def run(index: int, tenant: str) -> None:
-        with importer(server, secrets[tenant]) as client:
-            n = 0
-            while not stop.is_set():
-                post(client, body(tenant, f"{tenant}-{n}", make_rows(ROWS, offset=n * ROWS)))
-                merged[index] += ROWS
-                n += 1
-
     measured = (server.pid, postmaster_pid(cluster))
     load_before = os.getloadavg()[0]
-    before = cpu_seconds(*measured)
-    started = time.monotonic()
-    threads = [threading.Thread(target=run, args=(i, t)) for i, t in enumerate(secrets)]
-    for thread in threads:
-        thread.start()
-    time.sleep(seconds)
-    stop.set()
-    for thread in threads:
-        thread.join()
-    elapsed = time.monotonic() - started
+    tenants: dict[str, str | None] = {f"CPU{i}": None for i in range(4)}
+    with Background(cluster, server, tenants, limit=1_000_000, tag="cpu") as background:
+        before = cpu_seconds(*measured)
+        started = time.monotonic()
+        time.sleep(seconds)
+    elapsed = time.monotonic() - started  # the batches in flight when told to stop included
     cpu = cpu_seconds(*measured) - before
-    rows = sum(merged)
+    rows = ROWS * sum(len(batches) for batches in background.latencies.values())
     return {"seconds": elapsed, "rows": rows, "cpu_seconds": cpu,
             "cpu_seconds_per_1000_rows": 1000 * cpu / max(rows, 1),
             "rows_per_s": rows / elapsed, "cores_busy": cpu / elapsed,
@@ -98,8 +81,7 @@ def cpu_per_row(cluster: Cluster, server: harness.Serve, seconds: float) -> dict
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    results: dict[str, Any] = {"started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                               "load_average_before": os.getloadavg()[0]}
+    results: dict[str, Any] = {"load_average_before": os.getloadavg()[0]}
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         cluster = Cluster(home)
@@ -136,8 +118,8 @@ def markdown(results: dict[str, Any], repeat: int, samples: int) -> str:
     ms = 1000.0
     lines = [SECTION, "",
              f"`.venv/bin/python bench/bench_targets.py --repeat {repeat} "
-             f"--read-samples {samples} --write docs/benchmarks.md`, started "
-             f"{results['started']}; load average {results['load_average_before']:.1f} before "
+             f"--read-samples {samples} --write docs/benchmarks.md`; load average "
+             f"{results['load_average_before']:.1f} before "
              f"and {results['load_average_after']:.1f} after the run; "
              + ", ".join(f"{k} {v}" for k, v in results["machine"].items()) + ".", "",
              "| target | figure | |", "|---|---|---|"]

@@ -4,6 +4,7 @@ tenants with directories, the test rows and the statistics."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import signal
@@ -89,6 +90,20 @@ def timed(work: Callable[[], Any]) -> float:
 def p95(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def descending_tenant_ids() -> Callable[[str], str]:
+    """A source of tenant ids, each sorting before every earlier one (`kind` is appended).
+    Every index leads with tenant_id, and a B-tree appends to its rightmost page faster than it
+    inserts elsewhere: with ascending ids the newest tenant always takes that path, which a
+    tenant among others in a real database does not (about 20 ms of a 5,000-row first import).
+    With descending ids no step does."""
+    taken = itertools.count()
+
+    def new_tenant(kind: str = "") -> str:
+        return f"T{9999 - next(taken):04d}{kind}"
+
+    return new_tenant
 
 
 class Cluster:
